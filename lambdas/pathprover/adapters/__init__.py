@@ -1,0 +1,1 @@
+"""Adapters: the same ports, implemented for AWS and for one machine."""

@@ -1,0 +1,1 @@
+"""Local adapters: DuckDB over Parquet, simulated builder and fleet on a virtual clock."""

@@ -1,0 +1,1 @@
+"""The `pathprover` command line."""

@@ -1,0 +1,1 @@
+"""Pure domain model: dimensions, config vectors, run configs, the table schema and records."""

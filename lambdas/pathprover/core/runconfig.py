@@ -1,0 +1,140 @@
+"""A concrete, runnable prove: what the lifecycle stages need beyond the six dimensions."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Annotated, Any, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from pathprover.core.dimensions import ConfigVector
+
+Stage = Literal[
+    "stage",
+    "generate",
+    "build",
+    "push",
+    "deploy",
+    "test",
+    "tune",
+    "adapter",
+    "benchmark",
+    "register",
+    "clean",
+]
+DEFAULT_STAGES: Final[tuple[str, ...]] = (
+    "generate",
+    "build",
+    "push",
+    "deploy",
+    "test",
+    "benchmark",
+    "register",
+    "clean",
+)
+SERVING_PARAM_KEY: Final = re.compile(r"^[a-z][a-z0-9_]*$")
+ModelName = Annotated[
+    str, Field(min_length=3, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9._-]+$")
+]
+InstanceTypeName = Annotated[str, Field(pattern=r"^ml\.[a-z0-9-]+\.[a-z0-9]+$")]
+ServingValue = str | int | float | bool
+
+
+class InfraParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    capacity_reservation_arn: str | None = Field(
+        default=None,
+        pattern=r"^arn:aws[a-z-]*:(sagemaker|ec2):[a-z0-9-]+:(\d{12}|ACCOUNT):[a-z-]+/[A-Za-z0-9._/-]+$",
+        description="SageMaker training plan / capacity reservation the endpoint or job must use",
+    )
+
+
+class TuningRequest(BaseModel):
+    """Present only when the prove asks for fine-tuning; tune stages are skipped otherwise."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    technique: Literal["sft-lora"] = "sft-lora"
+    max_steps: int = Field(default=50, ge=1, le=100_000)
+    lora_rank: int = Field(default=8, ge=1, le=256)
+
+
+class BenchmarkWorkload(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    concurrency_levels: tuple[int, ...] = (1, 4, 8)
+    requests_per_level: int = Field(default=64, ge=1, le=100_000)
+    warmup_requests: int = Field(default=4, ge=0, le=1000)
+    input_tokens: int = Field(default=512, ge=1, le=200_000)
+    output_tokens: int = Field(default=128, ge=1, le=32_000)
+    seed: int = 42
+
+    @field_validator("concurrency_levels")
+    @classmethod
+    def _positive(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if not value or any(v < 1 for v in value):
+            raise ValueError("concurrency levels must be positive integers")
+        return tuple(sorted(set(value)))
+
+
+def validate_serving_params(params: dict[str, Any]) -> dict[str, ServingValue]:
+    """Reject keys that cannot become a safe `SM_<ENGINE>_<KEY>` variable, before anything is rendered."""
+    clean: dict[str, ServingValue] = {}
+    for key, value in params.items():
+        if not isinstance(key, str) or not SERVING_PARAM_KEY.match(key):
+            raise ValueError(f"serving_params key {key!r} must match ^[a-z][a-z0-9_]*$")
+        if isinstance(value, bool | int | float):
+            clean[key] = value
+        elif isinstance(value, str):
+            if any(ch in value for ch in "\n\r\x00"):
+                raise ValueError(f"serving_params.{key}: value must be one line without control characters")
+            clean[key] = value
+        else:
+            raise ValueError(
+                f"serving_params.{key}: value must be a string, number or boolean, got {value!r}"
+            )
+    return clean
+
+
+class RunConfig(BaseModel):
+    """A gap made concrete: a real model id and instance type, plus everything a prove needs."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    vector: ConfigVector
+    model_name: ModelName
+    instance_type: InstanceTypeName
+    serving_params: dict[str, ServingValue] = Field(default_factory=dict)
+    infra_params: InfraParams = Field(default_factory=InfraParams)
+    stages: tuple[Stage, ...] = DEFAULT_STAGES  # type: ignore[assignment]
+    tuning: TuningRequest | None = None
+    benchmark: BenchmarkWorkload = Field(default_factory=BenchmarkWorkload)
+    timeout_multiplier: float = Field(default=1.0, ge=1.0, le=16.0)
+    estimated_hours: float | None = None
+    estimated_cost_usd: float | None = None
+
+    @field_validator("serving_params", mode="before")
+    @classmethod
+    def _serving(cls, value: Any) -> Any:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise ValueError("serving_params must be a mapping of engine argument to value")
+        return validate_serving_params(value)
+
+    @property
+    def config_id(self) -> str:
+        return self.vector.config_id
+
+    @property
+    def wants_tuning(self) -> bool:
+        return self.tuning is not None
+
+    @property
+    def run_config_hash(self) -> str:
+        """Hash over every field, nested ones included (the prior art dropped nested objects)."""
+        payload = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]

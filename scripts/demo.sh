@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The main job on the embedded default (no AWS account): a local warehouse queried with DuckDB.
+# Until the workflow runtime lands, this runs the brain end to end over a seeded table.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+pp=".venv/bin/pathprover"
+export PATHPROVER_WAREHOUSE="${PATHPROVER_WAREHOUSE:-.pathprover/warehouse}"
+step() { printf '\n\033[1m== %s\033[0m\n$ %s\n' "$1" "$2"; }
+
+step "Seed a starter table of proven CI rows" "pathprover seed"
+$pp seed
+
+step "Coverage gaps, most proven neighbours first" "pathprover gaps --limit 10"
+$pp gaps --limit 10
+
+step "This run's plan within the guide's default budget" "pathprover plan --max-proves 10 --max-cost 50"
+$pp plan --max-proves 10 --max-cost 50
+
+step "The guide's substitution example" \
+  "pathprover nearest --deployment-config sglang --deployment-target async-inference --model-name Qwen/Qwen3-8B --instance-type ml.g5.xlarge --quantization fp16 --tp-degree 1"
+$pp nearest --deployment-config sglang --deployment-target async-inference --model-name Qwen/Qwen3-8B \
+  --instance-type ml.g5.xlarge --quantization fp16 --tp-degree 1
+
+step "Classify a failure" "pathprover classify '...health check... torch.OutOfMemoryError: CUDA out of memory...'"
+$pp classify "The primary container for production variant AllTraffic did not pass the ping health check. \
+CloudWatch: torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB" --stage deploy
+
+step "Report: coverage summary (the guide's query)" "pathprover report coverage"
+$pp report coverage
+step "Report: unfeasible configs (the guide's query)" "pathprover report unfeasible"
+$pp report unfeasible
+step "Report: recent path_prove runs (the guide's query)" "pathprover report recent"
+$pp report recent
+
+printf '\nThe table is Parquet under %s; query it with `pathprover sql "<Athena SQL>"`.\n' "$PATHPROVER_WAREHOUSE"

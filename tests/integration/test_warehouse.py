@@ -1,0 +1,133 @@
+"""The local warehouse: atomic, idempotent appends; Athena SQL on DuckDB; foreign tables."""
+
+import multiprocessing
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pathprover.adapters.local.warehouse import LocalWarehouse, WarehouseError
+from pathprover.core.dimensions import ConfigVector
+from pathprover.core.records import ProveContext, completed_records, failure_record
+from pathprover.reports import REPORTS
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+def rows(execution="e1", family="qwen3", when=NOW):
+    vector = ConfigVector(deployment_config="vllm", model_family=family, instance_family="g5")
+    ctx = ProveContext(vector=vector, execution_id=execution, model_name="Qwen/Qwen3-0.6B")
+    return completed_records(ctx, when, [{"concurrency": c, "ttft_p50_ms": 40.0 + c} for c in (1, 4, 8)])
+
+
+def test_append_is_idempotent_by_record_id(tmp_path):
+    # Given a warehouse with one prove written
+    store = LocalWarehouse(tmp_path)
+    first = store.append(rows())
+    # When the same rows are written again (a retried register stage)
+    second = store.append(rows())
+    # Then nothing is duplicated
+    assert (first.written, second.written, second.skipped_duplicates) == (3, 0, 3)
+    assert store.query("SELECT COUNT(*) FROM mlcc_ci.benchmark_results").rows == [[3]]
+
+
+def test_layout_is_hive_partitioned_and_temp_files_are_invisible(tmp_path):
+    store = LocalWarehouse(tmp_path)
+    store.append(rows(when=NOW) + rows("e2", when=NOW - timedelta(days=1)))
+    parts = sorted(p.parent.name for p in store.files())
+    assert parts == ["dt=2026-11-22", "dt=2026-11-23"]
+    # Given a half-written file left by a crash
+    (store.table_dir / "dt=2026-11-23" / ".part-x.123.parquet.tmp").write_bytes(b"PAR1 half")
+    # Then readers never see it
+    assert store.query("SELECT COUNT(*) FROM mlcc_ci.benchmark_results").rows == [[6]]
+
+
+@pytest.mark.parametrize("name", sorted(REPORTS))
+def test_the_guides_queries_run_verbatim(tmp_path, name):
+    store = LocalWarehouse(tmp_path)
+    vector = ConfigVector(deployment_config="vllm", model_family="llama3", instance_family="g5", tp_degree=2)
+    ctx = ProveContext(vector=vector, execution_id="e9")
+    store.append(
+        [*rows(), failure_record(ctx, NOW, category="oom", retryable=False, reason="CUDA out of memory", stage="deploy")]
+    )
+    result = store.query(REPORTS[name])
+    assert result.rows, name
+    if name == "unfeasible":
+        assert result.rows[0][-1] == "CUDA out of memory"
+    if name == "coverage":
+        assert result.rows == [["qwen3", "g5", 3]]
+
+
+def test_trino_only_functions_are_transpiled(tmp_path):
+    store = LocalWarehouse(tmp_path)
+    store.append(rows())
+    result = store.query(
+        "SELECT approx_percentile(ttft_p50_ms, 0.5) AS p, "
+        "COUNT_IF(run_timestamp > date_add('day', -30, from_iso8601_timestamp('2026-11-23T00:00:00Z'))) AS n "
+        "FROM mlcc_ci.benchmark_results WHERE regexp_like(model_name, 'Qwen3')"
+    )
+    assert result.columns == ["p", "n"]
+    assert result.rows[0][1] == 3
+
+
+def test_a_table_written_by_another_tool_with_some_columns(tmp_path):
+    # Given a CI table with no status, run_type or config_id columns and tp_degree as text
+    path = tmp_path / "ci.parquet"
+    duckdb.sql(
+        "COPY (SELECT 'transformers-vllm' AS deployment_config, 'qwen3' AS model_family, 'g5' AS instance_family,"
+        " 'fp16' AS quantization, '1' AS tp_degree, 'realtime-inference' AS deployment_target,"
+        " TIMESTAMP '2026-11-01 10:00:00' AS run_timestamp, 55.5 AS ttft_p50_ms) "
+        f"TO '{path}' (FORMAT parquet)"
+    )
+    store = LocalWarehouse(tmp_path / "unused", table=path)
+    # Then it reads with the full schema: missing status means completed, missing run_type means ci
+    result = store.query(
+        "SELECT status, run_type, tp_degree, ttft_p50_ms, failure_reason FROM mlcc_ci.benchmark_results"
+    )
+    assert result.rows == [["completed", "ci", 1, 55.5, None]]
+    assert store.problems() == []
+
+
+def test_malformed_rows_are_reported_with_the_row(tmp_path):
+    path = tmp_path / "bad.parquet"
+    duckdb.sql(
+        "COPY (SELECT 'transformers-vllm' AS deployment_config, 'qwen3' AS model_family, 'g5' AS instance_family,"
+        " 'none' AS quantization, 'two' AS tp_degree, 'realtime-inference' AS deployment_target,"
+        " 'finished' AS status, 'ci' AS run_type) "
+        f"TO '{path}' (FORMAT parquet)"
+    )
+    problems = LocalWarehouse(tmp_path, table=path).problems()
+    assert any("status must be one of" in p and "finished" in p and "bad.parquet" in p for p in problems)
+    assert any("tp_degree must be a positive integer" in p for p in problems)
+
+
+def test_missing_table_path_is_a_clear_error(tmp_path):
+    with pytest.raises(WarehouseError, match="no table at"):
+        LocalWarehouse(tmp_path, table=tmp_path / "nope.parquet").exists()
+
+
+def test_read_only_table_refuses_writes(tmp_path):
+    path = tmp_path / "t.parquet"
+    LocalWarehouse(tmp_path / "w").append(rows())
+    with pytest.raises(WarehouseError, match="read-only"):
+        LocalWarehouse(tmp_path, table=path).append(rows())
+
+
+def _writer(root: str, execution: str) -> None:
+    LocalWarehouse(Path(root)).append(rows(execution) + rows("shared"))
+
+
+def test_concurrent_writers_never_duplicate(tmp_path):
+    # Given two processes that both write their own rows and the same shared rows
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_writer, args=(str(tmp_path), f"writer-{i}")) for i in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    # Then the shared rows are written once
+    store = LocalWarehouse(tmp_path)
+    assert store.query("SELECT COUNT(*), COUNT(DISTINCT record_id) FROM mlcc_ci.benchmark_results").rows == [
+        [9, 9]
+    ]
