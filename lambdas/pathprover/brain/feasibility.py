@@ -61,9 +61,7 @@ class FeasibilityRules:
         instances = self._family_instances(instance_family)
         kind = instances[0].accelerator_kind
         if kind not in config.accelerator_kinds:
-            return Verdict(
-                "infeasible", f"{deployment_config} cannot run on {kind} accelerators ({instance_family})"
-            )
+            return Verdict("infeasible", f"{deployment_config} cannot run on {kind} accelerators ({instance_family})")
         instance = min(instances, key=lambda i: i.compute_capability or 0.0)
         if config.quantization_rule(quantization) is None:
             return Verdict("infeasible", f"{deployment_config} does not support quantization {quantization}")
@@ -89,7 +87,7 @@ class FeasibilityRules:
         self, model_family: str, instance_family: str, quantization: str, tp_degree: int
     ) -> Placement | Verdict:
         instances = self._family_instances(instance_family)
-        largest = max(i.accelerator_count for i in instances)
+        largest = max(i.max_tp_degree for i in instances)
         if tp_degree > largest:
             return Verdict(
                 "infeasible",
@@ -104,7 +102,7 @@ class FeasibilityRules:
                 f"no {model_family} model splits over tp_degree {tp_degree} "
                 f"(e.g. {example.name}: {example.num_attention_heads} heads, {example.num_kv_heads} KV heads)",
             )
-        candidates = [i for i in instances if i.accelerator_count >= tp_degree]
+        candidates = [i for i in instances if i.max_tp_degree >= tp_degree]
         for model in divisible:
             for instance in candidates:
                 if estimate_fit(self.catalog, model, quantization, instance, tp_degree).fits:
@@ -155,8 +153,7 @@ def history_verdict(entry: ConfigHistory | None, now: datetime) -> Verdict | Non
         if now < retry_at:
             return Verdict(
                 "cooldown",
-                f"cooldown: capacity failure at {entry.last_failure_at:%Y-%m-%d %H:%M}Z, "
-                f"retry after {retry_at:%H:%M}Z",
+                f"cooldown: capacity failure at {entry.last_failure_at:%Y-%m-%d %H:%M}Z, retry after {retry_at:%H:%M}Z",
             )
     return None
 

@@ -85,9 +85,7 @@ class GapSearch:
         flat = int(self.order[rank])
         digits = np.unravel_index(flat, tuple(len(v) for v in self.domains.values()))
         key = tuple(self.domains[d][int(i)] for d, i in zip(DIMENSIONS, digits, strict=True))
-        return Gap(
-            key=key, neighbors=int(self.neighbors[flat]), verdict=self.verdicts[int(self.reason_ids[flat])]
-        )
+        return Gap(key=key, neighbors=int(self.neighbors[flat]), verdict=self.verdicts[int(self.reason_ids[flat])])
 
     def top(self, limit: int | None = None) -> list[Gap]:
         count = self.total if limit is None else min(limit, self.total)
@@ -197,9 +195,7 @@ def search_gaps(
         if d == "tp_degree":
             continue
         apply(np.array([vid(rules.unknown(d, v)) for v in domains[d]], dtype=np.int32), [d])
-    known = {
-        d: [v for v in domains[d] if d == "tp_degree" or rules.unknown(d, v) is None] for d in DIMENSIONS
-    }
+    known = {d: [v for v in domains[d] if d == "tp_degree" or rules.unknown(d, v) is None] for d in DIMENSIONS}
 
     def table(axes: Sequence[str], rule) -> npt.NDArray[np.int32]:  # type: ignore[no-untyped-def]
         out = np.zeros(tuple(shape[_D[d]] for d in axes), dtype=np.int32)
@@ -230,9 +226,7 @@ def search_gaps(
     gap_cells = np.flatnonzero(~completed.reshape(-1))
     max_neighbors = int(sum(shape) - len(shape))
     infeasible = (flat_reasons[gap_cells] != 0).astype(np.int64)
-    rank_key = (
-        infeasible * (max_neighbors + 1) + (max_neighbors - flat_counts[gap_cells])
-    ) * size + gap_cells
+    rank_key = (infeasible * (max_neighbors + 1) + (max_neighbors - flat_counts[gap_cells])) * size + gap_cells
     order = gap_cells[np.argsort(rank_key, kind="stable")]
 
     kinds: Counter[str] = Counter()

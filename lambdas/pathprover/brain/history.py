@@ -113,9 +113,7 @@ def build_history(rows: Iterable[list[Any]]) -> History:
                 entry.last_failure_category = cat
                 entry.last_failure_reason = last_reason
         else:
-            raise HistoryError(
-                f"malformed row: status {status!r} for {dict(zip(DIMENSIONS, key, strict=True))}"
-            )
+            raise HistoryError(f"malformed row: status {status!r} for {dict(zip(DIMENSIONS, key, strict=True))}")
     return History(configs=configs, total_rows=total)
 
 

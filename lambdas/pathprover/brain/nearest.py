@@ -56,9 +56,7 @@ def nearest(history: History, requested: ConfigVector, limit: int = DEFAULT_SUGG
         if entry.key[1] != requested.model_family:
             closest_elsewhere = distance if closest_elsewhere is None else min(closest_elsewhere, distance)
             continue
-        candidates.append(
-            (distance, -(entry.completed_at or _OLDEST).timestamp(), entry.key, entry.completed_at)
-        )
+        candidates.append((distance, -(entry.completed_at or _OLDEST).timestamp(), entry.key, entry.completed_at))
     if not candidates:
         if closest_elsewhere is None:
             message = "no coverage — no proven config exists in the table yet"

@@ -29,9 +29,7 @@ class Estimate:
     cost_usd: float
 
 
-def estimate(
-    catalog: Catalog, placement: Placement, deployment_target: str, multiplier: float = 1.0
-) -> Estimate:
+def estimate(catalog: Catalog, placement: Placement, deployment_target: str, multiplier: float = 1.0) -> Estimate:
     """Billed instance-hours of a prove (endpoint or job alive: deploy → clean) × the catalog's $/hr."""
     minutes = catalog.search_space.timing.billed_minutes(placement.model.total_params_b) * multiplier
     hours = round(minutes / 60.0, 4)

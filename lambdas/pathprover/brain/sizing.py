@@ -35,10 +35,9 @@ def estimate_fit(
     sizing = catalog.search_space.sizing
     weights = model.weights_gib(catalog.weight_bytes_per_param(model, quantization))
     kv = model.kv_bytes_per_token * sizing.kv_reserve_tokens / GIB
-    per_device = (weights + kv) * (
-        1 + sizing.activation_overhead_fraction
-    ) / tp_degree + sizing.framework_overhead_gib
-    usable = instance.accelerator_memory_gib * sizing.gpu_memory_utilization
+    per_device = (weights + kv) * (1 + sizing.activation_overhead_fraction) / tp_degree + sizing.framework_overhead_gib
+    # tp_degree counts cores: on Inferentia2 two NeuronCores share one chip's memory.
+    usable = instance.accelerator_memory_gib / instance.cores_per_accelerator * sizing.gpu_memory_utilization
     return FitEstimate(weights, kv, per_device, usable)
 
 

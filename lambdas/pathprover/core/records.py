@@ -45,12 +45,8 @@ class BenchmarkRecord(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    record_id: str = Field(
-        description="sha256 of (execution_id, config_id, attempt, concurrency); idempotency key"
-    )
-    config_id: str = Field(
-        description="sha256 of the canonical JSON of the six normalised dimensions (16 hex)"
-    )
+    record_id: str = Field(description="sha256 of (execution_id, config_id, attempt, concurrency); idempotency key")
+    config_id: str = Field(description="sha256 of the canonical JSON of the six normalised dimensions (16 hex)")
     run_type: RunType = Field(description="ci | optimization | manual | path_prove")
     status: Status = Field(description="completed | failed (retryable) | unfeasible (not retryable)")
     run_timestamp: datetime = Field(description="when the run finished, UTC")
@@ -63,16 +59,12 @@ class BenchmarkRecord(BaseModel):
     model_name: str | None = Field(default=None, description="HF model id that was deployed")
     instance_type: str | None = Field(default=None, description="SageMaker instance type, e.g. ml.g5.xlarge")
     region: str | None = Field(default=None, description="AWS region of the run")
-    failure_reason: str | None = Field(
-        default=None, description="evidence line of the failure (secrets redacted)"
-    )
+    failure_reason: str | None = Field(default=None, description="evidence line of the failure (secrets redacted)")
     failure_category: FailureCategory | None = Field(default=None, description="classifier category")
     failure_stage: str | None = Field(default=None, description="lifecycle stage the failure arose in")
     failure_retryable: bool | None = Field(default=None, description="whether a later run may retry it")
     execution_id: str | None = Field(default=None, description="Step Functions execution (or local run) id")
-    attempt: int | None = Field(
-        default=None, description="1 for the first prove of a config, 2 for a retry ..."
-    )
+    attempt: int | None = Field(default=None, description="1 for the first prove of a config, 2 for a retry ...")
     estimated_cost_usd: float | None = Field(default=None, description="cost the planner reserved")
     actual_cost_usd: float | None = Field(default=None, description="instance-hours actually billed x $/hr")
     duration_seconds: float | None = Field(default=None, description="wall time of the prove")
@@ -99,14 +91,10 @@ class BenchmarkRecord(BaseModel):
     e2e_latency_p99_ms: float | None = _metric("request latency, p99")
     error_rate: float | None = _metric("failed requests / all requests")
     cost_per_1m_tokens: float | None = _metric("USD per million generated tokens at the catalog price")
-    artifacts_uri: str | None = Field(
-        default=None, description="where per-request samples and the manifest are"
-    )
+    artifacts_uri: str | None = Field(default=None, description="where per-request samples and the manifest are")
     serving_params: str | None = Field(default=None, description="engine arguments as JSON text")
     infra_params: str | None = Field(default=None, description="infrastructure parameters as JSON text")
-    run_config_hash: str | None = Field(
-        default=None, description="hash of the full RunConfig (nested fields included)"
-    )
+    run_config_hash: str | None = Field(default=None, description="hash of the full RunConfig (nested fields included)")
     image_digest: str | None = Field(default=None, description="digest of the serving image that was proved")
     tuned: bool | None = Field(default=None, description="whether the prove included tune/adapter stages")
     notes: str | None = Field(default=None, description="free text, e.g. resources kept for post-mortem")
@@ -127,7 +115,15 @@ class BenchmarkRecord(BaseModel):
         return self.run_timestamp.strftime("%Y-%m-%d")
 
 
-METRIC_COLUMNS: Final[tuple[str, ...]] = (*tuple(f"{m}_{s}_ms" for m in _METRIC_FAMILIES for s in _STATS), "request_throughput_rps", "output_token_throughput_tps", "error_rate", "cost_per_1m_tokens", "input_tokens_mean", "output_tokens_mean")
+METRIC_COLUMNS: Final[tuple[str, ...]] = (
+    *tuple(f"{m}_{s}_ms" for m in _METRIC_FAMILIES for s in _STATS),
+    "request_throughput_rps",
+    "output_token_throughput_tps",
+    "error_rate",
+    "cost_per_1m_tokens",
+    "input_tokens_mean",
+    "output_tokens_mean",
+)
 
 
 class ProveContext(BaseModel):
@@ -186,9 +182,7 @@ def completed_records(
 ) -> list[BenchmarkRecord]:
     """One `completed` row per benchmark concurrency level (one row with no metrics if none ran)."""
     if not levels:
-        return [
-            BenchmarkRecord(**_base(ctx, finished_at, None), status="completed", artifacts_uri=artifacts_uri)
-        ]
+        return [BenchmarkRecord(**_base(ctx, finished_at, None), status="completed", artifacts_uri=artifacts_uri)]
     rows = []
     for level in levels:
         metrics = {k: level[k] for k in METRIC_COLUMNS if level.get(k) is not None}

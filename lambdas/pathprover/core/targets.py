@@ -1,0 +1,130 @@
+"""Validation targets as people write them (the guide's JSON/YAML), turned into RunConfigs.
+
+Missing dimensions come from the catalog: model_family and instance_family
+from the names, tp_degree = the instance's accelerator count, quantization
+`none`, deployment_config `transformers-vllm`, target `realtime-inference`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from pathprover.catalog import Catalog
+from pathprover.core.dimensions import DeploymentConfigName, DeploymentTarget, Quantization, TpDegree
+from pathprover.core.runconfig import (
+    BenchmarkWorkload,
+    InfraParams,
+    ModelName,
+    RunConfig,
+    ServingValue,
+    Stage,
+    TuningRequest,
+    validate_serving_params,
+)
+
+
+class TargetError(ValueError):
+    """A validation target that cannot be used; the message names the file, the entry and the field."""
+
+
+class ValidationTarget(BaseModel):
+    """One explicit config to prove (extra keys are refused: a typo must not be silently ignored)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model_name: ModelName
+    instance_type: str = Field(pattern=r"^ml\.[a-z0-9-]+\.[a-z0-9]+$")
+    deployment_config: DeploymentConfigName = "transformers-vllm"
+    deployment_target: DeploymentTarget = "realtime-inference"
+    quantization: Quantization = "none"
+    tp_degree: TpDegree | None = None
+    serving_params: dict[str, ServingValue] = Field(default_factory=dict)
+    infra_params: InfraParams = Field(default_factory=InfraParams)
+    stages: tuple[Stage, ...] | None = None
+    tuning: TuningRequest | None = None
+    benchmark: BenchmarkWorkload | None = None
+
+    def model_post_init(self, __context: Any) -> None:
+        validate_serving_params(dict(self.serving_params))
+
+
+def to_run_config(target: ValidationTarget, catalog: Catalog) -> RunConfig:
+    """Fill what the target leaves out from the catalog; unknown model or instance names are errors."""
+    from pathprover.core.dimensions import ConfigVector
+
+    instance = catalog.instance(target.instance_type)
+    model = catalog.model(target.model_name)
+    tp = target.tp_degree if target.tp_degree is not None else instance.max_tp_degree
+    if tp > instance.max_tp_degree:
+        raise TargetError(f"tp_degree {tp} exceeds the {instance.max_tp_degree} accelerator cores of {instance.name}")
+    vector = ConfigVector(
+        deployment_config=target.deployment_config,
+        model_family=model.family,
+        instance_family=instance.family,
+        quantization=target.quantization,
+        tp_degree=tp,
+        deployment_target=target.deployment_target,
+    )
+    catalog.deployment_config(vector.deployment_config)
+    extra: dict[str, Any] = {}
+    if target.stages is not None:
+        extra["stages"] = target.stages
+    if target.benchmark is not None:
+        extra["benchmark"] = target.benchmark
+    tuning = target.tuning
+    if tuning is None and target.stages is not None and "tune" in target.stages:
+        tuning = TuningRequest()
+    return RunConfig(
+        vector=vector,
+        model_name=model.name,
+        instance_type=instance.name,
+        serving_params=dict(target.serving_params),
+        infra_params=target.infra_params,
+        tuning=tuning,
+        **extra,
+    )
+
+
+def _describe(exc: ValidationError, where: str) -> str:
+    problems = []
+    for error in exc.errors():
+        loc = ".".join(str(p) for p in error["loc"])
+        problems.append(f"{where}{'.' + loc if loc else ''}: {error['msg']}")
+    return "; ".join(problems)
+
+
+def parse_targets(data: Any, source: str = "targets") -> list[ValidationTarget]:
+    """A single target object or a list of them."""
+    items = data if isinstance(data, list) else [data]
+    if not items:
+        raise TargetError(f"{source}: no targets")
+    targets = []
+    for index, item in enumerate(items):
+        where = f"{source}[{index}]" if isinstance(data, list) else source
+        if not isinstance(item, dict):
+            raise TargetError(f"{where}: a target must be a mapping, got {type(item).__name__}")
+        try:
+            targets.append(ValidationTarget.model_validate(item))
+        except ValidationError as exc:
+            raise TargetError(_describe(exc, where)) from exc
+        except ValueError as exc:
+            raise TargetError(f"{where}: {exc}") from exc
+    return targets
+
+
+def load_targets(path: Path) -> list[ValidationTarget]:
+    """Read targets from a JSON or YAML file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise TargetError(f"cannot read {path}: {exc.strerror}") from exc
+    try:
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise TargetError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {exc}") from exc
+    return parse_targets(data, str(path))
