@@ -1,6 +1,6 @@
 """Gaps, feasibility, concretisation and the plan, against the shipped catalog."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -13,6 +13,7 @@ from pathprover.brain.plan import concretise, make_plan
 from pathprover.brain.reference import naive_ranking
 from pathprover.catalog import default_catalog
 from pathprover.core.dimensions import DIMENSIONS
+from tests.support.history_rows import history_row
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
 CATALOG = default_catalog()
@@ -31,7 +32,20 @@ def row(
     reason=None,
     count=1,
 ):
-    return [dc, family, inst, q, tp, target, status, category, count, NOW - timedelta(hours=hours), reason]
+    return history_row(
+        dc,
+        family,
+        inst,
+        q,
+        tp,
+        target,
+        now=NOW,
+        status=status,
+        hours=hours,
+        category=category,
+        reason=reason,
+        count=count,
+    )
 
 
 BASE = [
@@ -77,10 +91,7 @@ def test_fast_search_matches_the_straightforward_ranking():
 )
 def test_property_fast_search_equals_reference(rows):
     history = build_history(
-        [
-            row(*r[:6], status=r[6], category=r[7] if r[6] != "completed" else None, hours=r[8], reason="x")
-            for r in rows
-        ]
+        [row(*r[:6], status=r[6], category=r[7] if r[6] != "completed" else None, hours=r[8], reason="x") for r in rows]
     )
     if not history.completed():
         with pytest.raises(SpaceError):
@@ -121,11 +132,7 @@ def test_catalog_rules_give_reasons():
 def test_a_model_family_too_big_for_the_gpus_does_not_fit():
     # Given a catalog whose only llama3 models are the 70B ones
     big_only = CATALOG.model_copy(
-        update={
-            "models": {
-                k: m for k, m in CATALOG.models.items() if m.family != "llama3" or m.total_params_b > 60
-            }
-        }
+        update={"models": {k: m for k, m in CATALOG.models.items() if m.family != "llama3" or m.total_params_b > 60}}
     )
     rules = FeasibilityRules(big_only)
     # When placed on one A10G (g5, tp 1) / Then it does not fit, and the reason names model, instance and sizes

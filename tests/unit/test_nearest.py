@@ -1,6 +1,6 @@
 """Nearest substitution exactly as the operations guide states."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -8,12 +8,15 @@ from hypothesis import strategies as st
 from pathprover.brain.history import build_history
 from pathprover.brain.nearest import nearest
 from pathprover.core.dimensions import DIMENSIONS, ConfigVector
+from tests.support.history_rows import history_row
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
 
 
 def row(dc, family, inst, q, tp, target, status="completed", days=0.0, category=None, reason=None):
-    return [dc, family, inst, q, tp, target, status, category, 1, NOW - timedelta(days=days), reason]
+    return history_row(
+        dc, family, inst, q, tp, target, now=NOW, status=status, hours=days * 24, category=category, reason=reason
+    )
 
 
 def guide_history(extra=()):
@@ -52,16 +55,12 @@ def test_the_guides_example_gives_its_stated_order():
         (2, ["deployment_config", "deployment_target"], "transformers-vllm", "realtime-inference"),
     ]
     assert result.message is None
-    assert result.substitutions[0].explanation == [
-        "deployment_config: 'transformers-sglang' → 'transformers-vllm'"
-    ]
+    assert result.substitutions[0].explanation == ["deployment_config: 'transformers-sglang' → 'transformers-vllm'"]
 
 
 def test_recency_breaks_distance_ties():
     # Given the sglang+realtime proof is re-proven more recently than vllm+async
-    history = guide_history(
-        [row("transformers-sglang", "qwen3", "g5", "none", 1, "realtime-inference", days=0.5)]
-    )
+    history = guide_history([row("transformers-sglang", "qwen3", "g5", "none", 1, "realtime-inference", days=0.5)])
     result = nearest(history, REQUEST)
     assert [s.changed for s in result.substitutions[:2]] == [["deployment_target"], ["deployment_config"]]
 
@@ -94,10 +93,7 @@ def test_failed_and_unfeasible_rows_are_never_suggested():
             ),
         ]
     )
-    assert all(
-        s.distance >= 1 and s.config["quantization"] == "none"
-        for s in nearest(history, REQUEST).substitutions
-    )
+    assert all(s.distance >= 1 and s.config["quantization"] == "none" for s in nearest(history, REQUEST).substitutions)
 
 
 def test_no_coverage_in_the_family_names_the_distance():
@@ -128,10 +124,7 @@ def test_suggestions_are_same_family_sorted_by_distance_then_recency(proofs):
     history = build_history([row(*p[:6], days=p[6]) for p in proofs])
     request = ConfigVector(deployment_config="transformers-vllm", model_family="qwen3", instance_family="g5")
     result = nearest(history, request, limit=100)
-    keys = [
-        (s.distance, -datetime.fromisoformat(s.config["run_timestamp"]).timestamp())
-        for s in result.substitutions
-    ]
+    keys = [(s.distance, -datetime.fromisoformat(s.config["run_timestamp"]).timestamp()) for s in result.substitutions]
     assert keys == sorted(keys)
     assert all(s.config["model_family"] == "qwen3" for s in result.substitutions)
     for s in result.substitutions:

@@ -112,10 +112,8 @@ def build_domains(
             "no completed rows in the table: gaps extend proven configs, so prove one config first "
             "(or run `pathprover seed` to start from a realistic CI table)"
         )
-    seen: dict[str, set[str | int]] = {d: set() for d in DIMENSIONS}
-    for entry in completed:
-        for d, value in zip(DIMENSIONS, entry.key, strict=True):
-            seen[d].add(value)
+    columns = list(zip(*(entry.key for entry in completed), strict=True))
+    seen: dict[str, set[str | int]] = {d: set(columns[i]) for i, d in enumerate(DIMENSIONS)}
     if include_catalog:
         for d in DIMENSIONS:
             seen[d].update(catalog.values(d))
@@ -127,6 +125,22 @@ def build_domains(
         if not seen[d]:
             raise SpaceError(f"no {d} value matches the filter {', '.join(map(str, wanted))}")
     return {d: _sort_values(d, seen[d]) for d in DIMENSIONS}
+
+
+def _flat_codes(
+    keys: Sequence[Key], index: Mapping[str, Mapping[str | int, int]], strides: Sequence[int]
+) -> npt.NDArray[np.int64]:
+    """Flat cell index of each key (keys with a value outside the domains are dropped), column by column."""
+    if not keys:
+        return np.zeros(0, dtype=np.int64)
+    flat = np.zeros(len(keys), dtype=np.int64)
+    valid = np.ones(len(keys), dtype=bool)
+    for position, (dimension, column) in enumerate(zip(DIMENSIONS, zip(*keys, strict=True), strict=True)):
+        positions = index[dimension]
+        codes = np.fromiter((positions.get(v, -1) for v in column), dtype=np.int64, count=len(keys))
+        valid &= codes >= 0
+        flat += codes * strides[position]
+    return flat[valid]
 
 
 def search_gaps(
@@ -149,17 +163,20 @@ def search_gaps(
         )
     index = {d: {v: i for i, v in enumerate(domains[d])} for d in DIMENSIONS}
 
+    strides = [int(np.prod(shape[i + 1 :], dtype=np.int64)) for i in range(len(shape))]
+    lookups = [(index[d], strides[i]) for i, d in enumerate(DIMENSIONS)]
+
     def flat_of(key: Key) -> int | None:
-        digits = []
-        for d, value in zip(DIMENSIONS, key, strict=True):
-            i = index[d].get(value)
+        flat = 0
+        for (positions, stride), value in zip(lookups, key, strict=True):
+            i = positions.get(value)
             if i is None:
                 return None
-            digits.append(i)
-        return int(np.ravel_multi_index(tuple(digits), shape))
+            flat += i * stride
+        return flat
 
     completed = np.zeros(shape, dtype=bool)
-    completed_flat = [f for e in history.completed() if (f := flat_of(e.key)) is not None]
+    completed_flat = _flat_codes([e.key for e in history.completed()], index, strides)
     completed.reshape(-1)[completed_flat] = True
 
     # Neighbours at distance 1: completed cells on each axis-aligned line through the cell.
@@ -215,6 +232,8 @@ def search_gaps(
 
     flat_reasons = reasons.reshape(-1)
     for key, entry in history.configs.items():
+        if entry.completed or (entry.unfeasible_reason is None and not entry.failures):
+            continue
         verdict = history_verdict(entry, now)
         if verdict is None:
             continue
@@ -240,7 +259,7 @@ def search_gaps(
         neighbors=flat_counts,
         reason_ids=flat_reasons,
         verdicts=verdicts,
-        completed_cells=len(completed_flat),
+        completed_cells=int(completed_flat.size),
         space_size=size,
         reason_counts=dict(kinds),
     )

@@ -19,12 +19,22 @@ Key = tuple[str | int, ...]
 
 HISTORY_SQL: Final = """
 SELECT deployment_config, model_family, instance_family, quantization, tp_degree, deployment_target,
-       status, failure_category, COUNT(*) AS row_count, MAX(run_timestamp) AS last_at,
-       MAX_BY(failure_reason, run_timestamp) AS last_reason
+       COUNT_IF(status = 'completed') AS completed_rows,
+       MAX(run_timestamp) FILTER (WHERE status = 'completed') AS completed_at,
+       COUNT_IF(status = 'unfeasible') AS unfeasible_rows,
+       MAX(run_timestamp) FILTER (WHERE status = 'unfeasible') AS unfeasible_at,
+       MAX_BY(failure_reason, run_timestamp) FILTER (WHERE status = 'unfeasible') AS unfeasible_reason,
+       COUNT_IF(status = 'failed') AS failed_rows,
+       COUNT_IF(status = 'failed' AND failure_category = 'timeout') AS timeout_failures,
+       COUNT_IF(status = 'failed' AND COALESCE(failure_category, 'unknown') = 'unknown') AS unknown_failures,
+       MAX(run_timestamp) FILTER (WHERE status = 'failed') AS last_failure_at,
+       MAX_BY(COALESCE(failure_category, 'unknown'), run_timestamp) FILTER (WHERE status = 'failed')
+           AS last_failure_category,
+       MAX_BY(failure_reason, run_timestamp) FILTER (WHERE status = 'failed') AS last_failure_reason
 FROM mlcc_ci.benchmark_results
-GROUP BY deployment_config, model_family, instance_family, quantization, tp_degree, deployment_target,
-         status, failure_category
+GROUP BY deployment_config, model_family, instance_family, quantization, tp_degree, deployment_target
 """
+"""One row per configuration path: Athena SQL, so the same read works on Athena and DuckDB."""
 
 
 class HistoryError(ValueError):
@@ -58,9 +68,12 @@ class ConfigHistory:
 class History:
     configs: dict[Key, ConfigHistory]
     total_rows: int
+    _completed: list[ConfigHistory] | None = field(default=None, repr=False)
 
     def completed(self) -> list[ConfigHistory]:
-        return [c for c in self.configs.values() if c.completed]
+        if self._completed is None:
+            self._completed = [c for c in self.configs.values() if c.completed]
+        return self._completed
 
 
 def _as_utc(value: Any) -> datetime | None:
@@ -74,46 +87,77 @@ def _as_utc(value: Any) -> datetime | None:
 
 
 def build_history(rows: Iterable[list[Any]]) -> History:
-    """Fold aggregate rows (HISTORY_SQL's columns) into one ConfigHistory per normalised config."""
-    cache: dict[tuple[str, Any], Any] = {}
+    """Fold HISTORY_SQL rows into one ConfigHistory per normalised config (`1`/`"1"`, `fp16`/`none` merge)."""
+    caches: list[dict[Any, Any]] = [{} for _ in DIMENSIONS]
 
-    def norm(dimension: str, value: Any) -> Any:
-        marker = (dimension, value)
-        if marker not in cache:
+    def norm(position: int, value: Any) -> Any:
+        cache = caches[position]
+        try:
+            return cache[value]
+        except KeyError:
             try:
-                cache[marker] = normalise_value(dimension, value)
+                cache[value] = normalise_value(DIMENSIONS[position], value)
             except DimensionValueError as exc:
                 raise HistoryError(f"malformed row: {exc}") from exc
-        return cache[marker]
+            return cache[value]
+        except TypeError as exc:  # unhashable value from a foreign table
+            raise HistoryError(f"malformed row: {DIMENSIONS[position]} {value!r}") from exc
 
     configs: dict[Key, ConfigHistory] = {}
     total = 0
     for row in rows:
-        dims, (status, category, count, last_at, last_reason) = row[:6], row[6:11]
-        key: Key = tuple(norm(d, v) for d, v in zip(DIMENSIONS, dims, strict=True))
+        key: Key = (
+            norm(0, row[0]),
+            norm(1, row[1]),
+            norm(2, row[2]),
+            norm(3, row[3]),
+            norm(4, row[4]),
+            norm(5, row[5]),
+        )
+        (
+            completed_rows,
+            completed_at,
+            unfeasible_rows,
+            unfeasible_at,
+            unfeasible_reason,
+            failed_rows,
+            timeouts,
+            unknowns,
+            failure_at,
+            failure_category,
+            failure_reason,
+        ) = row[6:17]
+        total += int(completed_rows) + int(unfeasible_rows) + int(failed_rows)
         entry = configs.get(key)
         if entry is None:
             entry = configs[key] = ConfigHistory(key=key)
-        count = int(count)
-        total += count
-        at = _as_utc(last_at)
-        if status == "completed":
-            entry.completed_rows += count
+        if completed_rows:
+            entry.completed_rows += int(completed_rows)
+            at = _as_utc(completed_at)
             if at is not None and (entry.completed_at is None or at > entry.completed_at):
                 entry.completed_at = at
-        elif status == "unfeasible":
-            if entry.unfeasible_at is None or (at is not None and at > entry.unfeasible_at):
+        if unfeasible_rows:
+            at = _as_utc(unfeasible_at)
+            if entry.unfeasible_reason is None or (
+                at is not None and entry.unfeasible_at is not None and at > entry.unfeasible_at
+            ):
                 entry.unfeasible_at = at
-                entry.unfeasible_reason = last_reason or f"recorded unfeasible ({category or 'no category'})"
-        elif status == "failed":
-            cat = category or "unknown"
-            entry.failures[cat] = entry.failures.get(cat, 0) + count
-            if entry.last_failure_at is None or (at is not None and at > entry.last_failure_at):
+                entry.unfeasible_reason = unfeasible_reason or "recorded unfeasible (no reason given)"
+        if failed_rows:
+            for category, count in (
+                ("timeout", timeouts),
+                ("unknown", unknowns),
+                ("other", int(failed_rows) - int(timeouts) - int(unknowns)),
+            ):
+                if count:
+                    entry.failures[category] = entry.failures.get(category, 0) + int(count)
+            at = _as_utc(failure_at)
+            if entry.last_failure_category is None or (
+                at is not None and entry.last_failure_at is not None and at > entry.last_failure_at
+            ):
                 entry.last_failure_at = at
-                entry.last_failure_category = cat
-                entry.last_failure_reason = last_reason
-        else:
-            raise HistoryError(f"malformed row: status {status!r} for {dict(zip(DIMENSIONS, key, strict=True))}")
+                entry.last_failure_category = failure_category
+                entry.last_failure_reason = failure_reason
     return History(configs=configs, total_rows=total)
 
 

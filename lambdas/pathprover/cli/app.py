@@ -43,8 +43,9 @@ app = typer.Typer(
 report_app = typer.Typer(help="The operations guide's monitoring reports.", no_args_is_help=True)
 app.add_typer(report_app, name="report")
 
-out = Console()
-err = Console(stderr=True)
+# Piped output keeps whole lines (rich would wrap at 80 columns).
+out = Console(width=None if sys.stdout.isatty() else 200)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 
 WarehouseOpt = Annotated[
     Path | None, typer.Option("--warehouse", help="Local warehouse folder [env PATHPROVER_WAREHOUSE]")
@@ -70,9 +71,7 @@ def people_errors() -> Iterator[None]:
     except (UserError, WarehouseError, HistoryError, SpaceError, CatalogError, DimensionValueError) as exc:
         fail(str(exc))
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}" for e in exc.errors()
-        )
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}" for e in exc.errors())
         fail(problems)
 
 
@@ -168,9 +167,7 @@ def gaps(
             }
         )
         return
-    t = Table(
-        title=f"Gaps: {search.total:,} of {search.space_size:,} cells ({search.feasible_total:,} feasible)"
-    )
+    t = Table(title=f"Gaps: {search.total:,} of {search.space_size:,} cells ({search.feasible_total:,} feasible)")
     t.add_column("#", justify="right")
     t.add_column("config_id")
     for d in DIMENSIONS:
@@ -193,9 +190,7 @@ def gaps(
 def plan(
     max_proves: Annotated[int, typer.Option(help="MAX_PROVES_PER_RUN", min=0)] = DEFAULT_MAX_PROVES,
     max_cost: Annotated[float, typer.Option(help="MAX_COST_PER_RUN in USD", min=0.0)] = DEFAULT_MAX_COST_USD,
-    catalog_values: Annotated[
-        bool, typer.Option("--catalog", help="Also search the catalog's values")
-    ] = False,
+    catalog_values: Annotated[bool, typer.Option("--catalog", help="Also search the catalog's values")] = False,
     model_family: Annotated[list[str] | None, typer.Option(help="Only these model families")] = None,
     instance_family: Annotated[list[str] | None, typer.Option(help="Only these instance families")] = None,
     deployment_config: Annotated[list[str] | None, typer.Option(help="Only these deployment configs")] = None,
@@ -274,17 +269,11 @@ def plan(
 # --------------------------------------------------------------------------- nearest
 @app.command(name="nearest")
 def nearest_cmd(
-    deployment_config: Annotated[
-        str | None, typer.Option(help="e.g. transformers-sglang (or sglang)")
-    ] = None,
+    deployment_config: Annotated[str | None, typer.Option(help="e.g. transformers-sglang (or sglang)")] = None,
     model_family: Annotated[str | None, typer.Option(help="e.g. qwen3")] = None,
-    model_name: Annotated[
-        str | None, typer.Option(help="HF id instead of --model-family, e.g. Qwen/Qwen3-8B")
-    ] = None,
+    model_name: Annotated[str | None, typer.Option(help="HF id instead of --model-family, e.g. Qwen/Qwen3-8B")] = None,
     instance_family: Annotated[str | None, typer.Option(help="e.g. g5")] = None,
-    instance_type: Annotated[
-        str | None, typer.Option(help="instead of --instance-family, e.g. ml.g5.xlarge")
-    ] = None,
+    instance_type: Annotated[str | None, typer.Option(help="instead of --instance-family, e.g. ml.g5.xlarge")] = None,
     quantization: Annotated[str, typer.Option(help="none | fp8 | awq | gptq (fp16 means none)")] = "none",
     tp_degree: Annotated[str, typer.Option(help="tensor-parallel degree")] = "1",
     deployment_target: Annotated[
@@ -306,9 +295,7 @@ def nearest_cmd(
         if instance_type is not None:
             family = catalog.family_of_instance_type(instance_type)
             if instance_family is not None and instance_family.lower() != family:
-                raise UserError(
-                    f"--instance-type {instance_type} is in family {family}, not {instance_family}"
-                )
+                raise UserError(f"--instance-type {instance_type} is in family {family}, not {instance_family}")
             instance_family = family
         missing = [
             name
@@ -496,9 +483,7 @@ def seed(warehouse: WarehouseOpt = None, as_json: JsonOpt = False) -> None:
 # --------------------------------------------------------------------------- classify
 @app.command()
 def classify(
-    text: Annotated[
-        str | None, typer.Argument(help="A failure message; omit to read JSON Lines on stdin")
-    ] = None,
+    text: Annotated[str | None, typer.Argument(help="A failure message; omit to read JSON Lines on stdin")] = None,
     stage: Annotated[str | None, typer.Option(help="The stage the failure arose in, if known")] = None,
     as_json: JsonOpt = False,
 ) -> None:

@@ -1,0 +1,250 @@
+"""The `pathprover` CLI end to end on a local warehouse: the interfaces the acceptance checks use."""
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from pathprover.cli.app import app
+from pathprover.reports import REPORTS
+
+runner = CliRunner()
+
+
+def run(*args: str, input: str | None = None):
+    return runner.invoke(app, list(args), input=input, catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("wh")
+    result = run("seed", "--warehouse", str(root), "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["written"] > 40
+    return root
+
+
+def test_seed_is_idempotent(warehouse):
+    again = json.loads(run("seed", "--warehouse", str(warehouse), "--json").stdout)
+    assert again["written"] == 0 and again["skipped_duplicates"] > 40
+
+
+def test_gaps_json_interface(warehouse):
+    payload = json.loads(run("gaps", "--warehouse", str(warehouse), "--json", "--limit", "5").stdout)
+    assert payload["total"] > 0 and len(payload["gaps"]) == 5
+    first = payload["gaps"][0]
+    for key in (
+        "config_id",
+        "deployment_config",
+        "model_family",
+        "instance_family",
+        "quantization",
+        "tp_degree",
+        "deployment_target",
+        "neighbors",
+        "feasible",
+        "reason",
+    ):
+        assert key in first
+    assert isinstance(first["tp_degree"], int) and isinstance(first["neighbors"], int)
+    neighbours = [g["neighbors"] for g in payload["gaps"] if g["feasible"]]
+    assert neighbours == sorted(neighbours, reverse=True)
+
+
+def test_plan_json_interface_and_limits(warehouse):
+    payload = json.loads(
+        run("plan", "--warehouse", str(warehouse), "--max-proves", "3", "--max-cost", "5", "--json").stdout
+    )
+    assert len(payload["selected"]) <= 3 and payload["estimated_total_usd"] <= 5
+    for s in payload["selected"]:
+        for key in ("config_id", "model_name", "instance_type", "estimated_hours", "estimated_cost_usd", "tp_degree"):
+            assert key in s
+    assert payload["excluded"] and all(e["reason"] for e in payload["excluded"])
+    assert len(payload["selected"]) + payload["excluded_total"] == payload["gaps_total"]
+
+
+def test_nearest_gives_the_guides_order(warehouse):
+    result = run(
+        "nearest",
+        "--warehouse",
+        str(warehouse),
+        "--json",
+        "--deployment-config",
+        "transformers-sglang",
+        "--model-family",
+        "qwen3",
+        "--instance-family",
+        "g5",
+        "--quantization",
+        "fp16",
+        "--tp-degree",
+        "1",
+        "--deployment-target",
+        "async-inference",
+    )
+    payload = json.loads(result.stdout)
+    assert payload["message"] is None
+    got = [(s["distance"], s["changed"]) for s in payload["substitutions"]]
+    assert got == [
+        (1, ["deployment_config"]),
+        (1, ["deployment_target"]),
+        (2, ["deployment_config", "deployment_target"]),
+    ]
+    assert set(payload["substitutions"][0]["config"]) >= {"config_id", "run_timestamp", "model_family"}
+
+
+def test_nearest_with_model_and_instance_names(warehouse):
+    payload = json.loads(
+        run(
+            "nearest",
+            "--warehouse",
+            str(warehouse),
+            "--json",
+            "--deployment-config",
+            "sglang",
+            "--model-name",
+            "Qwen/Qwen3-8B",
+            "--instance-type",
+            "ml.g5.xlarge",
+            "--deployment-target",
+            "async-inference",
+        ).stdout
+    )
+    assert payload["substitutions"][0]["changed"] == ["deployment_config"]
+
+
+def test_nearest_no_coverage_message(warehouse, tmp_path):
+    # Given a table with only qwen3 proofs
+    (tmp_path / "t.parquet").unlink(missing_ok=True)
+    duckdb.sql(
+        "COPY (SELECT 'transformers-vllm' AS deployment_config, 'qwen3' AS model_family, 'g5' AS instance_family,"
+        " 'none' AS quantization, 1 AS tp_degree, 'realtime-inference' AS deployment_target) "
+        f"TO '{tmp_path / 't.parquet'}' (FORMAT parquet)"
+    )
+    payload = json.loads(
+        run(
+            "nearest",
+            "--table",
+            str(tmp_path / "t.parquet"),
+            "--json",
+            "--deployment-config",
+            "vllm",
+            "--model-family",
+            "gemma",
+            "--instance-family",
+            "g6",
+        ).stdout
+    )
+    assert payload["substitutions"] == []
+    assert payload["message"] == "no coverage — nearest proven config is 2 dimensions away"
+
+
+@pytest.mark.parametrize("name", sorted(REPORTS))
+def test_the_guides_queries_through_sql(warehouse, name):
+    payload = json.loads(run("sql", "--warehouse", str(warehouse), "--json", REPORTS[name]).stdout)
+    assert set(payload) == {"columns", "rows"}
+    if name != "recent":
+        assert payload["rows"]
+
+
+def test_mark_unfeasible_then_gap_is_excluded(tmp_path):
+    root = str(tmp_path)
+    run("seed", "--warehouse", root)
+    args = ["--deployment-config", "tensorrt-llm", "--model-family", "qwen3", "--instance-family", "g5"]
+    result = run("mark-unfeasible", "--warehouse", root, *args, "--reason", "licence forbids", "--json")
+    assert json.loads(result.stdout)["written"] == 1
+    again = json.loads(
+        run("mark-unfeasible", "--warehouse", root, *args, "--reason", "licence forbids", "--json").stdout
+    )
+    assert again["written"] == 0
+    gaps = json.loads(run("gaps", "--warehouse", root, "--json", "--limit", "100000").stdout)["gaps"]
+    marked = [
+        g
+        for g in gaps
+        if (
+            g["deployment_config"],
+            g["model_family"],
+            g["instance_family"],
+            g["quantization"],
+            g["tp_degree"],
+            g["deployment_target"],
+        )
+        == ("tensorrt-llm", "qwen3", "g5", "none", 1, "realtime-inference")
+    ]
+    assert marked and not marked[0]["feasible"] and "licence forbids" in marked[0]["reason"]
+    unfeasible = json.loads(run("report", "unfeasible", "--warehouse", root, "--json").stdout)
+    assert any(r[-1] == "licence forbids" for r in unfeasible["rows"])
+
+
+def test_classify_jsonl_on_stdin():
+    lines = "\n".join(
+        json.dumps(x)
+        for x in [
+            {"id": "a", "text": "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB"},
+            {"id": "b", "text": "An error occurred (InsufficientInstanceCapacity) when calling CreateEndpoint"},
+        ]
+    )
+    result = run("classify", input=lines + "\n")
+    verdicts = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(v["id"], v["category"], v["retryable"]) for v in verdicts] == [
+        ("a", "oom", False),
+        ("b", "capacity", True),
+    ]
+    assert all(set(v) >= {"id", "category", "retryable", "stage"} for v in verdicts)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["gaps"], "the table is empty"),
+        (["gaps", "--table", "/nonexistent/x.parquet"], "no table at"),
+        (
+            [
+                "nearest",
+                "--deployment-config",
+                "vllm",
+                "--model-family",
+                "qwen3",
+                "--instance-family",
+                "g5",
+                "--tp-degree",
+                "two",
+            ],
+            "tp_degree",
+        ),
+        (["sql", "SELEC nonsense FROM"], "error"),
+        (
+            [
+                "mark-unfeasible",
+                "--deployment-config",
+                "vllm",
+                "--model-family",
+                "qwen9",
+                "--instance-family",
+                "g5",
+                "--reason",
+                "x",
+            ],
+            "unknown model_family 'qwen9'",
+        ),
+    ],
+)
+def test_errors_for_people_are_one_line_with_nonzero_exit(tmp_path, args, message):
+    result = runner.invoke(app, [*args, "--warehouse", str(tmp_path / "empty")])
+    assert result.exit_code != 0
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_malformed_row_is_reported_with_the_row(tmp_path):
+    path = tmp_path / "bad.parquet"
+    duckdb.sql(
+        "COPY (SELECT 'transformers-vllm' AS deployment_config, 'qwen3' AS model_family, 'g5' AS instance_family,"
+        " 'none' AS quantization, 1 AS tp_degree, 'realtime-inference' AS deployment_target, 'done' AS status) "
+        f"TO '{path}' (FORMAT parquet)"
+    )
+    result = runner.invoke(app, ["gaps", "--table", str(path)])
+    assert result.exit_code == 2
+    assert "status must be one of" in result.output and "'done'" in result.output
