@@ -1,0 +1,578 @@
+"""The one copy of the failure-classification rules.
+
+Every rule is a case-insensitive regular expression with explicit word (or
+letter) boundaries, a category and a priority. The classifier collects *every*
+rule that matches *every* line of a failure message and keeps the match with
+the highest priority, so a cause found anywhere in the message beats a symptom:
+
+====  =====================  ==========================================================
+band  category               why it sits there
+====  =====================  ==========================================================
+100   oom                    a proven cause: CUDA OOM, OOM killer, KV cache cannot fit
+ 90   model_incompatibility  a proven cause: architecture/LoRA/GPU capability unsupported
+                             (85: a named feature unsupported; 75: "does not support")
+ 80   service_limitation     quota beats capacity: ResourceLimitExceeded, VcpuLimitExceeded,
+                             permissions, gated repos, region/API restrictions
+ 70   code_bug (strong)      a named Python exception, template or argument error
+                             (65: shell errors, CUDA crashes, invalid client requests)
+ 60   capacity               stock-outs and throttling (transient lack of service capacity)
+ 50   timeout                a stage ran out of time, health check never passed (symptoms)
+ 40   model_incompatibility  a generic "not supported" / "incompatible" with no better cause
+ 35   unknown                transient network noise (ECONNRESET, "Retrying in 5 seconds"):
+                             matched so that it beats the weak band, but stays ``unknown``
+ 30   code_bug (weak)        a build/script command exited non-zero, with no better cause
+====  =====================  ==========================================================
+
+Two rules of different categories never share a priority (a unit test checks
+it), so the outcome never depends on rule order; within a category, ties go to
+the earlier line, then the earlier rule.
+
+A match on a log line at INFO/DEBUG/WARNING level (or a Python ``...Warning:``)
+counts a quarter of its priority, so it decides only when no real error line
+matched anything. A match that follows a hedge in the same clause ("may",
+"could", "if", "common causes include: ...") is a guess, not evidence, and is
+skipped.
+
+Deliberate decisions (see ``docs/classifier.md``):
+
+* Throttling (``ThrottlingException``, ``Rate exceeded``, ``TooManyRequests``,
+  ``SlowDown``, Docker Hub ``toomanyrequests``) is ``capacity``: a transient
+  lack of service capacity, retryable.
+* Quotas (``ResourceLimitExceeded``, "account-level service limit",
+  ``VcpuLimitExceeded``) are ``service_limitation``: not retryable until a
+  human raises the limit. So are permissions, gated Hugging Face repos and
+  region/API restrictions.
+* Exit code 137, ``Killed`` and ``SIGKILL`` are *not* proof of OOM: no rule
+  matches them. ``"OOMKilled": false`` is explicitly not OOM.
+* A message no rule matches is ``unknown`` (retryable once), never ``code_bug``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final, Literal
+
+FailureCategory = Literal[
+    "capacity",
+    "timeout",
+    "oom",
+    "code_bug",
+    "model_incompatibility",
+    "service_limitation",
+    "unknown",
+]
+
+CATEGORIES: Final[tuple[FailureCategory, ...]] = (
+    "capacity",
+    "timeout",
+    "oom",
+    "code_bug",
+    "model_incompatibility",
+    "service_limitation",
+    "unknown",
+)
+
+RETRYABLE: Final[dict[FailureCategory, bool]] = {
+    "capacity": True,
+    "timeout": True,
+    "oom": False,
+    "code_bug": False,
+    "model_incompatibility": False,
+    "service_limitation": False,
+    # The brain retries an unknown failure at most once; it counts the retries.
+    "unknown": True,
+}
+
+CATEGORY_HINTS: Final[dict[FailureCategory, str]] = {
+    "capacity": "Transient lack of capacity or throttling: retry later (about 1h for a stock-out), "
+    "or try another instance type or availability zone.",
+    "timeout": "The stage ran out of time and no cause was found: retry with a longer timeout "
+    "and check model start-up time against the health-check limit.",
+    "oom": "Out of memory: the model does not fit this instance; use a larger instance, a higher "
+    "tp_degree, quantization or a smaller max_model_len.",
+    "code_bug": "A script, template or argument is wrong: fix the code or generated config, then prove again.",
+    "model_incompatibility": "This model, engine and hardware combination is not supported: "
+    "choose a supported engine, instance family, dtype or tp_degree.",
+    "service_limitation": "An account quota, permission, region or API restriction: request a "
+    "quota increase or access, or use another region or instance type.",
+    "unknown": "Unrecognised failure: it is retried at most once; read the logs and add a rule if it recurs.",
+}
+
+STAGES: Final[tuple[str, ...]] = (
+    "generate",
+    "build",
+    "push",
+    "deploy",
+    "test",
+    "tune",
+    "adapter",
+    "benchmark",
+    "register",
+    "clean",
+    "stage",
+)
+"""The Path Prover stages; ``stage`` is the pre-staging of model weights."""
+
+STAGE_ALIASES: Final[dict[str, str]] = {
+    "pre-staging": "stage",
+    "prestaging": "stage",
+    "pre_staging": "stage",
+    "prestage": "stage",
+    "staging": "stage",
+    "cleanup": "clean",
+    "teardown": "clean",
+    "bench": "benchmark",
+}
+
+_FLAGS: Final[int] = re.IGNORECASE
+
+# Priority bands (see the module docstring).
+OOM: Final[int] = 100
+MODEL: Final[int] = 90
+SERVICE: Final[int] = 80
+CODE_STRONG: Final[int] = 70
+CAPACITY: Final[int] = 60
+TIMEOUT: Final[int] = 50
+GENERIC_UNSUPPORTED: Final[int] = 40
+TRANSIENT: Final[int] = 35
+CODE_WEAK: Final[int] = 30
+
+WEAK_LINE_DIVISOR: Final[int] = 4
+"""A match on an INFO/DEBUG/WARNING line counts ``priority // WEAK_LINE_DIVISOR``."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One classification rule: a pattern, the category it proves and how strongly."""
+
+    id: str
+    category: FailureCategory
+    priority: int
+    pattern: re.Pattern[str]
+    hint: str | None = None
+
+
+def _rule(rule_id: str, category: FailureCategory, priority: int, regex: str, hint: str | None = None) -> Rule:
+    return Rule(rule_id, category, priority, re.compile(regex, _FLAGS), hint)
+
+
+# A non-zero exit that is not a signal kill (137 = SIGKILL, 143 = SIGTERM, 130 = SIGINT).
+_NONZERO_NOT_SIGNAL: Final[str] = r"(?!0\b|137\b|143\b|130\b)\d{1,3}\b"
+
+RULES: Final[tuple[Rule, ...]] = (
+    # ------------------------------------------------------------------ oom
+    _rule("oom.cuda", "oom", OOM, r"\bCUDA (?:error: )?out of memory\b"),
+    _rule(
+        "oom.out_of_memory_error",
+        "oom",
+        OOM,
+        r"(?<![A-Za-z])OutOfMemory(?:Error|Exception)?(?![a-z])",
+    ),
+    _rule("oom.out_of_memory", "oom", OOM - 2, r"\bout[ -]of[ -]memory\b"),
+    # `"OOMKilled": false` (docker inspect) is explicitly *not* an OOM.
+    _rule("oom.killed", "oom", OOM, r"\bOOM[ _-]?Killed\b(?!\W{0,3}(?:false|no|0)\b)"),
+    _rule("oom.killer", "oom", OOM, r"\boom[ _-]?killer\b|\boom[_-]kill\b|\bKilled process \d+\b"),
+    _rule("oom.word", "oom", OOM - 5, r"(?<![A-Za-z])OOM(?![A-Za-z])"),
+    _rule("oom.python_memory_error", "oom", OOM - 5, r"\bMemoryError\b(?::|\s*$)"),
+    _rule(
+        "oom.alloc",
+        "oom",
+        OOM - 5,
+        r"\bCannot allocate memory\b|std::bad_alloc|\bCUBLAS_STATUS_ALLOC_FAILED\b"
+        r"|\bcudaErrorMemoryAllocation\b|\bfailed to allocate (?:\d+(?:\.\d+)? ?[KMGT]i?B\b|memory\b)",
+    ),
+    _rule(
+        "oom.not_enough_memory",
+        "oom",
+        OOM - 5,
+        r"\b(?:not enough|insufficient|no available) (?:GPU |device |host |CPU )?memory\b",
+    ),
+    _rule(
+        "oom.kv_cache",
+        "oom",
+        OOM,
+        r"\bmaximum number of tokens that can be stored in KV cache\b"
+        r"|\bKV cache is needed, which is larger than the available KV cache memory\b"
+        r"|\bNo available memory for the cache blocks\b",
+        hint="The KV cache does not fit: use a larger instance or higher tp_degree, or lower max_model_len.",
+    ),
+    _rule(
+        "oom.free_memory",
+        "oom",
+        OOM - 5,
+        r"\bFree memory on device\b.{0,80}\bless than desired GPU memory utilization\b"
+        r"|\bRequested amount of GPU memory\b.{0,60}\bcould not be allocated\b"
+        r"|\bbytes of scratch space, but only \d+ is available\b",
+    ),
+    _rule(
+        "oom.memory_limit",
+        "oom",
+        OOM - 5,
+        r"\bmemory limit (?:exceeded|reached)\b|\bexceeded (?:the )?memory limit\b"
+        r"|\bRuntime\.OutOfMemory\b|\bexceeds (?:the )?(?:available |total )?(?:GPU |device |HBM |host )?memory\b"
+        r"|\bHBM usage\b.{0,40}\bexceeds\b|\bwith more (?:GPU |device |accelerator )?memory\b"
+        r"|\bSystem out of memory\b",
+    ),
+    _rule(
+        "oom.lambda_report",
+        "oom",
+        OOM - 5,
+        r"\bMemory Size:\s*(\d+)\s*MB\s+Max Memory Used:\s*\1\s*MB\b",
+        hint="The Lambda used all of its configured memory: raise MemorySize.",
+    ),
+    # ------------------------------------------------- model_incompatibility
+    _rule(
+        "model.architecture_unsupported",
+        "model_incompatibility",
+        MODEL,
+        r"\barchitectures?\b.{0,300}?\b(?:are|is) not supported\b"
+        r"|\bUnsupported (?:model )?architectures?\b"
+        r"|\bdoes not recognize this architecture\b"
+        r"|\bUnsupported model(?: type)?\b"
+        r"|\bmodel type\b.{0,80}?\bis not supported\b"
+        r"|\bis not supported by (?:vLLM|SGLang|TGI|TensorRT(?:-LLM)?|TRT-LLM|this engine)\b"
+        r"|\bonly supported (?:for|on|with)\s+(?:the\s+following\s+)?(?:architectures|models|GPUs)\b",
+    ),
+    _rule(
+        "model.lora_unsupported",
+        "model_incompatibility",
+        MODEL,
+        r"\bdoes not support LoRA\b|\bLoRA (?:is )?not (?:yet )?supported\b|\bunsupported LoRA\b"
+        r"|\bnot support(?:ed)? (?:for |with )?LoRA\b",
+        hint="The engine cannot serve LoRA adapters for this model: merge the adapter or use another engine.",
+    ),
+    _rule(
+        "model.gpu_capability",
+        "model_incompatibility",
+        MODEL,
+        r"\bcompute capability (?:of at least|below|lower than|>=?|less than)\b"
+        r"|\bnot supported (?:for|on) the current GPU\b"
+        r"|\bMin(?:imum)? capability: ?\d+\b"
+        r"|\bonly supports? (?:Ampere|Hopper|Ada|Turing|Volta)\b"
+        r"|\bno kernel image is available for execution on the device\b"
+        r"|\bCUDA driver version is insufficient for CUDA runtime version\b"
+        r"|\bFound no NVIDIA driver on your system\b|\bFailed to infer device type\b"
+        r"|\bNo CUDA GPUs are available\b|\bno CUDA-capable device is detected\b"
+        r"|\bCUDA error: invalid device function\b",
+        hint="The GPU of this instance family cannot run this model/dtype/quantization: use a "
+        "newer GPU family or another dtype.",
+    ),
+    _rule(
+        "model.feature_unsupported",
+        "model_incompatibility",
+        MODEL - 5,
+        r"\b(?:sharded|sharding|tensor[ -]parallel(?:ism)?|pipeline[ -]parallel(?:ism)?|quantization"
+        r"|flash[ -]?attention(?: ?2)?|bfloat16|bf16|fp8|awq|gptq|speculative decoding|prefix caching)\b"
+        r"[^.]{0,60}?\b(?:is |are )?not (?:yet )?supported\b",
+        hint="The engine does not support this feature for this model: change the serving option "
+        "(tp_degree, quantization, dtype) or the engine.",
+    ),
+    _rule(
+        "model.engine_does_not_support",
+        "model_incompatibility",
+        MODEL - 15,
+        r"\b(?:does not|doesn't|do not|cannot) support\b(?!.{0,40}\b(?:region|availability zone)\b)"
+        r"|\b(?:doesn't|does not) have a tokenizer\b|\bno tokenizer (?:found|available)\b",
+        hint="The engine cannot run this model with these options: change the option or the engine.",
+    ),
+    _rule(
+        "model.checkpoint_mismatch",
+        "model_incompatibility",
+        MODEL,
+        r"\bKeyError: '[^']*\b(?:weight|bias|g_idx|qweight|qzeros|scales?|weight_scale|absmax|lora_[AB])\b[^']*'"
+        r"|\b(?:Missing|Unexpected) key\(s\) in state_dict\b|\bsize mismatch for \S+\b"
+        r"|\bweight \S+ does not exist\b",
+        hint="The checkpoint's weights do not match the engine's model implementation: use a "
+        "checkpoint format/quantization this engine version loads, or another engine.",
+    ),
+    _rule(
+        "model.tp_divisibility",
+        "model_incompatibility",
+        MODEL,
+        r"\bmust be divisible by (?:the )?(?:tensor parallel size|tp[_ ]size|mp_size)\b"
+        r"|\bnot divisible by (?:the )?(?:tensor parallel|number of tensor parallelism|tp)\b"
+        r"|\b(?:attention heads|num_heads|num_kv_heads|heads)\b.{0,60}\bdivisible by\b"
+        r"|\bdivisible by\b.{0,40}\b(?:tensor parallel|tp|num_shards|shards|mp_size|world size)\b",
+        hint="The tp_degree does not divide the model's attention heads: use another tp_degree.",
+    ),
+    _rule(
+        "model.generic_unsupported",
+        "model_incompatibility",
+        GENERIC_UNSUPPORTED,
+        r"\b(?:is|are|isn't|aren't) not (?:yet )?supported\b|\bnot supported\b|\bonly supports?\b"
+        r"|\bunsupported\b|\bUnknown quantization(?: method)?\b|\bno longer supported\b"
+        r"|\bnot compatible with\b|\bincompatible\b",
+        hint="Something in this model/engine/hardware combination is not supported: read the line "
+        "and change the option, engine or instance family.",
+    ),
+    # ------------------------------------------------------ service_limitation
+    _rule(
+        "service.quota",
+        "service_limitation",
+        SERVICE,
+        r"\b(?:ResourceLimitExceeded|VcpuLimitExceeded|LimitExceededException|AccountLimitExceeded\w*"
+        r"|ServiceQuotaExceeded\w*|QuotaExceeded\w*|InstanceLimitExceeded)\b"
+        r"|\baccount-level service limit\b|\bservice limits? (?:were |was |is )?exceeded\b"
+        r"|\bquota (?:has been |was )?exceeded\b|\bexceeded (?:your|the) (?:\w+ )?quota\b"
+        r"|\brequest an (?:increase|adjustment) (?:for|to) this limit\b"
+        r"|\bquotas?\b",
+        hint="An account quota is exhausted: request a Service Quotas increase, then prove again.",
+    ),
+    _rule(
+        "service.permission",
+        "service_limitation",
+        SERVICE,
+        r"\bAccessDenied(?:Exception)?\b|\bnot authorized to perform\b|\bUnauthorizedOperation\b"
+        r"|\bexplicit deny\b|\bOptInRequired\b"
+        r"|\bdenied: requested access to the resource is denied\b",
+        hint="A permission is missing or denied by policy: grant it, then prove again.",
+    ),
+    _rule(
+        "service.gated_model",
+        "service_limitation",
+        SERVICE,
+        r"\bgated repo\b|\bGatedRepoError\b|\bAccess to model \S+ is restricted\b"
+        r"|\b40[13] Client Error\b|\bUnauthorized for url\b|\b403 Forbidden\b|\bForbidden\b"
+        r"|\b(?:status(?:_code)?|HTTP(?: status)?)[\s:=(]*40[13]\b",
+        hint="The Hugging Face model is gated or private: accept its licence and provide a token with access.",
+    ),
+    _rule(
+        "service.region_or_api",
+        "service_limitation",
+        SERVICE,
+        r"\bnot (?:supported|available) in (?:this|the|your|the called|the current) region\b"
+        r"|\bUnknownOperationException\b|\bCross[- ]region\b.{0,80}?\bnot allowed\b"
+        r"|\binstance type\b.{0,80}?\bis not (?:supported|available)\b"
+        r"|\b(?:features? )?(?:are|is) not supported using this configuration\b"
+        r"|\(Unsupported\) when calling\b|\bUnsupported(?:Operation)?(?::| -) |\bError Code: Unsupported\b"
+        r"|\brequested configuration is currently not supported\b"
+        r"|\bis only supported for\b",
+        hint="The region or API does not offer this option: use another region, instance type "
+        "or endpoint configuration.",
+    ),
+    # --------------------------------------------------------- code_bug (strong)
+    _rule(
+        "code.python_exception",
+        "code_bug",
+        CODE_STRONG,
+        r"(?<![A-Za-z])(?:SyntaxError|IndentationError|TabError|NameError|UnboundLocalError"
+        r"|TypeError|AttributeError|ImportError|ModuleNotFoundError|KeyError|IndexError"
+        r"|ZeroDivisionError|FileNotFoundError|RecursionError|JSONDecodeError)(?::|\s*$)"
+        r"|\bjava\.\S*(?:FileNotFoundException|NullPointerException|ClassNotFoundException"
+        r"|NoSuchMethodError|NoClassDefFoundError)\b",
+    ),
+    _rule(
+        "code.template",
+        "code_bug",
+        CODE_STRONG,
+        r"\b(?:TemplateSyntaxError|UndefinedError|TemplateNotFound|TemplateError)\b"
+        r"|\bDockerfile parse error\b|\bunknown instruction\b",
+        hint="A generated template or Dockerfile is invalid: fix the generator.",
+    ),
+    _rule(
+        "code.model_id",
+        "code_bug",
+        CODE_STRONG,
+        r"\b(?:RepositoryNotFound|RevisionNotFound|EntryNotFound)Error\b"
+        r"|\bdoes not appear to have a file named\b|\bis not a valid model identifier\b"
+        r"|\b404 Client Error\b|\bNot Found for url\b|\bNoSuch(?:Key|Bucket)\b|\(404\) when calling\b",
+        hint="The model id, revision or file name does not exist: fix the catalog entry.",
+    ),
+    _rule(
+        "code.missing_artifact",
+        "code_bug",
+        CODE_STRONG,
+        r"\bFailed to download model data\b|\bCould not find model data\b"
+        r"|\bFailed to extract model data archive\b|\bmake sure all images included in the model\b"
+        r"|\bCould not find (?:model|endpoint configuration|endpoint)\b|\bCannot create already existing\b"
+        r"|\bdoes not exist in the registry\b|\bRepositoryNotFoundException\b|\bYAML_FILE_ERROR\b"
+        r"|\bRuntime\.(?:ImportModuleError|HandlerNotFound|UserCodeSyntaxError)\b|\bNo module named\b"
+        r"|\bexec format error\b|\bArgumentValidation\b|\binvalid reference format\b"
+        r"|\brepository does not exist\b|\bmanifest (?:for \S+ )?(?:unknown|not found)\b|\bname unknown\b",
+        hint="An artifact, image, module or argument the stage needs is missing or wrong: fix the "
+        "pipeline that produces it.",
+    ),
+    _rule(
+        "code.config_validation",
+        "code_bug",
+        CODE_STRONG,
+        r"\b\d+ validation errors? (?:for \w+|detected)\b|\bParamValidationError\b|\bfailed to satisfy constraint\b"
+        r"|\berror: unrecognized arguments?\b|\berror: argument \S+: invalid\b"
+        r"|\berror: invalid (?:value|choice)\b|\berror: unexpected argument\b"
+        r"|\berror: the following arguments are required\b",
+        hint="A generated argument or config is invalid: fix the generator.",
+    ),
+    _rule(
+        "code.shell",
+        "code_bug",
+        CODE_STRONG - 5,
+        r"\bcommand not found\b|\bNo such file or directory\b|\bexecutable file not found\b"
+        r"|\bPermission denied\b(?!.{0,40}publickey)",
+    ),
+    _rule(
+        "code.request_invalid",
+        "code_bug",
+        CODE_STRONG - 5,
+        r"\bReceived client error \(4\d\d\)|\bInput validation error\b"
+        r"|\bmaximum context length is \d+ tokens\b|\bexceeds the model's maximum context length\b"
+        r"|\bTorch not compiled with CUDA enabled\b",
+        hint="The test request or the build does not fit the model/server: fix the request "
+        "(length, parameters) or the image.",
+    ),
+    _rule(
+        "code.cuda_crash",
+        "code_bug",
+        CODE_STRONG - 5,
+        r"\billegal memory access was encountered\b|\bdevice-side assert(?:ion)? triggered\b",
+    ),
+    # ------------------------------------------------------------------ capacity
+    _rule(
+        "capacity.insufficient",
+        "capacity",
+        CAPACITY,
+        r"(?<![A-Za-z])Insufficient\w*Capacity\w*\b|\binsufficient capacity\b|\bCapacityError\b"
+        r"|\b(?:do not|don't) have (?:sufficient|enough)\b.{0,60}?\bcapacity\b"
+        r"|\bUnable to provision requested ML compute capacity\b"
+        r"|\btemporarily unavailable in (?:the )?supported availability zones\b"
+        r"|\bNoCapacityError\b|\bno capacity\b|\bout of capacity\b|\bRESOURCE_POOL_EXHAUSTED\w*\b"
+        r"|\bcurrently unavailable in (?:the )?\S+ (?:zone|region|availability zone)\b|\bstock-?out\b"
+        r"|\b(?:no|not enough|insufficient|lack of|out of|no more)\s+"
+        r"(?:unused\s+|spare\s+|available\s+|Spot\s+)?capacity\b"
+        r"|\b(?:isn't|is not) enough (?:spare |available )?capacity\b|\bUnfulfillable\w*Capacity\b"
+        r"|\bcapacity[-_ ](?:not[-_ ]available|oversubscribed|unavailable|exhausted)\b",
+        hint="The instance type is out of stock: retry after about 1h or try the next instance.",
+    ),
+    _rule(
+        "capacity.throttling",
+        "capacity",
+        CAPACITY,
+        r"\bThrottl(?:ing|ed)(?:Exception)?\b|\bRate exceeded\b|\bTooManyRequests(?:Exception)?\b"
+        r"|\bTOOMANYREQUESTS\b|\bToo Many Requests\b|\bSlowDown\b|\bRequestLimitExceeded\b"
+        r"|\bProvisionedThroughputExceeded\w*\b|\bpull rate limit\b|\brate limit exceeded\b"
+        r"|\breduce your request rate\b|\b503:? Slow Down\b|\bRateLimitExceeded\b"
+        r"|\b(?:status(?:_code)?|HTTP(?: status)?|Error|code)\W{0,4}429\b|\b429 Client Error\b",
+        hint="Throttled by the service: retry with back-off.",
+    ),
+    _rule(
+        "capacity.unavailable",
+        "capacity",
+        CAPACITY - 5,
+        r"\bServiceUnavailable(?:Exception)?\b|\b503 Service (?:Temporarily )?Unavailable\b",
+        hint="The service is temporarily unavailable: retry with back-off.",
+    ),
+    # ------------------------------------------------------------------- timeout
+    _rule(
+        "timeout.timed_out",
+        "timeout",
+        TIMEOUT,
+        r"(?<![A-Za-z])timed[ _-]?out(?![A-Za-z])|\b\w*Timeout(?:Error|Exception)\b|\bReadTimeout\b"
+        r"|\bStates\.Timeout\b|\bdeadline exceeded\b|\bGateway Time-?out\b"
+        r"|\b(?:read|connect|connection|request|socket|invocation|handshake|i/o|idle) time-?out\b"
+        r"|\btime-?out (?:while|after)\b"
+        r"|\btime-?out (?:exceeded|expired|reached|waiting)\b"
+        r"|\bexceeded (?:the |its )?(?:maximum |max )?(?:time|timeout|deadline)\b"
+        r"|\bdid not (?:start|respond|finish|complete) (?:within|in time)\b"
+        r"|\bcould not get a response from\b|\bno response (?:from|within)\b|\bETIMEDOUT\b"
+        r"|\b(?:status(?:_code)?|HTTP(?: status)?|Error|code)\W{0,4}504\b",
+    ),
+    _rule(
+        "timeout.health_check",
+        "timeout",
+        TIMEOUT - 5,
+        r"\bdid not pass the ping health check\b|\bhealth ?check (?:failed|failure)\b"
+        r"|\bfailed (?:the )?(?:ping )?health ?checks?\b|\bdid not become (?:healthy|ready)\b"
+        r"|\bdid not pass (?:the )?(?:ping |container )?health ?checks?\b"
+        r"|\bWaiter \w+ failed: Max attempts exceeded\b|\bWaiterError\b|\bResourceNotReady\b"
+        r"|\bfailed waiting for\b",
+        hint="The container never became healthy and no cause was found: read its CloudWatch "
+        "logs; retry with a longer start-up health-check timeout.",
+    ),
+    # ------------------------------------------------ unknown (transient network)
+    # A dropped connection explains a non-zero exit better than "the script is wrong", so
+    # it beats the weak code_bug rules; it decides `unknown` (retried once).
+    _rule(
+        "unknown.transient_network",
+        "unknown",
+        TRANSIENT,
+        r"\bECONNRESET\b|\bECONNREFUSED\b|\bconnection reset by peer\b|\bbroken pipe\b"
+        r"|\bunexpected EOF\b|^EOF$|\bRetrying in \d+ seconds?\b|\bConnection refused\b"
+        r"|\bConnection (?:closed|aborted) by (?:peer|remote)\b|\bTemporary failure in name resolution\b"
+        r"|\bx509: certificate\b|\bTLS handshake error\b",
+        hint="A network connection dropped: transient, retried once.",
+    ),
+    # ---------------------------------------------------------- code_bug (weak)
+    _rule(
+        "code.command_failed",
+        "code_bug",
+        CODE_WEAK,
+        r"\bCOMMAND_EXECUTION_ERROR\b(?!.{0,400}?\bexit status (?:137|143|130)\b)"
+        r"|\bError while executing command\b.{0,400}?\bReason: exit status "
+        + _NONZERO_NOT_SIGNAL
+        + r"|\bCommand did not exit successfully\b.{0,400}?\bexit status "
+        + _NONZERO_NOT_SIGNAL
+        + r"|\bdid not complete successfully: exit code: "
+        + _NONZERO_NOT_SIGNAL
+        + r"|\bRuntime exited with error: exit status "
+        + _NONZERO_NOT_SIGNAL
+        + r"|\bExecuteUserScriptError\b|\bmake: \*\*\* .{0,200}\bError "
+        + _NONZERO_NOT_SIGNAL
+        + r"|\bCannotPullContainerError\b|\bUnable to pull (?:customer's )?container image\b",
+        hint="A build or script command failed: read the lines before it, fix the script, then prove again.",
+    ),
+    _rule(
+        "code.generic_exception",
+        "code_bug",
+        CODE_WEAK,
+        r"(?<![A-Za-z])(?:ValueError|AssertionError|NotImplementedError)(?::|\s*$)"
+        r"|\bValidationException\b|\bInvalidParameter(?:Value|Combination)?(?:Exception)?\b"
+        r"|\bValue error, |\[type=value_error\b",
+    ),
+)
+
+WEAK_LINE: Final[re.Pattern[str]] = re.compile(
+    r"^.{0,60}?(?:(?<![A-Za-z])(?:INFO|DEBUG|TRACE|WARN|WARNING)(?![A-Za-z])(?![-=(])"
+    r"|\[(?:I|W|D)\]|\blevel=(?:info|debug|warn|warning)\b)"
+    r"|\b\w+Warning:",
+    _FLAGS,
+)
+"""A log line at INFO/DEBUG/WARNING level (or a Python warning): its matches count less."""
+
+HEDGE: Final[re.Pattern[str]] = re.compile(
+    r"\b(?:may|might|could|possibly|probably|perhaps|if|whether|consider|such as|e\.g\.|common causes|"
+    r"causes include|can be caused|likely)\b",
+    _FLAGS,
+)
+"""A hedge just before a match ("common causes include ... the OOM killer") is a guess, not proof."""
+
+STAGE_RULES: Final[tuple[tuple[str, re.Pattern[str]], ...]] = tuple(
+    (stage, re.compile(regex, _FLAGS))
+    for stage, regex in (
+        ("push", r"\bdocker push\b|\bPutImage\b|\bInitiateLayerUpload\b|\bpush(?:ing)? (?:the )?image\b"),
+        ("tune", r"\bCreateTrainingJob\b|\btraining job\b|\bfine-?tun\w*\b"),
+        ("adapter", r"\bCreateInferenceComponent\b|\bLoRA adapter\b|\bload(?:ing)? (?:the )?adapter\b"),
+        ("benchmark", r"\bbenchmark\w*\b|\bgenai-perf\b|\bllmperf\b"),
+        ("test", r"\bInvokeEndpoint\w*\b|/invocations\b|\binvocation timed out\b"),
+        ("clean", r"\bDelete(?:Endpoint|EndpointConfig|Model)\b"),
+        (
+            "deploy",
+            r"\b(?:Create|Update)(?:Endpoint|EndpointConfig|Model)\b|\bping health check\b"
+            r"|\bproduction variant\b|\bEndpointInService\b|\bhosting endpoint\b",
+        ),
+        ("register", r"\bStartQueryExecution\b|\bAthena\b|\bGlue\b|\bCreateModelPackage\b"),
+        ("generate", r"\bjinja2?\b|\bTemplate(?:SyntaxError|NotFound)\b|\bUndefinedError\b"),
+        ("stage", r"\bsnapshot_download\b|\bpre-?stag\w*\b|\baws s3 (?:sync|cp)\b"),
+        (
+            "build",
+            r"\bCodeBuild\b|\bbuildspec\b|\bPhase context status code\b|\bphase:? (?:PRE_)?BUILD\b"
+            r"|\bdocker build\b|\bDockerfile\b|\bfailed to solve\b|\btrtllm-build\b",
+        ),
+        (
+            "deploy",
+            r"\bRunInstances\b|\bEngineCore\w*\b|\bEngine core\b|\btext_generation_launcher\b"
+            r"|\bsglang\.launch_server\b|\bapi_server\.py\b|\bmodel_runner\b|\bload_weights\b"
+            r"|\bvllm serve\b|\bShardCannotStart\b|\bmodelInstanceState\b|\bError hosting endpoint\b",
+        ),
+    )
+)
+"""Ordered (first match wins) patterns that infer a stage from the text when none is given."""

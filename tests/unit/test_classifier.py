@@ -1,0 +1,601 @@
+"""Tests of the failure classifier: rules, decision procedure, redaction, JSON Lines helper, corpus."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from pathprover.classifier import (
+    CATEGORIES,
+    EVIDENCE_MAX_CHARS,
+    RETRYABLE,
+    RULES,
+    STAGES,
+    Classification,
+    classify,
+    classify_lines,
+    redact,
+)
+
+CORPUS_PATH = Path(__file__).resolve().parents[1] / "data" / "classifier_corpus.jsonl"
+HF_TOKEN = "hf_" + "AbCdEfGhIjKlMnOpQrStUvWxYz0123"
+AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+
+HEALTH_CHECK = (
+    "Failed. Reason: The primary container for production variant AllTraffic did not pass the "
+    "ping health check. Please check CloudWatch logs for this endpoint."
+)
+
+
+def load_corpus() -> list[dict[str, Any]]:
+    with CORPUS_PATH.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+# ------------------------------------------------------------------ categories
+
+
+def test_cuda_oom_is_oom_and_not_retryable() -> None:
+    # Given a vLLM CUDA OOM traceback line
+    text = "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 350.00 MiB. GPU 0 has a total capacity"
+    # When it is classified
+    result = classify(text)
+    # Then it is an OOM, not retryable, and the evidence is that line
+    assert result.category == "oom"
+    assert result.retryable is False
+    assert result.evidence.startswith("torch.OutOfMemoryError")
+    assert result.rule.startswith("oom.")
+
+
+def test_health_check_with_oom_underneath_is_oom() -> None:
+    # Given a SageMaker health-check failure whose CloudWatch tail shows a CUDA OOM
+    text = HEALTH_CHECK + "\nERROR 12-04 10:24:52 [core.py:708] torch.OutOfMemoryError: CUDA out of memory."
+    # When it is classified
+    result = classify(text)
+    # Then the cause (OOM) beats the symptom (health check)
+    assert result.category == "oom"
+    assert "OutOfMemoryError" in result.evidence
+
+
+def test_health_check_with_unsupported_architecture_is_model_incompatibility() -> None:
+    # Given a health-check failure whose log shows the engine cannot load the architecture
+    text = HEALTH_CHECK + "\nValueError: Model architectures ['Glm4ForCausalLM'] are not supported for now."
+    # When it is classified
+    result = classify(text, stage="deploy")
+    # Then it is a model incompatibility, not a timeout
+    assert result.category == "model_incompatibility"
+    assert result.retryable is False
+
+
+def test_health_check_alone_is_a_retryable_timeout() -> None:
+    # Given only the SageMaker health-check failure reason
+    # When it is classified
+    result = classify(HEALTH_CHECK)
+    # Then it is a timeout symptom, retryable, and the stage is inferred as deploy
+    assert result.category == "timeout"
+    assert result.retryable is True
+    assert result.stage == "deploy"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Endpoint creation waited in the waiting room for capacity planning",
+        "Deploying bigscience/bloom-560m with bloom tokenizer",
+        "zoom level set to 3; broom cleaned the room",
+    ],
+)
+def test_words_containing_oom_are_not_oom(text: str) -> None:
+    # Given text with "room", "bloom", "zoom" but no memory failure
+    # When it is classified
+    result = classify(text)
+    # Then it is not an OOM
+    assert result.category != "oom"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("scalellm exited with code 137", "unknown"),
+        ("Process finished with exit code 137 (interrupted by signal 9: SIGKILL)", "unknown"),
+        ('"OOMKilled": false,\n"ExitCode": 137', "unknown"),
+        ("Killed", "unknown"),
+        ("Task timed out after 900.00 seconds\nexit code 137", "timeout"),
+        ("State: Terminated\nReason: OOMKilled\nExit Code: 137", "oom"),
+    ],
+)
+def test_exit_137_alone_is_not_proof_of_oom(text: str, expected: str) -> None:
+    # Given a SIGKILL / exit-137 message, with or without other evidence
+    # When it is classified
+    # Then only explicit OOM evidence makes it an OOM
+    assert classify(text).category == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "An error occurred (ThrottlingException) when calling the CreateEndpoint operation: Rate exceeded",
+        "TooManyRequestsException: Rate Exceeded.",
+        "com.amazonaws.services.s3.model.AmazonS3Exception: Please reduce your request rate. "
+        "(Service: Amazon S3; Status Code: 503; Error Code: SlowDown)",
+        "toomanyrequests: You have reached your pull rate limit.",
+        "requests.exceptions.HTTPError: 429 Client Error: Too Many Requests for url: https://huggingface.co/x",
+    ],
+)
+def test_throttling_is_retryable_capacity(text: str) -> None:
+    # Given a throttling / rate-limit message
+    # When it is classified
+    result = classify(text)
+    # Then it is a transient lack of service capacity: capacity, retryable
+    assert result.category == "capacity"
+    assert result.retryable is True
+
+
+def test_stock_out_is_capacity() -> None:
+    # Given an EC2 stock-out
+    text = (
+        "An error occurred (InsufficientInstanceCapacity) when calling the RunInstances operation: "
+        "We currently do not have sufficient p4d.24xlarge capacity in the Availability Zone you requested"
+    )
+    # When it is classified
+    # Then it is capacity, retryable
+    assert classify(text).category == "capacity"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ResourceLimitExceeded: An error occurred (ResourceLimitExceeded) when calling the CreateEndpoint "
+        "operation: The account-level service limit 'ml.g5.12xlarge for endpoint usage' is 0 Instances",
+        "An error occurred (VcpuLimitExceeded) when calling the RunInstances operation: You have requested "
+        "more vCPU capacity than your current vCPU limit of 16 allows",
+        "Quota 'GPUS_ALL_REGIONS' exceeded. Limit: 0.0 globally.",
+    ],
+)
+def test_quotas_are_service_limitations_even_when_they_mention_capacity(text: str) -> None:
+    # Given a quota error (one of them says "vCPU capacity")
+    # When it is classified
+    result = classify(text)
+    # Then the quota beats capacity: service_limitation, not retryable
+    assert result.category == "service_limitation"
+    assert result.retryable is False
+
+
+def test_gated_model_is_a_service_limitation() -> None:
+    # Given a Hugging Face gated-repo error
+    text = (
+        "huggingface_hub.errors.GatedRepoError: 401 Client Error.\n"
+        "Cannot access gated repo for url https://huggingface.co/meta-llama/Llama-2-7b/resolve/main/config.json."
+    )
+    # When it is classified
+    # Then it is a service limitation (access restriction), and the stage is not guessed from nothing
+    assert classify(text).category == "service_limitation"
+
+
+def test_unknown_message_is_unknown_and_retryable_not_code_bug() -> None:
+    # Given a message no rule recognises
+    text = "Request to service failed. If failure persists after retry, contact customer support."
+    # When it is classified
+    result = classify(text)
+    # Then it is unknown (retried once by the brain), never code_bug
+    assert result.category == "unknown"
+    assert result.retryable is True
+    assert result.rule == "unknown.no_match"
+    assert result.evidence == text
+
+
+def test_empty_message_is_unknown_with_empty_evidence() -> None:
+    # Given an empty message
+    # When it is classified
+    result = classify("")
+    # Then it is unknown with no evidence and no stage
+    assert (result.category, result.evidence, result.stage) == ("unknown", "", None)
+
+
+def test_python_exception_is_code_bug() -> None:
+    # Given a Python traceback ending in an AttributeError
+    text = (
+        "Traceback (most recent call last):\n"
+        '  File "serve.py", line 3, in <module>\n'
+        "AttributeError: 'NoneType' object has no attribute 'cpu'"
+    )
+    # When it is classified
+    # Then it is a code bug
+    assert classify(text).category == "code_bug"
+
+
+def test_codebuild_command_failure_is_code_bug_but_not_for_sigkill() -> None:
+    # Given CodeBuild phase contexts with exit status 1 and 137
+    failed = (
+        "[Container] Phase context status code: COMMAND_EXECUTION_ERROR Message: Error while executing "
+        "command: python build.py. Reason: exit status 1"
+    )
+    killed = failed.replace("exit status 1", "exit status 137")
+    # When they are classified
+    # Then the script failure is a code bug, the kill is unknown; both infer the build stage
+    assert classify(failed).category == "code_bug"
+    assert classify(failed).stage == "build"
+    assert classify(killed).category == "unknown"
+
+
+def test_transient_network_beats_a_failed_command() -> None:
+    # Given a docker push that retried, hit EOF, then exited 1
+    text = (
+        "845237c43dbf: Retrying in 1 second\nEOF\n"
+        "[Container] Command did not exit successfully docker push $REPOSITORY_URI:latest exit status 1"
+    )
+    # When it is classified
+    # Then the dropped connection explains the exit: unknown (retried once), not code_bug
+    assert classify(text).category == "unknown"
+
+
+def test_lambda_timeout_and_lambda_memory_exhaustion() -> None:
+    # Given Lambda REPORT lines with all memory used, and with a plain timeout
+    full = "REPORT RequestId: x\tDuration: 6082.95 ms\tMemory Size: 6000 MB\tMax Memory Used: 6000 MB"
+    partial = (
+        full.replace("Max Memory Used: 6000", "Max Memory Used: 5000") + "\nRuntime exited with error: signal: killed"
+    )
+    timed_out = "2024-06-25T19:22:58.186Z  Task timed out after 900.00 seconds"
+    # When they are classified
+    # Then all memory used is OOM, a kill without proof is unknown, and the timeout is a timeout
+    assert classify(full).category == "oom"
+    assert classify(partial).category == "unknown"
+    assert classify(timed_out).category == "timeout"
+
+
+def test_hedged_mention_of_oom_is_not_evidence() -> None:
+    # Given a message that only lists the OOM killer as a possible cause
+    text = (
+        "Worker unexpectedly exits with a connection error code 2. Some common causes include: "
+        "(1) the process was killed by the OOM killer due to high memory usage, (2) ray stop --force was called"
+    )
+    # When it is classified
+    # Then the guess is not evidence
+    assert classify(text).category != "oom"
+
+
+def test_warning_line_loses_to_a_real_error_line() -> None:
+    # Given a WARNING that mentions out-of-memory and a real timeout error
+    text = (
+        "WARNING 05-01 12:00:00 worker.py:12] out of memory possible with this batch size\n"
+        "Task timed out after 60.00 seconds"
+    )
+    # When it is classified
+    # Then the error line decides
+    assert classify(text).category == "timeout"
+
+
+def test_step_functions_cause_with_escaped_newlines_is_split_into_lines() -> None:
+    # Given a JSON-escaped cause, as Step Functions stores it
+    text = (
+        '{"Error":"States.TaskFailed","Cause":"Traceback (most recent call last):'
+        '\\n  File \\"x.py\\"\\nKeyError: \'model\'"}'
+    )
+    # When it is classified
+    result = classify(text)
+    # Then the escaped newlines separate lines and the KeyError decides
+    assert result.category == "code_bug"
+    assert result.evidence.startswith("KeyError")
+
+
+# -------------------------------------------------------------- evidence, stage
+
+
+def test_evidence_is_redacted_and_trimmed() -> None:
+    # Given an OOM line that carries an HF token and an AWS secret, and is very long
+    line = (
+        f"HF_TOKEN={HF_TOKEN} aws_secret_access_key={AWS_SECRET} "
+        + "x" * 500
+        + " torch.OutOfMemoryError: CUDA out of memory"
+    )
+    # When it is classified
+    result = classify(line)
+    # Then the evidence holds neither secret and fits 300 characters, around the match
+    assert result.category == "oom"
+    assert HF_TOKEN not in result.evidence
+    assert AWS_SECRET not in result.evidence
+    assert len(result.evidence) <= EVIDENCE_MAX_CHARS
+    assert "OutOfMemoryError" in result.evidence
+
+
+def test_secret_near_the_match_is_redacted_in_evidence() -> None:
+    # Given a short deciding line with an HF token in it
+    result = classify(f"GatedRepoError: 401 Client Error. token={HF_TOKEN}")
+    # Then the token is masked
+    assert HF_TOKEN not in result.evidence
+    assert "REDACTED" in result.evidence
+
+
+@pytest.mark.parametrize(
+    ("text", "stage"),
+    [
+        ("[Container] Phase context status code: COMMAND_EXECUTION_ERROR Message: x. Reason: exit status 2", "build"),
+        ("An error occurred (ThrottlingException) when calling the CreateEndpoint operation", "deploy"),
+        ("ModelError: An error occurred (ModelError) when calling the InvokeEndpoint operation", "test"),
+        ("An error occurred (ThrottlingException) when calling the CreateTrainingJob operation", "tune"),
+        (
+            "COMMAND_EXECUTION_ERROR: Error while executing command: docker push repo:latest. Reason: exit status 1",
+            "push",
+        ),
+        ("jinja2.exceptions.UndefinedError: 'model_id' is undefined", "generate"),
+        ("Task timed out after 900.00 seconds", None),
+    ],
+)
+def test_stage_is_inferred_from_the_text(text: str, stage: str | None) -> None:
+    # Given a message without a stage
+    # When it is classified
+    # Then the stage comes from the text, or is None
+    assert classify(text).stage == stage
+
+
+def test_given_stage_wins_and_aliases_are_normalised() -> None:
+    # Given an explicit stage (and an alias of the pre-staging stage)
+    # When messages are classified with it
+    # Then the given stage is returned, normalised
+    assert (
+        classify("An error occurred (ThrottlingException) when calling the CreateEndpoint operation", "clean").stage
+        == "clean"
+    )
+    assert classify("x", " Pre-Staging ").stage == "stage"
+    assert classify("x", "").stage is None
+
+
+def test_unknown_stage_is_rejected() -> None:
+    # Given a stage name that is not a Path Prover stage
+    # When it is classified
+    # Then a ValueError names the stage
+    with pytest.raises(ValueError, match="unknown stage 'launch'"):
+        classify("x", "launch")
+
+
+def test_classification_is_frozen_and_strict() -> None:
+    # Given a classification
+    result = classify("Task timed out after 3.00 seconds")
+    # When it is mutated or built with an extra field
+    # Then pydantic refuses
+    with pytest.raises(ValidationError):
+        result.category = "oom"  # type: ignore[misc]
+    with pytest.raises(ValidationError):
+        Classification(
+            category="oom",
+            retryable=False,
+            stage=None,
+            evidence="",
+            hint="",
+            rule="r",
+            extra=1,  # type: ignore[call-arg]
+        )
+
+
+# ------------------------------------------------------------------- redaction
+
+
+def test_redact_masks_tokens_and_secrets_but_keeps_hashes() -> None:
+    # Given text with an HF token, an access key id, a key=value secret, a bearer token and a git sha
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    text = (
+        f"token {HF_TOKEN} key AKIAIOSFODNN7EXAMPLE secret={AWS_SECRET} "
+        f"Authorization: Bearer abcdefghijklmnop commit {sha} bare {AWS_SECRET}"
+    )
+    # When it is redacted
+    out = redact(text)
+    # Then every secret is masked, the commit sha survives, and redaction is idempotent
+    assert HF_TOKEN not in out
+    assert "AKIAIOSFODNN7EXAMPLE" not in out
+    assert AWS_SECRET not in out
+    assert "abcdefghijklmnop" not in out
+    assert sha in out
+    assert redact(out) == out
+
+
+@given(st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", min_size=20, max_size=60))
+def test_redact_never_leaves_an_hf_token(suffix: str) -> None:
+    # Given any HF-token-shaped value embedded in a log line
+    token = "hf_" + suffix
+    # When the line is redacted
+    # Then the token does not survive
+    assert token not in redact(f"Downloading with {token} now")
+
+
+# ---------------------------------------------------------------- classify_lines
+
+
+def test_classify_lines_yields_results_and_skips_blank_lines() -> None:
+    # Given JSON Lines input, with a blank line and an integer id
+    lines = [
+        json.dumps({"id": "a", "text": "Task timed out after 60.00 seconds"}),
+        "",
+        json.dumps({"id": 7, "text": "CUDA out of memory", "stage": "deploy"}),
+    ]
+    # When it is classified
+    out = list(classify_lines(lines))
+    # Then one dict per object is yielded
+    assert out == [
+        {"id": "a", "category": "timeout", "retryable": True, "stage": None},
+        {"id": "7", "category": "oom", "retryable": False, "stage": "deploy"},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "expected a JSON object"),
+        (json.dumps({"text": "x"}), "'id'"),
+        (json.dumps({"id": "x"}), "'text'"),
+        (json.dumps({"id": "x", "text": "y", "stage": 3}), "'stage'"),
+        (json.dumps({"id": "x", "text": "y", "stage": "launch"}), "unknown stage"),
+    ],
+)
+def test_classify_lines_names_the_malformed_line(bad: str, message: str) -> None:
+    # Given a valid first line and a malformed second line
+    lines = [json.dumps({"id": "ok", "text": "x"}), bad]
+    # When the lines are consumed
+    # Then a ValueError names line 2 and the problem
+    with pytest.raises(ValueError, match=f"^line 2: .*{message}"):
+        list(classify_lines(lines))
+
+
+# ---------------------------------------------------------------- rule invariants
+
+
+def test_rules_are_well_formed() -> None:
+    # Given the rule table
+    ids = [rule.id for rule in RULES]
+    # Then ids are unique, categories are known, and retryability is the fixed table
+    assert len(ids) == len(set(ids))
+    assert {rule.category for rule in RULES} <= set(CATEGORIES)
+    assert RETRYABLE == {
+        "capacity": True,
+        "timeout": True,
+        "oom": False,
+        "code_bug": False,
+        "model_incompatibility": False,
+        "service_limitation": False,
+        "unknown": True,
+    }
+    assert set(STAGES) == {
+        "generate",
+        "build",
+        "push",
+        "deploy",
+        "test",
+        "tune",
+        "adapter",
+        "benchmark",
+        "register",
+        "clean",
+        "stage",
+    }
+
+
+def test_priorities_of_different_categories_never_tie() -> None:
+    # Given the rules' priorities, normal and demoted (INFO/WARN lines)
+    from pathprover.classifier.rules import WEAK_LINE_DIVISOR
+
+    by_score: dict[int, set[str]] = {}
+    for rule in RULES:
+        for score in (rule.priority, rule.priority // WEAK_LINE_DIVISOR):
+            by_score.setdefault(score, set()).add(rule.category)
+    # Then one score always means one category, so the line order never changes the category
+    assert all(len(categories) == 1 for categories in by_score.values())
+
+
+# ---------------------------------------------------------------- properties
+
+NOISE_LINES = [
+    "INFO 05-01 12:00:00 api_server.py:149] vLLM API server version 0.6.3",
+    "[Container] 2024/01/01 00:00:00 Running command echo building",
+    "Loading safetensors checkpoint shards: 100% Completed | 4/4",
+    "2023-09-11 16:29:10 +0000 [17720] Starting gunicorn 20.1.0",
+    "Downloading shards: 100%|##########| 2/2 [00:10<00:00, 5.1s/it]",
+    "Model config: dtype=torch.bfloat16, tensor_parallel_size=2",
+]
+_RANDOM_NOISE = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789 .,:=-_[]()", max_size=60).filter(
+    lambda line: not any(rule.pattern.search(line) for rule in RULES)
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=400))
+def test_classification_is_total_and_deterministic(text: str) -> None:
+    # Given any text at all
+    # When it is classified twice
+    first = classify(text)
+    second = classify(text)
+    # Then a valid, consistent classification comes back, the same both times
+    assert first == second
+    assert first.category in CATEGORIES
+    assert first.retryable is RETRYABLE[first.category]
+    assert len(first.evidence) <= EVIDENCE_MAX_CHARS
+    assert first.stage is None or first.stage in STAGES
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@given(
+    item=st.sampled_from(load_corpus()),
+    before=st.lists(st.one_of(st.sampled_from(NOISE_LINES), _RANDOM_NOISE), max_size=4),
+    after=st.lists(st.one_of(st.sampled_from(NOISE_LINES), _RANDOM_NOISE), max_size=4),
+)
+def test_unrelated_noise_lines_do_not_change_the_category(
+    item: dict[str, Any], before: list[str], after: list[str]
+) -> None:
+    # Given a corpus message wrapped in unrelated log lines
+    noisy = "\n".join([*before, item["text"], *after])
+    # When both are classified
+    # Then the category is the same
+    assert classify(noisy).category == classify(item["text"]).category
+
+
+@settings(max_examples=150, deadline=None)
+@given(item=st.sampled_from(load_corpus()))
+def test_letter_case_does_not_change_the_category(item: dict[str, Any]) -> None:
+    # Given a corpus message in upper and lower case
+    text = item["text"]
+    # When each is classified
+    # Then the category does not change
+    expected = classify(text).category
+    assert classify(text.upper()).category == expected
+    assert classify(text.lower()).category == expected
+
+
+# ---------------------------------------------------------------------- corpus
+
+
+def test_corpus_is_well_formed() -> None:
+    # Given the labelled corpus
+    corpus = load_corpus()
+    counts = Counter(item["category"] for item in corpus)
+    # Then it is large enough, every category has 8+ items, 25%+ is held out, and every row is valid
+    assert len(corpus) >= 110
+    assert set(counts) == set(CATEGORIES)
+    assert min(counts.values()) >= 8
+    assert sum(item["id"].startswith("heldout") for item in corpus) >= 0.25 * len(corpus)
+    assert len({item["id"] for item in corpus}) == len(corpus)
+    for item in corpus:
+        assert set(item) == {"id", "text", "category", "retryable", "stage", "source"}, item["id"]
+        assert item["retryable"] is RETRYABLE[item["category"]], item["id"]
+        assert item["stage"] is None or item["stage"] in STAGES, item["id"]
+        assert item["source"].startswith("https://"), item["id"]
+
+
+def _accuracy(items: list[dict[str, Any]]) -> tuple[float, float]:
+    results = [classify(item["text"], item["stage"]) for item in items]
+    category = sum(r.category == i["category"] for r, i in zip(results, items, strict=True)) / len(items)
+    retryable = sum(r.retryable == i["retryable"] for r, i in zip(results, items, strict=True)) / len(items)
+    return category, retryable
+
+
+def test_corpus_accuracy() -> None:
+    # Given the labelled corpus, its held-out part and its waves
+    corpus = load_corpus()
+    heldout = [item for item in corpus if item["id"].startswith("heldout")]
+    # When every message is classified with its stage
+    all_category, all_retryable = _accuracy(corpus)
+    held_category, held_retryable = _accuracy(heldout)
+    # Then accuracy is reported...
+    print(
+        f"\ncorpus: {len(corpus)} items, category accuracy {all_category:.3f}, retryable accuracy {all_retryable:.3f}"
+    )
+    print(f"held-out: {len(heldout)} items, category accuracy {held_category:.3f}, retryable {held_retryable:.3f}")
+    for wave in sorted({item["id"].split("-")[0] for item in corpus}):
+        items = [item for item in corpus if item["id"].split("-")[0] == wave]
+        category, retryable = _accuracy(items)
+        print(f"  {wave}: {len(items)} items, category {category:.3f}, retryable {retryable:.3f}")
+    misses = [(i["id"], i["category"], classify(i["text"], i["stage"]).category) for i in corpus]
+    for item_id, want, got in misses:
+        if want != got:
+            print(f"  miss {item_id}: want {want}, got {got}")
+    inferred = [item for item in corpus if item["stage"] is not None]
+    stage_hits = sum(classify(item["text"]).stage == item["stage"] for item in inferred)
+    print(f"stage inferred from text alone: {stage_hits}/{len(inferred)}")
+    # ...and meets the bar
+    assert all_category >= 0.90
+    assert all_retryable >= 0.97
