@@ -1,0 +1,1 @@
+"""Lifecycle stages and the ports they use (Builder, Fleet, ArtifactStore)."""

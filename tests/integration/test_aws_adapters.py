@@ -1,0 +1,1094 @@
+"""AWS adapters against real boto3 clients whose responses come from botocore's Stubber.
+
+moto cannot make CodeBuild or SageMaker fail (see research/local-runtime.md), so
+every status sequence and failure here is stubbed. Stubber also validates each
+request against the service model, so a misspelt parameter fails the test.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from botocore.response import StreamingBody
+from botocore.stub import ANY, Stubber
+
+from pathprover.adapters.aws.clients import AwsClients
+from pathprover.adapters.aws.codebuild import CodeBuildBuilder, idempotency_token
+from pathprover.adapters.aws.results import (
+    AthenaQueryError,
+    AthenaQueryTimeout,
+    AthenaResultsStore,
+    MissingDependencyError,
+    existing_ids_sql,
+)
+from pathprover.adapters.aws.s3 import S3ArtifactStore
+from pathprover.adapters.aws.sagemaker import SageMakerFleet
+from pathprover.classifier import classify
+from pathprover.core.dimensions import ConfigVector
+from pathprover.core.records import ProveContext, completed_records
+from pathprover.stages.ports import (
+    TAG_CONFIG_ID,
+    TAG_EXECUTION,
+    TAG_EXPIRY,
+    TAG_MANAGED_BY,
+    BuildJob,
+    DeploySpec,
+    JobRef,
+    TrainingSpec,
+    resource_names,
+)
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:path-prover:run-42"
+CONFIG = "0123456789abcdef"
+ROLE = "arn:aws:iam::123456789012:role/pp-sagemaker"
+ACCOUNT_ARN = "arn:aws:sagemaker:us-east-1:123456789012"
+NAMES = resource_names(EXECUTION, CONFIG, 1)
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(autouse=True)
+def _dummy_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
+class Env:
+    """Real clients (built by the adapters' factory) wrapped in Stubbers, and a fake clock."""
+
+    def __init__(self) -> None:
+        self.clients = AwsClients(region="us-east-1")
+        self.stubs: dict[str, Stubber] = {}
+        self.sleeps: list[float] = []
+        self.clock = NOW
+
+    def stub(self, service: str) -> Stubber:
+        if service not in self.stubs:
+            stubber = Stubber(self.clients.get(service))
+            stubber.activate()
+            self.stubs[service] = stubber
+        return self.stubs[service]
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+
+    def now(self) -> datetime:
+        return self.clock
+
+    def fleet(self) -> SageMakerFleet:
+        return SageMakerFleet(self.clients, now=self.now, sleep=self.sleep)
+
+    def builder(self) -> CodeBuildBuilder:
+        return CodeBuildBuilder(self.clients, now=self.now, sleep=self.sleep)
+
+    def verify(self) -> None:
+        for stubber in self.stubs.values():
+            stubber.assert_no_pending_responses()
+
+
+@pytest.fixture
+def env() -> Iterator[Env]:
+    environment = Env()
+    yield environment
+    environment.verify()
+    for stubber in environment.stubs.values():
+        stubber.deactivate()
+
+
+def spec(**overrides: Any) -> DeploySpec:
+    values: dict[str, Any] = {
+        "execution_id": EXECUTION,
+        "config_id": CONFIG,
+        "names": NAMES,
+        "image_uri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/pp-serving@sha256:" + "a" * 64,
+        "model_data_uri": None,
+        "env": {"SM_VLLM_MAX_MODEL_LEN": "4096", "HF_MODEL_ID": "Qwen/Qwen3-0.6B"},
+        "instance_type": "ml.g5.12xlarge",
+        "target": "realtime-inference",
+        "role_arn": ROLE,
+        "tags": {"team": "ml-platform"},
+        "expiry": NOW + timedelta(hours=6),
+        "expected_ready_s": 900,
+    }
+    values.update(overrides)
+    return DeploySpec(**values)
+
+
+def tags_of(s: DeploySpec) -> list[dict[str, str]]:
+    return [{"Key": k, "Value": v} for k, v in sorted(s.all_tags.items())]
+
+
+def arn(kind: str, name: str) -> str:
+    return f"{ACCOUNT_ARN}:{kind}/{name}"
+
+
+def stub_create_model(stub: Stubber, s: DeploySpec) -> None:
+    stub.add_response(
+        "create_model",
+        {"ModelArn": arn("model", s.names.model)},
+        {
+            "ModelName": s.names.model,
+            "PrimaryContainer": {"Image": s.image_uri, "Environment": dict(s.env)},
+            "ExecutionRoleArn": ROLE,
+            "Tags": tags_of(s),
+        },
+    )
+
+
+def stub_create_endpoint(stub: Stubber, s: DeploySpec, config_params: Any = None) -> None:
+    stub_create_model(stub, s)
+    stub.add_response(
+        "create_endpoint_config",
+        {"EndpointConfigArn": arn("endpoint-config", s.names.endpoint_config)},
+        config_params,
+    )
+    stub.add_response(
+        "create_endpoint",
+        {"EndpointArn": arn("endpoint", s.names.endpoint)},
+        {"EndpointName": s.names.endpoint, "EndpointConfigName": s.names.endpoint_config, "Tags": tags_of(s)},
+    )
+
+
+def describe_endpoint(status: str, reason: str | None = None) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "EndpointName": NAMES.endpoint,
+        "EndpointArn": arn("endpoint", NAMES.endpoint),
+        "EndpointConfigName": NAMES.endpoint_config,
+        "EndpointStatus": status,
+        "CreationTime": NOW,
+        "LastModifiedTime": NOW,
+    }
+    if reason:
+        response["FailureReason"] = reason
+    return response
+
+
+# --------------------------------------------------------------------------- SageMaker endpoints
+
+
+def test_endpoint_reaches_in_service_after_several_polls(env: Env) -> None:
+    sm = env.stub("sagemaker")
+    s = spec()
+    stub_create_endpoint(sm, s)
+    for status in ("Creating", "Creating", "InService"):
+        sm.add_response("describe_endpoint", describe_endpoint(status), {"EndpointName": NAMES.endpoint})
+    fleet = env.fleet()
+
+    ref = fleet.start_deploy(s)
+    assert (ref.kind, ref.arn_or_id, ref.start_failure) == ("endpoint", arn("endpoint", NAMES.endpoint), None)
+    assert ref.meta["model"] == NAMES.model and ref.meta["endpoint_config"] == NAMES.endpoint_config
+
+    env.clock = NOW + timedelta(seconds=60)
+    first = fleet.check(ref)
+    env.clock = NOW + timedelta(seconds=850)
+    second = fleet.check(ref)
+    env.clock = NOW + timedelta(seconds=900)
+    third = fleet.check(ref)
+
+    assert (first.status, second.status, third.status) == ("running", "running", "succeeded")
+    # early: a long wait; near the expected end: a short one; done: no wait
+    assert first.wait_seconds > second.wait_seconds >= 10
+    assert third.done and third.wait_seconds == 0
+    assert third.detail["endpoint_status"] == "InService"
+    # the ref survives a JSON round trip through Step Functions
+    assert JobRef.model_validate_json(ref.model_dump_json()) == ref
+
+
+def test_endpoint_failure_reason_reaches_failure_text_and_is_classified(env: Env) -> None:
+    reason = (
+        "The primary container for production variant AllTraffic did not pass the ping health check. "
+        "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB"
+    )
+    sm = env.stub("sagemaker")
+    sm.add_response("describe_endpoint", describe_endpoint("Failed", reason), {"EndpointName": NAMES.endpoint})
+    ref = JobRef(kind="endpoint", name=NAMES.endpoint, arn_or_id="x", started_at=NOW, meta={"endpoint": NAMES.endpoint})
+
+    state = env.fleet().check(ref)
+
+    assert state.status == "failed" and state.done and state.failure_stage == "deploy"
+    assert state.failure_text is not None and reason in state.failure_text
+    verdict = classify(state.failure_text, state.failure_stage)
+    assert (verdict.category, verdict.retryable) == ("oom", False)
+
+
+def test_capacity_error_on_create_endpoint_is_a_failed_state_not_an_exception(env: Env) -> None:
+    message = (
+        "The account-level service limit 'ml.g5.12xlarge for endpoint usage' is 0 Instances, with current "
+        "utilization of 0 Instances and a request delta of 1 Instances. Please use AWS Service Quotas to "
+        "request an increase for this quota."
+    )
+    sm = env.stub("sagemaker")
+    s = spec()
+    stub_create_model(sm, s)
+    sm.add_response("create_endpoint_config", {"EndpointConfigArn": arn("endpoint-config", NAMES.endpoint_config)})
+    sm.add_client_error("create_endpoint", "ResourceLimitExceeded", message)
+    fleet = env.fleet()
+
+    ref = fleet.start_deploy(s)
+    state = fleet.check(ref)  # no AWS call: the start failure is reported as it is
+
+    assert ref.start_failure is not None and "ResourceLimitExceeded" in ref.start_failure
+    assert state.status == "failed" and state.failure_text is not None and message in state.failure_text
+    verdict = classify(state.failure_text, state.failure_stage)
+    assert (verdict.category, verdict.retryable) == ("service_limitation", False)
+    # the ref still names what was created, so clean can remove it
+    assert ref.meta["model"] == NAMES.model and ref.meta["endpoint_config"] == NAMES.endpoint_config
+
+
+def test_insufficient_capacity_on_create_is_a_retryable_failed_state(env: Env) -> None:
+    sm = env.stub("sagemaker")
+    s = spec()
+    stub_create_model(sm, s)
+    sm.add_client_error(
+        "create_endpoint_config",
+        "InsufficientCapacityException",
+        "We currently do not have sufficient capacity to launch new ml.g5.12xlarge instances.",
+    )
+    state = env.fleet().check(env.fleet().start_deploy(s))
+    assert state.failure_text is not None
+    assert classify(state.failure_text, "deploy").category == "capacity"
+
+
+def test_throttling_on_create_is_retried_then_succeeds(env: Env) -> None:
+    sm = env.stub("sagemaker")
+    s = spec()
+    sm.add_client_error("create_model", "ThrottlingException", "Rate exceeded", http_status_code=400)
+    sm.add_client_error("create_model", "ThrottlingException", "Rate exceeded", http_status_code=400)
+    stub_create_endpoint(sm, s)
+
+    ref = env.fleet().start_deploy(s)
+
+    assert ref.start_failure is None and ref.arn_or_id == arn("endpoint", NAMES.endpoint)
+    assert len(env.sleeps) == 2 and all(0 < d <= 20 for d in env.sleeps)
+
+
+def test_throttling_that_never_ends_raises_after_a_bounded_number_of_tries(env: Env) -> None:
+    sm = env.stub("sagemaker")
+    for _ in range(5):
+        sm.add_client_error("create_model", "ThrottlingException", "Rate exceeded")
+    with pytest.raises(Exception, match="ThrottlingException"):
+        env.fleet().start_deploy(spec())
+    assert len(env.sleeps) == 4
+
+
+def test_other_errors_on_create_raise(env: Env) -> None:
+    sm = env.stub("sagemaker")
+    sm.add_client_error("create_model", "AccessDeniedException", "not authorized to perform iam:PassRole")
+    with pytest.raises(Exception, match="AccessDenied"):
+        env.fleet().start_deploy(spec())
+
+
+def test_already_existing_resources_are_adopted(env: Env) -> None:
+    sm = env.stub("sagemaker")
+    created = NOW - timedelta(minutes=5)
+    sm.add_client_error(
+        "create_model", "ValidationException", f'Cannot create already existing model "{arn("model", NAMES.model)}".'
+    )
+    sm.add_response(
+        "describe_model",
+        {"ModelName": NAMES.model, "CreationTime": created, "ModelArn": arn("model", NAMES.model)},
+        {"ModelName": NAMES.model},
+    )
+    sm.add_client_error(
+        "create_endpoint_config",
+        "ValidationException",
+        f'Cannot create already existing endpoint configuration "{arn("endpoint-config", NAMES.endpoint_config)}".',
+    )
+    sm.add_response(
+        "describe_endpoint_config",
+        {
+            "EndpointConfigName": NAMES.endpoint_config,
+            "EndpointConfigArn": arn("endpoint-config", NAMES.endpoint_config),
+            "ProductionVariants": [{"VariantName": "AllTraffic", "ModelName": NAMES.model}],
+            "CreationTime": created,
+        },
+        {"EndpointConfigName": NAMES.endpoint_config},
+    )
+    sm.add_client_error(
+        "create_endpoint",
+        "ValidationException",
+        f'Cannot create already existing endpoint "{arn("endpoint", NAMES.endpoint)}".',
+    )
+    existing = describe_endpoint("Creating")
+    existing["CreationTime"] = created
+    sm.add_response("describe_endpoint", existing, {"EndpointName": NAMES.endpoint})
+
+    ref = env.fleet().start_deploy(spec())
+
+    assert ref.start_failure is None
+    assert ref.arn_or_id == arn("endpoint", NAMES.endpoint)
+    assert ref.meta["adopted"] == "model,endpoint_config,endpoint"
+    assert ref.started_at == created  # the poll interval counts from the real start
+
+
+def test_clean_half_created_endpoint_then_clean_again(env: Env) -> None:
+    sm = env.stub("sagemaker")
+    ref = JobRef(
+        kind="endpoint",
+        name=NAMES.endpoint,
+        arn_or_id=NAMES.endpoint,
+        started_at=NOW,
+        meta={"endpoint": NAMES.endpoint, "endpoint_config": NAMES.endpoint_config, "model": NAMES.model},
+        start_failure="CreateEndpoint failed: ResourceLimitExceeded: ...",
+    )
+    gone = f'Could not find endpoint "{arn("endpoint", NAMES.endpoint)}".'
+    sm.add_client_error(
+        "delete_endpoint", "ValidationException", gone, expected_params={"EndpointName": NAMES.endpoint}
+    )
+    sm.add_response("delete_endpoint_config", {}, {"EndpointConfigName": NAMES.endpoint_config})
+    sm.add_response("delete_model", {}, {"ModelName": NAMES.model})
+    # second clean: everything is gone
+    sm.add_client_error("delete_endpoint", "ValidationException", gone)
+    sm.add_client_error(
+        "delete_endpoint_config",
+        "ValidationException",
+        f'Could not find endpoint configuration "{arn("endpoint-config", NAMES.endpoint_config)}".',
+    )
+    sm.add_client_error("delete_model", "ValidationException", f'Could not find model "{arn("model", NAMES.model)}".')
+    fleet = env.fleet()
+
+    first = fleet.clean([ref], keep=False)
+    second = fleet.clean([ref], keep=False)
+
+    assert first.ok and second.ok
+    assert first.already_gone == [f"endpoint/{NAMES.endpoint}"]
+    assert first.deleted == [f"endpoint-config/{NAMES.endpoint_config}", f"model/{NAMES.model}"]
+    assert second.deleted == [] and len(second.already_gone) == 3
+
+
+def test_clean_reports_real_errors_and_keep_keeps_everything(env: Env) -> None:
+    sm = env.stub("sagemaker")
+    ref = JobRef(
+        kind="endpoint",
+        name=NAMES.endpoint,
+        arn_or_id="x",
+        started_at=NOW,
+        meta={"endpoint": NAMES.endpoint, "endpoint_config": NAMES.endpoint_config, "model": NAMES.model},
+    )
+    kept = env.fleet().clean([ref], keep=True)  # no AWS call at all
+    assert kept.kept == [
+        f"endpoint/{NAMES.endpoint}",
+        f"endpoint-config/{NAMES.endpoint_config}",
+        f"model/{NAMES.model}",
+    ]
+    assert kept.deleted == [] and kept.ok
+
+    sm.add_client_error(
+        "delete_endpoint", "AccessDeniedException", "not authorized to perform sagemaker:DeleteEndpoint"
+    )
+    sm.add_response("delete_endpoint_config", {})
+    sm.add_response("delete_model", {})
+    report = env.fleet().clean([ref], keep=False)
+    assert not report.ok and "AccessDeniedException" in report.errors[0]
+    assert len(report.deleted) == 2  # the rest is still cleaned
+
+
+def test_async_endpoint_config_has_the_s3_output_path(env: Env) -> None:
+    sm = env.stub("sagemaker")
+    s = spec(
+        target="async-inference",
+        async_output_s3="s3://pp-results/async/out/",
+        async_failure_s3="s3://pp-results/async/failed/",
+    )
+    expected_config = {
+        "EndpointConfigName": NAMES.endpoint_config,
+        "ProductionVariants": [
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": NAMES.model,
+                "InstanceType": "ml.g5.12xlarge",
+                "InitialInstanceCount": 1,
+                "InitialVariantWeight": 1.0,
+            }
+        ],
+        "Tags": tags_of(s),
+        "AsyncInferenceConfig": {
+            "OutputConfig": {
+                "S3OutputPath": "s3://pp-results/async/out/",
+                "S3FailurePath": "s3://pp-results/async/failed/",
+            }
+        },
+    }
+    stub_create_endpoint(sm, s, expected_config)
+    ref = env.fleet().start_deploy(s)
+    assert ref.meta["target"] == "async-inference"
+
+    # invoking an async endpoint stages the body in S3 and returns where the answer will appear
+    s3 = env.stub("s3")
+    s3.add_response(
+        "put_object", {}, {"Bucket": "pp-results", "Key": ANY, "Body": b"{}", "ContentType": "application/json"}
+    )
+    rt = env.stub("sagemaker-runtime")
+    rt.add_response(
+        "invoke_endpoint_async",
+        {"OutputLocation": "s3://pp-results/async/out/abc.out", "InferenceId": "abc"},
+        {"EndpointName": NAMES.endpoint, "InputLocation": ANY, "ContentType": "application/json"},
+    )
+    result = env.fleet().invoke(ref, b"{}", "application/json")
+    assert (result.status_code, result.output_location) == (202, "s3://pp-results/async/out/abc.out")
+
+
+def test_capacity_reservation_arn_reaches_the_request(env: Env) -> None:
+    reservation = "arn:aws:sagemaker:us-east-1:123456789012:training-plan/pp-g5-plan"
+    sm = env.stub("sagemaker")
+    s = spec(capacity_reservation_arn=reservation, startup_health_check_timeout_s=1800)
+    variant = {
+        "VariantName": "AllTraffic",
+        "ModelName": NAMES.model,
+        "InstanceType": "ml.g5.12xlarge",
+        "InitialInstanceCount": 1,
+        "InitialVariantWeight": 1.0,
+        "ContainerStartupHealthCheckTimeoutInSeconds": 1800,
+        "CapacityReservationConfig": {
+            "CapacityReservationPreference": "capacity-reservations-only",
+            "MlReservationArn": reservation,
+        },
+    }
+    stub_create_endpoint(
+        sm, s, {"EndpointConfigName": NAMES.endpoint_config, "ProductionVariants": [variant], "Tags": tags_of(s)}
+    )
+    env.fleet().start_deploy(s)
+
+
+def test_every_resource_is_tagged_with_the_standard_tags() -> None:
+    tags = spec().all_tags
+    assert tags[TAG_MANAGED_BY] == "path-prover"
+    assert tags[TAG_CONFIG_ID] == CONFIG
+    assert tags[TAG_EXECUTION] == EXECUTION
+    assert tags[TAG_EXPIRY] == "2026-11-23T18:00:00Z"
+    assert tags["team"] == "ml-platform"
+
+
+def test_names_are_valid_sagemaker_names() -> None:
+    for name in NAMES.model_dump().values():
+        assert len(name) <= 63 and name.startswith("pp-")
+    assert resource_names(EXECUTION, CONFIG, 1) == NAMES  # a retry finds the same resources
+    assert resource_names(EXECUTION, CONFIG, 2) != NAMES
+
+
+# --------------------------------------------------------------------------- invoke
+
+
+def test_invoke_returns_the_body_and_reports_not_ready_as_503(env: Env) -> None:
+    rt = env.stub("sagemaker-runtime")
+    ref = JobRef(kind="endpoint", name=NAMES.endpoint, arn_or_id="x", started_at=NOW, meta={"endpoint": NAMES.endpoint})
+    payload = b'{"generated_text": "hi"}'
+    rt.add_response(
+        "invoke_endpoint",
+        {"Body": StreamingBody(io.BytesIO(payload), len(payload)), "ContentType": "application/json"},
+        {"EndpointName": NAMES.endpoint, "Body": b"{}", "ContentType": "application/json"},
+    )
+    rt.add_client_error("invoke_endpoint", "ModelNotReadyException", "Model is not ready", http_status_code=429)
+    rt.add_client_error(
+        "invoke_endpoint",
+        "ModelError",
+        "Received server error (500) from primary with message ...",
+        http_status_code=424,
+        modeled_fields={"OriginalStatusCode": 500, "OriginalMessage": "CUDA out of memory"},
+    )
+    fleet = env.fleet()
+
+    ok = fleet.invoke(ref, b"{}", "application/json")
+    not_ready = fleet.invoke(ref, b"{}", "application/json")
+    model_error = fleet.invoke(ref, b"{}", "application/json")
+
+    assert ok.ok and ok.body == payload
+    assert not_ready.status_code == 503 and not_ready.error is not None and "not ready" in not_ready.error
+    assert model_error.status_code == 500 and model_error.body == b"CUDA out of memory"
+
+
+def test_invoke_connection_error_is_503(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    from botocore.exceptions import EndpointConnectionError
+
+    fleet = env.fleet()
+    runtime = env.clients.get("sagemaker-runtime")
+
+    def refuse(**_: Any) -> Any:
+        raise EndpointConnectionError(endpoint_url="https://runtime.sagemaker.us-east-1.amazonaws.com")
+
+    monkeypatch.setattr(runtime, "invoke_endpoint", refuse)
+    ref = JobRef(kind="endpoint", name=NAMES.endpoint, arn_or_id="x", started_at=NOW)
+    result = fleet.invoke(ref, b"{}", "application/json")
+    assert result.status_code == 503 and not result.ok
+
+
+# --------------------------------------------------------------------------- batch transform and training
+
+
+def test_batch_transform_path(env: Env) -> None:
+    sm = env.stub("sagemaker")
+    s = spec(
+        target="batch-transform",
+        batch_input_s3="s3://pp-results/batch/in/",
+        batch_output_s3="s3://pp-results/batch/out/",
+        expected_ready_s=1800,
+    )
+    stub_create_model(sm, s)
+    sm.add_response(
+        "create_transform_job",
+        {"TransformJobArn": arn("transform-job", NAMES.transform_job)},
+        {
+            "TransformJobName": NAMES.transform_job,
+            "ModelName": NAMES.model,
+            "BatchStrategy": "SingleRecord",
+            "MaxConcurrentTransforms": 1,
+            "ModelClientConfig": {"InvocationsTimeoutInSeconds": 3600, "InvocationsMaxRetries": 1},
+            "TransformInput": {
+                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://pp-results/batch/in/"}},
+                "ContentType": "application/jsonlines",
+                "SplitType": "Line",
+            },
+            "TransformOutput": {"S3OutputPath": "s3://pp-results/batch/out/", "AssembleWith": "Line"},
+            "TransformResources": {"InstanceType": "ml.g5.12xlarge", "InstanceCount": 1},
+            "Tags": tags_of(s),
+        },
+    )
+    base = {
+        "TransformJobName": NAMES.transform_job,
+        "TransformJobArn": arn("transform-job", NAMES.transform_job),
+        "ModelName": NAMES.model,
+        "TransformInput": {"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://b/in/"}}},
+        "TransformResources": {"InstanceType": "ml.g5.12xlarge", "InstanceCount": 1},
+        "TransformOutput": {"S3OutputPath": "s3://pp-results/batch/out/"},
+        "CreationTime": NOW,
+    }
+    sm.add_response("describe_transform_job", {**base, "TransformJobStatus": "InProgress"})
+    sm.add_response("describe_transform_job", {**base, "TransformJobStatus": "Completed"})
+    # clean: the job finished (nothing to stop), the model is deleted
+    sm.add_response("describe_transform_job", {**base, "TransformJobStatus": "Completed"})
+    sm.add_response("delete_model", {}, {"ModelName": NAMES.model})
+    fleet = env.fleet()
+
+    ref = fleet.start_deploy(s)
+    running = fleet.check(ref)
+    done = fleet.check(ref)
+    report = fleet.clean([ref], keep=False)
+
+    assert ref.kind == "transform" and "endpoint" not in ref.meta
+    assert running.status == "running" and 10 <= running.wait_seconds <= 300
+    assert done.status == "succeeded" and done.detail["output_s3"] == "s3://pp-results/batch/out/"
+    assert report.already_gone == [f"transform-job/{NAMES.transform_job}"]
+    assert report.deleted == [f"model/{NAMES.model}"]
+    with pytest.raises(ValueError, match="only endpoints"):
+        fleet.invoke(ref, b"{}", "application/json")
+
+
+def training_spec(**overrides: Any) -> TrainingSpec:
+    values: dict[str, Any] = {
+        "execution_id": EXECUTION,
+        "config_id": CONFIG,
+        "job_name": NAMES.training_job,
+        "training_image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/pp-sft-lora:1",
+        "hyperparameters": {"lora_rank": 8, "max_steps": 50, "base_model": "Qwen/Qwen3-0.6B"},
+        "role_arn": ROLE,
+        "instance_type": "ml.g5.2xlarge",
+        "input_channels": {"train": "s3://pp-results/tune/data/"},
+        "output_s3": "s3://pp-results/tune/out/",
+        "max_runtime_s": 7200,
+        "expiry": NOW + timedelta(hours=6),
+    }
+    values.update(overrides)
+    return TrainingSpec(**values)
+
+
+def test_training_job_request_timeout_and_clean(env: Env) -> None:
+    sm = env.stub("sagemaker")
+    t = training_spec()
+    sm.add_response(
+        "create_training_job",
+        {"TrainingJobArn": arn("training-job", NAMES.training_job)},
+        {
+            "TrainingJobName": NAMES.training_job,
+            "AlgorithmSpecification": {"TrainingImage": t.training_image, "TrainingInputMode": "File"},
+            "RoleArn": ROLE,
+            "HyperParameters": {"base_model": "Qwen/Qwen3-0.6B", "lora_rank": "8", "max_steps": "50"},
+            "InputDataConfig": [
+                {
+                    "ChannelName": "train",
+                    "DataSource": {
+                        "S3DataSource": {
+                            "S3DataType": "S3Prefix",
+                            "S3Uri": "s3://pp-results/tune/data/",
+                            "S3DataDistributionType": "FullyReplicated",
+                        }
+                    },
+                }
+            ],
+            "OutputDataConfig": {"S3OutputPath": "s3://pp-results/tune/out/"},
+            "ResourceConfig": {"InstanceType": "ml.g5.2xlarge", "InstanceCount": 1, "VolumeSizeInGB": 100},
+            "StoppingCondition": {"MaxRuntimeInSeconds": 7200},
+            "Environment": {},
+            "Tags": [{"Key": k, "Value": v} for k, v in sorted(t.all_tags.items())],
+        },
+    )
+    desc = {
+        "TrainingJobName": NAMES.training_job,
+        "TrainingJobArn": arn("training-job", NAMES.training_job),
+        "ModelArtifacts": {"S3ModelArtifacts": ""},
+        "StoppingCondition": {"MaxRuntimeInSeconds": 7200},
+        "CreationTime": NOW,
+    }
+    sm.add_response("describe_training_job", {**desc, "TrainingJobStatus": "InProgress", "SecondaryStatus": "Training"})
+    sm.add_response(
+        "describe_training_job", {**desc, "TrainingJobStatus": "Stopped", "SecondaryStatus": "MaxRuntimeExceeded"}
+    )
+    # clean: a job still running is stopped
+    sm.add_response("describe_training_job", {**desc, "TrainingJobStatus": "InProgress", "SecondaryStatus": "Training"})
+    sm.add_response("stop_training_job", {}, {"TrainingJobName": NAMES.training_job})
+    fleet = env.fleet()
+
+    ref = fleet.start_training(t)
+    env.clock = NOW + timedelta(minutes=5)
+    running = fleet.check(ref)
+    stopped = fleet.check(ref)
+    report = fleet.clean([ref], keep=False)
+
+    assert ref.kind == "training" and running.status == "running"
+    assert running.wait_seconds >= 300  # early in a one-hour job: no need to poll often
+    assert stopped.status == "failed" and stopped.failure_stage == "tune"
+    assert stopped.failure_text is not None
+    assert classify(stopped.failure_text, stopped.failure_stage).category == "timeout"
+    assert report.deleted == [f"training-job/{NAMES.training_job}"]
+
+
+def test_training_quota_error_is_a_failed_state(env: Env) -> None:
+    sm = env.stub("sagemaker")
+    sm.add_client_error(
+        "create_training_job",
+        "ResourceLimitExceeded",
+        "The account-level service limit 'ml.p5.48xlarge for training job usage' is 0 Instances",
+    )
+    fleet = env.fleet()
+    state = fleet.check(fleet.start_training(training_spec(instance_type="ml.p5.48xlarge")))
+    assert state.status == "failed" and state.failure_text is not None
+    assert classify(state.failure_text, state.failure_stage).category == "service_limitation"
+
+
+def test_check_throttled_poll_keeps_waiting(env: Env) -> None:
+    sm = env.stub("sagemaker")
+    sm.add_client_error("describe_endpoint", "ThrottlingException", "Rate exceeded")
+    ref = JobRef(kind="endpoint", name=NAMES.endpoint, arn_or_id="x", started_at=NOW, meta={"expected_s": "600"})
+    state = env.fleet().check(ref)
+    assert state.status == "running" and state.detail == {"throttled": True}
+
+
+def test_alive_lists_tagged_billing_resources(env: Env) -> None:
+    sm = env.stub("sagemaker")
+    ep_arn = arn("endpoint", NAMES.endpoint)
+    other = arn("endpoint", "pp-someone-else")
+    sm.add_response(
+        "list_endpoints",
+        {
+            "Endpoints": [
+                {
+                    "EndpointName": NAMES.endpoint,
+                    "EndpointArn": ep_arn,
+                    "CreationTime": NOW,
+                    "LastModifiedTime": NOW,
+                    "EndpointStatus": "InService",
+                },
+                {
+                    "EndpointName": "pp-someone-else",
+                    "EndpointArn": other,
+                    "CreationTime": NOW,
+                    "LastModifiedTime": NOW,
+                    "EndpointStatus": "InService",
+                },
+            ]
+        },
+        {"NameContains": "pp-"},
+    )
+    sm.add_response("list_transform_jobs", {"TransformJobSummaries": []})
+    sm.add_response("list_training_jobs", {"TrainingJobSummaries": []})
+    sm.add_response("list_tags", {"Tags": tags_of(spec())}, {"ResourceArn": ep_arn})
+    sm.add_response("list_tags", {"Tags": [{"Key": "managed-by", "Value": "someone-else"}]}, {"ResourceArn": other})
+    assert env.fleet().alive({TAG_EXECUTION: EXECUTION}) == [ep_arn]
+
+
+# --------------------------------------------------------------------------- CodeBuild
+
+
+def build_job(**overrides: Any) -> BuildJob:
+    values: dict[str, Any] = {
+        "project_name": "path-prover-build",
+        "kind": "build",
+        "source_s3_uri": "s3://pp-bundles/run-42/bundle.zip",
+        "source_digest": "b" * 64,
+        "env": {"IMAGE_REPO": "pp-serving"},
+        "secrets": {"HF_TOKEN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:pp/hf-token"},
+        "timeout_minutes": 60,
+        "execution_id": EXECUTION,
+        "config_id": CONFIG,
+    }
+    values.update(overrides)
+    return BuildJob(**values)
+
+
+def build(status: str, **extra: Any) -> dict[str, Any]:
+    return {"id": "path-prover-build:1234", "arn": "arn:aws:codebuild:...", "buildStatus": status, **extra}
+
+
+def test_codebuild_start_request_and_success_exports_image_digest(env: Env) -> None:
+    cb = env.stub("codebuild")
+    job = build_job()
+    cb.add_response(
+        "start_build",
+        {"build": build("IN_PROGRESS", startTime=NOW)},
+        {
+            "projectName": "path-prover-build",
+            "sourceTypeOverride": "S3",
+            "sourceLocationOverride": "pp-bundles/run-42/bundle.zip",
+            "environmentVariablesOverride": [
+                {"name": "IMAGE_REPO", "value": "pp-serving", "type": "PLAINTEXT"},
+                {"name": "PP_ATTEMPT", "value": "1", "type": "PLAINTEXT"},
+                {"name": "PP_CONFIG_ID", "value": CONFIG, "type": "PLAINTEXT"},
+                {"name": "PP_EXECUTION_ID", "value": EXECUTION, "type": "PLAINTEXT"},
+                {"name": "PP_JOB_KIND", "value": "build", "type": "PLAINTEXT"},
+                {"name": "PP_SOURCE_DIGEST", "value": "b" * 64, "type": "PLAINTEXT"},
+                {
+                    "name": "HF_TOKEN",
+                    "value": "arn:aws:secretsmanager:us-east-1:123456789012:secret:pp/hf-token",
+                    "type": "SECRETS_MANAGER",
+                },
+            ],
+            "timeoutInMinutesOverride": 60,
+            "idempotencyToken": idempotency_token(EXECUTION, CONFIG, 1, "build"),
+        },
+    )
+    cb.add_response("batch_get_builds", {"builds": [build("IN_PROGRESS", currentPhase="BUILD")]})
+    digest = "sha256:" + "c" * 64
+    cb.add_response(
+        "batch_get_builds",
+        {
+            "builds": [
+                build(
+                    "SUCCEEDED",
+                    currentPhase="COMPLETED",
+                    exportedEnvironmentVariables=[{"name": "IMAGE_DIGEST", "value": digest}],
+                    logs={"deepLink": "https://console.aws.amazon.com/cloudwatch/..."},
+                )
+            ]
+        },
+        {"ids": ["path-prover-build:1234"]},
+    )
+    builder = env.builder()
+
+    ref = builder.start(job)
+    env.clock = NOW + timedelta(minutes=2)
+    running = builder.check(ref)
+    done = builder.check(ref)
+
+    assert ref.arn_or_id == "path-prover-build:1234" and ref.kind == "build"
+    assert running.status == "running" and running.wait_seconds > 60
+    assert done.status == "succeeded" and done.detail["image_digest"] == digest
+    assert done.detail["logs_url"].startswith("https://")
+
+
+def test_codebuild_failure_text_carries_the_phase_context(env: Env) -> None:
+    cb = env.stub("codebuild")
+    context = "Error while executing command: python3 render.py --engine vllm. Reason: exit status 2"
+    cb.add_response(
+        "batch_get_builds",
+        {
+            "builds": [
+                build(
+                    "FAILED",
+                    currentPhase="COMPLETED",
+                    phases=[
+                        {"phaseType": "INSTALL", "phaseStatus": "SUCCEEDED"},
+                        {
+                            "phaseType": "BUILD",
+                            "phaseStatus": "FAILED",
+                            "contexts": [{"statusCode": "COMMAND_EXECUTION_ERROR", "message": context}],
+                        },
+                        {"phaseType": "COMPLETED"},
+                    ],
+                )
+            ]
+        },
+    )
+    ref = JobRef(kind="build", name="path-prover-build", arn_or_id="path-prover-build:1234", started_at=NOW)
+
+    state = env.builder().check(ref)
+
+    assert state.status == "failed" and state.failure_stage == "build"
+    assert state.failure_text is not None and context in state.failure_text
+    assert "BUILD FAILED" in state.failure_text and "COMMAND_EXECUTION_ERROR" in state.failure_text
+    verdict = classify(state.failure_text, state.failure_stage)
+    assert (verdict.category, verdict.rule) == ("code_bug", "code.command_failed")
+
+
+def test_codebuild_timeout_and_benchmark_stage(env: Env) -> None:
+    cb = env.stub("codebuild")
+    cb.add_response(
+        "batch_get_builds",
+        {
+            "builds": [
+                build(
+                    "TIMED_OUT",
+                    timeoutInMinutes=60,
+                    phases=[{"phaseType": "BUILD", "phaseStatus": "TIMED_OUT", "contexts": [{"message": ""}]}],
+                )
+            ]
+        },
+    )
+    ref = JobRef(kind="benchmark", name="pp-bench", arn_or_id="pp-bench:1", started_at=NOW)
+    state = env.builder().check(ref)
+    assert state.failure_stage == "benchmark" and state.failure_text is not None
+    assert classify(state.failure_text, state.failure_stage).category == "timeout"
+
+
+def test_codebuild_stop_ignores_a_finished_build(env: Env) -> None:
+    cb = env.stub("codebuild")
+    cb.add_client_error("stop_build", "InvalidInputException", "Build is not in progress")
+    env.builder().stop(JobRef(kind="build", name="p", arn_or_id="p:1", started_at=NOW))
+
+
+def test_build_job_refuses_tarballs_and_plaintext_secrets() -> None:
+    with pytest.raises(ValueError, match="zip"):
+        build_job(source_s3_uri="s3://pp-bundles/run-42/bundle.tar.gz")
+    with pytest.raises(ValueError, match="secrets"):
+        build_job(env={"HF_TOKEN": "hf_abc"}, secrets={})
+
+
+# --------------------------------------------------------------------------- S3
+
+
+def test_s3_artifact_store(env: Env) -> None:
+    s3 = env.stub("s3")
+    s3.add_response(
+        "put_object",
+        {},
+        {
+            "Bucket": "pp-artifacts",
+            "Key": "runs/run-42/manifest.json",
+            "Body": b"{}",
+            "ContentType": "application/json",
+        },
+    )
+    s3.add_client_error("head_object", "404", "Not Found", http_status_code=404)
+    store = S3ArtifactStore(env.clients, "pp-artifacts", prefix="runs/")
+    uri = store.put_bytes("run-42/manifest.json", b"{}", content_type="application/json")
+    assert uri == "s3://pp-artifacts/runs/run-42/manifest.json"
+    assert store.exists("s3://pp-artifacts/runs/run-42/missing.json") is False
+    with pytest.raises(ValueError):
+        store.put_bytes("../escape", b"")
+
+
+# --------------------------------------------------------------------------- Athena
+
+
+def athena_store(env: Env, **overrides: Any) -> AthenaResultsStore:
+    values: dict[str, Any] = {
+        "table_s3_uri": "s3://pp-results/mlcc_ci/benchmark_results",
+        "workgroup": "path-prover",
+        "poll_interval_s": 1.0,
+        "max_wait_s": 10.0,
+        "sleep": env.sleep,
+    }
+    values.update(overrides)
+    return AthenaResultsStore(env.clients, **values)
+
+
+def execution(state: str, reason: str | None = None) -> dict[str, Any]:
+    status: dict[str, Any] = {"State": state}
+    if reason:
+        status["StateChangeReason"] = reason
+    return {"QueryExecution": {"QueryExecutionId": "q-1", "StatementType": "DML", "Status": status}}
+
+
+def test_athena_query_builds_the_request_and_types_the_rows(env: Env) -> None:
+    athena = env.stub("athena")
+    sql = "SELECT config_id, tp_degree, ttft_p50_ms, tuned FROM mlcc_ci.benchmark_results"
+    athena.add_response(
+        "start_query_execution",
+        {"QueryExecutionId": "q-1"},
+        {"QueryString": sql, "QueryExecutionContext": {"Database": "mlcc_ci"}, "WorkGroup": "path-prover"},
+    )
+    athena.add_response("get_query_execution", execution("QUEUED"), {"QueryExecutionId": "q-1"})
+    athena.add_response("get_query_execution", execution("SUCCEEDED"), {"QueryExecutionId": "q-1"})
+    columns = [("config_id", "varchar"), ("tp_degree", "integer"), ("ttft_p50_ms", "double"), ("tuned", "boolean")]
+    info = [{"Name": n, "Label": n, "Type": t} for n, t in columns]
+
+    def row(*values: str | None) -> dict[str, Any]:
+        return {"Data": [{"VarCharValue": v} if v is not None else {} for v in values]}
+
+    athena.add_response(
+        "get_query_results",
+        {
+            "ResultSet": {
+                "Rows": [row("config_id", "tp_degree", "ttft_p50_ms", "tuned"), row("abc", "2", "41.5", "false")],
+                "ResultSetMetadata": {"ColumnInfo": info},
+            },
+            "NextToken": "page-2",
+        },
+        {"QueryExecutionId": "q-1", "MaxResults": 1000},
+    )
+    athena.add_response(
+        "get_query_results",
+        {"ResultSet": {"Rows": [row("def", "4", None, "true")], "ResultSetMetadata": {"ColumnInfo": info}}},
+        {"QueryExecutionId": "q-1", "MaxResults": 1000, "NextToken": "page-2"},
+    )
+
+    result = athena_store(env).query(sql)
+
+    assert result.columns == ["config_id", "tp_degree", "ttft_p50_ms", "tuned"]
+    assert result.rows == [["abc", 2, 41.5, False], ["def", 4, None, True]]
+    assert env.sleeps == [1.0]
+
+
+def test_athena_query_stuck_running_hits_the_bound(env: Env) -> None:
+    athena = env.stub("athena")
+    athena.add_response("start_query_execution", {"QueryExecutionId": "q-1"})
+    # poll_interval 1 s, max_wait 10 s: at most ceil(10/1)+1 = 11 polls, whatever the clock says
+    for _ in range(11):
+        athena.add_response("get_query_execution", execution("RUNNING"))
+    athena.add_response("stop_query_execution", {}, {"QueryExecutionId": "q-1"})
+
+    with pytest.raises(AthenaQueryTimeout, match=r"q-1 still RUNNING .*limit 10s"):
+        athena_store(env, monotonic=lambda: 0.0).query("SELECT 1")
+    assert len(env.sleeps) == 11
+
+
+def test_athena_poll_is_bounded_by_the_wall_clock(env: Env) -> None:
+    athena = env.stub("athena")
+    clock = {"t": 0.0}
+
+    def sleep(seconds: float) -> None:
+        clock["t"] += seconds
+
+    athena.add_response("start_query_execution", {"QueryExecutionId": "q-1"})
+    # intervals 1, 1.5, 2.25, 3.375 -> 8.125 s, then 1.875 s to the 10 s deadline
+    for _ in range(6):
+        athena.add_response("get_query_execution", execution("RUNNING"))
+    athena.add_response("stop_query_execution", {})
+    store = athena_store(env, sleep=sleep, monotonic=lambda: clock["t"])
+    with pytest.raises(AthenaQueryTimeout):
+        store.query("SELECT 1")
+    assert clock["t"] == pytest.approx(10.0)
+
+
+def test_athena_failed_query_raises_with_the_reason(env: Env) -> None:
+    athena = env.stub("athena")
+    athena.add_response("start_query_execution", {"QueryExecutionId": "q-1"})
+    athena.add_response("get_query_execution", execution("FAILED", "line 1:8: Column 'nope' cannot be resolved"))
+    with pytest.raises(AthenaQueryError, match="cannot be resolved"):
+        athena_store(env).query("SELECT nope FROM mlcc_ci.benchmark_results")
+
+
+def prove_rows() -> list[Any]:
+    vector = ConfigVector(deployment_config="vllm", model_family="qwen3", instance_family="g5")
+    ctx = ProveContext(vector=vector, execution_id="e1", model_name="Qwen/Qwen3-0.6B")
+    return completed_records(ctx, NOW, [{"concurrency": c, "ttft_p50_ms": 40.0 + c} for c in (1, 4)])
+
+
+def test_append_skips_rows_already_in_the_table(env: Env) -> None:
+    athena = env.stub("athena")
+    records = prove_rows()
+    ids = [r.record_id for r in records]
+    athena.add_response(
+        "start_query_execution",
+        {"QueryExecutionId": "q-1"},
+        {
+            "QueryString": existing_ids_sql("mlcc_ci", "benchmark_results", ids),
+            "QueryExecutionContext": {"Database": "mlcc_ci"},
+            "WorkGroup": "path-prover",
+        },
+    )
+    athena.add_response("get_query_execution", execution("SUCCEEDED"))
+    athena.add_response(
+        "get_query_results",
+        {
+            "ResultSet": {
+                "Rows": [{"Data": [{"VarCharValue": "record_id"}]}] + [{"Data": [{"VarCharValue": i}]} for i in ids],
+                "ResultSetMetadata": {"ColumnInfo": [{"Name": "record_id", "Label": "record_id", "Type": "varchar"}]},
+            }
+        },
+    )
+    result = athena_store(env).append(records + records[:1])  # a duplicate in the batch too
+    assert (result.written, result.skipped_duplicates) == (0, 3)
+
+
+def test_append_without_awswrangler_fails_clearly(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    athena = env.stub("athena")
+    athena.add_response("start_query_execution", {"QueryExecutionId": "q-1"})
+    athena.add_response(
+        "get_query_execution",
+        execution(
+            "FAILED", "TABLE_NOT_FOUND: line 1:25: Table 'awsdatacatalog.mlcc_ci.benchmark_results' does not exist"
+        ),
+    )
+    monkeypatch.setitem(sys.modules, "awswrangler", None)  # import fails, as outside the Lambda layer
+    with pytest.raises(MissingDependencyError, match="Lambda layer"):
+        athena_store(env).append(prove_rows())
+
+
+def test_existing_ids_sql_rejects_odd_ids() -> None:
+    assert existing_ids_sql("mlcc_ci", "benchmark_results", ["ab12"]) == (
+        'SELECT record_id FROM "mlcc_ci"."benchmark_results" WHERE record_id IN (\'ab12\')'
+    )
+    with pytest.raises(ValueError):
+        existing_ids_sql("mlcc_ci", "benchmark_results", ["x' OR '1'='1"])
+
+
+def test_adapters_do_not_build_clients_at_import() -> None:
+    clients = AwsClients(region="us-east-1")
+    SageMakerFleet(clients)
+    CodeBuildBuilder(clients)
+    assert clients._clients == {}
+
+
+def test_append_writes_only_fresh_rows_with_awswrangler(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    import types
+
+    calls: list[dict[str, Any]] = []
+
+    def to_parquet(**kwargs: Any) -> dict[str, Any]:
+        calls.append(kwargs)
+        return {"paths": ["s3://pp-results/x.parquet"]}
+
+    wr = types.ModuleType("awswrangler")
+    wr.s3 = types.SimpleNamespace(to_parquet=to_parquet)  # type: ignore[attr-defined]
+    pd = types.ModuleType("pandas")
+    pd.DataFrame = lambda data: data  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "awswrangler", wr)
+    monkeypatch.setitem(sys.modules, "pandas", pd)
+    records = prove_rows()
+    athena = env.stub("athena")
+    athena.add_response("start_query_execution", {"QueryExecutionId": "q-1"})
+    athena.add_response("get_query_execution", execution("SUCCEEDED"))
+    athena.add_response(
+        "get_query_results",
+        {
+            "ResultSet": {
+                "Rows": [{"Data": [{"VarCharValue": "record_id"}]}, {"Data": [{"VarCharValue": records[0].record_id}]}],
+                "ResultSetMetadata": {"ColumnInfo": [{"Name": "record_id", "Label": "record_id", "Type": "varchar"}]},
+            }
+        },
+    )
+
+    result = athena_store(env).append(records)
+
+    assert (result.written, result.skipped_duplicates) == (1, 1)
+    assert result.files == ["s3://pp-results/x.parquet"]
+    (call,) = calls
+    assert call["path"] == "s3://pp-results/mlcc_ci/benchmark_results/"
+    assert (call["dataset"], call["mode"], call["partition_cols"]) == (True, "append", ["dt"])
+    assert (call["database"], call["table"]) == ("mlcc_ci", "benchmark_results")
+    assert call["df"]["record_id"] == [records[1].record_id]
+    assert call["df"]["dt"] == ["2026-11-23"]
+    assert call["dtype"]["tp_degree"] == "int" and call["dtype"]["run_timestamp"] == "timestamp"
+    assert call["df"]["run_timestamp"][0].tzinfo is None  # naive UTC, as Glue timestamps are
