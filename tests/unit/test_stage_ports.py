@@ -55,17 +55,34 @@ def test_wait_shrinks_as_the_expected_end_approaches(expected: float, data: st.D
 
 def test_suggest_wait_examples() -> None:
     # early in a two-hour tune job: poll rarely
-    assert suggest_wait(0, 7200, billing=True) == 300
+    assert suggest_wait(0, 7200, billing=True) == 600
     assert suggest_wait(0, 7200, billing=False) == 600
-    # an endpoint close to its expected InService: poll at the floor
-    assert suggest_wait(880, 900, billing=True) == 10
+    # a 12-minute build: wait out the expected time in two polls
+    assert suggest_wait(0, 720, billing=False) == 600
+    assert suggest_wait(600, 720, billing=False) == 120
+    # a billing endpoint: 90 % of the time left, then at most 15 s near the end
+    assert suggest_wait(0, 600, billing=True) == 540
+    assert suggest_wait(540, 600, billing=True) == 15
+    assert suggest_wait(880, 900, billing=True) == 15
     # overdue: short waits that back off slowly, capped
-    assert suggest_wait(901, 900, billing=True) == 15
+    assert suggest_wait(901, 900, billing=True) == 16
     assert suggest_wait(100_000, 900, billing=True) == 60
     assert suggest_wait(100_000, 900, billing=False) == 120
     # unknown expectation
     assert suggest_wait(50, 0, billing=True) == 30
     assert suggest_wait(-5, float("nan"), billing=False) == 60
+
+
+@given(st.floats(min_value=60, max_value=4 * 3600), st.booleans())
+def test_polls_to_reach_the_expected_end_are_few(expected: float, billing: bool) -> None:
+    # Given a job that ends exactly when expected / When polled with the suggested waits
+    elapsed, polls = 0.0, 0
+    while elapsed < expected:
+        elapsed += suggest_wait(elapsed, expected, billing)
+        polls += 1
+    # Then it is seen within a handful of polls and soon after it ended
+    assert polls <= expected / 600 + 8
+    assert elapsed - expected <= 600
 
 
 # --------------------------------------------------------------------------- resource names

@@ -90,25 +90,30 @@ def merge_tags(extra: dict[str, str], execution_id: str, config_id: str, expiry:
 def suggest_wait(elapsed_s: float, expected_s: float, billing: bool) -> int:
     """How long the workflow should Wait before the next poll, in [10, 600] seconds.
 
-    Early in a long job the wait is a fraction of the time left (a quarter when
-    the resource bills while we wait, half otherwise), so a 2-hour job is polled
-    a handful of times; near the expected end it shrinks to the 10 s floor so a
-    billing endpoint is picked up promptly. Past the expected end it polls every
-    15 s (billing) / 30 s and backs off slowly, to at most 60 s / 120 s.
-    An unknown (zero or non-finite) expectation polls every 30 s / 60 s.
+    Before the expected end, wait most of the time left: all of it for a job
+    that does not bill while we wait (a build), 90 % of it for a billing
+    endpoint or job, so a 12-minute build is polled about twice and a 2-hour
+    tune a handful of times, keeping state transitions low. Within two minutes
+    of the expected end of billing work the wait drops to 15 s at most, so a
+    finished endpoint is seen promptly. Past the expected end it polls every
+    15 s (billing) / 30 s and backs off slowly, to at most 60 s / 120 s. An
+    unknown (zero or non-finite) expectation polls every 30 s / 60 s.
     """
     elapsed = elapsed_s if math.isfinite(elapsed_s) and elapsed_s > 0 else 0.0
     expected = expected_s if math.isfinite(expected_s) and expected_s > 0 else 0.0
-    ceiling = 300.0 if billing else float(MAX_WAIT_SECONDS)
+    ceiling = float(MAX_WAIT_SECONDS)
     if expected == 0.0:
         raw = 30.0 if billing else 60.0
     elif elapsed < expected:
-        raw = (expected - elapsed) * (0.25 if billing else 0.5)
+        remaining = expected - elapsed
+        raw = remaining * (0.9 if billing else 1.0)
+        if billing and remaining <= 120.0:
+            raw = min(raw, 15.0)
     else:
         overdue = elapsed - expected
         raw = (15.0 if billing else 30.0) + overdue * 0.05
         ceiling = 60.0 if billing else 120.0
-    return int(min(ceiling, max(float(MIN_WAIT_SECONDS), math.floor(raw))))
+    return int(min(ceiling, max(float(MIN_WAIT_SECONDS), math.ceil(raw))))
 
 
 # --------------------------------------------------------------------------- names
