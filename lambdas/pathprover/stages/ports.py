@@ -94,7 +94,7 @@ def suggest_wait(elapsed_s: float, expected_s: float, billing: bool) -> int:
     that does not bill while we wait (a build), 90 % of it for a billing
     endpoint or job, so a 12-minute build is polled about twice and a 2-hour
     tune a handful of times, keeping state transitions low. Within two minutes
-    of the expected end of billing work the wait drops to 15 s at most, so a
+    of the expected end of billing work the wait halves toward a 15 s step, so a
     finished endpoint is seen promptly. Past the expected end it polls every
     15 s (billing) / 30 s and backs off slowly, to at most 60 s / 120 s. An
     unknown (zero or non-finite) expectation polls every 30 s / 60 s.
@@ -108,7 +108,7 @@ def suggest_wait(elapsed_s: float, expected_s: float, billing: bool) -> int:
         remaining = expected - elapsed
         raw = remaining * (0.9 if billing else 1.0)
         if billing and remaining <= 120.0:
-            raw = min(raw, 15.0)
+            raw = min(raw, max(15.0, remaining * 0.5))
     else:
         overdue = elapsed - expected
         raw = (15.0 if billing else 30.0) + overdue * 0.05
