@@ -1,0 +1,78 @@
+"""`pathprover render`: one validation target (the guide's JSON/YAML) rendered into a bundle folder.
+
+Registered by the CLI app as ``app.command("render")(render_command)``. Every problem a
+person can fix (unknown field, unsafe serving_params, unknown model or instance, tp_degree
+too high, ...) is one line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+
+from pathprover.catalog import CatalogError, load_catalog
+from pathprover.core.targets import TargetError, load_targets, to_run_config
+from pathprover.generate.render import render_bundle, write_bundle
+from pathprover.settings import Settings
+
+
+def _one_line(text: str) -> str:
+    return "; ".join(part.strip() for part in str(text).splitlines() if part.strip())
+
+
+def _describe(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in error['loc']) or 'input'}: {error['msg']}" for error in exc.errors())
+
+
+def _fail(message: str) -> typer.Exit:
+    sys.stderr.write(f"error: {_one_line(message)}\n")
+    return typer.Exit(2)
+
+
+def render_command(
+    config: Annotated[
+        Path, typer.Option("--config", help="One validation target, JSON or YAML (the operations guide's format)")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the bundle into (created if missing)")],
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+    model_s3_uri: Annotated[
+        str | None,
+        typer.Option("--model-s3-uri", help="S3 prefix of the staged weights (only with a 'stage' stage)"),
+    ] = None,
+    image_repo: Annotated[str, typer.Option("--image-repo", help="ECR repository of the serving image")] = "pathprover",
+) -> None:
+    """Render the containers, buildspecs and deploy parameters of one validation target."""
+    try:
+        targets = load_targets(config)
+        if len(targets) != 1:
+            raise TargetError(f"{config}: holds {len(targets)} targets; render takes exactly one")
+        catalog = load_catalog(Settings.from_env().catalog_dir)
+        run = to_run_config(targets[0], catalog)
+        bundle = render_bundle(run, catalog, image_repo=image_repo, model_s3_uri=model_s3_uri)
+        write_bundle(bundle, out)
+    except ValidationError as exc:  # before ValueError: pydantic's error is one
+        raise _fail(_describe(exc)) from None
+    except (TargetError, CatalogError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    except OSError as exc:
+        raise _fail(f"cannot write {out}: {exc.strerror or exc}") from None
+
+    manifest = bundle.manifest()
+    if json_output:
+        payload = {"config_id": run.config_id, "out": str(out), **manifest}
+        sys.stdout.write(json.dumps(payload) + "\n")
+        return
+    vector = run.vector
+    typer.echo(
+        f"rendered {len(bundle.files)} files for {run.config_id} "
+        f"({vector.deployment_config}, {vector.deployment_target}, {run.model_name} on {run.instance_type}) into {out}"
+    )
+    width = max(len(entry["path"]) for entry in manifest["files"])
+    for entry in manifest["files"]:
+        typer.echo(f"  {entry['path']:<{width}}  {entry['size']:>7}  {entry['sha256'][:16]}")
+    typer.echo(f"digest: {bundle.digest}")
