@@ -211,6 +211,116 @@ def test_python_exception_is_code_bug() -> None:
     assert classify(text).category == "code_bug"
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "KeyError: 'text'",
+        "ERROR 10-16 05:20:48 registry.py:264] ImportError: /x/flash_attn_2_cuda.so: undefined symbol: _ZN3c10",
+        "[TensorRT-LLM][ERROR] tensorrt_llm::common::TllmException: [TensorRT-LLM][ERROR] Assertion failed: d == a",
+        "ModelError: Received server error (500) from model with message \"local variable 'pred' referenced before "
+        'assignment"',
+        "ERROR in serving: 'AssertionError' object has no attribute 'message'",
+        "The command '/bin/sh -c apt-get install -y python3-pip' returned a non-zero code: 100",
+        "Failed. Reason: AlgorithmError: Exit Code: 1",
+        "COPY failed: file not found in build context or excluded by .dockerignore",
+        "trtllm-build: not found",
+        "ERROR: Could not find a version that satisfies the requirement foo==9.9 (from versions: none)",
+        '{"errorMessage":"RequestId: x Error: Runtime exited without providing a reason",'
+        '"errorType":"Runtime.ExitError"}',
+    ],
+)
+def test_exceptions_and_failed_commands_are_code_bugs(text: str) -> None:
+    # Given a named exception, a Python error text, a failed command or a Dockerfile error
+    # When it is classified
+    # Then it is a code bug, not retried
+    result = classify(text)
+    assert result.category == "code_bug", result.rule
+    assert result.retryable is False
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "RuntimeError: Engine core initialization failed. See root cause above. Failed core proc(s): {}",
+        "RuntimeError: NCCL error: unhandled cuda error (run with NCCL_DEBUG=INFO for details)",
+        "InternalServerError: We encountered an internal error. Please try again.",
+        "ConnectionResetError: Cannot write to closing transport",
+        "litellm.ServiceUnavailableError: SagemakerException - Too little data for declared Content-Length.",
+        "LocalEntryNotFoundError: An error happened... Please check your internet connection and try again.",
+        "ModelError: An error occurred (ModelError) when calling the InvokeEndpoint operation: Received server "
+        "error (500) from primary and could not load the entire response body.",
+    ],
+)
+def test_exceptions_that_name_no_cause_stay_unknown(text: str) -> None:
+    # Given an exception line that wraps a crash with no cause, a server error or a dropped connection
+    # When it is classified
+    # Then it is unknown (retried once), not a code bug
+    assert classify(text).category == "unknown"
+
+
+def test_a_full_disk_beats_the_build_step_it_broke() -> None:
+    # Given a BuildKit failure whose reason is a full disk
+    text = (
+        "ERROR: failed to build: failed to solve: ResourceExhausted: failed to read dockerfile: "
+        "failed to create temp dir: mkdir /var/lib/docker/tmp/buildkit-mount1: no space left on device"
+    )
+    # When it is classified
+    # Then the disk is the cause: unknown, retried once
+    assert classify(text).category == "unknown"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "An error occurred (MaxSpotInstanceCountExceeded) when calling the RequestSpotInstances operation",
+            "service_limitation",
+        ),
+        ("Status Reason: Max spot instance count exceeded. Launching EC2 instance failed.", "service_limitation"),
+        ("Error launching instance: RequestLimitExceeded: Request limit exceeded.", "capacity"),
+        ("SageMaker Batch currently doesn't support Model entity with container definitions", "service_limitation"),
+        (
+            "ERROR: failed to push x: failed to authorize: failed to fetch oauth token: 401 Unauthorized",
+            "service_limitation",
+        ),
+    ],
+)
+def test_quotas_and_api_restrictions_versus_throttling(text: str, expected: str) -> None:
+    # Given a *LimitExceeded / *CountExceeded code, a request-rate limit, an API restriction or an auth failure
+    # When it is classified
+    # Then quotas, restrictions and auth are service limitations and the request-rate limit is capacity
+    assert classify(text).category == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "NotImplementedError: Sharded Llama requires Flash Attention enabled models.",
+        "ValueError: The output_size of gate's and up's weight = 192 is not divisible by weight quantization "
+        "block_n = 128.",
+        "RuntimeError: Expected is_sm90 || is_sm8x || is_sm75 to be true, but got false.",
+        "ValueError: While loading model xxx, expected target modules in ['embed_tokens'] but received",
+        "RuntimeError: Required but not provided tensors:{'transformer.layers.61.attention.qkv.per_channel_scale'}",
+    ],
+)
+def test_engine_limitations_raised_as_exceptions_are_model_incompatibilities(text: str) -> None:
+    # Given an engine exception that says the model, adapter or GPU is not supported
+    # When it is classified
+    # Then the unsupported combination beats the generic exception rule
+    assert classify(text).category == "model_incompatibility"
+
+
+def test_enumerated_possible_causes_are_not_evidence() -> None:
+    # Given Ray's "potential root causes" followed by an enumerated list
+    text = (
+        "Worker unexpectedly exits with a connection error code 2. End of file. There are some potential root "
+        "causes. (1) The process is killed by SIGKILL by OOM killer due to high memory usage. (2) ray stop --force"
+    )
+    # When it is classified
+    # Then the listed OOM killer is a guess, not a cause
+    assert classify(text).category == "unknown"
+
+
 def test_codebuild_command_failure_is_code_bug_but_not_for_sigkill() -> None:
     # Given CodeBuild phase contexts with exit status 1 and 137
     failed = (

@@ -38,6 +38,9 @@ _LIST_INTRO: Final[re.Pattern[str]] = re.compile(
     r"\b(?:include[sd]?|such as|e\.g\.|causes?|reasons?)\s*$", re.IGNORECASE
 )
 
+# An enumerated list item: "(1) ...", "1) ...", "1. ...".
+_ENUMERATED: Final[re.Pattern[str]] = re.compile(r"\s*\(?\d{1,2}[).]\s")
+
 # Real newlines, and the escaped ones of a JSON-encoded cause (Step Functions, Lambda).
 _LINE_SPLIT: Final[re.Pattern[str]] = re.compile(r"\r\n|\r|\n|\\r\\n|\\n")
 
@@ -100,10 +103,14 @@ def infer_stage(text: str, evidence: str = "") -> str | None:
 
 def _hedged(line: str, match: re.Match[str]) -> bool:
     """True when the match follows a hedge ("may", "if", "common causes include") in its clause."""
-    before = line[max(0, match.start() - 80) : match.start()]
+    before = line[max(0, match.start() - 160) : match.start()]
     clause_start = max(before.rfind(sep) for sep in (". ", "; ", ": ", "\t"))
-    if clause_start >= 0 and before[clause_start] == ":" and _LIST_INTRO.search(before[:clause_start]):
-        # "Some common causes include: (1) ... the OOM killer" - the hedge introduces a list.
+    if clause_start >= 0 and (
+        (before[clause_start] == ":" and _LIST_INTRO.search(before[:clause_start]))
+        or (before[clause_start] == "." and _ENUMERATED.match(before[clause_start + 1 :]))
+    ):
+        # "Some common causes include: (1) ... the OOM killer", "There are some potential root
+        # causes. (1) The process is killed by the OOM killer" - the hedge introduces a list.
         clause_start = max(before.rfind(sep, 0, clause_start) for sep in (". ", "; ", "\t"))
     return HEDGE.search(before[clause_start + 1 :]) is not None
 

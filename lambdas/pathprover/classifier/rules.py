@@ -13,14 +13,18 @@ band  category               why it sits there
                              (85: a named feature unsupported; 75: "does not support")
  80   service_limitation     quota beats capacity: ResourceLimitExceeded, VcpuLimitExceeded,
                              permissions, gated repos, region/API restrictions
+ 76   unknown                a full disk ("no space left on device") explains whatever
+                             build step then fails: retried once
  70   code_bug (strong)      a named Python exception, template or argument error
                              (65: shell errors, CUDA crashes, invalid client requests)
  60   capacity               stock-outs and throttling (transient lack of service capacity)
  50   timeout                a stage ran out of time, health check never passed (symptoms)
- 40   model_incompatibility  a generic "not supported" / "incompatible" with no better cause
- 35   unknown                transient network noise (ECONNRESET, "Retrying in 5 seconds"):
-                             matched so that it beats the weak band, but stays ``unknown``
- 30   code_bug (weak)        a build/script command exited non-zero, with no better cause
+ 40   model_incompatibility  a generic "not supported" / "incompatible" / NotImplementedError
+ 35   unknown                transient network noise (ECONNRESET, "Retrying in 5 seconds")
+                             and crashes that name no cause (NCCL error, segfault, "engine
+                             died", InternalServerError): they beat the weak band
+ 30   code_bug (weak)        a command exited non-zero (not by a signal), or any other
+                             named exception with a message ("FooError: ...")
 ====  =====================  ==========================================================
 
 Two rules of different categories never share a priority (a unit test checks
@@ -42,9 +46,15 @@ Deliberate decisions (see ``docs/classifier.md``):
   ``VcpuLimitExceeded``) are ``service_limitation``: not retryable until a
   human raises the limit. So are permissions, gated Hugging Face repos and
   region/API restrictions.
-* Exit code 137, ``Killed`` and ``SIGKILL`` are *not* proof of OOM: no rule
-  matches them. ``"OOMKilled": false`` is explicitly not OOM.
-* A message no rule matches is ``unknown`` (retryable once), never ``code_bug``.
+* Exit code 137, ``Killed`` and ``SIGKILL`` are *not* proof of OOM: they end
+  ``unknown``. ``"OOMKilled": false`` is explicitly not OOM.
+* A named exception with a message (``KeyError: 'x'``, ``FooError: ...``) in
+  serving, template or build output is ``code_bug`` unless a stronger cause
+  (OOM, unsupported model, quota, throttling, timeout, network drop, a crash
+  with no cause) is in the same message. Wrappers whose own message carries the
+  cause (``ClientError``, ``ModelError``, ``UnexpectedStatusException``) are
+  not counted as exceptions.
+* A message no rule matches is ``unknown`` (retryable once).
 """
 
 from __future__ import annotations
@@ -136,6 +146,7 @@ CAPACITY: Final[int] = 60
 TIMEOUT: Final[int] = 50
 GENERIC_UNSUPPORTED: Final[int] = 40
 TRANSIENT: Final[int] = 35
+DISK_FULL: Final[int] = 76
 CODE_WEAK: Final[int] = 30
 
 WEAK_LINE_DIVISOR: Final[int] = 4
@@ -232,6 +243,7 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\bUnsupported model(?: type)?\b"
         r"|\bmodel type\b.{0,80}?\bis not supported\b"
         r"|\bis not supported by (?:vLLM|SGLang|TGI|TensorRT(?:-LLM)?|TRT-LLM|this engine)\b"
+        r"|\bUnrecognized configuration class\b|\bCONFIG_MAPPING\["
         r"|\bonly supported (?:for|on|with)\s+(?:the\s+following\s+)?(?:architectures|models|GPUs)\b",
     ),
     _rule(
@@ -239,7 +251,9 @@ RULES: Final[tuple[Rule, ...]] = (
         "model_incompatibility",
         MODEL,
         r"\bdoes not support LoRA\b|\bLoRA (?:is )?not (?:yet )?supported\b|\bunsupported LoRA\b"
-        r"|\bnot support(?:ed)? (?:for |with )?LoRA\b",
+        r"|\bnot support(?:ed)? (?:for |with )?LoRA\b"
+        r"|\bLoRA rank\b.{0,40}\b(?:is greater than|exceeds|larger than)\b"
+        r"|\bexpected target modules\b|\btarget modules?\b.{0,60}?\bnot (?:yet )?(?:supported|found)\b",
         hint="The engine cannot serve LoRA adapters for this model: merge the adapter or use another engine.",
     ),
     _rule(
@@ -253,8 +267,11 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\bno kernel image is available for execution on the device\b"
         r"|\bCUDA driver version is insufficient for CUDA runtime version\b"
         r"|\bFound no NVIDIA driver on your system\b|\bFailed to infer device type\b"
+        r"|\bNVIDIA driver on your system is too old\b"
         r"|\bNo CUDA GPUs are available\b|\bno CUDA-capable device is detected\b"
-        r"|\bCUDA error: invalid device function\b",
+        r"|\bCUDA error: invalid device function\b|\bCUDA driver initialization failed\b"
+        r"|\bkernel image is invalid\b|\bGPU with CUDA capability \d+ \d+ is not supported\b"
+        r"|\bis_sm\d+\b|\bsm_?\d{2,3}\b[^.\n]{0,30}?\b(?:or (?:higher|newer|above)|is required|not supported)\b",
         hint="The GPU of this instance family cannot run this model/dtype/quantization: use a "
         "newer GPU family or another dtype.",
     ),
@@ -264,7 +281,9 @@ RULES: Final[tuple[Rule, ...]] = (
         MODEL - 5,
         r"\b(?:sharded|sharding|tensor[ -]parallel(?:ism)?|pipeline[ -]parallel(?:ism)?|quantization"
         r"|flash[ -]?attention(?: ?2)?|bfloat16|bf16|fp8|awq|gptq|speculative decoding|prefix caching)\b"
-        r"[^.]{0,60}?\b(?:is |are )?not (?:yet )?supported\b",
+        r"[^.]{0,60}?\b(?:is |are )?not (?:yet )?supported\b"
+        r"|\brequires? (?:a )?(?:Flash ?Attention|Ampere|Hopper|Ada|newer GPU|GPUs? with)\b"
+        r"|\bonly supports (?:Ampere|Hopper|Ada|Turing|Volta) GPUs\b",
         hint="The engine does not support this feature for this model: change the serving option "
         "(tp_degree, quantization, dtype) or the engine.",
     ),
@@ -282,7 +301,7 @@ RULES: Final[tuple[Rule, ...]] = (
         MODEL,
         r"\bKeyError: '[^']*\b(?:weight|bias|g_idx|qweight|qzeros|scales?|weight_scale|absmax|lora_[AB])\b[^']*'"
         r"|\b(?:Missing|Unexpected) key\(s\) in state_dict\b|\bsize mismatch for \S+\b"
-        r"|\bweight \S+ does not exist\b",
+        r"|\bweight \S+ does not exist\b|\b(?:Required but not provided|missing|unexpected) tensors?\b",
         hint="The checkpoint's weights do not match the engine's model implementation: use a "
         "checkpoint format/quantization this engine version loads, or another engine.",
     ),
@@ -293,7 +312,8 @@ RULES: Final[tuple[Rule, ...]] = (
         r"\bmust be divisible by (?:the )?(?:tensor parallel size|tp[_ ]size|mp_size)\b"
         r"|\bnot divisible by (?:the )?(?:tensor parallel|number of tensor parallelism|tp)\b"
         r"|\b(?:attention heads|num_heads|num_kv_heads|heads)\b.{0,60}\bdivisible by\b"
-        r"|\bdivisible by\b.{0,40}\b(?:tensor parallel|tp|num_shards|shards|mp_size|world size)\b",
+        r"|\bdivisible by\b.{0,40}\b(?:tensor parallel\w*|tp|num_shards|shards|mp_size|world size|ep_size"
+        r"|expert parallel\w*|pipeline parallel\w*|pp_size)\b",
         hint="The tp_degree does not divide the model's attention heads: use another tp_degree.",
     ),
     _rule(
@@ -302,7 +322,9 @@ RULES: Final[tuple[Rule, ...]] = (
         GENERIC_UNSUPPORTED,
         r"\b(?:is|are|isn't|aren't) not (?:yet )?supported\b|\bnot supported\b|\bonly supports?\b"
         r"|\bunsupported\b|\bUnknown quantization(?: method)?\b|\bno longer supported\b"
-        r"|\bnot compatible with\b|\bincompatible\b",
+        r"|\bnot compatible with\b|\bincompatible\b"
+        r"|(?<![A-Za-z])NotImplementedError(?::|\s*$)|\bFailed to load the tokenizer\b"
+        r"|\bis not divisible by\b|\bLoading lora\b.{0,300}?\bfailed\b",
         hint="Something in this model/engine/hardware combination is not supported: read the line "
         "and change the option, engine or instance family.",
     ),
@@ -313,6 +335,9 @@ RULES: Final[tuple[Rule, ...]] = (
         SERVICE,
         r"\b(?:ResourceLimitExceeded|VcpuLimitExceeded|LimitExceededException|AccountLimitExceeded\w*"
         r"|ServiceQuotaExceeded\w*|QuotaExceeded\w*|InstanceLimitExceeded)\b"
+        r"|\b(?!(?:Request|Rate|CallerRate|Throughput)LimitExceeded)[A-Za-z0-9]+(?:Limit|Count|Quota|Storage)Exceeded\w*\b"
+        r"|\b[A-Za-z0-9]+LimitReached\w*\b|\bInsufficientFreeAddressesInSubnet\b"
+        r"|\b(?:max(?:imum)?|instance|spot|vcpu)\b[\w ]{0,30}?\b(?:count|limit) (?:was |has been )?exceeded\b"
         r"|\baccount-level service limit\b|\bservice limits? (?:were |was |is )?exceeded\b"
         r"|\bquota (?:has been |was )?exceeded\b|\bexceeded (?:your|the) (?:\w+ )?quota\b"
         r"|\brequest an (?:increase|adjustment) (?:for|to) this limit\b"
@@ -323,7 +348,10 @@ RULES: Final[tuple[Rule, ...]] = (
         "service.permission",
         "service_limitation",
         SERVICE,
-        r"\bAccessDenied(?:Exception)?\b|\bnot authorized to perform\b|\bUnauthorizedOperation\b"
+        r"\b\w*AccessDenied\w*\b|\bnot authorized to perform\b|\bUnauthorizedOperation\b"
+        r"|\bExpiredToken\w*\b|\bInvalidClientTokenId\b|\bUnrecognizedClientException\b"
+        r"|\bsecurity token included in the request is (?:expired|invalid)\b|\bPendingVerification\b"
+        r"|\bauthentication (?:required|failed)\b|\bno basic auth credentials\b"
         r"|\bexplicit deny\b|\bOptInRequired\b"
         r"|\bdenied: requested access to the resource is denied\b",
         hint="A permission is missing or denied by policy: grant it, then prove again.",
@@ -334,6 +362,7 @@ RULES: Final[tuple[Rule, ...]] = (
         SERVICE,
         r"\bgated repo\b|\bGatedRepoError\b|\bAccess to model \S+ is restricted\b"
         r"|\b40[13] Client Error\b|\bUnauthorized for url\b|\b403 Forbidden\b|\bForbidden\b"
+        r"|\b401 Unauthorized\b|\bfailed to authorize\b"
         r"|\b(?:status(?:_code)?|HTTP(?: status)?)[\s:=(]*40[13]\b",
         hint="The Hugging Face model is gated or private: accept its licence and provide a token with access.",
     ),
@@ -343,9 +372,14 @@ RULES: Final[tuple[Rule, ...]] = (
         SERVICE,
         r"\bnot (?:supported|available) in (?:this|the|your|the called|the current) region\b"
         r"|\bUnknownOperationException\b|\bCross[- ]region\b.{0,80}?\bnot allowed\b"
-        r"|\binstance type\b.{0,80}?\bis not (?:supported|available)\b"
+        r"|\binstance type\b.{0,80}?\bis not (?:supported|available)\b(?! by (?:the )?(?:algorithm|model)\b)"
+        r"|\bat '[\w.]*instanceType' failed to satisfy constraint\b"
+        r"|\bgreater than (?:the )?(?:maximum )?supported (?:size|limit)\b"
+        r"|\bexceeds (?:the )?maximum (?:supported|allowed) (?:size|limit)\b"
+        r"|\b(?:SageMaker|Amazon|AWS|EC2|Lambda|CodeBuild|Bedrock|ECR|S3)\b[\w ]{0,30}?"
+        r"\b(?:currently )?(?:does not|doesn't|do not|don't) (?:yet )?support\b"
         r"|\b(?:features? )?(?:are|is) not supported using this configuration\b"
-        r"|\(Unsupported\) when calling\b|\bUnsupported(?:Operation)?(?::| -) |\bError Code: Unsupported\b"
+        r"|\(Unsupported\) when calling\b|\bUnsupported(?:Operation)?\s?(?::|-|=>) |\bError Code: Unsupported\b"
         r"|\brequested configuration is currently not supported\b"
         r"|\bis only supported for\b",
         hint="The region or API does not offer this option: use another region, instance type "
@@ -360,14 +394,19 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|TypeError|AttributeError|ImportError|ModuleNotFoundError|KeyError|IndexError"
         r"|ZeroDivisionError|FileNotFoundError|RecursionError|JSONDecodeError)(?::|\s*$)"
         r"|\bjava\.\S*(?:FileNotFoundException|NullPointerException|ClassNotFoundException"
-        r"|NoSuchMethodError|NoClassDefFoundError)\b",
+        r"|NoSuchMethodError|NoClassDefFoundError)\b"
+        r"|\bobject has no attribute\b|\breferenced before assignment\b|\bgot an unexpected keyword argument\b"
+        r"|\btakes \d+ positional arguments? but \d+ (?:was|were) given\b|\bmissing \d+ required positional\b"
+        r"|\bobject is not (?:subscriptable|callable|iterable)\b|\bcannot import name\b"
+        r"|\bname '[\w.]+' is not defined\b|\bunsupported operand type\b",
     ),
     _rule(
         "code.template",
         "code_bug",
         CODE_STRONG,
         r"\b(?:TemplateSyntaxError|UndefinedError|TemplateNotFound|TemplateError)\b"
-        r"|\bDockerfile parse error\b|\bunknown instruction\b",
+        r"|\bDockerfile parse error\b|\bunknown instruction\b|\b(?:COPY|ADD) failed\b"
+        r"|\bfailed to compute cache key\b|\bfailed to (?:read|parse) dockerfile\b",
         hint="A generated template or Dockerfile is invalid: fix the generator.",
     ),
     _rule(
@@ -389,7 +428,12 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\bdoes not exist in the registry\b|\bRepositoryNotFoundException\b|\bYAML_FILE_ERROR\b"
         r"|\bRuntime\.(?:ImportModuleError|HandlerNotFound|UserCodeSyntaxError)\b|\bNo module named\b"
         r"|\bexec format error\b|\bArgumentValidation\b|\binvalid reference format\b"
-        r"|\brepository does not exist\b|\bmanifest (?:for \S+ )?(?:unknown|not found)\b|\bname unknown\b",
+        r"|\brepository does not exist\b|\bmanifest (?:for \S+ )?(?:unknown|not found)\b|\bname unknown\b"
+        r"|\bUnable to import module\b|\bCouldn't find valid bootstrap\b|\bCannotStartContainerError\b"
+        r"|\bCannot pull (?:algorithm |the )?container\b|\bimage does not exist\b"
+        r"|\bCannot find the requested image\b|\bRequested image\b.{0,200}?\bnot found\b"
+        r"|\bcould not find plugin\b|\bplugin\b.{0,60}?\bnot found\b|\bUnable to access jarfile\b"
+        r"|\bCould not find or load main class\b|\bNo adapter found\b",
         hint="An artifact, image, module or argument the stage needs is missing or wrong: fix the "
         "pipeline that produces it.",
     ),
@@ -400,7 +444,9 @@ RULES: Final[tuple[Rule, ...]] = (
         r"\b\d+ validation errors? (?:for \w+|detected)\b|\bParamValidationError\b|\bfailed to satisfy constraint\b"
         r"|\berror: unrecognized arguments?\b|\berror: argument \S+: invalid\b"
         r"|\berror: invalid (?:value|choice)\b|\berror: unexpected argument\b"
-        r"|\berror: the following arguments are required\b",
+        r"|\berror: the following arguments are required\b|\bSCHEMA_VALIDATION_FAILED\b"
+        r"|\binvalid\b[\w ]{0,40}\bdefinition\b"
+        r"|\bcontains custom code which must be executed\b",
         hint="A generated argument or config is invalid: fix the generator.",
     ),
     _rule(
@@ -408,7 +454,8 @@ RULES: Final[tuple[Rule, ...]] = (
         "code_bug",
         CODE_STRONG - 5,
         r"\bcommand not found\b|\bNo such file or directory\b|\bexecutable file not found\b"
-        r"|\bPermission denied\b(?!.{0,40}publickey)",
+        r"|(?:^|:\s)[\w./+-]+: not found\s*$|\bundefined symbol\b|\bcannot open shared object file\b"
+        r"|\bPermission denied\b(?!.{0,40}publickey)|\bLoad model failed\b|\bFailed to load model\b",
     ),
     _rule(
         "code.request_invalid",
@@ -424,7 +471,9 @@ RULES: Final[tuple[Rule, ...]] = (
         "code.cuda_crash",
         "code_bug",
         CODE_STRONG - 5,
-        r"\billegal memory access was encountered\b|\bdevice-side assert(?:ion)? triggered\b",
+        r"\billegal memory access was encountered\b|\bdevice-side assert(?:ion)? triggered\b"
+        r"|\bCUDA error: (?:invalid (?:configuration )?argument|unspecified launch failure|misaligned address"
+        r"|an illegal instruction was encountered|invalid resource handle)\b",
     ),
     # ------------------------------------------------------------------ capacity
     _rule(
@@ -447,7 +496,8 @@ RULES: Final[tuple[Rule, ...]] = (
         "capacity.throttling",
         "capacity",
         CAPACITY,
-        r"\bThrottl(?:ing|ed)(?:Exception)?\b|\bRate exceeded\b|\bTooManyRequests(?:Exception)?\b"
+        r"(?<![A-Za-z])Throttl(?:ing|ed)(?:Exception)?\b|\bRate exceeded\b|\bTooManyRequests(?:Exception)?\b"
+        r"|\btoo many 429\b|\bSpotMaxPriceTooLow\b|\bprice-too-low\b"
         r"|\bTOOMANYREQUESTS\b|\bToo Many Requests\b|\bSlowDown\b|\bRequestLimitExceeded\b"
         r"|\bProvisionedThroughputExceeded\w*\b|\bpull rate limit\b|\brate limit exceeded\b"
         r"|\breduce your request rate\b|\b503:? Slow Down\b|\bRateLimitExceeded\b"
@@ -474,6 +524,7 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\bexceeded (?:the |its )?(?:maximum |max )?(?:time|timeout|deadline)\b"
         r"|\bdid not (?:start|respond|finish|complete) (?:within|in time)\b"
         r"|\bcould not get a response from\b|\bno response (?:from|within)\b|\bETIMEDOUT\b"
+        r"|\b(?:before )?timing out\b|\bcollective operation time-?out\b"
         r"|\b(?:status(?:_code)?|HTTP(?: status)?|Error|code)\W{0,4}504\b",
     ),
     _rule(
@@ -498,8 +549,43 @@ RULES: Final[tuple[Rule, ...]] = (
         r"\bECONNRESET\b|\bECONNREFUSED\b|\bconnection reset by peer\b|\bbroken pipe\b"
         r"|\bunexpected EOF\b|^EOF$|\bRetrying in \d+ seconds?\b|\bConnection refused\b"
         r"|\bConnection (?:closed|aborted) by (?:peer|remote)\b|\bTemporary failure in name resolution\b"
-        r"|\bx509: certificate\b|\bTLS handshake error\b",
+        r"|\bx509: certificate\b|\bTLS handshake error\b"
+        r"|\b\w*(?:Connection|Connector|Network|Transport|Socket|Unavailable|Disconnected)\w*(?:Error|Exception)\b"
+        r"|\bConnection aborted\b|\bCannot connect to host\b|\bcould(?: not|n't) connect to\b"
+        r"|\bFailed to establish a new connection\b|\bName or service not known\b|\bIncompleteRead\b"
+        r"|\bCERTIFICATE_VERIFY_FAILED\b|\bSSLError\b|\bResourceConflictException\b"
+        r"|\bConcurrentModification\w*\b|\bupdate is in progress\b"
+        r"|\bConnection was closed before\b|\bRemoteDisconnected\b|\bServer disconnected\b"
+        r"|\b(?:failed|giving up) after \d+ (?:retries|attempts)\b|\bMax retries exceeded\b"
+        r"|\bcheck your (?:internet|network) connection\b|\bno such host\b",
         hint="A network connection dropped: transient, retried once.",
+    ),
+    # A full disk is the cause of whatever build step or download then fails ("COPY failed",
+    # "failed to read dockerfile", pip errors): it beats the code_bug bands. Retried once.
+    _rule(
+        "unknown.disk_full",
+        "unknown",
+        DISK_FULL,
+        r"\bno space left on device\b|\bENOSPC\b|\b(?:not enough|insufficient) (?:free )?disk space\b",
+        hint="The disk filled up: retried once; if it recurs, raise the volume size or clean the build cache.",
+    ),
+    # A crash that names no cause (an engine that "died", a segfault, an NCCL or internal
+    # service error, a full disk): one retry is the right amount of optimism. It outranks the
+    # weak code_bug band so that a generic exception line wrapping it does not make it a code bug.
+    _rule(
+        "unknown.inconclusive_crash",
+        "unknown",
+        TRANSIENT,
+        r"\bEngine core initialization failed\b|\bSee\b.{0,30}?\broot cause\b|\bEngineDeadError\b"
+        r"|\b(?:process|worker|actor|engine|core|shard)\b.{0,40}?\bdied\b|\bkilled by signal\b"
+        r"|\bsignal: killed\b|\bNCCL (?:error|communicator was aborted)\b|\bncclUnhandled\w*\b"
+        r"|\bSegmentation fault\b|\bSIGSEGV\b|\bcore dumped\b"
+        r"|\bInternal ?Server ?(?:Error|Exception)\b|\bInternalFailure\b|\bINTERNAL_ERROR\b"
+        r"|\binternal (?:service |server )?error\b|\bServiceException\b"
+        r"|\bCancelledError\b|\b50[0234] Server Error\b|\bBad Gateway\b"
+        r"|\bserver error \(5\d\d\)|\bInternalError\b|\bSIGKILL\b|\bsignal 9\b|\b(?:exit )?status:? -9\b"
+        r"|\b(?:see|check) the (?:error )?(?:messages?|logs?|stack ?trace|output) above\b",
+        hint="The process crashed without naming a cause: retried once; read the logs above the crash.",
     ),
     # ---------------------------------------------------------- code_bug (weak)
     _rule(
@@ -517,7 +603,15 @@ RULES: Final[tuple[Rule, ...]] = (
         + _NONZERO_NOT_SIGNAL
         + r"|\bExecuteUserScriptError\b|\bmake: \*\*\* .{0,200}\bError "
         + _NONZERO_NOT_SIGNAL
-        + r"|\bCannotPullContainerError\b|\bUnable to pull (?:customer's )?container image\b",
+        + r"|\bCannotPullContainerError\b|\bUnable to pull (?:customer's )?container image\b"
+        # Any other "exited with code 1", "returned a non-zero code: 100", "Exit Code: 1",
+        # "failed with error code 1" (never for a signal: 137/143/130).
+        r"|\b(?:exit(?:ed)?(?: with)?|returned(?: a)?(?: non-zero)?|failed with)\s+"
+        r"(?:(?:exit|error|return|non-zero)\s+)?(?:code|status)\W{0,3}"
+        + _NONZERO_NOT_SIGNAL
+        + r"|\bRuntime exited without providing a reason\b|\bCLIENT_ERROR\b"
+        r"|\bCould not find a version that satisfies the requirement\b|\bNo matching distribution found\b"
+        r"|\bAssertion (?:failed\b|`[^`]{0,200}' failed\b)",
         hint="A build or script command failed: read the lines before it, fix the script, then prove again.",
     ),
     _rule(
@@ -526,7 +620,12 @@ RULES: Final[tuple[Rule, ...]] = (
         CODE_WEAK,
         r"(?<![A-Za-z])(?:ValueError|AssertionError|NotImplementedError)(?::|\s*$)"
         r"|\bValidationException\b|\bInvalidParameter(?:Value|Combination)?(?:Exception)?\b"
-        r"|\bValue error, |\[type=value_error\b",
+        r"|\bValue error, |\[type=value_error\b|\bdoes not exist\b|\balready exists?\b"
+        # Any other named exception with a message ("FooError: ...", "x.y.BarException: ..."),
+        # except the wrappers whose own message carries the cause (ClientError, ModelError, ...).
+        r"|(?<![\w.])(?:[A-Za-z_]\w*\.)*(?!(?:ClientError|ModelError|UnexpectedStatusException"
+        r"|FailedStatusError|HTTPError|HfHubHTTPError|GenerationError|RayTaskError|WaiterError)\b)"
+        r"[A-Za-z][A-Za-z0-9]*(?:Error|Exception):\s+\S",
     ),
 )
 
@@ -540,7 +639,7 @@ WEAK_LINE: Final[re.Pattern[str]] = re.compile(
 
 HEDGE: Final[re.Pattern[str]] = re.compile(
     r"\b(?:may|might|could|possibly|probably|perhaps|if|whether|consider|such as|e\.g\.|common causes|"
-    r"causes include|can be caused|likely)\b",
+    r"causes include|can be caused|likely|potential(?:ly)?|possible)\b",
     _FLAGS,
 )
 """A hedge just before a match ("common causes include ... the OOM killer") is a guess, not proof."""
