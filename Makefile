@@ -10,7 +10,7 @@ DEMO_DIR ?= .pathprover/demo
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,aws]'
+	$(BIN)/pip install --quiet -e '.[dev,aws,local]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -29,6 +29,7 @@ test: lint typecheck unit
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench_brain.py
+	$(BIN)/python scripts/bench_loadgen.py
 
 clean:
 	rm -rf $(VENV) .pathprover .mypy_cache .pytest_cache .ruff_cache

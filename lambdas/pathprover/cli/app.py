@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +30,8 @@ from pathprover.brain.plan import DEFAULT_MAX_COST_USD, DEFAULT_MAX_PROVES, make
 from pathprover.catalog import Catalog, CatalogError, load_catalog
 from pathprover.core.dimensions import DIMENSIONS, ConfigVector, DimensionValueError
 from pathprover.core.records import manual_unfeasible_record
+from pathprover.generate.cli import render_command
+from pathprover.loadgen.cli import loadgen_command
 from pathprover.reports import REPORTS
 from pathprover.settings import Settings
 
@@ -510,20 +512,10 @@ def classify(
     out.print(f"hint:      {result.hint}", highlight=False)
 
 
-def _register_optional(name: str, loader: Callable[[], Callable[..., Any]]) -> None:
-    try:
-        app.command(name)(loader())
-    except ImportError:  # pragma: no cover - only while a part is not installed
-        return
-
-
-def _loadgen() -> Callable[..., Any]:
-    from pathprover.loadgen.cli import loadgen_command
-
-    return loadgen_command
-
-
-_register_optional("loadgen", _loadgen)
+app.command("loadgen", help="Benchmark an OpenAI-compatible or SageMaker endpoint (deterministic workload).")(
+    loadgen_command
+)
+app.command("render", help="Render the serving bundle of one validation target (JSON or YAML).")(render_command)
 
 
 def main() -> None:
