@@ -1,0 +1,283 @@
+"""A simulated CodeBuild: builds, weight pre-staging and benchmark runs on a virtual clock.
+
+Nothing is built. A job "runs" for the catalog's expected minutes of its stage
+(``build``, ``stage`` or ``benchmark``, by model size) on the injected clock, then
+succeeds or fails the way the real :class:`~pathprover.adapters.aws.codebuild.CodeBuildBuilder`
+reports it, so the lifecycle cannot tell the difference except by the word
+"simulated" in the ref's meta, the detail and the failure text.
+
+* A successful build reports ``detail["image_digest"] = "sha256:" + sha256(source_digest + kind)``
+  (deterministic: the same bundle gives the same digest).
+* A fault (stage ``build`` / ``stage`` / ``benchmark``) fails the job halfway through with
+  CodeBuild's phase text followed by the fault's error text.
+* A job longer than its ``timeout_minutes`` is TIMED_OUT.
+* A benchmark job can run real work: ``job_runner(job)`` is called in a background thread
+  when the job starts (the local workflow runs the real load generator against the
+  simulated endpoint there). The job succeeds only when the virtual duration has passed
+  *and* the runner has returned; its dict is in ``detail["result"]``. An exception fails
+  the job with its text. While the virtual time is up but the runner still works, ``check``
+  waits up to ``runner_poll_s`` of real time before answering "running" (wait 10 s), so a
+  workflow polling on a virtual clock does not spin.
+
+Env keys read from ``BuildJob.env`` (all optional): ``MODEL_PARAMS_B`` (model size in
+billions, for the duration), else the catalog size of ``HF_MODEL_ID`` / ``MODEL_ID`` /
+``PATHPROVER_MODEL_ID``; for fault matching also ``DEPLOYMENT_CONFIG``, ``QUANTIZATION``,
+``TP_DEGREE``, ``INSTANCE_TYPE``, ``DEPLOYMENT_TARGET`` (see :func:`.faults.job_context`);
+``IMAGE_URI`` and ``MODEL_S3_URI`` are echoed in ``detail["exported"]``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final
+
+from pathprover.adapters.aws.codebuild import IMAGE_DIGEST_VAR, idempotency_token
+from pathprover.adapters.local.faults import FaultPlan, job_context
+from pathprover.catalog import Catalog
+from pathprover.ports import Clock
+from pathprover.stages.ports import MIN_WAIT_SECONDS, ArtifactStore, BuildJob, JobRef, JobState, suggest_wait
+
+FAIL_AT_FRACTION: Final = 0.5
+"""A faulted job fails this far into its expected duration."""
+
+SIMULATED: Final = "simulated"
+
+JobRunner = Callable[[BuildJob], dict[str, Any]]
+
+_COMMANDS: Final[dict[str, str]] = {
+    "build": 'docker build --pull --file "${BUILD_CONTEXT}/Dockerfile" --tag "$IMAGE_URI" "$BUILD_CONTEXT"',
+    "stage": "bash buildspec/stage.sh",
+    "benchmark": 'pathprover loadgen "${args[@]}" > "$RESULTS_DIR/summary.json"',
+}
+
+
+@dataclass
+class _Build:
+    job: BuildJob
+    build_id: str
+    started: datetime
+    duration_s: float
+    fault_text: str | None = None
+    stopped_at: datetime | None = None
+    thread: threading.Thread | None = None
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    finished: threading.Event = field(default_factory=threading.Event)
+    log_uri: str | None = None
+
+
+def image_digest(source_digest: str, kind: str) -> str:
+    """The digest a simulated build reports for a bundle."""
+    return "sha256:" + hashlib.sha256((source_digest + kind).encode("utf-8")).hexdigest()
+
+
+class SimulatedBuilder:
+    """:class:`~pathprover.stages.ports.Builder` on a virtual clock. Thread-safe."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        catalog: Catalog,
+        faults: FaultPlan | None = None,
+        artifacts: ArtifactStore | None = None,
+        job_runner: JobRunner | None = None,
+        *,
+        runner_poll_s: float = 0.5,
+    ) -> None:
+        self.clock = clock
+        self.catalog = catalog
+        self.faults = faults if faults is not None else FaultPlan()
+        self.artifacts = artifacts
+        self.job_runner = job_runner
+        self.runner_poll_s = runner_poll_s
+        self._builds: dict[str, _Build] = {}
+        self._by_token: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ start
+    def _duration_s(self, job: BuildJob, params_b: float) -> float:
+        return self.catalog.search_space.timing.minutes(job.kind, params_b) * 60.0
+
+    def start(self, job: BuildJob) -> JobRef:
+        token = idempotency_token(job.execution_id, job.config_id, job.attempt, job.kind)
+        with self._lock:
+            existing = self._by_token.get(token)
+            if existing is not None:  # CodeBuild's idempotency token: the same start is the same build
+                return self._ref(self._builds[existing], adopted=True)
+            context = job_context(self.catalog, job.env)
+            fault = context.take(self.faults, job.kind)
+            build = _Build(
+                job=job,
+                build_id=f"{job.project_name}:{uuid.UUID(token[:32])}",
+                started=self.clock.now(),
+                duration_s=self._duration_s(job, context.params_b),
+                fault_text=fault.error if fault is not None else None,
+            )
+            self._builds[build.build_id] = build
+            self._by_token[token] = build.build_id
+        if job.kind == "benchmark" and self.job_runner is not None and build.fault_text is None:
+            thread = threading.Thread(
+                target=self._run, args=(build,), name=f"simulated-benchmark-{job.config_id}", daemon=True
+            )
+            build.thread = thread
+            thread.start()
+        else:
+            build.finished.set()
+        return self._ref(build, adopted=False)
+
+    def _run(self, build: _Build) -> None:
+        assert self.job_runner is not None
+        try:
+            result = self.job_runner(build.job)
+            if not isinstance(result, dict):
+                raise TypeError(f"the benchmark runner returned {type(result).__name__}, not a dict")
+            build.result = result
+        except BaseException as exc:
+            build.error = f"{type(exc).__name__}: {exc}"
+        finally:
+            build.finished.set()
+
+    def _ref(self, build: _Build, *, adopted: bool) -> JobRef:
+        job = build.job
+        expected_min = job.expected_minutes if job.expected_minutes is not None else build.duration_s / 60.0
+        meta = {
+            "arn": f"arn:aws:codebuild:{self.catalog.pricing.region}:000000000000:build/{build.build_id}",
+            "expected_s": str(int(expected_min * 60)),
+            "failure_stage": job.failure_stage,
+            "simulated": "true",
+            "simulated_duration_s": str(int(build.duration_s)),
+        }
+        if adopted:
+            meta["adopted"] = "build"
+        return JobRef(
+            kind=job.kind, name=job.project_name, arn_or_id=build.build_id, started_at=build.started, meta=meta
+        )
+
+    # ------------------------------------------------------------------ poll
+    def check(self, ref: JobRef) -> JobState:
+        stage = ref.meta.get("failure_stage", ref.kind)
+        if ref.start_failure:
+            return JobState.failed(ref.start_failure, stage)
+        with self._lock:
+            build = self._builds.get(ref.arn_or_id)
+        if build is None:
+            return JobState.failed(f"CodeBuild build {ref.arn_or_id} not found (simulated)", stage)
+        now = self.clock.now()
+        elapsed = max(0.0, (now - build.started).total_seconds())
+        expected = float(ref.meta.get("expected_s", "0") or 0) or build.duration_s
+        job = build.job
+        detail: dict[str, Any] = {
+            "build_id": build.build_id,
+            "build_status": "IN_PROGRESS",
+            "current_phase": "BUILD",
+            "simulated": True,
+            "simulated_duration_s": round(build.duration_s, 1),
+        }
+        timeout_s = job.timeout_minutes * 60.0
+        if build.stopped_at is not None:
+            detail["build_status"] = "STOPPED"
+            return JobState.failed(self._failure(build, "STOPPED", "build was stopped"), stage, detail)
+        if build.fault_text is not None and elapsed >= min(build.duration_s * FAIL_AT_FRACTION, timeout_s):
+            detail["build_status"] = "FAILED"
+            text = self._command_failure(build, build.fault_text)
+            detail["log_uri"] = self._write_log(build, text)
+            return JobState.failed(text, stage, detail)
+        if elapsed >= timeout_s and build.duration_s > timeout_s:
+            detail["build_status"] = "TIMED_OUT"
+            text = self._failure(build, "TIMED_OUT", None)
+            detail["log_uri"] = self._write_log(build, text)
+            return JobState.failed(text, stage, detail)
+        if elapsed < build.duration_s:
+            return JobState.running(suggest_wait(elapsed, expected, billing=False), detail)
+        # The virtual time is up but the real benchmark runner may still be working: give it a
+        # moment of real time here, so a workflow polling on a virtual clock does not spin.
+        if not build.finished.wait(timeout=self.runner_poll_s):
+            detail["waiting_for"] = "benchmark runner"
+            return JobState.running(MIN_WAIT_SECONDS, detail)
+        if build.error is not None:
+            detail["build_status"] = "FAILED"
+            text = self._command_failure(build, build.error)
+            detail["log_uri"] = self._write_log(build, text)
+            return JobState.failed(text, stage, detail)
+        detail["build_status"] = "SUCCEEDED"
+        detail["current_phase"] = "COMPLETED"
+        exported: dict[str, str] = {k: job.env[k] for k in ("IMAGE_URI", "MODEL_S3_URI") if k in job.env}
+        if job.kind == "build":
+            exported[IMAGE_DIGEST_VAR] = image_digest(job.source_digest, job.kind)
+        elif job.kind == "stage":
+            exported["MODEL_MANIFEST_SHA256"] = image_digest(job.source_digest, job.kind).removeprefix("sha256:")
+        detail["exported"] = exported
+        detail["image_digest"] = exported.get(IMAGE_DIGEST_VAR) or None
+        if job.kind == "benchmark" and build.result is not None:
+            detail["result"] = build.result
+        detail["log_uri"] = self._write_log(build, f"simulated {job.kind} succeeded")
+        return JobState.succeeded(detail)
+
+    def _failure(self, build: _Build, status: str, note: str | None) -> str:
+        lines = [f"CodeBuild build {build.build_id} {status} (phase BUILD) [simulated]", f"phase BUILD {status}"]
+        if status == "TIMED_OUT":
+            lines.append(f"build timed out after {build.job.timeout_minutes} minutes")
+        if note:
+            lines.append(note)
+        return "\n".join(lines)
+
+    def _command_failure(self, build: _Build, error: str) -> str:
+        command = _COMMANDS.get(build.job.kind, "bash run.sh")
+        return (
+            f"CodeBuild build {build.build_id} FAILED (phase BUILD) [simulated]\n"
+            f"phase BUILD FAILED: COMMAND_EXECUTION_ERROR: Error while executing command: {command}. "
+            "Reason: exit status 1\n"
+            f"{error.strip()}"
+        )
+
+    def _write_log(self, build: _Build, text: str) -> str | None:
+        if self.artifacts is None:
+            return None
+        if build.log_uri is None:
+            record = {
+                "simulated": True,
+                "build_id": build.build_id,
+                "kind": build.job.kind,
+                "config_id": build.job.config_id,
+                "attempt": build.job.attempt,
+                "text": text,
+            }
+            key = f"simulated/codebuild/{build.build_id.replace(':', '/')}.json"
+            build.log_uri = self.artifacts.put_bytes(key, json.dumps(record, indent=2).encode("utf-8"))
+        return build.log_uri
+
+    # ------------------------------------------------------------------ stop / close
+    def stop(self, ref: JobRef) -> None:
+        """Stop a running job (a runner thread cannot be killed; its result is then ignored)."""
+        if ref.start_failure:
+            return
+        with self._lock:
+            build = self._builds.get(ref.arn_or_id)
+            if build is None or build.stopped_at is not None:
+                return
+            elapsed = (self.clock.now() - build.started).total_seconds()
+            if elapsed < build.duration_s or not build.finished.is_set():
+                build.stopped_at = self.clock.now()
+
+    def wait_for_runners(self, timeout_s: float | None = None) -> bool:
+        """Join the benchmark runner threads; True if all have finished."""
+        with self._lock:
+            threads = [b.thread for b in self._builds.values() if b.thread is not None]
+        for thread in threads:
+            thread.join(timeout_s)
+        return not any(t.is_alive() for t in threads)
+
+    def close(self, timeout_s: float = 30.0) -> None:
+        self.wait_for_runners(timeout_s)
+
+    def __enter__(self) -> SimulatedBuilder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

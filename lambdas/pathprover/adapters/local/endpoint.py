@@ -1,0 +1,545 @@
+"""A real HTTP server that plays the simulated SageMaker endpoints' model servers.
+
+No GPU runs here, so the local fleet serves every InService endpoint from one
+:class:`SimulatedEndpointServer`: aiohttp on 127.0.0.1 with an ephemeral port,
+in a background thread with its own event loop. Each endpoint lives under its
+own path prefix, so a whole run uses one port::
+
+    GET  /ping                                    the server itself (always 200)
+    GET  /endpoints/<name>/ping                   200 once InService, 503 while Creating
+    POST /endpoints/<name>/invocations            the SageMaker contract ("prompt", "messages" or "inputs")
+    POST /endpoints/<name>/v1/completions         OpenAI completions, streaming (SSE) or not
+    POST /endpoints/<name>/v1/chat/completions    OpenAI chat completions, streaming or not
+
+so ``endpoint_url(name)`` is a base URL the real load generator takes as is.
+Every response carries ``X-Simulated: true``.
+
+Timing (a deliberately simple prefill/decode model of one replica):
+
+* TTFT = ``base_ms`` + input_tokens x ``prefill_ms_per_token`` (input tokens are
+  the prompt's whitespace-separated words; the workload's prompts are one word per token).
+* Token ``k`` is written at ``t0 + TTFT + k x ITL`` (absolute deadlines, so jitter
+  never accumulates), ``t0`` being when the request reached the handler.
+* ITL = ``decode_ms_per_token`` x (1 + ``concurrency_slope`` x (requests in flight
+  on this endpoint - 1)), fixed per request when it arrives.
+* decode_ms_per_token = max(2 ms, 1000 x bytes of active weights /
+  (memory bandwidth per device x tp_degree x 0.6)): decoding one token reads every
+  active weight once, and real kernels reach ~60 % of nominal bandwidth.
+  prefill_ms_per_token = the unclamped decode figure / 40: prefill processes many
+  prompt tokens per pass over the weights (a stand-in for a compute-bound prefill).
+
+The wake-up of each sleep is corrected by the running median lateness of the
+event loop's timers (as the reference server in ``tests/support`` does), so
+the median token lands on its deadline without busy-waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final
+
+from pathprover.catalog import Catalog, InstanceType, ModelSpec
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+ACCELERATOR_BANDWIDTH_GBPS: Final[dict[str, float]] = {
+    "A10G": 600.0,
+    "L4": 300.0,
+    "L40S": 864.0,
+    "A100-40": 1555.0,
+    "A100-80": 2039.0,
+    "H100": 3350.0,
+    "H200": 4800.0,
+    "Inferentia2": 820.0,  # per chip (two NeuronCores share it)
+    "T4": 320.0,
+}
+"""Nominal vendor figures for memory bandwidth per accelerator, GB/s (datasheets, not measurements)."""
+
+DEFAULT_BANDWIDTH_GBPS: Final = 600.0
+BANDWIDTH_EFFICIENCY: Final = 0.6
+MIN_DECODE_MS: Final = 2.0
+PREFILL_SPEEDUP: Final = 40.0
+BASE_MS: Final = 15.0
+CONCURRENCY_SLOPE: Final = 0.02
+DEFAULT_MAX_TOKENS: Final = 16
+MAX_OUTPUT_TOKENS: Final = 8192
+SIMULATED_HEADER: Final = {"X-Simulated": "true"}
+
+_WORDS: Final = ("alpha", "beta", "gamma", "delta", "echo", "fox", "golf", "hotel", "india", "juliet")
+
+
+def accelerator_key(name: str) -> str | None:
+    """Catalog accelerator name -> key of :data:`ACCELERATOR_BANDWIDTH_GBPS` (``NVIDIA A100 80GB`` -> ``A100-80``)."""
+    text = name.upper().replace("NVIDIA", " ").replace("AWS", " ").split()
+    if not text:
+        return None
+    head = text[0]
+    if head == "A100":
+        return "A100-80" if any(part.startswith("80") for part in text[1:]) else "A100-40"
+    for key in ACCELERATOR_BANDWIDTH_GBPS:
+        if key.upper() == head:
+            return key
+    return None
+
+
+def accelerator_bandwidth_gbps(name: str) -> float:
+    """Nominal bandwidth of one accelerator; an accelerator missing from the table gets 600 GB/s."""
+    key = accelerator_key(name)
+    return ACCELERATOR_BANDWIDTH_GBPS[key] if key is not None else DEFAULT_BANDWIDTH_GBPS
+
+
+@dataclass(frozen=True)
+class LatencyModel:
+    """Per-request timing of one simulated replica (see the module docstring)."""
+
+    decode_ms_per_token: float
+    prefill_ms_per_token: float
+    base_ms: float = BASE_MS
+    concurrency_slope: float = CONCURRENCY_SLOPE
+
+    def ttft_ms(self, input_tokens: int) -> float:
+        return self.base_ms + max(0, input_tokens) * self.prefill_ms_per_token
+
+    def itl_ms(self, in_flight: int = 1) -> float:
+        return self.decode_ms_per_token * (1.0 + self.concurrency_slope * max(0, in_flight - 1))
+
+    def as_dict(self) -> dict[str, float]:
+        return {
+            "base_ms": round(self.base_ms, 4),
+            "prefill_ms_per_token": round(self.prefill_ms_per_token, 4),
+            "decode_ms_per_token": round(self.decode_ms_per_token, 4),
+            "concurrency_slope": self.concurrency_slope,
+        }
+
+    @classmethod
+    def estimate(
+        cls,
+        catalog: Catalog,
+        model: ModelSpec,
+        instance: InstanceType,
+        quantization: str,
+        tp_degree: int,
+        *,
+        base_ms: float = BASE_MS,
+    ) -> LatencyModel:
+        """Decode from bytes of active weights over memory bandwidth; prefill a fixed fraction of it."""
+        weight_bytes = model.active_params_b * 1e9 * catalog.weight_bytes_per_param(model, quantization)
+        # tp_degree counts NeuronCores on Inferentia2: each core gets its share of the chip's bandwidth.
+        per_rank_gbps = accelerator_bandwidth_gbps(instance.accelerator) / instance.cores_per_accelerator
+        raw_ms = 1000.0 * weight_bytes / (per_rank_gbps * 1e9 * max(1, tp_degree) * BANDWIDTH_EFFICIENCY)
+        return cls(
+            decode_ms_per_token=max(MIN_DECODE_MS, raw_ms),
+            prefill_ms_per_token=raw_ms / PREFILL_SPEEDUP,
+            base_ms=base_ms,
+        )
+
+
+@dataclass
+class _Endpoint:
+    name: str
+    latency: LatencyModel
+    model_name: str
+    ready: bool
+    error_text: str | None = None
+    error_fraction: float = 0.0
+    error_acc: float = 0.0
+    in_flight: int = 0
+    requests: int = 0
+    errors: int = 0
+
+
+@dataclass
+class _Request:
+    openai_path: str
+    body: dict[str, Any]
+
+
+@dataclass
+class _Timer:
+    """Median lateness of timer wake-ups on the server loop (loop thread only)."""
+
+    bias_s: float = 0.0
+    samples: deque[float] = field(default_factory=lambda: deque(maxlen=256))
+    count: int = 0
+
+    def note(self, late_s: float) -> None:
+        self.samples.append(late_s)
+        self.count += 1
+        if self.count % 16 == 0:
+            ordered = sorted(self.samples)
+            self.bias_s = max(0.0, min(0.002, ordered[len(ordered) // 2]))
+
+
+def _json(status: int, payload: Any) -> web.Response:
+    from aiohttp import web
+
+    return web.Response(
+        status=status,
+        body=json.dumps(payload).encode("utf-8"),
+        content_type="application/json",
+        headers=SIMULATED_HEADER,
+    )
+
+
+def _error(status: int, message: str, kind: str) -> web.Response:
+    return _json(status, {"error": {"message": message, "type": kind, "code": status}, "simulated": True})
+
+
+def _prompt_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return " ".join(_prompt_text(v) for v in value)
+    if isinstance(value, dict):
+        return _prompt_text(value.get("content") or value.get("text") or "")
+    return "" if value is None else str(value)
+
+
+def _to_openai(body: Any) -> _Request:
+    """Map an /invocations body as the serving container's serve.py does."""
+    if not isinstance(body, dict):
+        raise ValueError("the request body must be a JSON object")
+    if "messages" in body:
+        return _Request("/v1/chat/completions", dict(body))
+    if "prompt" in body:
+        return _Request("/v1/completions", dict(body))
+    if "inputs" in body:
+        parameters = body.get("parameters") or {}
+        if not isinstance(parameters, dict):
+            raise ValueError('"parameters" must be an object')
+        request: dict[str, Any] = {"prompt": body["inputs"], "stream": bool(body.get("stream", False))}
+        for source, target in (("max_new_tokens", "max_tokens"), ("temperature", "temperature"), ("top_p", "top_p")):
+            if source in parameters:
+                request[target] = parameters[source]
+        return _Request("/v1/completions", request)
+    raise ValueError('expected "prompt", "messages" or "inputs" in the request body')
+
+
+class SimulatedEndpointServer:
+    """One local HTTP server hosting every simulated endpoint of a run (thread-safe; starts lazily).
+
+    Use as a context manager or call :meth:`close`; the server thread is joined on close.
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, shutdown_timeout_s: float = 1.0) -> None:
+        self.host = host
+        self._port = port
+        self._shutdown_timeout_s = shutdown_timeout_s
+        self._endpoints: dict[str, _Endpoint] = {}
+        self._lock = threading.Lock()
+        self._lifecycle = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._runner: web.AppRunner | None = None
+        self._base_url: str | None = None
+        self._closed = False
+        self._timer = _Timer()
+        self._counter = 0
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> str:
+        """Start the server thread if it is not running; returns the base URL."""
+        with self._lifecycle:
+            if self._closed:
+                raise RuntimeError("the simulated endpoint server is closed")
+            if self._base_url is not None:
+                return self._base_url
+            ready = threading.Event()
+            box: dict[str, Any] = {}
+            thread = threading.Thread(
+                target=self._serve, args=(ready, box), name="pathprover-simulated-endpoints", daemon=True
+            )
+            thread.start()
+            if not ready.wait(timeout=15):
+                raise RuntimeError("the simulated endpoint server did not start within 15 s")
+            if "error" in box:
+                thread.join(timeout=5)
+                raise RuntimeError(f"the simulated endpoint server failed to start: {box['error']}")
+            self._thread = thread
+            self._base_url = f"http://{self.host}:{box['port']}"
+            return self._base_url
+
+    def _serve(self, ready: threading.Event, box: dict[str, Any]) -> None:
+        from aiohttp import web
+
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        try:
+            app = web.Application()
+            app.router.add_get("/ping", self._server_ping)
+            app.router.add_get("/endpoints/{name}/ping", self._ping)
+            app.router.add_post("/endpoints/{name}/invocations", self._invocations)
+            app.router.add_post("/endpoints/{name}/v1/completions", self._completions)
+            app.router.add_post("/endpoints/{name}/v1/chat/completions", self._chat)
+            runner = web.AppRunner(app, access_log=None, shutdown_timeout=self._shutdown_timeout_s)
+            loop.run_until_complete(runner.setup())
+            site = web.TCPSite(runner, self.host, self._port)
+            loop.run_until_complete(site.start())
+            address = runner.addresses[0]
+            box["port"] = int(address[1])
+            self._runner = runner
+            self._loop = loop
+        except Exception as exc:  # surfaced by start()
+            box["error"] = f"{type(exc).__name__}: {exc}"
+            ready.set()
+            loop.close()
+            return
+        ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            try:
+                loop.run_until_complete(runner.cleanup())
+            finally:
+                pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+                for task in pending:
+                    task.cancel()
+                if pending:
+                    loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+                loop.run_until_complete(loop.shutdown_asyncgens())
+                loop.close()
+
+    def close(self) -> None:
+        """Stop serving and join the server thread; safe to call twice."""
+        with self._lifecycle:
+            self._closed = True
+            thread, loop = self._thread, self._loop
+            self._thread = None
+            self._loop = None
+            self._base_url = None
+        if thread is None or loop is None:
+            return
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=15)
+        if thread.is_alive():  # pragma: no cover - a handler that ignores cancellation
+            raise RuntimeError("the simulated endpoint server thread did not stop within 15 s")
+
+    def __enter__(self) -> SimulatedEndpointServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def running(self) -> bool:
+        return self._base_url is not None
+
+    @property
+    def url(self) -> str:
+        """Base URL of the server (starts it if needed)."""
+        return self.start()
+
+    def endpoint_url(self, name: str) -> str:
+        """Base URL of one endpoint: append ``/v1/completions``, ``/invocations`` or ``/ping``."""
+        return f"{self.start()}/endpoints/{name}"
+
+    # ------------------------------------------------------------------ endpoints
+    def register(self, name: str, latency: LatencyModel, *, model_name: str, ready: bool = True) -> str:
+        """Host endpoint ``name`` (replacing one of the same name); returns its URL."""
+        with self._lock:
+            self._endpoints[name] = _Endpoint(name=name, latency=latency, model_name=model_name, ready=ready)
+        return self.endpoint_url(name)
+
+    def set_ready(self, name: str, ready: bool = True) -> None:
+        with self._lock:
+            self._get(name).ready = ready
+
+    def inject_errors(self, name: str, text: str, fraction: float = 1.0) -> None:
+        """Answer ``fraction`` of this endpoint's requests with HTTP 500 carrying ``text`` (deterministic)."""
+        if not 0.0 < fraction <= 1.0:
+            raise ValueError(f"fraction must be in (0, 1], not {fraction}")
+        with self._lock:
+            endpoint = self._get(name)
+            endpoint.error_text = text
+            endpoint.error_fraction = fraction
+            endpoint.error_acc = 0.0
+
+    def clear_errors(self, name: str) -> None:
+        with self._lock:
+            endpoint = self._get(name)
+            endpoint.error_text = None
+            endpoint.error_fraction = 0.0
+
+    def unregister(self, name: str) -> bool:
+        """Stop hosting ``name``; False if it was not hosted."""
+        with self._lock:
+            return self._endpoints.pop(name, None) is not None
+
+    def endpoint_names(self) -> list[str]:
+        with self._lock:
+            return sorted(self._endpoints)
+
+    def latency(self, name: str) -> LatencyModel:
+        with self._lock:
+            return self._get(name).latency
+
+    def stats(self, name: str) -> dict[str, Any]:
+        with self._lock:
+            ep = self._get(name)
+            return {"requests": ep.requests, "errors": ep.errors, "in_flight": ep.in_flight, "ready": ep.ready}
+
+    def _get(self, name: str) -> _Endpoint:
+        endpoint = self._endpoints.get(name)
+        if endpoint is None:
+            raise KeyError(f"no simulated endpoint named {name!r}")
+        return endpoint
+
+    # ------------------------------------------------------------------ handlers
+    async def _server_ping(self, request: web.Request) -> web.Response:
+        return _json(200, {"status": "ok", "simulated": True, "endpoints": len(self.endpoint_names())})
+
+    async def _ping(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        with self._lock:
+            endpoint = self._endpoints.get(name)
+            ready = endpoint is not None and endpoint.ready
+        if endpoint is None:
+            return _error(404, f"Endpoint {name} not found (simulated)", "NotFound")
+        return _json(200, {"status": "healthy", "simulated": True}) if ready else _error(503, "loading", "NotReady")
+
+    async def _invocations(self, request: web.Request) -> web.StreamResponse:
+        t0 = asyncio.get_running_loop().time()
+        try:
+            mapped = _to_openai(json.loads(await request.read() or b"{}"))
+        except ValueError as exc:
+            return _error(400, f"Input validation error: {exc}", "BadRequestError")
+        return await self._generate(request, t0, mapped.body, chat=mapped.openai_path.endswith("chat/completions"))
+
+    async def _completions(self, request: web.Request) -> web.StreamResponse:
+        return await self._openai(request, chat=False)
+
+    async def _chat(self, request: web.Request) -> web.StreamResponse:
+        return await self._openai(request, chat=True)
+
+    async def _openai(self, request: web.Request, *, chat: bool) -> web.StreamResponse:
+        t0 = asyncio.get_running_loop().time()
+        try:
+            body = json.loads(await request.read() or b"{}")
+        except ValueError as exc:
+            return _error(400, f"Input validation error: request body is not JSON: {exc}", "BadRequestError")
+        if not isinstance(body, dict):
+            return _error(400, "Input validation error: the request body must be a JSON object", "BadRequestError")
+        return await self._generate(request, t0, body, chat=chat)
+
+    def _admit(self, name: str) -> tuple[_Endpoint | None, web.Response | None, int]:
+        """Count the request; returns (endpoint, error response, in-flight count including this request)."""
+        with self._lock:
+            endpoint = self._endpoints.get(name)
+            if endpoint is None:
+                return None, _error(404, f"Endpoint {name} not found (simulated)", "NotFound"), 0
+            endpoint.requests += 1
+            if not endpoint.ready:
+                endpoint.errors += 1
+                return None, _error(503, f"Endpoint {name} is not ready (simulated)", "ServiceUnavailable"), 0
+            if endpoint.error_text is not None:
+                endpoint.error_acc += endpoint.error_fraction
+                if endpoint.error_acc >= 1.0 - 1e-9:
+                    endpoint.error_acc -= 1.0
+                    endpoint.errors += 1
+                    return None, _error(500, endpoint.error_text, "InternalServerError"), 0
+            endpoint.in_flight += 1
+            return endpoint, None, endpoint.in_flight
+
+    def _release(self, endpoint: _Endpoint) -> None:
+        with self._lock:
+            endpoint.in_flight = max(0, endpoint.in_flight - 1)
+
+    async def _sleep_until(self, deadline: float) -> None:
+        loop = asyncio.get_running_loop()
+        target = deadline - self._timer.bias_s
+        delay = target - loop.time()
+        if delay <= 0:
+            return
+        await asyncio.sleep(delay)
+        self._timer.note(loop.time() - target)
+
+    async def _generate(
+        self, request: web.Request, t0: float, body: Mapping[str, Any], *, chat: bool
+    ) -> web.StreamResponse:
+        from aiohttp import web
+
+        name = request.match_info["name"]
+        endpoint, refused, in_flight = self._admit(name)
+        if refused is not None or endpoint is None:
+            assert refused is not None
+            return refused
+        try:
+            try:
+                n_tokens = int(body.get("max_tokens") or body.get("max_completion_tokens") or DEFAULT_MAX_TOKENS)
+            except (TypeError, ValueError):
+                return _error(400, "Input validation error: max_tokens must be an integer", "BadRequestError")
+            if not 1 <= n_tokens <= MAX_OUTPUT_TOKENS:
+                return _error(
+                    400, f"Input validation error: max_tokens must be in [1, {MAX_OUTPUT_TOKENS}]", "BadRequestError"
+                )
+            prompt = _prompt_text(body.get("messages") if chat else body.get("prompt"))
+            input_tokens = max(1, len(prompt.split()))
+            ttft_s = endpoint.latency.ttft_ms(input_tokens) / 1000.0
+            itl_s = endpoint.latency.itl_ms(in_flight) / 1000.0
+            model = str(body.get("model") or endpoint.model_name)
+            self._counter += 1
+            ident = f"{'chatcmpl' if chat else 'cmpl'}-sim-{self._counter}"
+            usage = {
+                "prompt_tokens": input_tokens,
+                "completion_tokens": n_tokens,
+                "total_tokens": input_tokens + n_tokens,
+            }
+            if not body.get("stream", False):
+                await self._sleep_until(t0 + ttft_s + (n_tokens - 1) * itl_s)
+                text = "".join(" " + _WORDS[k % len(_WORDS)] for k in range(n_tokens))
+                choice: dict[str, Any] = {"index": 0, "finish_reason": "length"}
+                if chat:
+                    choice["message"] = {"role": "assistant", "content": text}
+                else:
+                    choice["text"] = text
+                obj = "chat.completion" if chat else "text_completion"
+                return _json(200, {"id": ident, "object": obj, "model": model, "choices": [choice], "usage": usage})
+            response = web.StreamResponse(
+                status=200,
+                headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", **SIMULATED_HEADER},
+            )
+            response.enable_chunked_encoding()
+            await response.prepare(request)
+            created = int(time.time())
+            try:
+                for k in range(n_tokens):
+                    word = " " + _WORDS[k % len(_WORDS)]
+                    finish = "length" if k == n_tokens - 1 else None
+                    if chat:
+                        event: dict[str, Any] = {
+                            "id": ident,
+                            "object": "chat.completion.chunk",
+                            "created": created,
+                            "model": model,
+                            "choices": [{"index": 0, "delta": {"content": word}, "finish_reason": finish}],
+                        }
+                    else:
+                        event = {
+                            "id": ident,
+                            "object": "text_completion",
+                            "created": created,
+                            "model": model,
+                            "choices": [{"index": 0, "text": word, "finish_reason": finish}],
+                        }
+                    payload = b"data: " + json.dumps(event, separators=(",", ":")).encode() + b"\n\n"
+                    await self._sleep_until(t0 + ttft_s + k * itl_s)
+                    await response.write(payload)
+                options = body.get("stream_options")
+                if isinstance(options, dict) and options.get("include_usage"):
+                    tail = {"id": ident, "model": model, "choices": [], "usage": usage}
+                    await response.write(b"data: " + json.dumps(tail, separators=(",", ":")).encode() + b"\n\n")
+                await response.write(b"data: [DONE]\n\n")
+                await response.write_eof()
+            except ConnectionError:
+                pass  # the client went away mid-stream
+            return response
+        finally:
+            self._release(endpoint)

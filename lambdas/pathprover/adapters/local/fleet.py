@@ -1,0 +1,705 @@
+"""A simulated SageMaker: endpoints, batch transform and training jobs on a virtual clock.
+
+It implements :class:`~pathprover.stages.ports.Fleet` like
+:class:`~pathprover.adapters.aws.sagemaker.SageMakerFleet` does, with the same
+resource names, refs, meta keys, clean-up labels and failure-text layout, so
+the lifecycle runs unchanged. What AWS would decide, the catalog decides here,
+at create time, and the outcome surfaces when the virtual clock gets there:
+
+* instance type unknown to the catalog -> CreateEndpointConfig refused (ValidationException);
+* tp_degree above the instance's accelerators (NeuronCores on inf2) -> CreateEndpoint refused;
+* a scarce family (p5, p5e, p4de by default) -> InsufficientCapacity at create for a
+  deterministic share of (config_id, attempt) (``capacity_failure_fraction``, default 0);
+* a ``deploy`` (or the spec's stage, e.g. ``adapter``) fault -> Failed with the fault's text;
+* a model the catalog does not know -> the container cannot download it;
+* the engine cannot run the accelerator, the quantization or the compute capability ->
+  a vLLM-style error in the container log;
+* attention heads not divisible by tp_degree -> vLLM's divisibility error;
+* weights + KV reserve do not fit (:func:`pathprover.brain.sizing.estimate_fit`) -> CUDA OOM
+  (or "No available memory for the cache blocks" when only the KV cache is short).
+
+Container failures surface after :data:`LOAD_FRACTION` of the deploy duration with
+SageMaker's FailureReason ("did not pass the ping health check") plus the container
+log line, so the classifier sees what it would see on AWS. Durations come from the
+catalog timing (deploy / tune minutes by model size).
+
+Once InService, an endpoint is served for real by a :class:`SimulatedEndpointServer`
+(``detail["endpoint_url"]``); a ``test`` fault makes it answer HTTP 500 with the fault
+text. Billing runs from create to delete (or to the failure, when the instances go),
+on the virtual clock, at the catalog price: :meth:`SimulatedFleet.billed_seconds` and
+:meth:`SimulatedFleet.cost_usd`.
+
+Env keys read from ``DeploySpec.env`` (see :func:`.faults.job_context`): the model
+``HF_MODEL_ID`` / ``MODEL_ID`` / ``PATHPROVER_MODEL_ID`` (required), ``QUANTIZATION``
+(default ``none``), ``TP_DEGREE`` (default the instance's maximum), ``DEPLOYMENT_CONFIG``
+(optional: without it the engine rules are skipped), plus the engines' own
+``SM_<ENGINE>_*`` spellings as fall-backs. ``TrainingSpec`` is read the same way, and
+its hyperparameters ``model_id`` / ``base_model`` / ``model_name_or_path`` name the model
+when the env does not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from pathprover.adapters.aws.sagemaker import VARIANT_NAME
+from pathprover.adapters.local.endpoint import LatencyModel, SimulatedEndpointServer
+from pathprover.adapters.local.faults import MODEL_ID_KEYS, FaultPlan, JobContext, job_context
+from pathprover.brain.sizing import estimate_fit
+from pathprover.catalog import Catalog, CatalogError, InstanceType, ModelSpec
+from pathprover.ports import Clock
+from pathprover.stages.ports import (
+    TAG_MANAGED_BY,
+    TAG_MANAGED_BY_VALUE,
+    ArtifactStore,
+    CleanReport,
+    DeploySpec,
+    InvokeResult,
+    JobRef,
+    JobState,
+    TrainingSpec,
+    suggest_wait,
+)
+
+SCARCE_FAMILIES: Final[frozenset[str]] = frozenset({"p5", "p5e", "p4de"})
+LOAD_FRACTION: Final = 0.8
+"""A container that cannot start fails this far into the deploy duration (after loading the model)."""
+TUNE_FAIL_FRACTION: Final = 0.1
+"""A faulted training job fails this far into its duration (while loading)."""
+ACCOUNT_ID: Final = "000000000000"
+HEALTH_CHECK_REASON: Final = (
+    f"The primary container for production variant {VARIANT_NAME} did not pass the ping health check. "
+    "Please check CloudWatch logs for this endpoint."
+)
+_TRAINING_MODEL_KEYS: Final = ("model_id", "base_model", "model_name_or_path")
+_ENDPOINT_KINDS: Final = ("endpoint", "transform-job", "training-job")
+
+
+@dataclass
+class _Resource:
+    kind: str  # endpoint | endpoint-config | model | transform-job | training-job
+    name: str
+    arn: str
+    tags: dict[str, str]
+    created: datetime
+    context: JobContext = field(default_factory=JobContext)
+    duration_s: float = 0.0
+    fail_after_s: float | None = None
+    failure: str | None = None
+    price_per_hour: float = 0.0
+    target: str = ""
+    deleted_at: datetime | None = None
+    stopped_at: datetime | None = None
+    latency: LatencyModel | None = None
+    in_service_seen: bool = False
+    endpoint_url: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def elapsed(self, now: datetime) -> float:
+        return max(0.0, (now - self.created).total_seconds())
+
+    def status(self, now: datetime) -> str:
+        """SageMaker's status word at ``now`` (``Deleted`` once cleaned up)."""
+        if self.deleted_at is not None:
+            return "Deleted"
+        if self.kind in ("model", "endpoint-config"):
+            return "Exists"
+        if self.stopped_at is not None:
+            return "Stopped"
+        elapsed = self.elapsed(now)
+        if self.failure is not None and self.fail_after_s is not None and elapsed >= self.fail_after_s:
+            return "Failed"
+        if elapsed >= self.duration_s:
+            return "InService" if self.kind == "endpoint" else "Completed"
+        return "Creating" if self.kind == "endpoint" else "InProgress"
+
+    def billing_end(self, now: datetime) -> datetime:
+        """When the instances stopped (or ``now`` if they still run)."""
+        ends = [now]
+        if self.deleted_at is not None:
+            ends.append(self.deleted_at)
+        if self.stopped_at is not None:
+            ends.append(self.stopped_at)
+        if self.failure is not None and self.fail_after_s is not None:
+            ends.append(self._at(self.fail_after_s))
+        if self.kind != "endpoint":
+            ends.append(self._at(self.duration_s))
+        return min(ends)
+
+    def _at(self, seconds: float) -> datetime:
+        return self.created + timedelta(seconds=seconds)
+
+
+def _capacity_share(config_id: str, attempt: int) -> float:
+    digest = hashlib.sha256(f"{config_id}:{attempt}".encode()).hexdigest()
+    return int(digest[:8], 16) / 2**32
+
+
+class SimulatedFleet:
+    """:class:`~pathprover.stages.ports.Fleet` on a virtual clock, served by a local HTTP server. Thread-safe."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        catalog: Catalog,
+        faults: FaultPlan | None = None,
+        server: SimulatedEndpointServer | None = None,
+        *,
+        scarce_families: frozenset[str] | set[str] = SCARCE_FAMILIES,
+        capacity_failure_fraction: float = 0.0,
+        artifacts: ArtifactStore | None = None,
+        invoke_timeout_s: float = 30.0,
+        account_id: str = ACCOUNT_ID,
+    ) -> None:
+        if not 0.0 <= capacity_failure_fraction <= 1.0:
+            raise ValueError(f"capacity_failure_fraction must be in [0, 1], not {capacity_failure_fraction}")
+        self.clock = clock
+        self.catalog = catalog
+        self.faults = faults if faults is not None else FaultPlan()
+        self._owns_server = server is None
+        self.server = server if server is not None else SimulatedEndpointServer()
+        self.scarce_families = frozenset(scarce_families)
+        self.capacity_failure_fraction = capacity_failure_fraction
+        self.artifacts = artifacts
+        self.invoke_timeout_s = invoke_timeout_s
+        self.account_id = account_id
+        self._resources: dict[tuple[str, str], _Resource] = {}
+        self._lock = threading.RLock()
+
+    # ------------------------------------------------------------------ helpers
+    def _arn(self, kind: str, name: str) -> str:
+        return f"arn:aws:sagemaker:{self.catalog.pricing.region}:{self.account_id}:{kind}/{name}"
+
+    def _live(self, kind: str, name: str) -> _Resource | None:
+        found = self._resources.get((kind, name))
+        return found if found is not None and found.deleted_at is None else None
+
+    def _put(self, resource: _Resource) -> _Resource:
+        self._resources[(resource.kind, resource.name)] = resource
+        return resource
+
+    def _record(self, kind: str, name: str, tags: dict[str, str], context: JobContext) -> tuple[_Resource, bool]:
+        """Create a component, or adopt the live one of the same name (as the AWS adapter does)."""
+        existing = self._live(kind, name)
+        if existing is not None:
+            return existing, True
+        return self._put(_Resource(kind, name, self._arn(kind, name), dict(tags), self.clock.now(), context)), False
+
+    def _scarce(self, instance: InstanceType, config_id: str, attempt: int) -> bool:
+        return (
+            instance.family in self.scarce_families
+            and self.capacity_failure_fraction > 0.0
+            and _capacity_share(config_id, attempt) < self.capacity_failure_fraction
+        )
+
+    @staticmethod
+    def _capacity_text(operation: str, instance_type: str) -> str:
+        return (
+            f"{operation} failed: InsufficientCapacity: Unable to provision requested ML compute capacity for "
+            f"{instance_type}: there is not enough capacity in the supported Availability Zones right now. "
+            "Please retry using a different ML instance type or after some time. (simulated)"
+        )
+
+    def _instance_refused(self, operation: str, field_path: str, instance_type: str) -> str:
+        known = ", ".join(sorted(self.catalog.instances)[:8])
+        return (
+            f"{operation} failed: ValidationException: 1 validation error detected: Value '{instance_type}' at "
+            f"'{field_path}' failed to satisfy constraint: Member must satisfy enum value set: [{known}, ...] "
+            "(simulated)"
+        )
+
+    def _model_spec(self, context: JobContext) -> ModelSpec | None:
+        if not context.model_name:
+            return None
+        try:
+            return self.catalog.model(context.model_name)
+        except CatalogError:
+            return None
+
+    # ------------------------------------------------------------------ what the container does
+    def _container_failure(
+        self, context: JobContext, model: ModelSpec | None, instance: InstanceType, quantization: str, tp: int
+    ) -> str | None:
+        """The container log line that kills this deployment, or None if it would serve."""
+        if model is None:
+            model_id = context.model_name or "?"
+            return (
+                "huggingface_hub.errors.RepositoryNotFoundError: 404 Client Error. "
+                f"Repository Not Found for url: https://huggingface.co/api/models/{model_id}/revision/main."
+            )
+        config_name = context.vector.get("deployment_config")
+        if isinstance(config_name, str):
+            try:
+                config = self.catalog.deployment_config(config_name)
+            except CatalogError:
+                config = None
+            if config is not None:
+                if instance.accelerator_kind not in config.accelerator_kinds:
+                    return (
+                        "RuntimeError: Found no NVIDIA driver on your system. Please check that you have an "
+                        f"NVIDIA GPU and installed a driver ({config.name} on {instance.accelerator})."
+                    )
+                rule = config.quantization_rule(quantization)
+                if rule is None:
+                    return f"ValueError: quantization {quantization} is not supported by {config.engine} here."
+                if not rule.runs_on(instance.accelerator_kind, instance.compute_capability):
+                    if instance.accelerator_kind == "neuron":
+                        return f"ValueError: The quantization method {quantization} is not supported on Neuron devices."
+                    need = round((rule.min_compute_capability or 0.0) * 10)
+                    have = round((instance.compute_capability or 0.0) * 10)
+                    return (
+                        f"ValueError: The quantization method {quantization} is not supported for the current GPU. "
+                        f"Minimum capability: {need}. Current capability: {have}."
+                    )
+        if not model.supports_tp_degree(tp):
+            return (
+                f"ValueError: Total number of attention heads ({model.num_attention_heads}) must be divisible "
+                f"by tensor parallel size ({tp})."
+            )
+        fit = estimate_fit(self.catalog, model, quantization, instance, tp)
+        if fit.fits:
+            return None
+        sizing = self.catalog.search_space.sizing
+        total = instance.accelerator_memory_gib / instance.cores_per_accelerator
+        weights_need = fit.weights_gib * (1 + sizing.activation_overhead_fraction) / tp + sizing.framework_overhead_gib
+        if weights_need <= fit.usable_per_device_gib:
+            return (
+                "ValueError: No available memory for the cache blocks. Try increasing `gpu_memory_utilization` "
+                f"when initializing the engine. ({fit.explain(model, instance, tp)})"
+            )
+        in_use = total * 0.965
+        free_mib = int((total - in_use) * 1024)
+        # The allocation that fails: one layer's share of the weights, or more than what is left.
+        layer = fit.weights_gib / model.num_layers / tp
+        tried = max(layer, (total - in_use) * 1.25, 0.01)
+        if instance.accelerator_kind == "neuron":
+            return (
+                f"RuntimeError: Neuron runtime failed to allocate {tried:.2f} GiB on NeuronCore 0: out of memory "
+                f"({total:.2f} GiB of HBM per core, {free_mib} MiB free)."
+            )
+        return (
+            f"torch.OutOfMemoryError: CUDA out of memory. Tried to allocate {tried:.2f} GiB. GPU 0 has a total "
+            f"capacity of {total:.2f} GiB of which {free_mib} MiB is free. Including non-PyTorch memory, this "
+            f"process has {in_use:.2f} GiB memory in use."
+        )
+
+    # ------------------------------------------------------------------ deploy
+    def start_deploy(self, spec: DeploySpec) -> JobRef:
+        names = spec.names
+        batch = spec.target == "batch-transform"
+        kind = "transform" if batch else "endpoint"
+        primary = "transform-job" if batch else "endpoint"
+        name = names.transform_job if batch else names.endpoint
+        meta = {
+            "target": spec.target,
+            "model": names.model,
+            "expected_s": str(spec.expected_ready_s),
+            "failure_stage": spec.stage,
+            "instance_type": spec.instance_type,
+            "simulated": "true",
+        }
+        if batch:
+            meta["transform_job"] = names.transform_job
+        else:
+            meta["endpoint_config"] = names.endpoint_config
+            meta["endpoint"] = names.endpoint
+        if spec.target == "async-inference" and spec.async_output_s3:
+            meta["async_output_s3"] = spec.async_output_s3
+        context = job_context(self.catalog, spec.env, instance_type=spec.instance_type, target=spec.target)
+        if not context.model_name:
+            raise ValueError(f"SimulatedFleet needs the model id in DeploySpec.env (one of {', '.join(MODEL_ID_KEYS)})")
+        tags = spec.all_tags
+        now = self.clock.now()
+        with self._lock:
+            existing = self._live(primary, name)
+            if existing is not None:
+                meta["adopted"] = primary.replace("-", "_")
+                meta["simulated_duration_s"] = str(int(existing.duration_s))
+                return JobRef(kind=kind, name=name, arn_or_id=existing.arn, started_at=existing.created, meta=meta)
+
+            def refused(text: str) -> JobRef:
+                return JobRef(kind=kind, name=name, arn_or_id=name, started_at=now, meta=meta, start_failure=text)
+
+            self._record("model", names.model, tags, context)
+            operation = "CreateTransformJob" if batch else "CreateEndpointConfig"
+            try:
+                instance = self.catalog.instance(spec.instance_type)
+            except CatalogError:
+                where = "transformResources.instanceType" if batch else "productionVariants.1.member.instanceType"
+                return refused(self._instance_refused(operation, where, spec.instance_type))
+            if not batch:
+                self._record("endpoint-config", names.endpoint_config, tags, context)
+            operation = "CreateTransformJob" if batch else "CreateEndpoint"
+            tp_raw = context.vector.get("tp_degree")
+            tp = int(tp_raw) if tp_raw is not None else instance.max_tp_degree
+            if tp > instance.max_tp_degree:
+                return refused(
+                    f"{operation} failed: ValidationException: The requested tensor parallel degree {tp} is not "
+                    f"supported on {instance.name}: it has {instance.accelerator_count} {instance.accelerator} "
+                    f"({instance.max_tp_degree} device ranks). (simulated)"
+                )
+            if self._scarce(instance, spec.config_id, spec.attempt):
+                return refused(self._capacity_text(operation, instance.name))
+
+            quantization = str(context.vector.get("quantization", "none"))
+            model = self._model_spec(context)
+            timing = self.catalog.search_space.timing
+            duration = timing.minutes("deploy", context.params_b) * 60.0
+            if batch:
+                duration += timing.minutes("test", context.params_b) * 60.0
+            resource = _Resource(
+                primary,
+                name,
+                self._arn(primary, name),
+                dict(tags),
+                now,
+                context,
+                duration_s=duration,
+                price_per_hour=instance.price_per_hour_usd * spec.instance_count,
+                target=spec.target,
+            )
+            fault = context.take(self.faults, spec.stage)
+            if fault is not None:
+                resource.fail_after_s = duration * LOAD_FRACTION
+                resource.failure = fault.error.strip()
+            else:
+                log = self._container_failure(context, model, instance, quantization, tp)
+                if log is not None:
+                    resource.fail_after_s = duration * LOAD_FRACTION
+                    resource.failure = (
+                        f"{HEALTH_CHECK_REASON}\n"
+                        f"CloudWatch log /aws/sagemaker/{'TransformJobs' if batch else 'Endpoints'}/{name} "
+                        f"(simulated): {log}"
+                    )
+            if model is not None and resource.failure is None:
+                resource.latency = LatencyModel.estimate(self.catalog, model, instance, quantization, tp)
+            self._put(resource)
+            meta["simulated_duration_s"] = str(int(duration))
+            return JobRef(kind=kind, name=name, arn_or_id=resource.arn, started_at=now, meta=meta)
+
+    # ------------------------------------------------------------------ training
+    def start_training(self, spec: TrainingSpec) -> JobRef:
+        now = self.clock.now()
+        meta = {
+            "expected_s": str(spec.expected_s),
+            "failure_stage": "tune",
+            "instance_type": spec.instance_type,
+            "simulated": "true",
+        }
+        env = dict(spec.env)
+        if not any(env.get(k) for k in MODEL_ID_KEYS):
+            for key in _TRAINING_MODEL_KEYS:
+                if spec.hyperparameters.get(key):
+                    env["MODEL_ID"] = spec.hyperparameters[key]
+                    break
+        context = job_context(self.catalog, env, instance_type=spec.instance_type)
+        with self._lock:
+            existing = self._live("training-job", spec.job_name)
+            if existing is not None:
+                meta["adopted"] = "training_job"
+                return JobRef(
+                    kind="training", name=spec.job_name, arn_or_id=existing.arn, started_at=existing.created, meta=meta
+                )
+
+            def refused(text: str) -> JobRef:
+                return JobRef(
+                    kind="training",
+                    name=spec.job_name,
+                    arn_or_id=spec.job_name,
+                    started_at=now,
+                    meta=meta,
+                    start_failure=text,
+                )
+
+            try:
+                instance = self.catalog.instance(spec.instance_type)
+            except CatalogError:
+                return refused(
+                    self._instance_refused("CreateTrainingJob", "resourceConfig.instanceType", spec.instance_type)
+                )
+            if self._scarce(instance, spec.config_id, spec.attempt):
+                return refused(self._capacity_text("CreateTrainingJob", instance.name))
+            duration = self.catalog.search_space.timing.minutes("tune", context.params_b) * 60.0
+            resource = _Resource(
+                "training-job",
+                spec.job_name,
+                self._arn("training-job", spec.job_name),
+                spec.all_tags,
+                now,
+                context,
+                duration_s=duration,
+                price_per_hour=instance.price_per_hour_usd * spec.instance_count,
+            )
+            resource.extra["output_s3"] = spec.output_s3
+            fault = context.take(self.faults, "tune")
+            if fault is not None:
+                resource.fail_after_s = duration * TUNE_FAIL_FRACTION
+                resource.failure = fault.error.strip()
+            elif duration > spec.max_runtime_s:
+                resource.fail_after_s = float(spec.max_runtime_s)
+                resource.failure = f"training job timed out: MaxRuntimeExceeded after {spec.max_runtime_s} s"
+            self._put(resource)
+            meta["simulated_duration_s"] = str(int(duration))
+            return JobRef(kind="training", name=spec.job_name, arn_or_id=resource.arn, started_at=now, meta=meta)
+
+    # ------------------------------------------------------------------ poll
+    @staticmethod
+    def _primary_key(ref: JobRef) -> tuple[str, str]:
+        if ref.kind == "endpoint":
+            return "endpoint", ref.meta.get("endpoint", ref.name)
+        if ref.kind == "transform":
+            return "transform-job", ref.meta.get("transform_job", ref.name)
+        if ref.kind == "training":
+            return "training-job", ref.name
+        raise ValueError(f"SimulatedFleet cannot handle a {ref.kind} job")
+
+    def _on_in_service(self, resource: _Resource) -> None:
+        """First sight of InService: host the endpoint for real and arm any ``test`` fault."""
+        if resource.in_service_seen:
+            return
+        resource.in_service_seen = True
+        latency = resource.latency or LatencyModel(decode_ms_per_token=20.0, prefill_ms_per_token=0.1)
+        resource.endpoint_url = self.server.register(
+            resource.name, latency, model_name=resource.context.model_name or "model"
+        )
+        fault = resource.context.take(self.faults, "test")
+        if fault is not None:
+            self.server.inject_errors(resource.name, fault.error, fault.fraction)
+
+    def check(self, ref: JobRef) -> JobState:
+        stage = ref.meta.get("failure_stage") or ("tune" if ref.kind == "training" else "deploy")
+        if ref.start_failure:
+            return JobState.failed(ref.start_failure, stage, {"start_failed": True, "simulated": True})
+        kind, name = self._primary_key(ref)
+        now = self.clock.now()
+        with self._lock:
+            resource = self._live(kind, name)
+            if resource is None:
+                return JobState.failed(
+                    f'SageMaker {ref.kind} {ref.name} no longer exists: Could not find {kind} "{name}". (simulated)',
+                    stage,
+                    {"simulated": True},
+                )
+            status = resource.status(now)
+            elapsed = resource.elapsed(now)
+            wait = suggest_wait(elapsed, resource.duration_s, True)
+            detail: dict[str, Any] = {"simulated": True, "simulated_duration_s": round(resource.duration_s, 1)}
+            label = {"endpoint": "endpoint", "transform-job": "transform job", "training-job": "training job"}[kind]
+            if kind == "endpoint":
+                detail.update(
+                    endpoint_name=name, endpoint_arn=resource.arn, endpoint_status=status, target=resource.target
+                )
+            elif kind == "transform-job":
+                detail.update(transform_job=name, transform_job_status=status)
+            else:
+                detail.update(training_job=name, training_job_status=status)
+            if status in ("Creating", "InProgress"):
+                return JobState.running(wait, detail)
+            if status == "Failed":
+                text = f"{resource.failure}\nSageMaker {label} {name}: Failed (simulated)"
+                return JobState.failed(text, stage, detail)
+            if status == "Stopped":
+                return JobState.failed(
+                    f"{label} was Stopped\nSageMaker {label} {name}: Stopped (simulated)", stage, detail
+                )
+            if kind == "endpoint":
+                self._on_in_service(resource)
+                detail["endpoint_url"] = resource.endpoint_url
+                if resource.latency is not None:
+                    detail["latency_model"] = resource.latency.as_dict()
+            elif kind == "training-job":
+                output = str(resource.extra.get("output_s3", "")).rstrip("/")
+                detail["model_artifacts"] = f"{output}/{name}/output/model.tar.gz"
+                detail["billable_seconds"] = int(resource.duration_s)
+            return JobState.succeeded(detail)
+
+    # ------------------------------------------------------------------ invoke
+    def invoke(self, ref: JobRef, body: bytes, content_type: str) -> InvokeResult:
+        if ref.kind != "endpoint":
+            raise ValueError(f"only endpoints can be invoked, not a {ref.kind}")
+        if ref.start_failure:
+            raise ValueError(f"endpoint {ref.name} was never created: {ref.start_failure}")
+        name = ref.meta.get("endpoint", ref.name)
+        with self._lock:
+            resource = self._live("endpoint", name)
+            if resource is None:
+                return InvokeResult(
+                    status_code=400,
+                    error=f"ValidationException: Endpoint {name} of account {self.account_id} not found. (simulated)",
+                )
+            status = resource.status(self.clock.now())
+            if status == "Creating":
+                return InvokeResult(status_code=503, error=f"not ready: endpoint {name} is Creating (simulated)")
+            if status != "InService":
+                return InvokeResult(
+                    status_code=400,
+                    error=f"ValidationException: Endpoint {name} is in {status} status; it cannot be invoked. "
+                    "(simulated)",
+                )
+            self._on_in_service(resource)
+            url = f"{resource.endpoint_url}/invocations"
+            asynchronous = resource.target == "async-inference"
+        result = self._post(url, body, content_type)
+        if not asynchronous or not result.ok:
+            return result
+        digest = hashlib.sha256(body).hexdigest()[:24]
+        if self.artifacts is not None:
+            location = self.artifacts.put_bytes(f"simulated/async/{name}/{digest}.out", result.body)
+            return InvokeResult(status_code=202, output_location=location)
+        output = ref.meta.get("async_output_s3", "").rstrip("/")
+        return InvokeResult(status_code=202, body=result.body, output_location=f"{output}/{digest}.out")
+
+    def _post(self, url: str, body: bytes, content_type: str) -> InvokeResult:
+        request = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": content_type})
+        try:
+            with urllib.request.urlopen(request, timeout=self.invoke_timeout_s) as response:
+                return InvokeResult(status_code=response.status, body=response.read())
+        except urllib.error.HTTPError as exc:
+            payload = exc.read()
+            message = payload.decode("utf-8", "replace")[:2000]
+            if exc.code == 503:
+                return InvokeResult(status_code=503, body=payload, error=f"not ready: {message}")
+            side = "server" if exc.code >= 500 else "client"
+            return InvokeResult(
+                status_code=exc.code,
+                body=payload,
+                error=f'ModelError: Received {side} error ({exc.code}) from primary with message "{message}". '
+                "(simulated)",
+            )
+        except TimeoutError as exc:
+            return InvokeResult(status_code=504, error=f"invocation timed out: {exc} (simulated)")
+        except urllib.error.URLError as exc:
+            if isinstance(exc.reason, TimeoutError):
+                return InvokeResult(status_code=504, error=f"invocation timed out: {exc.reason} (simulated)")
+            return InvokeResult(status_code=503, error=f"not ready: {exc.reason} (simulated)")
+
+    # ------------------------------------------------------------------ clean
+    @staticmethod
+    def _components(ref: JobRef) -> list[tuple[str, str]]:
+        meta = ref.meta
+        if ref.kind == "endpoint":
+            return [
+                ("endpoint", meta.get("endpoint", ref.name)),
+                ("endpoint-config", meta.get("endpoint_config", "")),
+                ("model", meta.get("model", "")),
+            ]
+        if ref.kind == "transform":
+            return [("transform-job", meta.get("transform_job", ref.name)), ("model", meta.get("model", ""))]
+        if ref.kind == "training":
+            return [("training-job", ref.name)]
+        return []
+
+    def clean(self, refs: list[JobRef], keep: bool) -> CleanReport:
+        report = CleanReport()
+        seen: set[tuple[str, str]] = set()
+        with self._lock:
+            now = self.clock.now()
+            for ref in refs:
+                for kind, name in self._components(ref):
+                    if not name or (kind, name) in seen:
+                        continue
+                    seen.add((kind, name))
+                    label = f"{kind}/{name}"
+                    if keep:
+                        report.kept.append(label)
+                        continue
+                    resource = self._live(kind, name)
+                    if resource is None:
+                        report.already_gone.append(label)
+                        continue
+                    if kind in _ENDPOINT_KINDS:
+                        fault = resource.context.take(self.faults, "clean")
+                        if fault is not None:
+                            report.errors.append(f"{label}: {fault.error.strip()} (simulated)")
+                            continue
+                    if kind in ("transform-job", "training-job"):
+                        if resource.status(now) != "InProgress":
+                            report.already_gone.append(label)  # finished: nothing left to stop
+                            continue
+                        resource.stopped_at = now
+                    else:
+                        resource.deleted_at = now
+                        if kind == "endpoint":
+                            self.server.unregister(name)
+                    report.deleted.append(label)
+        return report
+
+    # ------------------------------------------------------------------ inventory and billing
+    def alive(self, tag_filter: dict[str, str], *, billing_only: bool = False) -> list[str]:
+        """ARNs of simulated resources still there whose tags include ``tag_filter``.
+
+        Endpoints (any status until deleted), in-progress transform and training jobs,
+        and, unless ``billing_only``, models and endpoint configs too: a test can prove
+        that a run left nothing behind.
+        """
+        wanted = {TAG_MANAGED_BY: TAG_MANAGED_BY_VALUE, **tag_filter}
+        found: list[str] = []
+        with self._lock:
+            now = self.clock.now()
+            for resource in self._resources.values():
+                if resource.deleted_at is not None:
+                    continue
+                if resource.kind in ("transform-job", "training-job") and resource.status(now) != "InProgress":
+                    continue
+                if billing_only and resource.kind in ("model", "endpoint-config"):
+                    continue
+                if all(resource.tags.get(k) == v for k, v in wanted.items()):
+                    found.append(resource.arn)
+        return sorted(found)
+
+    def _billed(self, ref: JobRef) -> _Resource | None:
+        if ref.start_failure:
+            return None
+        kind, name = self._primary_key(ref)
+        resource = self._resources.get((kind, name))
+        if resource is None:
+            raise KeyError(f"no simulated {kind} named {name!r}")
+        return resource
+
+    def billed_seconds(self, ref: JobRef) -> float:
+        """Instance time of the ref's endpoint or job so far: create -> delete/stop/failure/finish (virtual clock)."""
+        with self._lock:
+            resource = self._billed(ref)
+            if resource is None:
+                return 0.0
+            return max(0.0, (resource.billing_end(self.clock.now()) - resource.created).total_seconds())
+
+    def cost_usd(self, ref: JobRef) -> float:
+        """``billed_seconds`` x the catalog's hourly price x instance count."""
+        with self._lock:
+            resource = self._billed(ref)
+            if resource is None:
+                return 0.0
+            return self.billed_seconds(ref) / 3600.0 * resource.price_per_hour
+
+    def status_of(self, ref: JobRef) -> str:
+        """SageMaker's status word for the ref's endpoint or job (``Deleted`` after clean, ``NotCreated``)."""
+        if ref.start_failure:
+            return "NotCreated"
+        kind, name = self._primary_key(ref)
+        with self._lock:
+            resource = self._resources.get((kind, name))
+            return "NotCreated" if resource is None else resource.status(self.clock.now())
+
+    def close(self) -> None:
+        """Close the endpoint server if this fleet created it (a server passed in is the caller's to close)."""
+        if self._owns_server:
+            self.server.close()
+
+    def __enter__(self) -> SimulatedFleet:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def describe(self) -> str:
+        with self._lock:
+            live = sum(1 for r in self._resources.values() if r.deleted_at is None)
+        return f"simulated SageMaker ({live} live resources, {json.dumps(sorted(self.scarce_families))} scarce)"

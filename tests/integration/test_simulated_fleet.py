@@ -1,0 +1,821 @@
+"""The simulated cloud: builder, fleet and endpoint server on a virtual clock.
+
+Deploys "run" on a :class:`VirtualClock` (hours pass in microseconds), but an
+InService endpoint is a real HTTP server on 127.0.0.1 whose token timing follows
+the latency model, so the real load generator can measure it. Failures carry
+the texts AWS would give, and the classifier must read them the same way.
+"""
+
+from __future__ import annotations
+
+import http.client
+import itertools
+import json
+import statistics
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from pathprover.adapters.local.artifacts import LocalArtifactStore
+from pathprover.adapters.local.builder import SimulatedBuilder, image_digest
+from pathprover.adapters.local.clock import SystemClock, VirtualClock
+from pathprover.adapters.local.endpoint import LatencyModel, SimulatedEndpointServer, accelerator_key
+from pathprover.adapters.local.faults import Fault, FaultFileError, FaultPlan, job_context, load_faults
+from pathprover.adapters.local.fleet import LOAD_FRACTION, SimulatedFleet
+from pathprover.catalog import Catalog, default_catalog
+from pathprover.classifier import classify
+from pathprover.ports import Clock
+from pathprover.stages.ports import (
+    TAG_EXECUTION,
+    ArtifactStore,
+    Builder,
+    BuildJob,
+    DeploySpec,
+    Fleet,
+    JobRef,
+    JobState,
+    TrainingSpec,
+    resource_names,
+)
+
+START = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+EXECUTION = "local-exec-1"
+ROLE = "arn:aws:iam::123456789012:role/pp-sagemaker"
+SMALL = "Qwen/Qwen3-0.6B"
+LARGE = "meta-llama/Llama-3.1-70B-Instruct"
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return default_catalog()
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[SimulatedEndpointServer]:
+    with SimulatedEndpointServer() as srv:
+        yield srv
+
+
+@pytest.fixture
+def clock() -> VirtualClock:
+    return VirtualClock(START)
+
+
+def make_fleet(
+    clock: VirtualClock, catalog: Catalog, server: SimulatedEndpointServer, faults: FaultPlan | None = None, **kw: Any
+) -> SimulatedFleet:
+    return SimulatedFleet(clock, catalog, faults or FaultPlan(), server, **kw)
+
+
+def deploy_spec(
+    model: str = SMALL,
+    instance_type: str = "ml.g5.xlarge",
+    *,
+    tp: int = 1,
+    quantization: str = "none",
+    deployment_config: str = "transformers-vllm",
+    config_id: str = "c0ffee0000000001",
+    attempt: int = 1,
+    target: str = "realtime-inference",
+    stage: str = "deploy",
+) -> DeploySpec:
+    extra: dict[str, Any] = {}
+    if target == "async-inference":
+        extra["async_output_s3"] = "s3://pp-bucket/async/"
+    if target == "batch-transform":
+        extra.update(batch_input_s3="s3://pp-bucket/in/", batch_output_s3="s3://pp-bucket/out/")
+    return DeploySpec(
+        execution_id=EXECUTION,
+        config_id=config_id,
+        attempt=attempt,
+        names=resource_names(EXECUTION, config_id, attempt),
+        image_uri="123456789012.dkr.ecr.us-east-1.amazonaws.com/pp-serving:local",
+        env={
+            "HF_MODEL_ID": model,
+            "TP_DEGREE": str(tp),
+            "QUANTIZATION": quantization,
+            "DEPLOYMENT_CONFIG": deployment_config,
+        },
+        instance_type=instance_type,
+        target=target,
+        role_arn=ROLE,
+        expiry=datetime(2026, 11, 24, tzinfo=UTC),
+        stage=stage,
+        **extra,
+    )
+
+
+def deploy_seconds(catalog: Catalog, model: str) -> float:
+    return catalog.search_space.timing.minutes("deploy", catalog.model(model).total_params_b) * 60
+
+
+def run_until_done(fleet: SimulatedFleet, clock: VirtualClock, ref: JobRef, max_polls: int = 200) -> JobState:
+    """What the workflow's Wait loop does: poll, then Wait the suggested time on the virtual clock."""
+    for _ in range(max_polls):
+        state = fleet.check(ref)
+        if state.done:
+            return state
+        assert 10 <= state.wait_seconds <= 600
+        clock.sleep(state.wait_seconds)
+    raise AssertionError("the simulated job never finished")
+
+
+def stream_completion(url: str, prompt_words: int, max_tokens: int) -> tuple[float, list[float], list[str]]:
+    """POST a streaming completion; return (TTFT ms, inter-token gaps ms, token texts) as the client saw them."""
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=10)
+    body = json.dumps(
+        {"model": SMALL, "prompt": " ".join(["word"] * prompt_words), "max_tokens": max_tokens, "stream": True}
+    )
+    try:
+        conn.putrequest("POST", parts.path + "/v1/completions")
+        conn.putheader("Content-Type", "application/json")
+        conn.putheader("Content-Length", str(len(body)))
+        conn.endheaders()
+        sent = time.perf_counter()
+        conn.send(body.encode())
+        response = conn.getresponse()
+        assert response.status == 200
+        assert response.getheader("X-Simulated") == "true"
+        stamps: list[float] = []
+        texts: list[str] = []
+        done = False
+        while True:
+            line = response.readline()
+            if not line:
+                break
+            now = time.perf_counter()
+            line = line.strip()
+            if not line.startswith(b"data: "):
+                continue
+            payload = line[6:]
+            if payload == b"[DONE]":
+                done = True
+                continue
+            event = json.loads(payload)
+            if event["choices"]:
+                stamps.append(now)
+                texts.append(event["choices"][0]["text"])
+        assert done
+    finally:
+        conn.close()
+    gaps = [(b - a) * 1000 for a, b in itertools.pairwise(stamps)]
+    return (stamps[0] - sent) * 1000, gaps, texts
+
+
+# --------------------------------------------------------------------------- the happy path
+
+
+def test_small_config_deploys_serves_a_real_stream_and_cleans_up(
+    clock: VirtualClock, catalog: Catalog, server: SimulatedEndpointServer
+) -> None:
+    # Given Qwen3-0.6B on ml.g5.xlarge at tp 1, on a virtual clock
+    fleet = make_fleet(clock, catalog, server)
+    duration = deploy_seconds(catalog, SMALL)
+
+    # When it is deployed, it is Creating until the virtual clock passes the deploy duration
+    ref = fleet.start_deploy(deploy_spec())
+    assert ref.meta["simulated"] == "true" and ref.start_failure is None
+    first = fleet.check(ref)
+    assert first.status == "running" and first.detail["endpoint_status"] == "Creating"
+    assert fleet.invoke(ref, b'{"prompt": "hi"}', "application/json").status_code == 503
+    clock.advance(duration - 1)
+    assert fleet.check(ref).status == "running"
+    clock.advance(2)
+    ready = fleet.check(ref)
+
+    # Then it is InService with a URL on the one local server, and serves real HTTP
+    assert ready.status == "succeeded" and ready.detail["endpoint_status"] == "InService"
+    url = ready.detail["endpoint_url"]
+    assert url.startswith(server.url + "/endpoints/")
+    answer = fleet.invoke(ref, json.dumps({"prompt": "one two three", "max_tokens": 4}).encode(), "application/json")
+    assert answer.ok and json.loads(answer.body)["choices"][0]["text"].split() == ["alpha", "beta", "gamma", "delta"]
+
+    # And a streaming completion arrives with the predicted TTFT and ITL
+    model = server.latency(ref.name)
+    ttfts, gaps = [], []
+    for _ in range(5):
+        ttft, itl, texts = stream_completion(url, prompt_words=128, max_tokens=24)
+        assert len(texts) == 24
+        ttfts.append(ttft)
+        gaps.extend(itl)
+    predicted_ttft, predicted_itl = model.ttft_ms(128), model.itl_ms(1)
+    assert statistics.median(ttfts) == pytest.approx(predicted_ttft, abs=max(4.0, 0.15 * predicted_ttft))
+    assert statistics.median(gaps) == pytest.approx(predicted_itl, abs=max(0.75, 0.15 * predicted_itl))
+
+    # When it is cleaned up
+    clock.advance(600)
+    report = fleet.clean([ref], keep=False)
+
+    # Then endpoint, config and model are gone, nothing is alive, and billing stopped at delete
+    assert sorted(label.split("/")[0] for label in report.deleted) == ["endpoint", "endpoint-config", "model"]
+    assert report.ok and fleet.alive({}) == [] and fleet.alive({TAG_EXECUTION: EXECUTION}) == []
+    billed = fleet.billed_seconds(ref)
+    assert billed == pytest.approx(duration + 1 + 600)
+    clock.advance(3600)
+    assert fleet.billed_seconds(ref) == pytest.approx(billed)
+    price = catalog.instance("ml.g5.xlarge").price_per_hour_usd
+    assert fleet.cost_usd(ref) == pytest.approx(billed / 3600 * price)
+    assert ref.name not in server.endpoint_names()
+
+
+def test_polling_with_suggested_waits_reaches_in_service_in_a_few_polls(
+    clock: VirtualClock, catalog: Catalog, server: SimulatedEndpointServer
+) -> None:
+    # Given a small deploy
+    fleet = make_fleet(clock, catalog, server)
+    ref = fleet.start_deploy(deploy_spec(config_id="c0ffee0000000002"))
+
+    # When the workflow polls with the suggested waits
+    state = run_until_done(fleet, clock, ref)
+
+    # Then it is InService soon after the deploy duration
+    assert state.status == "succeeded"
+    assert fleet.billed_seconds(ref) < deploy_seconds(catalog, SMALL) + 60
+    fleet.clean([ref], keep=False)
+
+
+# --------------------------------------------------------------------------- failures the catalog decides
+
+
+def test_oversized_model_fails_with_a_cuda_oom_the_classifier_calls_oom(
+    clock: VirtualClock, catalog: Catalog, server: SimulatedEndpointServer
+) -> None:
+    # Given Llama-3.1-70B on one A10G
+    fleet = make_fleet(clock, catalog, server)
+    ref = fleet.start_deploy(deploy_spec(LARGE, config_id="c0ffee0000000003"))
+
+    # When the virtual clock passes the model-load part of the deploy
+    duration = deploy_seconds(catalog, LARGE)
+    clock.advance(duration * LOAD_FRACTION - 1)
+    assert fleet.check(ref).status == "running"
+    clock.advance(2)
+    state = fleet.check(ref)
+
+    # Then SageMaker's health-check reason and the CUDA OOM log line are both in the failure text
+    assert state.status == "failed" and state.failure_stage == "deploy"
+    text = state.failure_text or ""
+    assert "did not pass the ping health check" in text
+    assert "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate" in text
+    assert "GPU 0 has a total capacity of" in text and "simulated" in text
+    verdict = classify(text, stage="deploy")
+    assert verdict.category == "oom" and not verdict.retryable
+    # And billing stopped when the instance went away
+    clock.advance(3600)
+    assert fleet.billed_seconds(ref) == pytest.approx(duration * LOAD_FRACTION)
+    assert fleet.clean([ref], keep=False).ok
+
+
+def test_fp8_on_ampere_with_tensorrt_llm_is_a_not_retryable_model_incompatibility(
+    clock: VirtualClock, catalog: Catalog, server: SimulatedEndpointServer
+) -> None:
+    # Given fp8 with tensorrt-llm (needs compute capability 8.9) on g5 (A10G, 8.6)
+    fleet = make_fleet(clock, catalog, server)
+    ref = fleet.start_deploy(
+        deploy_spec(quantization="fp8", deployment_config="tensorrt-llm", config_id="c0ffee0000000004")
+    )
+
+    # When the deploy has run its course
+    state = run_until_done(fleet, clock, ref)
+
+    # Then the container's vLLM-style capability error is classified as not retryable
+    text = state.failure_text or ""
+    assert state.status == "failed"
+    assert "The quantization method fp8 is not supported for the current GPU. Minimum capability: 89. " in text
+    assert "Current capability: 86." in text
+    verdict = classify(text, stage="deploy")
+    assert verdict.category == "model_incompatibility" and not verdict.retryable
+    fleet.clean([ref], keep=False)
+
+
+def test_tp_above_the_gpu_count_is_refused_at_create(
+    clock: VirtualClock, catalog: Catalog, server: SimulatedEndpointServer
+) -> None:
+    # Given tp 8 on a one-GPU instance
+    fleet = make_fleet(clock, catalog, server)
+
+    # When it is deployed
+    ref = fleet.start_deploy(deploy_spec(tp=8, config_id="c0ffee0000000005"))
+    state = fleet.check(ref)
+
+    # Then the create is refused like a ValidationException, and only what was created needs cleaning
+    assert ref.start_failure and "ValidationException" in ref.start_failure
+    assert state.status == "failed" and state.detail["start_failed"] is True
+    assert not classify(state.failure_text or "").retryable
+    report = fleet.clean([ref], keep=False)
+    assert [label.split("/")[0] for label in report.already_gone] == ["endpoint"]
+    assert fleet.alive({}) == []
+    assert fleet.billed_seconds(ref) == 0.0
+
+
+def test_scarce_families_get_capacity_errors_for_the_configured_share(
+    clock: VirtualClock, catalog: Catalog, server: SimulatedEndpointServer
+) -> None:
+    # Given p5 is scarce and every (config, attempt) is out of stock
+    fleet = make_fleet(clock, catalog, server, capacity_failure_fraction=1.0)
+    spec = deploy_spec("meta-llama/Llama-3.1-8B-Instruct", "ml.p5.48xlarge", config_id="c0ffee0000000006")
+
+    # When it is deployed
+    ref = fleet.start_deploy(spec)
+
+    # Then it is an InsufficientCapacity refusal the classifier retries
+    verdict = classify(ref.start_failure or "")
+    assert verdict.category == "capacity" and verdict.retryable
+    fleet.clean([ref], keep=False)
+
+    # And with the default share of 0, the same config is admitted (runs are reproducible)
+    calm = make_fleet(clock, catalog, server)
+    admitted = calm.start_deploy(spec)
+    assert admitted.start_failure is None
+    calm.clean([admitted], keep=False)
+
+
+# --------------------------------------------------------------------------- injected faults
+
+
+def test_a_deploy_fault_fails_the_deploy_with_its_text(
+    clock: VirtualClock, catalog: Catalog, server: SimulatedEndpointServer
+) -> None:
+    # Given a fault for qwen3 on g5 at deploy
+    error = "ResourceLimitExceeded: The account-level service limit 'ml.g5.xlarge for endpoint usage' is 0 Instances"
+    plan = FaultPlan([Fault(match={"model_family": "qwen3", "instance_family": "ml.g5"}, stage="deploy", error=error)])
+    fleet = make_fleet(clock, catalog, server, plan)
+
+    # When the matching config deploys
+    state = run_until_done(fleet, clock, fleet.start_deploy(deploy_spec(config_id="c0ffee0000000007")))
+
+    # Then it fails with the fault's text, classified as AWS's would be
+    assert state.status == "failed" and error in (state.failure_text or "")
+    assert classify(state.failure_text or "").category == "service_limitation"
+    # And a config the fault does not match is unaffected
+    other = fleet.start_deploy(deploy_spec(instance_type="ml.g6.xlarge", config_id="c0ffee0000000008"))
+    assert run_until_done(fleet, clock, other).status == "succeeded"
+    fleet.clean([other], keep=False)
+
+
+def test_a_times_one_fault_fails_once_then_the_retry_succeeds(
+    clock: VirtualClock, catalog: Catalog, server: SimulatedEndpointServer
+) -> None:
+    # Given a one-shot capacity fault
+    plan = FaultPlan(
+        [Fault(match={"deployment_config": "vllm"}, stage="deploy", error="InsufficientCapacity", times=1)]
+    )
+    fleet = make_fleet(clock, catalog, server, plan)
+
+    # When the config deploys, then is retried as attempt 2
+    first = fleet.start_deploy(deploy_spec(config_id="c0ffee0000000009"))
+    assert run_until_done(fleet, clock, first).status == "failed"
+    second = fleet.start_deploy(deploy_spec(config_id="c0ffee0000000009", attempt=2))
+
+    # Then the retry is InService and the fault is used up
+    assert run_until_done(fleet, clock, second).status == "succeeded"
+    assert plan.remaining()[0][1] == 0
+    fleet.clean([first, second], keep=False)
+    assert fleet.alive({}) == []
+
+
+def test_a_test_fault_makes_the_endpoint_answer_http_500_for_its_fraction(
+    clock: VirtualClock, catalog: Catalog, server: SimulatedEndpointServer
+) -> None:
+    # Given a test-stage fault on half of the requests
+    plan = FaultPlan([Fault(stage="test", error="simulated engine crash: CUDA error: illegal memory", fraction=0.5)])
+    fleet = make_fleet(clock, catalog, server, plan)
+    ref = fleet.start_deploy(deploy_spec(config_id="c0ffee000000000a"))
+    assert run_until_done(fleet, clock, ref).status == "succeeded"
+
+    # When it is invoked four times
+    results = [fleet.invoke(ref, b'{"prompt": "hi", "max_tokens": 2}', "application/json") for _ in range(4)]
+
+    # Then every other request is an HTTP 500 carrying the fault text, like SageMaker's ModelError
+    assert [r.status_code for r in results] == [200, 500, 200, 500]
+    assert b"simulated engine crash" in results[1].body
+    assert (results[1].error or "").startswith("ModelError: Received server error (500)")
+    fleet.clean([ref], keep=False)
+
+
+def test_a_tune_fault_fails_the_training_job(
+    clock: VirtualClock, catalog: Catalog, server: SimulatedEndpointServer
+) -> None:
+    # Given LoRA is unsupported for llama3 (a tune fault)
+    plan = FaultPlan([Fault(match={"model_family": "llama3"}, stage="tune", error="ValueError: LoRA is not supported")])
+    fleet = make_fleet(clock, catalog, server, plan)
+
+    def training(model: str, name: str) -> TrainingSpec:
+        return TrainingSpec(
+            execution_id=EXECUTION,
+            config_id="c0ffee000000000b",
+            job_name=name,
+            training_image="123456789012.dkr.ecr.us-east-1.amazonaws.com/pp-tune:1",
+            hyperparameters={"model_id": model, "epochs": 1},
+            role_arn=ROLE,
+            instance_type="ml.g5.2xlarge",
+            output_s3="s3://pp-bucket/tune/",
+            expiry=datetime(2026, 11, 24, tzinfo=UTC),
+        )
+
+    # When a llama and a qwen training job run
+    bad = fleet.start_training(training("meta-llama/Llama-3.1-8B-Instruct", "pp-tune-llama"))
+    good = fleet.start_training(training(SMALL, "pp-tune-qwen"))
+    assert fleet.alive({}, billing_only=True) == sorted([bad.arn_or_id, good.arn_or_id])
+    bad_state, good_state = run_until_done(fleet, clock, bad), run_until_done(fleet, clock, good)
+
+    # Then the llama job fails at tune, not retryable; the qwen job completes; nothing keeps billing
+    assert bad_state.status == "failed" and bad_state.failure_stage == "tune"
+    assert classify(bad_state.failure_text or "").category == "model_incompatibility"
+    assert good_state.status == "succeeded" and good_state.detail["model_artifacts"].endswith("model.tar.gz")
+    assert fleet.alive({}) == []
+    tune_s = catalog.search_space.timing.minutes("tune", 0.6) * 60
+    assert fleet.billed_seconds(good) == pytest.approx(tune_s)
+
+
+def test_async_endpoint_and_batch_transform(
+    clock: VirtualClock, catalog: Catalog, server: SimulatedEndpointServer, tmp_path: Path
+) -> None:
+    # Given an async endpoint (answers go to the artifact store) and a batch transform job
+    store = LocalArtifactStore(tmp_path)
+    fleet = make_fleet(clock, catalog, server, artifacts=store)
+    endpoint = fleet.start_deploy(deploy_spec(config_id="c0ffee000000000e", target="async-inference"))
+    batch = fleet.start_deploy(deploy_spec(config_id="c0ffee000000000f", target="batch-transform"))
+
+    # When both have run their course and the async endpoint is invoked
+    assert run_until_done(fleet, clock, endpoint).status == "succeeded"
+    answer = fleet.invoke(endpoint, b'{"inputs": "a b", "parameters": {"max_new_tokens": 3}}', "application/json")
+    transform = run_until_done(fleet, clock, batch)
+
+    # Then the async answer is stored where output_location says, and the transform completed
+    assert answer.status_code == 202 and answer.output_location
+    assert json.loads(store.get_bytes(answer.output_location))["usage"]["completion_tokens"] == 3
+    assert transform.status == "succeeded" and transform.detail["transform_job_status"] == "Completed"
+    timing = catalog.search_space.timing
+    assert fleet.billed_seconds(batch) == pytest.approx(
+        (timing.minutes("deploy", 0.6) + timing.minutes("test", 0.6)) * 60
+    )
+    report = fleet.clean([endpoint, batch], keep=False)
+    assert f"transform-job/{batch.name}" in report.already_gone  # finished jobs have nothing to stop
+    assert report.ok and fleet.alive({}) == []
+
+
+def test_the_simulated_parts_satisfy_the_ports(
+    clock: VirtualClock, catalog: Catalog, server: SimulatedEndpointServer, tmp_path: Path
+) -> None:
+    # mypy checks these assignments; at run time they only need to construct
+    fleet: Fleet = make_fleet(clock, catalog, server)
+    builder: Builder = SimulatedBuilder(clock, catalog)
+    store: ArtifactStore = LocalArtifactStore(tmp_path)
+    clocks: list[Clock] = [clock, SystemClock()]
+    assert fleet and builder and store and len(clocks) == 2
+
+
+# --------------------------------------------------------------------------- clean-up
+
+
+def test_clean_twice_is_safe_and_keep_reports_instead_of_deleting(
+    clock: VirtualClock, catalog: Catalog, server: SimulatedEndpointServer
+) -> None:
+    # Given an InService endpoint
+    fleet = make_fleet(clock, catalog, server)
+    ref = fleet.start_deploy(deploy_spec(config_id="c0ffee000000000c"))
+    run_until_done(fleet, clock, ref)
+
+    # When it is cleaned with keep=True
+    kept = fleet.clean([ref], keep=True)
+
+    # Then everything is reported kept and still alive
+    assert len(kept.kept) == 3 and not kept.deleted
+    assert len(fleet.alive({TAG_EXECUTION: EXECUTION})) == 3
+
+    # When it is cleaned for real, twice
+    once = fleet.clean([ref], keep=False)
+    twice = fleet.clean([ref], keep=False)
+
+    # Then the second clean finds everything already gone, and checking the ref says so
+    assert len(once.deleted) == 3 and once.ok
+    assert not twice.deleted and len(twice.already_gone) == 3 and twice.ok
+    assert fleet.check(ref).status == "failed"
+    assert fleet.invoke(ref, b"{}", "application/json").status_code == 400
+    assert fleet.alive({}) == []
+
+
+def test_a_clean_fault_leaves_the_endpoint_alive_until_a_second_clean(
+    clock: VirtualClock, catalog: Catalog, server: SimulatedEndpointServer
+) -> None:
+    # Given a one-shot throttling fault on clean
+    plan = FaultPlan([Fault(stage="clean", error="ThrottlingException: Rate exceeded", times=1)])
+    fleet = make_fleet(clock, catalog, server, plan)
+    ref = fleet.start_deploy(deploy_spec(config_id="c0ffee000000000d"))
+
+    # When it is cleaned twice
+    first = fleet.clean([ref], keep=False)
+    alive_between = fleet.alive({}, billing_only=True)
+    second = fleet.clean([ref], keep=False)
+
+    # Then the first clean reports the error and the endpoint survives it; the second removes it
+    assert not first.ok and "ThrottlingException" in first.errors[0]
+    assert alive_between == [ref.arn_or_id]
+    assert second.ok and second.deleted == [f"endpoint/{ref.name}"]
+    assert fleet.alive({}) == []
+
+
+def test_four_lanes_deploying_at_once(clock: VirtualClock, catalog: Catalog, server: SimulatedEndpointServer) -> None:
+    # Given one fleet shared by four lanes
+    fleet = make_fleet(clock, catalog, server)
+    instances = ["ml.g5.xlarge", "ml.g6.xlarge", "ml.g6e.xlarge", "ml.g5.2xlarge"]
+    refs: dict[int, JobRef] = {}
+    states: dict[int, JobState] = {}
+    answers: dict[int, int] = {}
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def lane(i: int) -> None:
+        try:
+            barrier.wait()
+            ref = fleet.start_deploy(deploy_spec(instance_type=instances[i], config_id=f"c0ffee00000001{i:02d}"))
+            refs[i] = ref
+            for _ in range(200):
+                state = fleet.check(ref)
+                if state.done:
+                    break
+                clock.advance(5)
+            states[i] = state
+            answers[i] = fleet.invoke(ref, b'{"prompt": "a b c", "max_tokens": 3}', "application/json").status_code
+        except BaseException as exc:
+            errors.append(exc)
+
+    # When the four deploy, poll and invoke concurrently
+    threads = [threading.Thread(target=lane, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=20)
+
+    # Then all four are InService on distinct endpoints and answered, and one clean removes everything
+    assert not errors
+    assert {s.status for s in states.values()} == {"succeeded"} and len(states) == 4
+    assert set(answers.values()) == {200}
+    assert len({r.name for r in refs.values()}) == 4
+    assert len(fleet.alive({}, billing_only=True)) == 4
+    assert fleet.clean(list(refs.values()), keep=False).ok
+    assert fleet.alive({}) == []
+
+
+# --------------------------------------------------------------------------- builder
+
+
+def build_job(kind: str = "build", **env: str) -> BuildJob:
+    return BuildJob(
+        project_name=f"pp-{kind}",
+        kind=kind,
+        source_s3_uri="s3://pp-bucket/bundles/c0ffee.zip",
+        source_digest="a" * 64,
+        env={"HF_MODEL_ID": SMALL, "DEPLOYMENT_CONFIG": "vllm", "INSTANCE_TYPE": "ml.g5.xlarge", **env},
+        execution_id=EXECUTION,
+        config_id="c0ffee0000000100",
+    )
+
+
+def test_builder_build_succeeds_after_its_duration_with_a_deterministic_digest(
+    clock: VirtualClock, catalog: Catalog, tmp_path: Path
+) -> None:
+    # Given a simulated CodeBuild
+    builder = SimulatedBuilder(clock, catalog, FaultPlan(), LocalArtifactStore(tmp_path))
+    job = build_job()
+
+    # When a build starts, it returns at once and runs for the catalog's build minutes
+    ref = builder.start(job)
+    assert ref.meta["simulated"] == "true" and builder.start(job).arn_or_id == ref.arn_or_id
+    running = builder.check(ref)
+    assert running.status == "running" and 10 <= running.wait_seconds <= 600
+    clock.advance(catalog.search_space.timing.minutes("build", 0.6) * 60)
+    state = builder.check(ref)
+
+    # Then it succeeded with sha256(source_digest + kind) as the image digest, and a log in the store
+    assert state.status == "succeeded"
+    assert state.detail["image_digest"] == image_digest(job.source_digest, "build")
+    assert state.detail["image_digest"].startswith("sha256:") and len(state.detail["image_digest"]) == 71
+    assert json.loads(Path(urlsplit(state.detail["log_uri"]).path).read_text())["simulated"] is True
+
+
+def test_builder_fault_gives_codebuild_phase_text_and_the_error(clock: VirtualClock, catalog: Catalog) -> None:
+    # Given a pull-rate-limit fault for builds
+    plan = FaultPlan([Fault(match={"model_name": SMALL}, stage="build", error="toomanyrequests: pull rate limit")])
+    builder = SimulatedBuilder(clock, catalog, plan)
+
+    # When the build runs
+    ref = builder.start(build_job())
+    clock.advance(3600)
+    state = builder.check(ref)
+
+    # Then the failure reads like CodeBuild's, followed by the fault text, and is retryable capacity
+    text = state.failure_text or ""
+    assert state.status == "failed" and state.failure_stage == "build"
+    assert "phase BUILD FAILED: COMMAND_EXECUTION_ERROR: Error while executing command: docker build" in text
+    assert "Reason: exit status 1\ntoomanyrequests: pull rate limit" in text
+    assert classify(text).category == "capacity"
+
+
+def test_builder_runs_the_real_load_generator_as_the_benchmark_job(
+    clock: VirtualClock, catalog: Catalog, server: SimulatedEndpointServer
+) -> None:
+    from pathprover.loadgen import Workload, run_loadgen
+
+    # Given an InService endpoint and a builder whose benchmark jobs run the load generator against it
+    fleet = make_fleet(clock, catalog, server)
+    ref = fleet.start_deploy(deploy_spec(config_id="c0ffee0000000101"))
+    url = run_until_done(fleet, clock, ref).detail["endpoint_url"]
+
+    def runner(job: BuildJob) -> dict[str, Any]:
+        workload = Workload(input_tokens=32, output_tokens=16, requests=8, concurrency=(1, 4))
+        return run_loadgen(job.env["ENDPOINT_URL"], workload, model=SMALL).to_json()
+
+    builder = SimulatedBuilder(clock, catalog, FaultPlan(), None, runner)
+
+    # When the benchmark job starts and the virtual clock passes its duration
+    job = build_job("benchmark", ENDPOINT_URL=url)
+    bench = builder.start(job)
+    assert builder.check(bench).status == "running"  # the virtual duration has not passed yet
+    clock.advance(catalog.search_space.timing.minutes("benchmark", 0.6) * 60)
+    state = builder.check(bench)
+    for _ in range(60):
+        if state.done:
+            break
+        assert state.detail.get("waiting_for") == "benchmark runner"
+        state = builder.check(bench)
+
+    # Then it succeeded with the runner's measurements, close to the endpoint's latency model
+    assert state.status == "succeeded"
+    levels = state.detail["result"]["levels"]
+    assert [lvl["concurrency"] for lvl in levels] == [1, 4] and all(lvl["errors"] == 0 for lvl in levels)
+    model = server.latency(ref.name)
+    assert levels[0]["ttft_p50_ms"] == pytest.approx(model.ttft_ms(32), abs=3.0)
+    assert levels[0]["itl_p50_ms"] == pytest.approx(model.itl_ms(1), abs=0.75)
+    builder.close()
+    fleet.clean([ref], keep=False)
+
+
+def test_builder_runner_exception_and_benchmark_fault_fail_the_job(clock: VirtualClock, catalog: Catalog) -> None:
+    # Given a runner that raises, and a benchmark fault for g6
+    def runner(job: BuildJob) -> dict[str, Any]:
+        raise RuntimeError("loadgen: every request failed (HTTP 500)")
+
+    plan = FaultPlan([Fault(match={"instance_family": "g6"}, stage="benchmark", error="benchmark: endpoint vanished")])
+    builder = SimulatedBuilder(clock, catalog, plan, None, runner)
+
+    # When a benchmark runs on g5 (the runner raises) and one on g6 (the fault)
+    raising = builder.start(build_job("benchmark"))
+    faulted = builder.start(build_job("benchmark", INSTANCE_TYPE="ml.g6.xlarge").model_copy(update={"attempt": 2}))
+    clock.advance(3 * 3600)
+    builder.close()
+
+    # Then both fail at benchmark with their texts
+    first, second = builder.check(raising), builder.check(faulted)
+    assert first.status == "failed" and "RuntimeError: loadgen: every request failed" in (first.failure_text or "")
+    assert second.status == "failed" and second.failure_stage == "benchmark"
+    assert "benchmark: endpoint vanished" in (second.failure_text or "")
+
+
+def test_builder_duration_follows_model_size_and_timeout(clock: VirtualClock, catalog: Catalog) -> None:
+    # Given a stage job for a 70B model (MODEL_PARAMS_B) with a 10-minute timeout
+    builder = SimulatedBuilder(clock, catalog)
+    job = build_job("stage", MODEL_PARAMS_B="70").model_copy(update={"timeout_minutes": 10})
+
+    # When it runs past its timeout
+    ref = builder.start(job)
+    assert float(ref.meta["simulated_duration_s"]) == catalog.search_space.timing.minutes("stage", 70) * 60
+    clock.advance(601)
+    state = builder.check(ref)
+
+    # Then it timed out like CodeBuild, which the classifier retries
+    assert state.status == "failed" and "TIMED_OUT" in (state.failure_text or "")
+    assert classify(state.failure_text or "").category == "timeout"
+
+
+# --------------------------------------------------------------------------- fault files
+
+
+def test_fault_file_loads_and_normalises(tmp_path: Path, catalog: Catalog) -> None:
+    # Given a fault file using aliases
+    path = tmp_path / "faults.yaml"
+    path.write_text(
+        "- match: {deployment_config: vllm, quantization: fp16, tp_degree: '2', instance_type: G5.XLARGE}\n"
+        "  stage: deploy\n"
+        "  error: boom\n"
+        "  times: 2\n"
+        "- {stage: pre-staging, error: slow hub}\n"
+    )
+
+    # When it is loaded
+    plan = load_faults(path)
+
+    # Then values are normalised and a matching job takes the fault twice
+    fault = plan.remaining()[0][0]
+    assert fault.match == {
+        "deployment_config": "transformers-vllm",
+        "quantization": "none",
+        "tp_degree": 2,
+        "instance_type": "ml.g5.xlarge",
+    }
+    context = job_context(
+        catalog,
+        {"MODEL_ID": SMALL, "SM_VLLM_TENSOR_PARALLEL_SIZE": "2"},
+        instance_type="ml.g5.xlarge",
+        target="realtime-inference",
+    )
+    assert context.vector["deployment_config"] == "transformers-vllm" and context.vector["tp_degree"] == 2
+    assert [context.take(plan, "deploy") is not None for _ in range(3)] == [True, True, False]
+    assert plan.take("stage", {}) == "slow hub" and plan.take("stage") == "slow hub"
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("- {stage: deploy, error: x}\n- {stage: deploy, error: y, colour: red}\n", ["entry 1", "'colour'"]),
+        ("- {match: {gpu: a10g}, stage: deploy, error: x}\n", ["entry 0", "'match.gpu'", "unknown key 'gpu'"]),
+        (
+            "- {match: {tp_degree: two}, stage: deploy, error: x}\n",
+            ["entry 0", "'match.tp_degree'", "positive integer"],
+        ),
+        ("- {stage: launch, error: x}\n", ["entry 0", "'stage'", "launch"]),
+        ("- {stage: deploy}\n", ["entry 0", "'error'"]),
+        ("- {stage: deploy, error: x, fraction: 0.5}\n", ["entry 0", "'fraction'", "test faults only"]),
+        ("stage: deploy\n", ["expected a list"]),
+    ],
+)
+def test_fault_file_errors_name_the_entry_and_field(tmp_path: Path, content: str, expected: list[str]) -> None:
+    # Given a fault file with one mistake
+    path = tmp_path / "faults.yaml"
+    path.write_text(content)
+
+    # When it is loaded, then the error names the entry and the field
+    with pytest.raises(FaultFileError) as caught:
+        load_faults(path)
+    for part in expected:
+        assert part in str(caught.value)
+
+
+# --------------------------------------------------------------------------- small parts
+
+
+def test_virtual_clock_moves_only_forward_and_system_clock_is_utc() -> None:
+    clock = VirtualClock(datetime(2026, 1, 1))
+    assert clock.now() == datetime(2026, 1, 1, tzinfo=UTC)
+    clock.sleep(7200)
+    assert clock.advance(0.5) == datetime(2026, 1, 1, 2, 0, 0, 500000, tzinfo=UTC)
+    with pytest.raises(ValueError):
+        clock.advance(-1)
+    assert SystemClock().now().tzinfo is UTC
+
+
+def test_local_artifact_store_round_trip_and_refuses_escapes(tmp_path: Path) -> None:
+    store = LocalArtifactStore(tmp_path / "store")
+    uri = store.put_bytes("bundles/a.zip", b"one")
+    assert uri.startswith("file://") and store.get_bytes(uri) == b"one" and store.exists(uri)
+    assert store.put_bytes("bundles/a.zip", b"two") == uri and store.get_bytes(uri) == b"two"
+    assert [p.name for p in (tmp_path / "store" / "bundles").iterdir()] == ["a.zip"]  # no temp files left
+    assert not store.exists((tmp_path / "elsewhere").as_uri())
+    for bad in ("../x", "/etc/passwd", "a//b", "a/./b", ""):
+        with pytest.raises(ValueError):
+            store.put_bytes(bad, b"")
+    assert store.uri("bundles/a.zip") == uri and store.uri("bundles/").endswith("/bundles/")
+    aliased = LocalArtifactStore(tmp_path / "store", s3_bucket="pp-local")
+    assert aliased.get_bytes(aliased.s3_uri("bundles/a.zip")) == b"two"
+    assert not store.exists("s3://pp-local/bundles/a.zip")
+
+
+def test_endpoint_server_starts_lazily_and_leaves_no_thread_behind() -> None:
+    before = {t.ident for t in threading.enumerate()}
+    srv = SimulatedEndpointServer()
+    assert not srv.running
+    url = srv.register("pp-ep", LatencyModel(decode_ms_per_token=2.0, prefill_ms_per_token=0.0), model_name="m")
+    assert srv.running and url.endswith("/endpoints/pp-ep")
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=5)
+    conn.request("GET", parts.path + "/ping")
+    assert conn.getresponse().status == 200
+    conn.close()
+    srv.close()
+    srv.close()
+    assert {t.ident for t in threading.enumerate()} <= before
+    with pytest.raises(RuntimeError):
+        srv.start()
+
+
+def test_latency_model_uses_bandwidth_quantization_and_tp(catalog: Catalog) -> None:
+    qwen, llama = catalog.model(SMALL), catalog.model("meta-llama/Llama-3.1-8B-Instruct")
+    g5 = catalog.instance("ml.g5.xlarge")
+    assert accelerator_key("NVIDIA A100 80GB") == "A100-80" and accelerator_key("NVIDIA L40S") == "L40S"
+    assert LatencyModel.estimate(catalog, qwen, g5, "none", 1).decode_ms_per_token >= 2.0
+    full = LatencyModel.estimate(catalog, llama, catalog.instance("ml.g5.12xlarge"), "none", 1)
+    fp8 = LatencyModel.estimate(catalog, llama, catalog.instance("ml.g5.12xlarge"), "fp8", 1)
+    tp4 = LatencyModel.estimate(catalog, llama, catalog.instance("ml.g5.12xlarge"), "none", 4)
+    assert fp8.decode_ms_per_token == pytest.approx(full.decode_ms_per_token / 2, rel=0.01)
+    assert tp4.decode_ms_per_token == pytest.approx(full.decode_ms_per_token / 4, rel=0.01)
+    assert full.itl_ms(11) == pytest.approx(full.decode_ms_per_token * 1.2)
