@@ -32,8 +32,7 @@ VALUES = {
     "instance_family": ["g5", "g6", "g6e", "p4d", "p4de", "p5", "p5e", "inf2", "g4dn", "x9"],
     "quantization": ["none", "fp8", "awq", "gptq"] + [f"q{i}" for i in range(6)],
     "tp_degree": list(range(1, 11)),
-    "deployment_target": ["realtime-inference", "async-inference", "batch-transform"]
-    + [f"t{i}" for i in range(7)],
+    "deployment_target": ["realtime-inference", "async-inference", "batch-transform"] + [f"t{i}" for i in range(7)],
 }
 
 
@@ -68,8 +67,7 @@ def time_cli(table: Path, repeats: int) -> list[float]:
         times.append(time.perf_counter() - start)
     payload = json.loads(proc.stdout)
     print(
-        f"  gaps total {payload['total']:,} of {payload['space_size']:,} cells; "
-        f"feasible {payload['feasible_total']:,}"
+        f"  gaps total {payload['total']:,} of {payload['space_size']:,} cells; feasible {payload['feasible_total']:,}"
     )
     return times
 
@@ -80,9 +78,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         big = Path(tmp) / "big.parquet"
         make_table(big, 100_000, VALUES)
-        print(
-            "pathprover gaps --table <100,000 rows, 1,000,000 cells> --json (wall time of the whole command)"
-        )
+        print("pathprover gaps --table <100,000 rows, 1,000,000 cells> --json (wall time of the whole command)")
         big_times = time_cli(big, 5)
         print(
             f"  median {statistics.median(big_times):.2f} s over {len(big_times)} runs "

@@ -42,3 +42,29 @@ class ResultsStore(Protocol):
 
 class Clock(Protocol):
     def now(self) -> datetime: ...
+
+
+class Ledger(Protocol):
+    """Budget reservations and config leases shared by every lane and every overlapping execution.
+
+    DynamoDB on AWS (conditional writes), SQLite locally (one transaction per call).
+    Invariant: for an execution, settled actual cost + open reservations <= its max cost.
+    """
+
+    def reserve(self, execution_id: str, config_id: str, amount_usd: float, max_cost_usd: float) -> bool:
+        """Reserve `amount_usd` for one prove; False when it would break the budget. Idempotent per prove."""
+        ...
+
+    def settle(self, execution_id: str, config_id: str, actual_usd: float) -> None:
+        """Replace the prove's reservation by what it actually cost. Idempotent."""
+        ...
+
+    def totals(self, execution_id: str) -> tuple[float, float]:
+        """(settled actual cost, open reservations) of an execution."""
+        ...
+
+    def acquire_lease(self, config_id: str, owner: str, ttl_seconds: int, now: datetime) -> bool:
+        """Take the config for `owner` unless another owner holds an unexpired lease."""
+        ...
+
+    def release_lease(self, config_id: str, owner: str) -> None: ...

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,14 +20,26 @@ class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     warehouse: Path = Field(default=Path(".pathprover/warehouse"), description="local warehouse root")
-    catalog_dir: Path | None = Field(
-        default=None, description="catalog folder (default: the shipped catalog)"
-    )
+    catalog_dir: Path | None = Field(default=None, description="catalog folder (default: the shipped catalog)")
     region: str = Field(default="us-east-1", description="AWS region of runs and prices")
     results_bucket: str | None = None
     athena_workgroup: str | None = None
     glue_database: str = "mlcc_ci"
     glue_table: str = "benchmark_results"
+    runtime: Literal["local", "aws"] = Field(default="local", description="which adapters the handlers use")
+    artifact_bucket: str = Field(default="pathprover-local", description="bundles, staged weights, benchmark output")
+    image_repository_uri: str = "000000000000.dkr.ecr.us-east-1.amazonaws.com/pathprover"
+    sagemaker_role_arn: str = "arn:aws:iam::000000000000:role/pathprover-local-sagemaker"
+    build_project: str = "pathprover-build"
+    stage_project: str = "pathprover-stage"
+    benchmark_project: str = "pathprover-benchmark"
+    training_image: str = (
+        "763104351884.dkr.ecr.us-east-1.amazonaws.com/"
+        "huggingface-pytorch-training:2.5.1-transformers4.49.0-gpu-py311-cu124-ubuntu22.04"
+    )
+    ledger_table: str | None = Field(default=None, description="DynamoDB table of budget reservations and leases")
+    hf_token_secret: str | None = Field(default=None, description="Secrets Manager id of the Hugging Face token")
+    keep_on_failure: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -49,7 +49,10 @@ def test_the_guides_queries_run_verbatim(tmp_path, name):
     vector = ConfigVector(deployment_config="vllm", model_family="llama3", instance_family="g5", tp_degree=2)
     ctx = ProveContext(vector=vector, execution_id="e9")
     store.append(
-        [*rows(), failure_record(ctx, NOW, category="oom", retryable=False, reason="CUDA out of memory", stage="deploy")]
+        [
+            *rows(),
+            failure_record(ctx, NOW, category="oom", retryable=False, reason="CUDA out of memory", stage="deploy"),
+        ]
     )
     result = store.query(REPORTS[name])
     assert result.rows, name
@@ -128,6 +131,4 @@ def test_concurrent_writers_never_duplicate(tmp_path):
         p.join(60)
     # Then the shared rows are written once
     store = LocalWarehouse(tmp_path)
-    assert store.query("SELECT COUNT(*), COUNT(DISTINCT record_id) FROM mlcc_ci.benchmark_results").rows == [
-        [9, 9]
-    ]
+    assert store.query("SELECT COUNT(*), COUNT(DISTINCT record_id) FROM mlcc_ci.benchmark_results").rows == [[9, 9]]

@@ -83,9 +83,7 @@ def test_default_directory_is_the_repo_catalog(monkeypatch: pytest.MonkeyPatch) 
     assert default_catalog_dir() == REPO_CATALOG
 
 
-def test_environment_variable_overrides_the_directory(
-    monkeypatch: pytest.MonkeyPatch, catalog_copy: Path
-) -> None:
+def test_environment_variable_overrides_the_directory(monkeypatch: pytest.MonkeyPatch, catalog_copy: Path) -> None:
     # Given PATHPROVER_CATALOG_DIR points at a copy with one price changed
     _edit(catalog_copy, "instances.yaml", lambda d: d["instances"][0].update(price_per_hour_usd=123.0))
     monkeypatch.setenv(CATALOG_DIR_ENV, str(catalog_copy))
@@ -98,9 +96,7 @@ def test_environment_variable_overrides_the_directory(
     assert next(iter(loaded.instances.values())).price_per_hour_usd == 123.0
 
 
-def test_missing_override_directory_is_a_catalog_error(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_missing_override_directory_is_a_catalog_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     # Given the override names a directory that does not exist
     monkeypatch.setenv(CATALOG_DIR_ENV, str(tmp_path / "nope"))
 
@@ -146,9 +142,7 @@ def test_unverified_prices_say_how_they_were_derived(catalog: Catalog) -> None:
     # Then each says where the figure came from (an estimate, or another region or product)
     assert unverified
     for instance in unverified:
-        assert any(word in instance.price_source for word in ("estimate", "us-west-2", "us-east-2")), (
-            instance.name
-        )
+        assert any(word in instance.price_source for word in ("estimate", "us-west-2", "us-east-2")), instance.name
 
 
 def test_hardware_figures_follow_the_research_notes(catalog: Catalog) -> None:
@@ -297,9 +291,7 @@ def test_fp16_is_an_alias_of_none(catalog: Catalog) -> None:
 
     # When fp16 (the guide's word for unquantized) is asked for
     # Then it means the native dtype, exactly like none
-    assert (
-        catalog.weight_bytes_per_param(llama, "fp16") == catalog.weight_bytes_per_param(llama, "none") == 2.0
-    )
+    assert catalog.weight_bytes_per_param(llama, "fp16") == catalog.weight_bytes_per_param(llama, "none") == 2.0
     assert catalog.weight_bytes_per_param(r1, "fp16") == 1.0
     assert catalog.quantization("fp16").name == "none"
 
@@ -582,9 +574,7 @@ def test_error_message_names_the_entry(catalog_copy: Path) -> None:
     assert "(entry 'ml.g5.2xlarge')" in str(error)
 
 
-def test_shown_path_is_relative_to_the_working_directory(
-    monkeypatch: pytest.MonkeyPatch, catalog_copy: Path
-) -> None:
+def test_shown_path_is_relative_to_the_working_directory(monkeypatch: pytest.MonkeyPatch, catalog_copy: Path) -> None:
     # Given the working directory is the catalog's parent
     monkeypatch.chdir(catalog_copy.parent)
     _edit(catalog_copy, "instances.yaml", _set(("instances", 3, "accelerator_count"), 0))
@@ -611,9 +601,7 @@ def test_duplicate_yaml_key_is_refused(catalog_copy: Path) -> None:
     # Given a mapping with the same key twice (PyYAML would keep the last silently)
     path = catalog_copy / "search_space.yaml"
     text = path.read_text(encoding="utf-8")
-    path.write_text(
-        text.replace("  kv_reserve_tokens: 4096\n", "  kv_reserve_tokens: 4096\n  kv_reserve_tokens: 8\n")
-    )
+    path.write_text(text.replace("  kv_reserve_tokens: 4096\n", "  kv_reserve_tokens: 4096\n  kv_reserve_tokens: 8\n"))
 
     # When it is loaded, Then the duplicate is reported with its file
     error = _load_error(catalog_copy)

@@ -83,11 +83,9 @@ def test_distance_and_changed():
 
 def test_run_config_hash_is_pinned_and_covers_nested_fields():
     # Given a concrete run config
-    run = RunConfig(
-        vector=ConfigVector(**GUIDE_VECTOR), model_name="Qwen/Qwen3-8B", instance_type="ml.g5.xlarge"
-    )
+    run = RunConfig(vector=ConfigVector(**GUIDE_VECTOR), model_name="Qwen/Qwen3-8B", instance_type="ml.g5.xlarge")
     # Then its hash is pinned
-    assert run.run_config_hash == "e572e9359686ed9a"
+    assert run.run_config_hash == "a640648061dbe3ce"
     # And a nested field changes it (the prior art's hash dropped nested objects)
     tuned = run.model_copy(update={"serving_params": {"max_model_len": 32768}})
     assert tuned.run_config_hash != run.run_config_hash
@@ -95,9 +93,7 @@ def test_run_config_hash_is_pinned_and_covers_nested_fields():
         vector=ConfigVector(**GUIDE_VECTOR),
         model_name="Qwen/Qwen3-8B",
         instance_type="ml.g5.xlarge",
-        infra_params={
-            "capacity_reservation_arn": "arn:aws:sagemaker:us-east-2:123456789012:training-plan/tp-1"
-        },
+        infra_params={"capacity_reservation_arn": "arn:aws:sagemaker:us-east-2:123456789012:training-plan/tp-1"},
     )
     assert other_arn.run_config_hash != run.run_config_hash
 

@@ -24,9 +24,7 @@ def ctx(**kw):
 
 
 def test_record_id_is_deterministic_and_pinned():
-    assert record_id_of("exec-1", "a85629ebfe1da8c1", 1, 4) == record_id_of(
-        "exec-1", "a85629ebfe1da8c1", 1, 4
-    )
+    assert record_id_of("exec-1", "a85629ebfe1da8c1", 1, 4) == record_id_of("exec-1", "a85629ebfe1da8c1", 1, 4)
     assert record_id_of("exec-1", "a85629ebfe1da8c1", 1, 4) == "e50ba5c1ae8d4e0086f5dd59373a7857"
     assert record_id_of("exec-1", "x", 1, 4) != record_id_of("exec-1", "x", 2, 4)
     assert record_id_of("exec-1", "x", 1, 4) != record_id_of("exec-1", "x", 1, 8)

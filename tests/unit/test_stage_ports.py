@@ -60,10 +60,10 @@ def test_suggest_wait_examples() -> None:
     # a 12-minute build: wait out the expected time in two polls
     assert suggest_wait(0, 720, billing=False) == 600
     assert suggest_wait(600, 720, billing=False) == 120
-    # a billing endpoint: 90 % of the time left, then at most 15 s near the end
+    # a billing endpoint: 90 % of the time left, then straight to the expected end
     assert suggest_wait(0, 600, billing=True) == 540
-    assert suggest_wait(540, 600, billing=True) == 30
-    assert suggest_wait(880, 900, billing=True) == 15
+    assert suggest_wait(540, 600, billing=True) == 60
+    assert suggest_wait(880, 900, billing=True) == 20
     # overdue: short waits that back off slowly, capped
     assert suggest_wait(901, 900, billing=True) == 16
     assert suggest_wait(100_000, 900, billing=True) == 60

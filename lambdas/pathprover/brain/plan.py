@@ -7,6 +7,7 @@ says why.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -21,6 +22,13 @@ from pathprover.core.runconfig import BenchmarkWorkload, RunConfig
 DEFAULT_MAX_PROVES: Final = 10
 DEFAULT_MAX_COST_USD: Final = 50.0
 DEFAULT_MAX_EXCLUDED: Final = 1000
+BUDGET_HEADROOM: Final = 0.25
+"""A prove reserves its estimate plus this share: real stages run late, and the reservation caps billing."""
+
+
+def ceiling_of(cost_usd: float) -> float:
+    """The budget a prove reserves: estimate + headroom, rounded up to the cent."""
+    return math.ceil(cost_usd * (1 + BUDGET_HEADROOM) * 100 - 1e-9) / 100
 
 
 @dataclass(frozen=True)
@@ -58,6 +66,7 @@ def concretise(
         benchmark=workload or BenchmarkWorkload(),
         estimated_hours=est.hours,
         estimated_cost_usd=est.cost_usd,
+        budget_ceiling_usd=ceiling_of(est.cost_usd),
     )
 
 
@@ -91,6 +100,10 @@ class Plan:
     def estimated_total_usd(self) -> float:
         return round(sum(r.estimated_cost_usd or 0.0 for r in self.selected), 2)
 
+    @property
+    def reserved_total_usd(self) -> float:
+        return round(sum(r.budget_ceiling_usd or 0.0 for r in self.selected), 2)
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "selected": [
@@ -101,6 +114,7 @@ class Plan:
                     "instance_type": r.instance_type,
                     "estimated_hours": r.estimated_hours,
                     "estimated_cost_usd": r.estimated_cost_usd,
+                    "reserved_usd": r.budget_ceiling_usd,
                     "timeout_multiplier": r.timeout_multiplier,
                     "neighbors": self.neighbors.get(r.config_id, 0),
                 }
@@ -110,6 +124,7 @@ class Plan:
             "excluded_total": self.excluded_total,
             "excluded_counts": self.excluded_counts,
             "estimated_total_usd": self.estimated_total_usd,
+            "reserved_total_usd": self.reserved_total_usd,
             "max_proves": self.max_proves,
             "max_cost_usd": self.max_cost_usd,
             "gaps_total": self.gaps_total,
@@ -152,12 +167,13 @@ def make_plan(
             continue
         entry = history.configs.get(gap.key)
         run = concretise(catalog, rules, gap.key, multiplier=timeout_multiplier(entry))
-        cost = run.estimated_cost_usd or 0.0
+        cost = run.budget_ceiling_usd or 0.0
         if spent + cost > max_cost_usd + 1e-9:
             exclude(
                 gap,
                 "over_budget",
-                f"over budget: estimated ${cost:.2f} on {run.instance_type} would bring the run to "
+                f"over budget: reserving ${cost:.2f} (estimate ${run.estimated_cost_usd:.2f} + "
+                f"{BUDGET_HEADROOM:.0%}) on {run.instance_type} would bring the run to "
                 f"${spent + cost:.2f} > MAX_COST_PER_RUN ${max_cost_usd:.2f}",
             )
             continue

@@ -131,19 +131,13 @@ class InstanceType(_Frozen):
     def _consistent(self) -> Self:
         named_family = self.name.split(".")[1]
         if named_family != self.family:
-            raise LocatedValueError(
-                ("family",), f"{self.name} is in family {named_family!r}, not {self.family!r}"
-            )
+            raise LocatedValueError(("family",), f"{self.name} is in family {named_family!r}, not {self.family!r}")
         if self.accelerator_kind == "gpu" and self.compute_capability is None:
             raise LocatedValueError(("compute_capability",), "a GPU instance needs a compute capability")
         if self.accelerator_kind == "neuron" and self.compute_capability is not None:
-            raise LocatedValueError(
-                ("compute_capability",), "a Neuron instance has no CUDA compute capability"
-            )
+            raise LocatedValueError(("compute_capability",), "a Neuron instance has no CUDA compute capability")
         if self.accelerator_kind == "gpu" and self.cores_per_accelerator != 1:
-            raise LocatedValueError(
-                ("cores_per_accelerator",), "cores_per_accelerator is for Neuron chips only"
-            )
+            raise LocatedValueError(("cores_per_accelerator",), "cores_per_accelerator is for Neuron chips only")
         return self
 
     @property
@@ -194,8 +188,7 @@ class ModelSpec(_Frozen):
         if self.num_attention_heads % self.num_kv_heads:
             raise LocatedValueError(
                 ("num_kv_heads",),
-                f"num_attention_heads {self.num_attention_heads} is not divisible by "
-                f"num_kv_heads {self.num_kv_heads}",
+                f"num_attention_heads {self.num_attention_heads} is not divisible by num_kv_heads {self.num_kv_heads}",
             )
         if self.active_params_b > self.total_params_b:
             raise LocatedValueError(
@@ -289,9 +282,7 @@ class DeploymentConfig(_Frozen):
                 except DimensionValueError as exc:
                     raise LocatedValueError((str(key),), str(exc)) from exc
                 if canonical in seen:
-                    raise LocatedValueError(
-                        (str(key),), f"{key!r} is the same quantization as {seen[canonical]!r}"
-                    )
+                    raise LocatedValueError((str(key),), f"{key!r} is the same quantization as {seen[canonical]!r}")
                 seen[canonical] = key
         return value
 
@@ -323,9 +314,7 @@ class DeploymentConfig(_Frozen):
             raise LocatedValueError(("neuron_base_image",), "set but accelerator_kinds has no neuron")
         for name, rule in self.quantizations.items():
             if rule.neuron and not neuron:
-                raise LocatedValueError(
-                    ("quantizations", name, "neuron"), "true but accelerator_kinds has no neuron"
-                )
+                raise LocatedValueError(("quantizations", name, "neuron"), "true but accelerator_kinds has no neuron")
         return self
 
     def image_for(self, accelerator_kind: str) -> str:
@@ -349,9 +338,7 @@ class DeploymentConfig(_Frozen):
     def is_weight_only(self, quantization: str, instance: InstanceType) -> bool:
         rule = self.quantization_rule(quantization)
         return (
-            rule is not None
-            and instance.accelerator_kind == "gpu"
-            and rule.is_weight_only(instance.compute_capability)
+            rule is not None and instance.accelerator_kind == "gpu" and rule.is_weight_only(instance.compute_capability)
         )
 
 
@@ -393,9 +380,7 @@ class TimingConstants(_Frozen):
 
     def billed_minutes(self, total_params_b: float, *, tune: bool = False) -> float:
         """Minutes the instance runs for one prove; tune counts only when the run tunes."""
-        return sum(
-            self.minutes(stage, total_params_b) for stage in self.billed_stages if tune or stage != "tune"
-        )
+        return sum(self.minutes(stage, total_params_b) for stage in self.billed_stages if tune or stage != "tune")
 
 
 class SearchSpace(_Frozen):
@@ -413,9 +398,7 @@ class SearchSpace(_Frozen):
             raise ValueError("values must be a mapping of dimension -> list of values")
         for key in raw:
             if key not in DIMENSIONS:
-                raise LocatedValueError(
-                    (str(key),), f"unknown dimension; expected one of {', '.join(DIMENSIONS)}"
-                )
+                raise LocatedValueError((str(key),), f"unknown dimension; expected one of {', '.join(DIMENSIONS)}")
         result: dict[str, list[str | int]] = {}
         for dimension in DIMENSIONS:
             if dimension not in raw:
@@ -479,9 +462,7 @@ class Catalog(_Frozen):
             raise CatalogError(str(exc)) from exc
         found = self.deployment_configs.get(key)
         if found is None:
-            raise CatalogError(
-                f"unknown deployment config {name!r}; {_close_matches(key, self.deployment_configs)}"
-            )
+            raise CatalogError(f"unknown deployment config {name!r}; {_close_matches(key, self.deployment_configs)}")
         return found
 
     def quantization(self, name: str | None) -> QuantizationSpec:

@@ -35,9 +35,7 @@ DEFAULT_STAGES: Final[tuple[str, ...]] = (
     "clean",
 )
 SERVING_PARAM_KEY: Final = re.compile(r"^[a-z][a-z0-9_]*$")
-ModelName = Annotated[
-    str, Field(min_length=3, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9._-]+$")
-]
+ModelName = Annotated[str, Field(min_length=3, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9._-]+$")]
 InstanceTypeName = Annotated[str, Field(pattern=r"^ml\.[a-z0-9-]+\.[a-z0-9]+$")]
 ServingValue = str | int | float | bool
 
@@ -93,9 +91,7 @@ def validate_serving_params(params: dict[str, Any]) -> dict[str, ServingValue]:
                 raise ValueError(f"serving_params.{key}: value must be one line without control characters")
             clean[key] = value
         else:
-            raise ValueError(
-                f"serving_params.{key}: value must be a string, number or boolean, got {value!r}"
-            )
+            raise ValueError(f"serving_params.{key}: value must be a string, number or boolean, got {value!r}")
     return clean
 
 
@@ -115,6 +111,9 @@ class RunConfig(BaseModel):
     timeout_multiplier: float = Field(default=1.0, ge=1.0, le=16.0)
     estimated_hours: float | None = None
     estimated_cost_usd: float | None = None
+    budget_ceiling_usd: float | None = Field(
+        default=None, description="what the run reserves for this prove; billing stops (timeout) before it"
+    )
 
     @field_validator("serving_params", mode="before")
     @classmethod

@@ -93,16 +93,12 @@ def column_names() -> tuple[str, ...]:
 
 
 def partition_keys() -> tuple[Column, ...]:
-    return (
-        Column(PARTITION_COLUMN, "string", True, "UTC date of run_timestamp, YYYY-MM-DD (Hive partition)"),
-    )
+    return (Column(PARTITION_COLUMN, "string", True, "UTC date of run_timestamp, YYYY-MM-DD (Hive partition)"),)
 
 
 def markdown_table() -> str:
     """The schema as a Markdown table, for docs/schema.md (a test keeps the doc in sync)."""
     lines = ["| column | type | required | description |", "|---|---|---|---|"]
     for col in (*columns(), *partition_keys()):
-        lines.append(
-            f"| `{col.name}` | {col.glue_type} | {'yes' if col.required else ''} | {col.description} |"
-        )
+        lines.append(f"| `{col.name}` | {col.glue_type} | {'yes' if col.required else ''} | {col.description} |")
     return "\n".join(lines) + "\n"

@@ -44,7 +44,10 @@ _TAG_VALUE_MAX: Final = 256
 _TAG_KEY_MAX: Final = 128
 
 _S3_URI: Final = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])/(?P<key>.*)$")
-_SECRET_NAME: Final = re.compile(r"(TOKEN|SECRET|PASSWORD|PASSWD|API_KEY|ACCESS_KEY|PRIVATE_KEY|CREDENTIAL)", re.I)
+_SECRET_NAME: Final = re.compile(
+    r"(^|_)(TOKEN|SECRET|PASSWORD|PASSWD|API_KEY|ACCESS_KEY|PRIVATE_KEY|CREDENTIALS?)(_|$)", re.I
+)
+"""Whole name parts only: HF_TOKEN is a secret, INPUT_TOKENS is not."""
 _ENV_NAME: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -94,7 +97,7 @@ def suggest_wait(elapsed_s: float, expected_s: float, billing: bool) -> int:
     that does not bill while we wait (a build), 90 % of it for a billing
     endpoint or job, so a 12-minute build is polled about twice and a 2-hour
     tune a handful of times, keeping state transitions low. Within two minutes
-    of the expected end of billing work the wait halves toward a 15 s step, so a
+    of the expected end of billing work the next poll lands on the expected end, so a
     finished endpoint is seen promptly. Past the expected end it polls every
     15 s (billing) / 30 s and backs off slowly, to at most 60 s / 120 s. An
     unknown (zero or non-finite) expectation polls every 30 s / 60 s.
@@ -108,7 +111,7 @@ def suggest_wait(elapsed_s: float, expected_s: float, billing: bool) -> int:
         remaining = expected - elapsed
         raw = remaining * (0.9 if billing else 1.0)
         if billing and remaining <= 120.0:
-            raw = min(raw, max(15.0, remaining * 0.5))
+            raw = remaining  # land on the expected end; overdue polls are short
     else:
         overdue = elapsed - expected
         raw = (15.0 if billing else 30.0) + overdue * 0.05
@@ -492,6 +495,10 @@ class Fleet(Protocol):
 
 class ArtifactStore(Protocol):
     """Blobs: bundles, benchmark samples, manifests (S3 on AWS)."""
+
+    def uri(self, key: str) -> str:
+        """The URI an object (or, for a key ending in /, a prefix) has in this store; writes nothing."""
+        ...
 
     def put_bytes(self, key: str, data: bytes) -> str:
         """Store under ``key`` (relative to the store's prefix); returns the URI."""

@@ -133,6 +133,9 @@ class CodeBuildBuilder:
             exported = {v["name"]: v.get("value", "") for v in build.get("exportedEnvironmentVariables") or []}
             detail["exported"] = exported
             detail["image_digest"] = exported.get(IMAGE_DIGEST_VAR) or None
+            end = build.get("endTime")
+            if isinstance(end, datetime):
+                detail["finished_at"] = end.astimezone(UTC).isoformat()
             return JobState.succeeded(detail)
         if status in _FAILED:
             return JobState.failed(_failure_text(build), stage, detail)

@@ -381,6 +381,7 @@ class SageMakerFleet:
             "target": ref.meta.get("target"),
         }
         if status == "InService":
+            detail["finished_at"] = _iso(desc.get("LastModifiedTime"))
             return JobState.succeeded(detail)
         if status in _ENDPOINT_RUNNING:
             return JobState.running(wait, detail)
@@ -401,6 +402,7 @@ class SageMakerFleet:
         if status == "InProgress":
             return JobState.running(wait, detail)
         if status == "Completed":
+            detail["finished_at"] = detail["ended"]
             return JobState.succeeded(detail)
         reason = desc.get("FailureReason") or f"transform job was {status}"
         return JobState.failed(f"{reason}\nSageMaker transform job {name}: {status}", stage, detail)
@@ -419,6 +421,7 @@ class SageMakerFleet:
         if status == "InProgress":
             return JobState.running(wait, detail)
         if status == "Completed":
+            detail["finished_at"] = _iso(desc.get("TrainingEndTime"))
             return JobState.succeeded(detail)
         reason = desc.get("FailureReason") or ""
         if secondary == "MaxRuntimeExceeded":

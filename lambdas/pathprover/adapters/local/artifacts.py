@@ -1,4 +1,4 @@
-"""ArtifactStore on the local file system: ``file://`` URIs under one root, atomic writes."""
+"""ArtifactStore on the local file system under one root, atomic writes; URIs are ``file://`` or an s3:// alias."""
 
 from __future__ import annotations
 
@@ -53,6 +53,8 @@ class LocalArtifactStore:
 
     def uri(self, key: str) -> str:
         """``file://`` URI of ``key`` (a key ending in ``/`` gives a folder URI ending in ``/``); writes nothing."""
+        if self.s3_bucket is not None:
+            return self.s3_uri(key)
         path = self._path_for_key(key, prefix_ok=True).as_uri()
         return path + "/" if key.endswith("/") else path
 
@@ -76,7 +78,15 @@ class LocalArtifactStore:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        return target.as_uri()
+        return self.s3_uri(key) if self.s3_bucket is not None else target.as_uri()
+
+    def key_of(self, uri: str) -> str:
+        """The key a URI of this store names (the inverse of :meth:`uri`)."""
+        return self.path_of(uri).relative_to(self.root).as_posix()
+
+    def put_uri(self, uri: str, data: bytes) -> str:
+        """Write to a URI of this store (what a simulated job writes to its output location)."""
+        return self.put_bytes(self.key_of(uri), data)
 
     def get_bytes(self, uri: str) -> bytes:
         path = self.path_of(uri)

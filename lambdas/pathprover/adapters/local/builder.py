@@ -34,7 +34,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 from pathprover.adapters.aws.codebuild import IMAGE_DIGEST_VAR, idempotency_token
@@ -207,6 +207,7 @@ class SimulatedBuilder:
             return JobState.failed(text, stage, detail)
         detail["build_status"] = "SUCCEEDED"
         detail["current_phase"] = "COMPLETED"
+        detail["finished_at"] = (build.started + timedelta(seconds=build.duration_s)).isoformat()
         exported: dict[str, str] = {k: job.env[k] for k in ("IMAGE_URI", "MODEL_S3_URI") if k in job.env}
         if job.kind == "build":
             exported[IMAGE_DIGEST_VAR] = image_digest(job.source_digest, job.kind)

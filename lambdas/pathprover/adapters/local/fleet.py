@@ -380,9 +380,31 @@ class SimulatedFleet:
                     )
             if model is not None and resource.failure is None:
                 resource.latency = LatencyModel.estimate(self.catalog, model, instance, quantization, tp)
+            if batch:
+                resource.extra["batch_input_s3"] = spec.batch_input_s3 or ""
+                resource.extra["batch_output_s3"] = spec.batch_output_s3 or ""
             self._put(resource)
             meta["simulated_duration_s"] = str(int(duration))
             return JobRef(kind=kind, name=name, arn_or_id=resource.arn, started_at=now, meta=meta)
+
+    def _write_transform_output(self, resource: _Resource) -> str | None:
+        """Like SageMaker, write `<output>/<input file>.out` when the job completes (if there is a store)."""
+        source = str(resource.extra.get("batch_input_s3") or "")
+        output = str(resource.extra.get("batch_output_s3") or "")
+        if self.artifacts is None or not source or not output:
+            return None
+        name = source.rsplit("/", 1)[-1]
+        put_uri = getattr(self.artifacts, "put_uri", None)
+        if not name or put_uri is None:
+            return None
+        target = output.rstrip("/") + "/" + name + ".out"
+        text = json.dumps({"choices": [{"index": 0, "text": " Hello! (simulated batch transform)"}]})
+        try:
+            if not self.artifacts.exists(target):
+                put_uri(target, (text + "\n").encode())
+        except ValueError:
+            return None  # the output location is not in this store
+        return target
 
     # ------------------------------------------------------------------ training
     def start_training(self, spec: TrainingSpec) -> JobRef:
@@ -509,11 +531,14 @@ class SimulatedFleet:
                 return JobState.failed(
                     f"{label} was Stopped\nSageMaker {label} {name}: Stopped (simulated)", stage, detail
                 )
+            detail["finished_at"] = (resource.created + timedelta(seconds=resource.duration_s)).isoformat()
             if kind == "endpoint":
                 self._on_in_service(resource)
                 detail["endpoint_url"] = resource.endpoint_url
                 if resource.latency is not None:
                     detail["latency_model"] = resource.latency.as_dict()
+            elif kind == "transform-job":
+                detail["output"] = self._write_transform_output(resource)
             elif kind == "training-job":
                 output = str(resource.extra.get("output_s3", "")).rstrip("/")
                 detail["model_artifacts"] = f"{output}/{name}/output/model.tar.gz"

@@ -72,9 +72,7 @@ class LocalWarehouse:
 
     def exists(self) -> bool:
         if self.table is not None and not self.table.exists():
-            raise WarehouseError(
-                f"no table at {self.table}: give a Parquet file or a folder of Parquet files"
-            )
+            raise WarehouseError(f"no table at {self.table}: give a Parquet file or a folder of Parquet files")
         return bool(self.files())
 
     # ---------------------------------------------------------------- reading

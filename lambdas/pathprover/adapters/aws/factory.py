@@ -1,0 +1,54 @@
+"""Build the AWS adapters from Settings (on Lambda). Clients are created on first use, not here."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from pathprover.adapters.aws.clients import AwsClients
+from pathprover.adapters.aws.codebuild import CodeBuildBuilder
+from pathprover.adapters.aws.ledger import DynamoLedger
+from pathprover.adapters.aws.results import AthenaResultsStore
+from pathprover.adapters.aws.s3 import S3ArtifactStore
+from pathprover.adapters.aws.sagemaker import SageMakerFleet
+from pathprover.catalog import Catalog
+from pathprover.services import Services
+from pathprover.settings import Settings
+
+
+class SystemClock:
+    """Wall-clock time (Wait states really wait on AWS)."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+def build_aws_services(settings: Settings, catalog: Catalog) -> Services:
+    missing = [
+        name
+        for name, value in (
+            ("PATHPROVER_RESULTS_BUCKET", settings.results_bucket),
+            ("PATHPROVER_LEDGER_TABLE", settings.ledger_table),
+        )
+        if not value
+    ]
+    if missing:
+        raise RuntimeError(f"missing configuration for the AWS runtime: {', '.join(missing)}")
+    clients = AwsClients(settings.region)
+    store = AthenaResultsStore(
+        clients,
+        table_s3_uri=f"s3://{settings.results_bucket}/{settings.glue_database}/{settings.glue_table}/",
+        database=settings.glue_database,
+        table=settings.glue_table,
+        workgroup=settings.athena_workgroup,
+    )
+    return Services(
+        settings=settings,
+        catalog=catalog,
+        store=store,
+        builder=CodeBuildBuilder(clients),
+        fleet=SageMakerFleet(clients),
+        artifacts=S3ArtifactStore(clients, settings.artifact_bucket, prefix="pathprover"),
+        ledger=DynamoLedger(clients, settings.ledger_table or ""),
+        clock=SystemClock(),
+        simulated=False,
+    )

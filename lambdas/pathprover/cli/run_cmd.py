@@ -1,0 +1,188 @@
+"""`pathprover run` and `pathprover serve`: the workflow on the embedded default (simulated fleet)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+SIMULATED_NOTE = (
+    "fleet SIMULATED: no GPU endpoint or CodeBuild runs on this machine; the ASL file, the handlers, the "
+    "Athena SQL (on DuckDB), the container rendering and the load generator (real HTTP) are the real ones"
+)
+
+
+def _coverage(store: Any) -> dict[str, int]:
+    rows = store.query(
+        "SELECT COUNT(DISTINCT config_id) FILTER (WHERE status = 'completed'), "
+        "COUNT(DISTINCT config_id) FILTER (WHERE status = 'unfeasible'), COUNT(*) "
+        "FROM mlcc_ci.benchmark_results"
+    ).rows
+    proven, unfeasible, total = rows[0] if rows else (0, 0, 0)
+    return {"proven_configs": int(proven or 0), "unfeasible_configs": int(unfeasible or 0), "rows": int(total or 0)}
+
+
+def _progress_printer(console: Console) -> Any:
+    last: dict[int, tuple[Any, ...]] = {}
+
+    def show(event: dict[str, Any]) -> None:
+        if event.get("step") == "plan":
+            console.print(f"planned {len(event['selected'])} proves ({event['excluded_total']:,} gaps left out)")
+            return
+        lane = int(event.get("lane") or 0)
+        vector = event.get("config") or {}
+        label = "/".join(
+            str(vector.get(k))
+            for k in (
+                "model_family",
+                "instance_family",
+                "deployment_config",
+                "quantization",
+                "tp_degree",
+                "deployment_target",
+            )
+        )
+        key = (label, event.get("stage"), event.get("status"))
+        if last.get(lane) == key and event.get("step") == "check":
+            return
+        last[lane] = key
+        clock = str(event.get("virtual", ""))[11:19]
+        settled = event.get("settled") or {}
+        if event.get("step") == "settle" and settled:
+            outcome = settled.get("status")
+            colour = {"completed": "green", "failed": "yellow", "unfeasible": "red", "skipped": "dim"}.get(
+                str(outcome), "magenta"
+            )
+            detail = settled.get("failure_category") or settled.get("skip_reason") or ""
+            console.print(
+                f"\\[lane {lane} {clock}] {settled.get('config_id')} [{colour}]{outcome}[/{colour}] "
+                f"{escape(str(detail))}",
+                highlight=False,
+            )
+            return
+        stage = event.get("stage") or event.get("step")
+        console.print(f"\\[lane {lane} {clock}] {label}  {stage}: {event.get('status')}", highlight=False)
+
+    return show
+
+
+def run_command(
+    max_proves: Annotated[int, typer.Option(help="MAX_PROVES_PER_RUN", min=0)] = 10,
+    max_cost: Annotated[float, typer.Option(help="MAX_COST_PER_RUN in USD", min=0.0)] = 50.0,
+    lanes: Annotated[int, typer.Option(help="PARALLEL_LANES: proves running at once", min=1, max=16)] = 1,
+    targets: Annotated[Path | None, typer.Option(help="Prove exactly these validation targets (JSON or YAML)")] = None,
+    faults: Annotated[Path | None, typer.Option(help="YAML list of faults to inject into the simulated fleet")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan only (DRY_RUN)")] = False,
+    keep_on_failure: Annotated[bool, typer.Option("--keep-on-failure", help="KEEP_ON_FAILURE")] = False,
+    include_catalog: Annotated[bool, typer.Option("--catalog", help="Search the catalog's values too")] = False,
+    warehouse: Annotated[Path | None, typer.Option(help="Local warehouse [env PATHPROVER_WAREHOUSE]")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object")] = False,
+) -> None:
+    """Run the state machine end to end on this machine: plan, prove in lanes, record, summarise."""
+    from pathprover.adapters.local.faults import FaultFileError, FaultPlan, load_faults
+    from pathprover.cli.app import fail, open_store, settings_for
+    from pathprover.core.targets import TargetError, load_targets
+    from pathprover.runtime.local import LocalRuntime
+
+    err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
+    out = Console(width=None if sys.stdout.isatty() else 200)
+    payload: dict[str, Any] = {
+        "MAX_PROVES_PER_RUN": max_proves,
+        "MAX_COST_PER_RUN": max_cost,
+        "PARALLEL_LANES": lanes,
+        "DRY_RUN": dry_run,
+        "KEEP_ON_FAILURE": keep_on_failure,
+        "INCLUDE_CATALOG": include_catalog,
+    }
+    try:
+        if targets is not None:
+            payload["TARGETS"] = [
+                t.model_dump(mode="json", exclude_none=True, exclude_defaults=True) for t in load_targets(targets)
+            ]
+        plan = load_faults(faults) if faults is not None else FaultPlan()
+    except (TargetError, FaultFileError) as exc:
+        fail(str(exc))
+    settings = settings_for(warehouse)
+    store = open_store(warehouse, None)
+    if not store.exists() and targets is None:
+        fail(
+            f"the table is empty: no Parquet files in {store.describe()}. Run `pathprover seed` first, "
+            "or give --targets."
+        )
+    before = _coverage(store) if store.exists() else {"proven_configs": 0, "unfeasible_configs": 0, "rows": 0}
+    err.print(f"[bold]Path Prover[/bold] local runtime — {SIMULATED_NOTE}.", highlight=False)
+    with LocalRuntime(settings.warehouse, faults=plan, progress=_progress_printer(err)) as runtime:
+        err.print(f"state machine {runtime.state_machine_arn}", highlight=False)
+        outcome = runtime.run(payload)
+        leftovers = runtime.fleet.alive({})
+    summary = outcome.summary or {}
+    after = _coverage(store)
+    result = {
+        **summary,
+        "status": outcome.status,
+        "error": outcome.error,
+        "cause": outcome.cause,
+        "execution_arn": outcome.execution_arn,
+        "warehouse": str(store.table_dir),
+        "coverage_before": before,
+        "coverage_after": after,
+        "real_seconds": outcome.real_seconds,
+        "virtual_seconds": outcome.virtual_seconds,
+        "simulated": True,
+        "fleet_alive_after_run": leftovers,
+    }
+    if as_json:
+        sys.stdout.write(json.dumps(result, default=str) + "\n")
+    else:
+        _print_summary(out, result)
+    if outcome.status != "SUCCEEDED":
+        raise typer.Exit(1)
+
+
+def _print_summary(out: Console, result: dict[str, Any]) -> None:
+    out.print()
+    out.print(
+        f"[bold]Run {result['execution_arn'].rsplit(':', 1)[-1]}: {result['status']}[/bold] "
+        f"({result['real_seconds']} s real, {result['virtual_seconds'] / 3600:.1f} h simulated cloud time)",
+        highlight=False,
+    )
+    if result.get("status") != "SUCCEEDED" and result.get("cause"):
+        out.print(f"[red]{result.get('error')}: {result['cause']}[/red]", highlight=False)
+    table = Table(title="Proves (simulated fleet)")
+    for col in ("config_id", "model", "instance", "status", "failure", "transitions", "polls", "est. $", "actual $"):
+        table.add_column(col)
+    for p in result.get("proves", []):
+        table.add_row(
+            p["config_id"],
+            p["model_name"],
+            p["instance_type"],
+            p["status"],
+            p.get("failure_category") or p.get("skip_reason") or "",
+            str(p["transitions"]),
+            str(p["polls"]),
+            f"{p['estimated_cost_usd']:.2f}",
+            f"{p['actual_cost_usd']:.2f}",
+        )
+    out.print(table)
+    out.print(
+        f"proved {len(result.get('proved', []))}, failed {len(result.get('failed', []))}, unfeasible "
+        f"{len(result.get('unfeasible', []))}, skipped {len(result.get('skipped', []))}; estimated "
+        f"${result.get('estimated_cost_usd', 0):.2f}, actual ${result.get('actual_cost_usd', 0):.2f} of "
+        f"${result.get('max_cost_usd', 0):.2f}",
+        highlight=False,
+    )
+    leaked = result.get("leaked_resources") or []
+    out.print(f"resources left alive: {', '.join(leaked) if leaked else 'none'}", highlight=False)
+    b, a = result["coverage_before"], result["coverage_after"]
+    out.print(
+        f"coverage: {b['proven_configs']} → {a['proven_configs']} proven configs, "
+        f"{b['unfeasible_configs']} → {a['unfeasible_configs']} unfeasible",
+        highlight=False,
+    )
+    out.print(f"records: {result['warehouse']} (query with `pathprover sql` or `pathprover report`)", highlight=False)

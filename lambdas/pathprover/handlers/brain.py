@@ -1,0 +1,26 @@
+"""First state: validate the input and plan the run (gaps or explicit targets, within both limits)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from pathprover.handlers._powertools import entry_point, logger, metrics
+from pathprover.services import get_services
+from pathprover.workflow.planning import plan_execution
+
+
+@entry_point
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    plan = plan_execution(event.get("input"), str(event.get("execution_id") or "local"), get_services())
+    metrics.add_metric(name="PlannedProves", unit=MetricUnit.Count, value=len(plan.selected))
+    logger.info(
+        "planned",
+        extra={
+            "selected": len(plan.selected),
+            "excluded": plan.excluded_total,
+            "estimated_usd": plan.estimated_total_usd,
+        },
+    )
+    return plan.model_dump(mode="json")

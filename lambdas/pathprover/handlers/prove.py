@@ -1,0 +1,64 @@
+"""The lane's per-prove steps: begin, advance, check, failure, clean, settle (one Lambda each on AWS)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from pathprover.handlers._powertools import entry_point, logger, metrics
+from pathprover.services import get_services
+from pathprover.workflow.tasks import run_step, settle_and_next
+
+
+def _log(result: dict[str, Any], step: str) -> dict[str, Any]:
+    prove = result.get("prove") or {}
+    logger.info(
+        step,
+        extra={
+            "lane": result.get("lane"),
+            "status": result.get("status"),
+            "stage": prove.get("current"),
+            "config_id": (prove.get("run") or {}).get("vector"),
+        },
+    )
+    return result
+
+
+@entry_point
+def begin(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return _log(run_step(event, "begin", get_services()), "begin")
+
+
+@entry_point
+def advance(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return _log(run_step(event, "advance", get_services()), "advance")
+
+
+@entry_point
+def check(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return _log(run_step(event, "check", get_services()), "check")
+
+
+@entry_point
+def failure(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    result = run_step(event, "failure", get_services())
+    failure_data = (result.get("prove") or {}).get("failure") or {}
+    metrics.add_dimension(name="category", value=str(failure_data.get("category") or "unknown"))
+    metrics.add_metric(name="ProveFailed", unit=MetricUnit.Count, value=1)
+    return _log(result, "failure")
+
+
+@entry_point
+def clean(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return _log(run_step(event, "clean", get_services()), "clean")
+
+
+@entry_point
+def settle(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    result = settle_and_next(event, get_services())
+    last = result["done"][-1] if result.get("done") else {}
+    metrics.add_dimension(name="outcome", value=str(last.get("status")))
+    metrics.add_metric(name="ProveOutcome", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="ProveActualCost", unit=MetricUnit.NoUnit, value=float(last.get("actual_cost_usd") or 0))
+    return _log(result, "settle")

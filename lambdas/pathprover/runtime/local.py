@@ -1,0 +1,389 @@
+"""The embedded default: `statemachines/path-prover.asl.json` executed offline.
+
+moto's Step Functions interpreter runs the very file CDK deploys; every Lambda
+task is dispatched in-process to the real handler; the handlers use the local
+adapters (DuckDB/Parquet warehouse, simulated builder and GPU fleet, SQLite
+ledger); Wait states advance a virtual clock per lane, so hours of cloud time
+take seconds. The fleet is simulated, and the output says so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Final
+
+from pathprover.adapters.local.artifacts import LocalArtifactStore
+from pathprover.adapters.local.builder import SimulatedBuilder
+from pathprover.adapters.local.endpoint import SimulatedEndpointServer
+from pathprover.adapters.local.faults import FaultPlan
+from pathprover.adapters.local.fleet import SimulatedFleet
+from pathprover.adapters.local.ledger import SqliteLedger
+from pathprover.adapters.local.warehouse import LocalWarehouse
+from pathprover.catalog import Catalog, load_catalog
+from pathprover.runtime.moto_patches import Dispatch, patched
+from pathprover.services import Services, use_services
+from pathprover.settings import Settings
+from pathprover.stages.ports import BuildJob
+
+STATE_MACHINE_NAME: Final = "mlcc-path-prover"
+ACCOUNT: Final = "123456789012"
+REGION: Final = "us-east-1"
+LOCAL_BUCKET: Final = "pathprover-local"
+ASL_FILE: Final = "path-prover.asl.json"
+FUNCTIONS: Final[dict[str, tuple[str, str]]] = {
+    # substitution -> (function name, "module:attribute")
+    "BrainFunctionArn": ("pathprover-brain", "pathprover.handlers.brain:handler"),
+    "BeginFunctionArn": ("pathprover-begin", "pathprover.handlers.prove:begin"),
+    "AdvanceFunctionArn": ("pathprover-advance", "pathprover.handlers.prove:advance"),
+    "CheckFunctionArn": ("pathprover-check", "pathprover.handlers.prove:check"),
+    "FailureFunctionArn": ("pathprover-failure", "pathprover.handlers.prove:failure"),
+    "CleanFunctionArn": ("pathprover-clean", "pathprover.handlers.prove:clean"),
+    "SettleFunctionArn": ("pathprover-settle", "pathprover.handlers.prove:settle"),
+    "SummaryFunctionArn": ("pathprover-summary", "pathprover.handlers.summary:handler"),
+}
+SIMULATED_WORKLOAD_CAPS: Final = {"REQUESTS": 8, "INPUT_TOKENS": 128, "OUTPUT_TOKENS": 24}
+"""Offline, each benchmark level sends at most this much (real HTTP, simulated latencies)."""
+_LOCAL_ENV: Final = {
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
+    "MOTO_ALLOW_NONEXISTENT_REGION": "true",
+}
+
+
+def asl_path() -> Path:
+    """The one ASL file: in the repo, or the copy shipped as package data."""
+    here = Path(__file__).resolve()
+    for candidate in (here.parents[1] / "_statemachines" / ASL_FILE, here.parents[3] / "statemachines" / ASL_FILE):
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(f"cannot find {ASL_FILE}")
+
+
+class LaneClock:
+    """Virtual time with one timeline per lane, all from a common start.
+
+    moto may run a lane's states and its Lambda calls on different threads, so the
+    timeline is chosen by the lane named in the state's input: the Wait patch passes
+    it to :meth:`sleep_for`, and the handler dispatch makes it current with
+    :meth:`activate` before a handler runs.
+    """
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.start = (start or datetime.now(UTC)).astimezone(UTC)
+        self._offsets: dict[str, float] = {}
+        self._current = threading.local()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key_of(state: Any) -> str:
+        if isinstance(state, dict) and "lane" in state:
+            return f"{state.get('execution_id')}/{state.get('lane')}"
+        return "-"
+
+    def activate(self, state: Any) -> None:
+        self._current.key = self.key_of(state)
+
+    def _key(self) -> str:
+        return str(getattr(self._current, "key", "-"))
+
+    def now(self) -> datetime:
+        with self._lock:
+            return self.start + timedelta(seconds=self._offsets.get(self._key(), 0.0))
+
+    def sleep_for(self, seconds: float, state: Any) -> None:
+        key = self.key_of(state) if state is not None else self._key()
+        with self._lock:
+            self._offsets[key] = self._offsets.get(key, 0.0) + max(0.0, float(seconds))
+
+    def sleep(self, seconds: float) -> None:
+        self.sleep_for(seconds, None)
+
+    advance = sleep
+
+    @property
+    def furthest_seconds(self) -> float:
+        with self._lock:
+            return max(self._offsets.values(), default=0.0)
+
+
+@dataclass
+class Progress:
+    """What the runtime reports while it runs (per lane: config, stage, virtual time)."""
+
+    callback: Callable[[dict[str, Any]], None] | None = None
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    def emit(self, event: dict[str, Any]) -> None:
+        self.events.append(event)
+        if self.callback is not None:
+            self.callback(event)
+
+
+@dataclass
+class RunOutcome:
+    execution_arn: str
+    execution_name: str
+    status: str
+    summary: dict[str, Any] | None
+    error: str | None
+    cause: str | None
+    real_seconds: float
+    virtual_seconds: float
+    warehouse: str
+    transitions: dict[str, int]
+
+
+class LocalRuntime:
+    """Sets up the local adapters and moto, deploys the state machine, runs executions."""
+
+    def __init__(
+        self,
+        warehouse: Path,
+        *,
+        faults: FaultPlan | None = None,
+        catalog: Catalog | None = None,
+        settings: Settings | None = None,
+        progress: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        self.settings = (settings or Settings.from_env()).model_copy(
+            update={"warehouse": Path(warehouse), "runtime": "local", "artifact_bucket": LOCAL_BUCKET, "region": REGION}
+        )
+        self.catalog = catalog or load_catalog(self.settings.catalog_dir)
+        self.faults = faults or FaultPlan()
+        self.progress = Progress(progress)
+        self.root = Path(warehouse)
+        self.clock = LaneClock()
+        self._saved_env: dict[str, str | None] = {}
+        self._mock: Any = None
+        self._patch: Any = None
+        self.dispatch: Dispatch | None = None
+        self.state_machine_arn = ""
+        self.last_summary: dict[str, Any] | None = None
+
+    # ------------------------------------------------------------------ setup
+    def __enter__(self) -> LocalRuntime:
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def open(self) -> None:
+        import logging
+
+        # moto logs every failed state (our failure path is routine) at ERROR with a repr of its internals.
+        logging.getLogger("moto").setLevel(logging.CRITICAL)
+        for key, value in _LOCAL_ENV.items():
+            self._saved_env[key] = os.environ.get(key)
+            os.environ[key] = value
+        self.root.mkdir(parents=True, exist_ok=True)
+        state_dir = self.root.parent / (self.root.name + "-runtime")
+        self.artifacts = LocalArtifactStore(state_dir / "artifacts", s3_bucket=LOCAL_BUCKET)
+        self.server = SimulatedEndpointServer()
+        self.fleet = SimulatedFleet(self.clock, self.catalog, self.faults, self.server, artifacts=self.artifacts)
+        # A check waits (real time) for the benchmark runner once the job's virtual time is up, so the
+        # real load generator's seconds do not turn into dozens of extra polls.
+        self.builder = SimulatedBuilder(
+            self.clock,
+            self.catalog,
+            self.faults,
+            self.artifacts,
+            job_runner=self._run_benchmark,
+            runner_poll_s=120.0,
+        )
+        self.services = Services(
+            settings=self.settings,
+            catalog=self.catalog,
+            store=LocalWarehouse(self.root),
+            builder=self.builder,
+            fleet=self.fleet,
+            artifacts=self.artifacts,
+            ledger=SqliteLedger(state_dir / "ledger.sqlite"),
+            clock=self.clock,
+            simulated=True,
+        )
+        use_services(self.services)
+        handlers = {name: self._wrap(name, _load(target)) for name, target in FUNCTIONS.values()}
+        self.dispatch = Dispatch(handlers, self.clock.sleep_for, on_invoke=self.clock.activate)
+        self._patch = patched(self.dispatch)
+        self._patch.__enter__()
+        from moto import mock_aws
+
+        self._mock = mock_aws(
+            config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+        )
+        self._mock.start()
+        self.state_machine_arn = self._deploy()
+
+    def close(self) -> None:
+        if self._mock is not None:
+            self._mock.stop()
+            self._mock = None
+        if self._patch is not None:
+            self._patch.__exit__(None, None, None)
+            self._patch = None
+        for closer in (getattr(self, "builder", None), getattr(self, "fleet", None), getattr(self, "server", None)):
+            close = getattr(closer, "close", None)
+            if close is not None:
+                close()
+        use_services(None)
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+    def _deploy(self) -> str:
+        import boto3
+
+        iam = boto3.client("iam", region_name=REGION)
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+        role = iam.create_role(RoleName="pathprover-local", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+        lam = boto3.client("lambda", region_name=REGION)
+        arns = {}
+        for substitution, (name, target) in FUNCTIONS.items():
+            arns[substitution] = lam.create_function(
+                FunctionName=name,
+                Runtime="python3.12",
+                Role=role,
+                Handler=target.replace(":", "."),
+                Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
+                Timeout=900,
+            )["FunctionArn"]
+        definition = asl_path().read_text()
+        for key, value in arns.items():
+            definition = definition.replace("${" + key + "}", value)
+        sfn = boto3.client("stepfunctions", region_name=REGION)
+        return str(
+            sfn.create_state_machine(name=STATE_MACHINE_NAME, definition=definition, roleArn=role)["stateMachineArn"]
+        )
+
+    def _wrap(self, name: str, handler: Callable[[dict[str, Any], Any], Any]) -> Callable[[dict[str, Any], Any], Any]:
+        def call(event: dict[str, Any], context: Any) -> Any:
+            result = handler(event, context)
+            if name == "pathprover-summary":
+                self.last_summary = result
+            if isinstance(result, dict) and "lane" in result:
+                prove = result.get("prove") or {}
+                last = (result.get("done") or [{}])[-1] if name == "pathprover-settle" else {}
+                self.progress.emit(
+                    {
+                        "step": name.removeprefix("pathprover-"),
+                        "lane": result.get("lane"),
+                        "status": result.get("status"),
+                        "stage": prove.get("current"),
+                        "config": ((prove.get("run") or {}).get("vector") or {}),
+                        "model": (prove.get("run") or {}).get("model_name"),
+                        "instance": (prove.get("run") or {}).get("instance_type"),
+                        "virtual": self.clock.now().isoformat(),
+                        "settled": last,
+                    }
+                )
+            elif name == "pathprover-brain" and isinstance(result, dict):
+                self.progress.emit(
+                    {
+                        "step": "plan",
+                        "selected": result.get("selected", []),
+                        "excluded_total": result.get("excluded_total", 0),
+                    }
+                )
+            return result
+
+        return call
+
+    def _run_benchmark(self, job: BuildJob) -> dict[str, Any]:
+        """The real load generator against the simulated endpoint, with a workload shortened for speed."""
+        from pathprover.loadgen.job import run_benchmark_job
+
+        env = dict(job.env)
+        for key, cap in SIMULATED_WORKLOAD_CAPS.items():
+            if key in env:
+                env[key] = str(min(int(env[key]), cap))
+        return run_benchmark_job(env, self.artifacts)
+
+    # ------------------------------------------------------------------ run
+    def start(self, payload: dict[str, Any], name: str | None = None) -> str:
+        import boto3
+
+        sfn = boto3.client("stepfunctions", region_name=REGION)
+        name = name or f"run-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+        return str(
+            sfn.start_execution(stateMachineArn=self.state_machine_arn, name=name, input=json.dumps(payload))[
+                "executionArn"
+            ]
+        )
+
+    def wait(self, execution_arn: str, timeout_s: float = 900.0) -> dict[str, Any]:
+        import boto3
+
+        sfn = boto3.client("stepfunctions", region_name=REGION)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            described = sfn.describe_execution(executionArn=execution_arn)
+            if described["status"] != "RUNNING":
+                return dict(described)
+            if time.monotonic() > deadline:
+                sfn.stop_execution(
+                    executionArn=execution_arn,
+                    error="LocalTimeout",
+                    cause=f"the local run took more than {timeout_s:.0f} s of real time",
+                )
+                raise TimeoutError(f"the local run took more than {timeout_s:.0f} s of real time")
+            time.sleep(0.02)
+
+    def run(self, payload: dict[str, Any], timeout_s: float = 900.0) -> RunOutcome:
+        started = time.monotonic()
+        self.last_summary = None
+        arn = self.start(payload)
+        described = self.wait(arn, timeout_s)
+        summary = json.loads(described["output"]) if described.get("output") else self.last_summary
+        transitions = dict(self.dispatch.transitions) if self.dispatch else {}
+        name = arn.rsplit(":", 1)[-1]
+        if summary and summary.get("proves"):
+            for prove in summary["proves"]:
+                measured = transitions.get(f"{name}/{prove['config_id']}")
+                if measured is not None:
+                    prove["transitions_computed"] = prove["transitions"]
+                    prove["transitions"] = measured
+        return RunOutcome(
+            execution_arn=arn,
+            execution_name=name,
+            status=str(described["status"]),
+            summary=summary,
+            error=described.get("error"),
+            cause=described.get("cause"),
+            real_seconds=round(time.monotonic() - started, 2),
+            virtual_seconds=round(self.clock.furthest_seconds, 1),
+            warehouse=str(self.root),
+            transitions=transitions,
+        )
+
+
+def _load(target: str) -> Callable[[dict[str, Any], Any], Any]:
+    module_name, attribute = target.split(":")
+    import importlib
+
+    return getattr(importlib.import_module(module_name), attribute)

@@ -1,0 +1,735 @@
+"""The lifecycle of one prove, as the small steps the state machine strings together.
+
+`[stage] → generate → build → push → deploy → test → [tune → adapter → test] → benchmark → register → clean`
+
+- :func:`begin` takes the config's lease and reserves its budget (or skips it);
+- :func:`advance` starts the next stage: quick stages finish at once
+  (`status = next`), long ones return a job to poll (`status = polling` with
+  `wait_seconds`);
+- :func:`check` polls the current job, bounded by a deadline and a poll count
+  per stage, and by the prove's reserved budget while something bills;
+- :func:`handle_failure` classifies what went wrong and records it;
+- :func:`clean` deletes everything the prove created (always runs);
+- :func:`settle` replaces the reservation by the actual cost and frees the lease.
+
+Every function takes the prove's state and the services, and returns the new
+state; business failures are data (`status = failed`), never exceptions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+from pathprover.classifier import classify
+from pathprover.core.records import ProveContext, completed_records, failure_record
+from pathprover.core.runconfig import RunConfig
+from pathprover.generate.bundle import Bundle, bundle_zip
+from pathprover.services import Services
+from pathprover.stages.ports import (
+    BuildJob,
+    DeploySpec,
+    JobRef,
+    JobState,
+    TrainingSpec,
+    resource_names,
+    suggest_wait,
+)
+from pathprover.stages.state import STAGE_ORDER, Failure, ProveState, StageRecord
+
+DEADLINE_FACTOR: Final = 2.0
+"""A stage may take this many times its expected duration (x the config's timeout multiplier)."""
+DEADLINE_SLACK_S: Final = 300
+MAX_POLLS_PER_STAGE: Final = 60
+COLD_START_TIMEOUT_S: Final = 900
+"""The smoke test keeps retrying connection refused / 503 for this long after InService."""
+LEASE_TTL_S: Final = 12 * 3600
+RESOURCE_EXPIRY: Final = timedelta(hours=12)
+"""Tag the janitor reads: resources older than this are deleted even if the execution is still running."""
+SMOKE_PROMPT: Final = "Say hello in one short sentence."
+LONG_STAGES: Final = frozenset({"stage", "build", "deploy", "tune", "adapter", "benchmark"})
+BILLING_STAGES: Final = frozenset({"deploy", "test", "tune", "adapter", "benchmark"})
+
+
+class StageError(Exception):
+    """A stage cannot even start because its inputs are missing (a bug in the workflow, not the config)."""
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+def _now(svc: Services) -> datetime:
+    now = svc.clock.now()
+    return now if now.tzinfo else now.replace(tzinfo=UTC)
+
+
+def stage_plan(run: RunConfig) -> list[str]:
+    """The stages this prove runs, in lifecycle order; tune stages only when tuning was asked for."""
+    wanted = set(run.stages) | {"register", "clean"}
+    if run.tuning is not None:
+        wanted |= {"tune", "adapter"}
+    else:
+        wanted -= {"tune", "adapter"}
+    plan = [s for s in STAGE_ORDER if s in wanted]
+    if run.tuning is not None and "test" in plan:
+        plan.insert(plan.index("adapter") + 1, "test")
+    return plan
+
+
+QUICK_STAGE_SECONDS: Final = 60.0
+"""generate, push, register: seconds of Lambda work, no job to poll."""
+INTERNAL_ERRORS: Final = frozenset(
+    {
+        "StageError",
+        "ValidationError",
+        "KeyError",
+        "TypeError",
+        "AttributeError",
+        "ValueError",
+        "IndexError",
+        "NameError",
+        "RuntimeError",
+        "AssertionError",
+        "ZeroDivisionError",
+        "ImportError",
+        "ModuleNotFoundError",
+    }
+)
+"""A task that crashed with one of these is a bug in Path Prover, not a property of the config: no row."""
+
+
+def _expected_seconds(svc: Services, state: ProveState, stage: str) -> float:
+    if stage == "test":
+        return 60.0
+    if stage == "adapter":
+        stage = "deploy"
+    if stage not in ("stage", "build", "deploy", "tune", "benchmark", "clean"):
+        return QUICK_STAGE_SECONDS
+    params = svc.catalog.model(state.run.model_name).total_params_b
+    return svc.catalog.search_space.timing.minutes(stage, params) * 60.0 * state.run.timeout_multiplier
+
+
+def _price(svc: Services, state: ProveState) -> float:
+    return svc.catalog.instance(state.run.instance_type).price_per_hour_usd
+
+
+def _billing_cost(svc: Services, state: ProveState, now: datetime) -> float:
+    price = _price(svc, state)
+    seconds = 0.0
+    for span in state.billing.values():
+        start = datetime.fromisoformat(span[0])
+        end = datetime.fromisoformat(span[1]) if len(span) > 1 else now
+        seconds += max(0.0, (end - start).total_seconds())
+    return round(seconds / 3600.0 * price, 4)
+
+
+def _clean_cost(svc: Services, state: ProveState) -> float:
+    return _expected_seconds(svc, state, "clean") / 3600.0 * _price(svc, state)
+
+
+def _fail(state: ProveState, stage: str | None, text: str) -> ProveState:
+    state.status = "failed"
+    state.wait_seconds = 0
+    state.failure = Failure(stage=stage, text=text)
+    if state.history and state.history[-1].outcome == "running":
+        state.history[-1].outcome = "failed"
+    return state
+
+
+def _finish_stage(state: ProveState, now: datetime, outcome: str = "succeeded", note: str | None = None) -> None:
+    record = state.history[-1]
+    record.finished_at = now
+    record.outcome = outcome  # type: ignore[assignment]
+    record.note = note
+    state.job = None
+    state.current = None
+    state.deadline = None
+    state.index += 1
+    state.status = "finished" if state.index >= len(state.plan) else "next"
+    state.wait_seconds = 0
+
+
+def _poll_later(state: ProveState, job: JobRef, wait: int) -> ProveState:
+    state.job = job
+    state.status = "polling"
+    state.wait_seconds = max(1, int(wait))
+    return state
+
+
+def serving_env(svc: Services, run: RunConfig) -> dict[str, str]:
+    """The container's environment: model, parallelism and `SM_<ENGINE>_<KEY>` engine arguments."""
+    config = svc.catalog.deployment_config(run.vector.deployment_config)
+    env = {
+        "MODEL_ID": run.model_name,
+        "HF_MODEL_ID": run.model_name,
+        "QUANTIZATION": run.vector.quantization,
+        "TP_DEGREE": str(run.vector.tp_degree),
+        "DEPLOYMENT_CONFIG": run.vector.deployment_config,
+    }
+    for key, value in sorted(run.serving_params.items()):
+        text = json.dumps(value) if isinstance(value, bool) else str(value)
+        env[f"{config.env_prefix}{key.upper()}"] = text.lower() if isinstance(value, bool) else text
+    return env
+
+
+# ---------------------------------------------------------------------------------------------- begin
+def begin(state: ProveState, svc: Services) -> ProveState:
+    """Lease the config and reserve its budget, or skip it with the reason."""
+    now = _now(svc)
+    state.started_at = state.started_at or now
+    state.plan = state.plan or stage_plan(state.run)
+    owner = f"{state.execution_id}#{state.lane}"
+    already = svc.store.query(
+        "SELECT COUNT(*) FROM mlcc_ci.benchmark_results "
+        f"WHERE config_id = '{state.config_id}' AND status IN ('completed', 'unfeasible')"
+    ).rows
+    if already and already[0][0]:
+        return _skip(state, now, "already proved or recorded unfeasible by another execution")
+    if not svc.ledger.acquire_lease(state.config_id, owner, LEASE_TTL_S, now):
+        return _skip(state, now, "another execution is proving this config (lease held)")
+    estimate = state.run.budget_ceiling_usd or state.run.estimated_cost_usd or 0.0
+    if not svc.ledger.reserve(state.execution_id, state.config_id, estimate, state.max_cost_usd):
+        svc.ledger.release_lease(state.config_id, owner)
+        spent, reserved = svc.ledger.totals(state.execution_id)
+        return _skip(
+            state,
+            now,
+            f"over budget: ${estimate:.2f} would bring spent ${spent:.2f} + reserved ${reserved:.2f} "
+            f"over MAX_COST_PER_RUN ${state.max_cost_usd:.2f}",
+        )
+    state.reserved_usd = estimate
+    state.status = "next"
+    return state
+
+
+def _skip(state: ProveState, now: datetime, reason: str) -> ProveState:
+    state.status = "skipped"
+    state.outcome = "skipped"
+    state.skip_reason = reason
+    state.finished_at = now
+    return state
+
+
+# ---------------------------------------------------------------------------------------------- advance
+def advance(state: ProveState, svc: Services) -> ProveState:
+    """Start the next stage of the plan."""
+    if state.status not in ("next",):
+        raise StageError(f"advance called with status {state.status!r}")
+    if state.index >= len(state.plan):
+        state.status = "finished"
+        return state
+    stage = state.plan[state.index]
+    now = _now(svc)
+    state.current = stage
+    state.stage_started_at = now
+    state.history.append(StageRecord(stage=stage, started_at=now))
+    budget = _expected_seconds(svc, state, stage) * DEADLINE_FACTOR + DEADLINE_SLACK_S
+    if stage == "test":
+        budget = COLD_START_TIMEOUT_S * state.run.timeout_multiplier
+    state.deadline = now + timedelta(seconds=budget)
+    state.max_polls = MAX_POLLS_PER_STAGE
+    starter = _STARTERS[stage]
+    return starter(state, svc, now)
+
+
+def _start_stage_weights(state: ProveState, svc: Services, now: datetime) -> ProveState:
+    run = state.run
+    prefix = f"models/{hashlib.sha256(run.model_name.encode()).hexdigest()[:16]}/"
+    manifest_key = prefix + "manifest.sha256"
+    model_uri = svc.artifacts.uri(prefix)
+    state.artifacts["model_s3_uri"] = model_uri
+    if svc.artifacts.exists(model_uri + "manifest.sha256"):
+        _finish_stage(state, now, note="weights already staged (manifest present): no-op")
+        return state
+    bundle = _render(svc, state, model_s3_uri=model_uri)
+    source = svc.artifacts.put_bytes(f"bundles/stage-{bundle.digest[:16]}.zip", bundle_zip(bundle))
+    job = BuildJob(
+        project_name=svc.settings.stage_project,
+        kind="stage",
+        source_s3_uri=source,
+        source_digest=bundle.digest,
+        env={
+            "MODEL_ID": run.model_name,
+            "MODEL_S3_URI": model_uri,
+            "MANIFEST_KEY": manifest_key,
+            "MODEL_PARAMS_B": str(svc.catalog.model(run.model_name).total_params_b),
+        },
+        secrets={"HF_TOKEN": svc.settings.hf_token_secret} if svc.settings.hf_token_secret else {},
+        execution_id=state.execution_id,
+        config_id=state.config_id,
+        attempt=state.attempt,
+        expected_minutes=_expected_seconds(svc, state, "stage") / 60.0,
+        timeout_minutes=max(10, int(_expected_seconds(svc, state, "stage") * DEADLINE_FACTOR / 60) + 5),
+    )
+    ref = svc.builder.start(job)
+    return _poll_later(state, ref, suggest_wait(0, _expected_seconds(svc, state, "stage"), billing=False))
+
+
+def _render(svc: Services, state: ProveState, model_s3_uri: str | None = None) -> Any:
+    from pathprover.generate.render import render_bundle
+
+    return render_bundle(
+        state.run, svc.catalog, image_repo=svc.settings.image_repository_uri, model_s3_uri=model_s3_uri
+    )
+
+
+def _start_generate(state: ProveState, svc: Services, now: datetime) -> ProveState:
+    bundle = _render(svc, state, model_s3_uri=state.artifacts.get("model_s3_uri"))
+    uri = svc.artifacts.put_bytes(f"bundles/{bundle.digest[:32]}.zip", bundle_zip(bundle))
+    state.artifacts["bundle_uri"] = uri
+    state.artifacts["bundle_digest"] = bundle.digest
+    _finish_stage(state, now, note=f"{len(bundle.files)} files, sha256 {bundle.digest[:16]}")
+    return state
+
+
+def _start_build(state: ProveState, svc: Services, now: datetime) -> ProveState:
+    if "bundle_uri" not in state.artifacts:
+        raise StageError("build needs the generate stage's bundle")
+    expected = _expected_seconds(svc, state, "build")
+    tag = state.artifacts["bundle_digest"][:20]
+    job = BuildJob(
+        project_name=svc.settings.build_project,
+        kind="build",
+        source_s3_uri=state.artifacts["bundle_uri"],
+        source_digest=state.artifacts["bundle_digest"],
+        env={
+            "IMAGE_REPO_URI": svc.settings.image_repository_uri,
+            "IMAGE_TAG": tag,
+            "MODEL_PARAMS_B": str(svc.catalog.model(state.run.model_name).total_params_b),
+        },
+        execution_id=state.execution_id,
+        config_id=state.config_id,
+        attempt=state.attempt,
+        expected_minutes=expected / 60.0,
+        timeout_minutes=max(10, int(expected * DEADLINE_FACTOR / 60) + 5),
+    )
+    state.artifacts["image_uri"] = f"{svc.settings.image_repository_uri}:{tag}"
+    return _poll_later(state, svc.builder.start(job), suggest_wait(0, expected, billing=False))
+
+
+def _start_push(state: ProveState, svc: Services, now: datetime) -> ProveState:
+    """The build job pushes; this stage refuses to deploy an image whose digest was not recorded."""
+    digest = state.artifacts.get("image_digest")
+    if not digest:
+        return _fail(state, "push", "the build finished without pushing an image (no IMAGE_DIGEST exported)")
+    base = state.artifacts["image_uri"].rsplit(":", 1)[0]
+    state.artifacts["image_ref"] = f"{base}@{digest}"
+    _finish_stage(state, now, note=digest)
+    return state
+
+
+def _deploy_spec(state: ProveState, svc: Services, now: datetime, variant: str = "") -> DeploySpec:
+    run = state.run
+    names = resource_names(state.execution_id, state.config_id, state.attempt, variant)
+    env = serving_env(svc, run)
+    if "model_s3_uri" in state.artifacts:
+        env["MODEL_SOURCE"] = "s3"
+        env["MODEL_S3_URI"] = state.artifacts["model_s3_uri"]
+    if variant == "adapter" and "adapter_s3_uri" in state.artifacts:
+        env["ADAPTER_S3_URI"] = state.artifacts["adapter_s3_uri"]
+    io_prefix = svc.artifacts.uri(f"io/{names.endpoint}/")
+    target = run.vector.deployment_target
+    batch_input = None
+    if target == "batch-transform":
+        request = {"prompt": SMOKE_PROMPT, "max_tokens": 16, "temperature": 0}
+        batch_input = svc.artifacts.put_bytes(f"io/{names.endpoint}/input/smoke.jsonl", json.dumps(request).encode())
+    return DeploySpec(
+        execution_id=state.execution_id,
+        config_id=state.config_id,
+        attempt=state.attempt,
+        names=names,
+        image_uri=state.artifacts.get("image_ref") or state.artifacts.get("image_uri", ""),
+        env=env,
+        instance_type=run.instance_type,
+        target=target,
+        async_output_s3=io_prefix + "async-output/" if target == "async-inference" else None,
+        async_failure_s3=io_prefix + "async-failure/" if target == "async-inference" else None,
+        batch_input_s3=batch_input,
+        batch_output_s3=io_prefix + "output/" if target == "batch-transform" else None,
+        capacity_reservation_arn=run.infra_params.capacity_reservation_arn if target != "batch-transform" else None,
+        role_arn=svc.settings.sagemaker_role_arn,
+        expiry=now + RESOURCE_EXPIRY,
+        expected_ready_s=int(_expected_seconds(svc, state, "deploy")),
+        stage="adapter" if variant else "deploy",
+    )
+
+
+def _start_deploy(state: ProveState, svc: Services, now: datetime, variant: str = "") -> ProveState:
+    spec = _deploy_spec(state, svc, now, variant)
+    ref = svc.fleet.start_deploy(spec)
+    state.resources.append(ref)
+    state.billing[ref.name] = [now.isoformat()]
+    if spec.batch_output_s3:
+        state.artifacts["batch_output_s3"] = spec.batch_output_s3
+    return _poll_later(state, ref, suggest_wait(0, spec.expected_ready_s, billing=True))
+
+
+def _start_adapter(state: ProveState, svc: Services, now: datetime) -> ProveState:
+    return _start_deploy(state, svc, now, variant="adapter")
+
+
+def _endpoint_ref(state: ProveState) -> JobRef:
+    endpoints = [r for r in state.resources if r.kind in ("endpoint", "transform")]
+    if not endpoints:
+        raise StageError("test needs a deployed endpoint")
+    return endpoints[-1]
+
+
+def _smoke(state: ProveState, svc: Services, now: datetime) -> ProveState:
+    """One fixed request; connection refused / 503 while booting means 'not yet', bounded by the cold start."""
+    ref = _endpoint_ref(state)
+    if ref.kind == "transform":
+        output = state.artifacts.get("batch_output_s3", "") + "smoke.jsonl.out"
+        if svc.artifacts.exists(output):
+            _finish_stage(state, now, note="batch transform output present")
+            return state
+        return _fail(state, "test", f"batch transform finished without output at {output}")
+    body = json.dumps(
+        {"model": state.run.model_name, "prompt": SMOKE_PROMPT, "max_tokens": 16, "temperature": 0}
+    ).encode()
+    result = svc.fleet.invoke(ref, body, "application/json")
+    if result.status_code in (200, 202):
+        if result.status_code == 200 and not _has_text(result.body):
+            return _fail(state, "test", f"smoke request returned no text: {result.body[:300]!r}")
+        _finish_stage(state, now, note=f"HTTP {result.status_code}")
+        return state
+    if result.status_code in (503, 0) or result.error == "not ready":
+        if state.deadline is not None and now >= state.deadline:
+            return _fail(state, "test", f"endpoint not ready after the cold-start timeout: {result.error or ''}")
+        return _poll_later(state, ref, 15)
+    text = result.error or result.body.decode("utf-8", "replace")
+    return _fail(state, "test", f"smoke request failed with HTTP {result.status_code}: {text[:2000]}")
+
+
+def _has_text(body: bytes) -> bool:
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return bool(body.strip())
+    if isinstance(payload, dict) and payload.get("choices"):
+        choice = payload["choices"][0]
+        return bool(choice.get("text") or (choice.get("message") or {}).get("content"))
+    return bool(payload)
+
+
+def _start_tune(state: ProveState, svc: Services, now: datetime) -> ProveState:
+    run = state.run
+    assert run.tuning is not None
+    names = resource_names(state.execution_id, state.config_id, state.attempt)
+    out = svc.artifacts.uri(f"tune/{names.training_job}/")
+    data = svc.artifacts.put_bytes(
+        f"tune/{names.training_job}/data/train.jsonl",
+        b"\n".join(json.dumps({"prompt": f"Q{i}: say {i}", "completion": f" {i}"}).encode() for i in range(32)),
+    )
+    spec = TrainingSpec(
+        execution_id=state.execution_id,
+        config_id=state.config_id,
+        attempt=state.attempt,
+        job_name=names.training_job,
+        training_image=svc.settings.training_image,
+        hyperparameters={
+            "model_id": run.model_name,
+            "technique": run.tuning.technique,
+            "max_steps": run.tuning.max_steps,
+            "lora_rank": run.tuning.lora_rank,
+        },
+        role_arn=svc.settings.sagemaker_role_arn,
+        instance_type=run.instance_type,
+        input_channels={"train": data.rsplit("/", 1)[0] + "/"},
+        output_s3=out + "output/",
+        capacity_reservation_arn=run.infra_params.capacity_reservation_arn,
+        expiry=now + RESOURCE_EXPIRY,
+        expected_s=int(_expected_seconds(svc, state, "tune")),
+        max_runtime_s=max(600, int(_expected_seconds(svc, state, "tune") * DEADLINE_FACTOR)),
+    )
+    ref = svc.fleet.start_training(spec)
+    state.resources.append(ref)
+    state.billing[ref.name] = [now.isoformat()]
+    state.artifacts["adapter_s3_uri"] = out + "output/"
+    return _poll_later(state, ref, suggest_wait(0, spec.expected_s, billing=True))
+
+
+def _start_benchmark(state: ProveState, svc: Services, now: datetime) -> ProveState:
+    run = state.run
+    ref = _endpoint_ref(state)
+    results_uri = svc.artifacts.uri(f"benchmarks/{state.execution_id}/{state.config_id}/{state.attempt}/")
+    workload = run.benchmark
+    env = {
+        "ENDPOINT_NAME": ref.name,
+        "ENDPOINT_URL": state.artifacts.get("endpoint_url", ""),
+        "MODEL_NAME": run.model_name,
+        "CONCURRENCY": ",".join(str(c) for c in workload.concurrency_levels),
+        "REQUESTS": str(workload.requests_per_level),
+        "WARMUP_REQUESTS": str(workload.warmup_requests),
+        "INPUT_TOKENS": str(workload.input_tokens),
+        "OUTPUT_TOKENS": str(workload.output_tokens),
+        "SEED": str(workload.seed),
+        "PRICE_PER_HOUR": str(_price(svc, state)),
+        "RESULTS_URI": results_uri,
+        "RUN_CONFIG_HASH": run.run_config_hash,
+        "REGION": svc.settings.region,
+        "MODEL_PARAMS_B": str(svc.catalog.model(run.model_name).total_params_b),
+    }
+    expected = _expected_seconds(svc, state, "benchmark")
+    source = svc.artifacts.put_bytes(
+        f"bundles/benchmark-{state.artifacts.get('bundle_digest', 'none')[:16]}.zip",
+        bundle_zip(Bundle(files={"buildspec.yml": _benchmark_buildspec().encode()})),
+    )
+    job = BuildJob(
+        project_name=svc.settings.benchmark_project,
+        kind="benchmark",
+        source_s3_uri=source,
+        source_digest=hashlib.sha256(_benchmark_buildspec().encode()).hexdigest(),
+        env=env,
+        execution_id=state.execution_id,
+        config_id=state.config_id,
+        attempt=state.attempt,
+        expected_minutes=expected / 60.0,
+        timeout_minutes=max(10, int(expected * DEADLINE_FACTOR / 60) + 5),
+    )
+    state.artifacts["results_uri"] = results_uri
+    return _poll_later(state, svc.builder.start(job), suggest_wait(0, expected, billing=True))
+
+
+def _benchmark_buildspec() -> str:
+    """The benchmark job: the project's own load generator, run where Lambda's 15 minutes do not apply."""
+    return "version: 0.2\nphases:\n  build:\n    commands:\n      - pathprover benchmark-job\n"
+
+
+def _start_register(state: ProveState, svc: Services, now: datetime) -> ProveState:
+    state.actual_cost_usd = round(_billing_cost(svc, state, now) + _clean_cost(svc, state), 4)
+    ctx = _context(state, now)
+    rows = completed_records(ctx, now, state.levels, artifacts_uri=state.artifacts.get("artifacts_uri"))
+    result = svc.store.append(rows)
+    state.records_written += result.written
+    _finish_stage(state, now, note=f"{result.written} rows ({result.skipped_duplicates} already there)")
+    return state
+
+
+def _context(state: ProveState, now: datetime) -> ProveContext:
+    started = state.started_at or now
+    return ProveContext(
+        vector=state.run.vector,
+        execution_id=state.execution_id,
+        attempt=state.attempt,
+        model_name=state.run.model_name,
+        instance_type=state.run.instance_type,
+        estimated_cost_usd=state.run.estimated_cost_usd,
+        actual_cost_usd=state.actual_cost_usd,
+        duration_seconds=round((now - started).total_seconds(), 1),
+        serving_params=dict(state.run.serving_params),
+        infra_params=state.run.infra_params.model_dump(exclude_none=True),
+        run_config_hash=state.run.run_config_hash,
+        image_digest=state.artifacts.get("image_digest"),
+        tuned=state.run.tuning is not None,
+        notes="; ".join(state.notes) or None,
+    )
+
+
+def _start_clean(state: ProveState, svc: Services, now: datetime) -> ProveState:
+    clean(state, svc, keep=False)
+    if state.leaked_resources:
+        return _fail(state, "clean", "clean left resources alive: " + ", ".join(state.leaked_resources))
+    _finish_stage(state, now)
+    return state
+
+
+_STARTERS = {
+    "stage": _start_stage_weights,
+    "generate": _start_generate,
+    "build": _start_build,
+    "push": _start_push,
+    "deploy": _start_deploy,
+    "test": _smoke,
+    "tune": _start_tune,
+    "adapter": _start_adapter,
+    "benchmark": _start_benchmark,
+    "register": _start_register,
+    "clean": _start_clean,
+}
+
+
+# ---------------------------------------------------------------------------------------------- check
+def check(state: ProveState, svc: Services) -> ProveState:
+    """Poll the current stage's job; bounded by its deadline, its poll count and the reserved budget."""
+    if state.status != "polling" or state.current is None:
+        raise StageError(f"check called with status {state.status!r}")
+    now = _now(svc)
+    stage = state.current
+    record = state.history[-1]
+    record.polls += 1
+    if stage == "test":
+        return _smoke(state, svc, now)
+    if state.job is None:
+        raise StageError(f"stage {stage} has no job to poll")
+    job_state = (
+        svc.builder.check(state.job)
+        if state.job.kind in ("build", "stage", "benchmark")
+        else (svc.fleet.check(state.job))
+    )
+    if job_state.done:
+        _detection(record, job_state, now)
+        if job_state.status == "failed":
+            return _fail(state, job_state.failure_stage or stage, job_state.failure_text or f"{stage} failed")
+        return _succeeded(state, svc, now, stage, job_state)
+    expected = _expected_seconds(svc, state, stage)
+    elapsed = (now - (state.stage_started_at or now)).total_seconds()
+    billing = stage in BILLING_STAGES
+    if state.deadline is not None and now >= state.deadline:
+        return _fail(
+            state,
+            stage,
+            f"{stage} exceeded its timeout of {int((state.deadline - record.started_at).total_seconds() // 60)} "
+            f"minutes (expected {expected / 60:.0f}; timeout multiplier {state.run.timeout_multiplier:g})",
+        )
+    if record.polls >= state.max_polls:
+        return _fail(state, stage, f"{stage} exceeded its timeout: still running after {record.polls} polls")
+    if billing and state.billing and state.reserved_usd > 0:
+        spent = _billing_cost(svc, state, now) + _clean_cost(svc, state)
+        if spent >= state.reserved_usd:
+            return _fail(
+                state,
+                stage,
+                f"{stage} timed out: the prove reached its reserved budget ${state.reserved_usd:.2f} "
+                f"(billed ${spent:.2f} including clean-up)",
+            )
+    wait = suggest_wait(elapsed, expected, billing)
+    if billing and state.billing and state.reserved_usd > 0:
+        # Never sleep past the point where the reservation runs out.
+        left = state.reserved_usd - _billing_cost(svc, state, now) - _clean_cost(svc, state)
+        wait = max(10, min(wait, int(left / _price(svc, state) * 3600)))
+    if state.deadline is not None:
+        wait = max(10, min(wait, int((state.deadline - now).total_seconds()) + 1))
+    return _poll_later(state, state.job, wait)
+
+
+def _detection(record: StageRecord, job_state: JobState, now: datetime) -> None:
+    finished = job_state.detail.get("finished_at")
+    if isinstance(finished, str):
+        try:
+            at = datetime.fromisoformat(finished)
+            record.detection_latency_s = max(0.0, round((now - at).total_seconds(), 3))
+        except ValueError:
+            return
+
+
+def _succeeded(state: ProveState, svc: Services, now: datetime, stage: str, job_state: JobState) -> ProveState:
+    detail = job_state.detail
+    if stage == "build":
+        digest = detail.get("image_digest")
+        if digest:
+            state.artifacts["image_digest"] = str(digest)
+    elif stage in ("deploy", "adapter"):
+        if detail.get("endpoint_url"):
+            state.artifacts["endpoint_url"] = str(detail["endpoint_url"])
+    elif stage == "benchmark":
+        try:
+            payload = json.loads(svc.artifacts.get_bytes(state.artifacts["results_uri"] + "metrics.json"))
+        except (KeyError, OSError, ValueError) as exc:
+            return _fail(state, "benchmark", f"benchmark finished without readable metrics: {exc}")
+        state.levels = list(payload.get("levels", []))
+        if payload.get("artifacts_uri"):
+            state.artifacts["artifacts_uri"] = str(payload["artifacts_uri"])
+        errors = [lvl for lvl in state.levels if (lvl.get("error_rate") or 0) >= 0.5]
+        if not state.levels or errors:
+            return _fail(state, "benchmark", "benchmark: " + str(payload.get("error") or "most requests failed"))
+    _finish_stage(state, now)
+    return state
+
+
+# ---------------------------------------------------------------------------------------------- failure path
+def handle_failure(state: ProveState, svc: Services, error: dict[str, Any] | None = None) -> ProveState:
+    """Classify the failure (a failed job's text, or a task's uncaught error) and record one row."""
+    now = _now(svc)
+    if error is not None and (state.failure is None or state.status != "failed"):
+        cause = str(error.get("Cause") or error.get("Error") or "unknown error")
+        state.failure = Failure(stage=state.current, text=_error_text(cause))
+        if str(error.get("Error")) in INTERNAL_ERRORS:
+            # Our own bug: report it (the run fails), clean up, but record nothing against the config.
+            state.failure.category = "internal"
+            state.notes.append(f"internal error in {state.current}: {error.get('Error')}: {state.failure.text}"[:500])
+            state.outcome = "error"
+            state.status = "failed"
+            state.job = None
+            return state
+    if state.failure is None:
+        state.failure = Failure(stage=state.current, text="the prove failed without a message")
+    verdict = classify(state.failure.text, stage=state.failure.stage)
+    failure = state.failure
+    failure.category = verdict.category
+    failure.retryable = verdict.retryable
+    failure.evidence = verdict.evidence
+    failure.hint = verdict.hint
+    failure.rule = verdict.rule
+    failure.stage = failure.stage or verdict.stage
+    if state.history and state.history[-1].outcome == "running":
+        state.history[-1].outcome = "failed"
+        state.history[-1].finished_at = now
+    keep = state.keep_on_failure
+    if keep:
+        state.notes.append("resources kept for post-mortem (KEEP_ON_FAILURE)")
+    state.actual_cost_usd = round(_billing_cost(svc, state, now) + (0.0 if keep else _clean_cost(svc, state)), 4)
+    record = failure_record(
+        _context(state, now),
+        now,
+        category=verdict.category,
+        retryable=verdict.retryable,
+        reason=verdict.evidence or failure.text,
+        stage=failure.stage,
+    )
+    result = svc.store.append([record])
+    state.records_written += result.written
+    state.outcome = "failed" if verdict.retryable else "unfeasible"
+    state.status = "failed"
+    state.job = None
+    return state
+
+
+def _error_text(cause: str) -> str:
+    """A Lambda error's Cause is JSON with errorMessage (and a stack trace we do not record)."""
+    try:
+        payload = json.loads(cause)
+    except ValueError:
+        return cause
+    if isinstance(payload, dict):
+        return str(payload.get("errorMessage") or payload.get("errorType") or cause)
+    return cause
+
+
+def clean(state: ProveState, svc: Services, keep: bool | None = None) -> ProveState:
+    """Delete what the prove created; not-found counts as done; safe to call twice."""
+    now = _now(svc)
+    keep = state.keep_on_failure if keep is None else keep
+    refs = [r for r in state.resources if r.kind in ("endpoint", "transform", "training")]
+    running = [r for r in state.resources if r.kind in ("build", "stage", "benchmark")]
+    if state.job is not None and state.job.kind in ("build", "stage", "benchmark"):
+        running.append(state.job)
+    for ref in running:
+        try:
+            svc.builder.stop(ref)
+        except Exception as exc:
+            state.notes.append(f"could not stop {ref.name}: {exc}")
+    report = svc.fleet.clean(refs, keep=keep) if refs else None
+    for _name, span in state.billing.items():
+        if len(span) == 1 and not keep:
+            span.append(now.isoformat())
+    if report is not None:
+        state.kept_resources = list(report.kept)
+        state.leaked_resources = [f"{e}" for e in report.errors]
+    state.cleaned = not keep
+    return state
+
+
+def settle(state: ProveState, svc: Services) -> ProveState:
+    """Settle the reservation to the actual cost and free the lease."""
+    now = _now(svc)
+    if state.outcome == "skipped":
+        return state
+    state.actual_cost_usd = _billing_cost(svc, state, now)
+    svc.ledger.settle(state.execution_id, state.config_id, state.actual_cost_usd)
+    svc.ledger.release_lease(state.config_id, f"{state.execution_id}#{state.lane}")
+    if state.outcome == "pending":
+        state.outcome = "completed" if state.status == "finished" else "error"
+    state.finished_at = now
+    state.status = "finished" if state.outcome != "error" else state.status
+    return state

@@ -1,0 +1,111 @@
+"""What one prove carries between Step Functions tasks.
+
+Every task receives the prove's state as JSON, parses it into :class:`ProveState`,
+does one thing and returns the updated state. The workflow's Choices read only
+`status` and `wait_seconds`, which are always present.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from pathprover.core.runconfig import RunConfig
+from pathprover.stages.ports import JobRef
+
+ProveStatus = Literal["next", "polling", "finished", "failed", "skipped"]
+"""next: start the next stage; polling: Wait, then check; finished: settle;
+failed: the failure path; skipped: nothing ran."""
+
+STAGE_ORDER: Final[tuple[str, ...]] = (
+    "stage",
+    "generate",
+    "build",
+    "push",
+    "deploy",
+    "test",
+    "tune",
+    "adapter",
+    "benchmark",
+    "register",
+    "clean",
+)
+
+
+class StageRecord(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    stage: str
+    started_at: datetime
+    finished_at: datetime | None = None
+    polls: int = 0
+    outcome: Literal["running", "succeeded", "failed", "skipped"] = "running"
+    detection_latency_s: float | None = None
+    note: str | None = None
+
+
+class Failure(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    stage: str | None
+    text: str
+    category: str | None = None
+    retryable: bool | None = None
+    evidence: str | None = None
+    hint: str | None = None
+    rule: str | None = None
+
+
+class ProveState(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    execution_id: str
+    run: RunConfig
+    attempt: int = Field(default=1, ge=1)
+    lane: int = 0
+    max_cost_usd: float = 50.0
+    reserved_usd: float = 0.0
+    keep_on_failure: bool = False
+    plan: list[str] = Field(default_factory=list)
+    index: int = 0
+    status: ProveStatus = "next"
+    wait_seconds: int = 0
+    current: str | None = None
+    job: JobRef | None = None
+    stage_started_at: datetime | None = None
+    deadline: datetime | None = None
+    max_polls: int = 0
+    artifacts: dict[str, str] = Field(default_factory=dict)
+    resources: list[JobRef] = Field(default_factory=list)
+    billing: dict[str, list[str]] = Field(
+        default_factory=dict, description="resource name -> [started_at, ended_at?] for actual cost"
+    )
+    levels: list[dict[str, Any]] = Field(default_factory=list)
+    history: list[StageRecord] = Field(default_factory=list)
+    failure: Failure | None = None
+    outcome: Literal["pending", "completed", "failed", "unfeasible", "skipped", "error"] = "pending"
+    skip_reason: str | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    actual_cost_usd: float = 0.0
+    records_written: int = 0
+    cleaned: bool = False
+    kept_resources: list[str] = Field(default_factory=list)
+    leaked_resources: list[str] = Field(default_factory=list)
+    lambda_invocations: int = 0
+    steps: dict[str, int] = Field(default_factory=dict, description="task invocations by step")
+    notes: list[str] = Field(default_factory=list)
+
+    @property
+    def config_id(self) -> str:
+        return self.run.config_id
+
+    @property
+    def polls(self) -> int:
+        return sum(h.polls for h in self.history)
+
+    @property
+    def detection_latency_s(self) -> float:
+        return round(sum(h.detection_latency_s or 0.0 for h in self.history), 3)

@@ -1,0 +1,123 @@
+"""What the state machine passes between its states (all JSON).
+
+Choices read only fields that are always present: `plan.dry_run`,
+`has_prove`, `status` and `wait_seconds` at the top of a lane's state.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from pathprover.core.targets import ValidationTarget
+from pathprover.stages.state import ProveState
+
+
+class WorkflowFilters(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    model_family: list[str] | None = None
+    instance_family: list[str] | None = None
+    deployment_config: list[str] | None = None
+
+
+class WorkflowInput(BaseModel):
+    """The execution input, exactly the guide's names; anything else is refused before anything is created."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    MAX_PROVES_PER_RUN: int = Field(default=10, ge=0, le=1000)
+    MAX_COST_PER_RUN: float = Field(default=50.0, ge=0, le=1_000_000)
+    TARGETS: list[ValidationTarget] | None = None
+    PARALLEL_LANES: int = Field(default=1, ge=1, le=16)
+    DRY_RUN: bool = False
+    KEEP_ON_FAILURE: bool = False
+    FILTERS: WorkflowFilters | None = None
+    INCLUDE_CATALOG: bool = Field(default=False, description="search the catalog's values, not only those seen")
+
+
+class ProveSummary(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    config_id: str
+    status: str
+    failure_category: str | None = None
+    failure_stage: str | None = None
+    failure_reason: str | None = None
+    skip_reason: str | None = None
+    tuned: bool = False
+    transitions: int = 0
+    lambda_invocations: int = 0
+    polls: int = 0
+    detection_latency_s: float = 0.0
+    estimated_cost_usd: float = 0.0
+    actual_cost_usd: float = 0.0
+    model_name: str
+    instance_type: str
+    lane: int = 0
+    dimensions: dict[str, Any] = Field(default_factory=dict)
+    stages: list[dict[str, Any]] = Field(default_factory=list)
+    kept_resources: list[str] = Field(default_factory=list)
+    records_written: int = 0
+    virtual_seconds: float = 0.0
+
+
+class LaneTask(BaseModel):
+    """One lane's state: the prove in flight, the queue behind it and the summaries of those done."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    execution_id: str
+    lane: int
+    max_cost_usd: float
+    keep_on_failure: bool = False
+    has_prove: bool = False
+    status: str = "idle"
+    wait_seconds: int = 0
+    prove: ProveState | None = None
+    queue: list[ProveState] = Field(default_factory=list)
+    done: list[ProveSummary] = Field(default_factory=list)
+    error: dict[str, Any] | None = None
+
+
+class ExecutionPlan(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    execution_id: str
+    dry_run: bool
+    max_proves: int
+    max_cost_usd: float
+    lanes: list[LaneTask]
+    selected: list[dict[str, Any]]
+    excluded: list[dict[str, Any]]
+    excluded_total: int = 0
+    excluded_counts: dict[str, int] = Field(default_factory=dict)
+    estimated_total_usd: float = 0.0
+    source: str = "gaps"
+    gaps_total: int = 0
+
+
+class RunSummary(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    execution_id: str
+    dry_run: bool
+    proved: list[str]
+    failed: list[str]
+    unfeasible: list[str]
+    skipped: list[str]
+    errors: list[str]
+    leaked_resources: list[str]
+    estimated_cost_usd: float
+    actual_cost_usd: float
+    max_cost_usd: float
+    max_proves: int
+    proves: list[ProveSummary]
+    planned: list[dict[str, Any]]
+    excluded_total: int
+    excluded_counts: dict[str, int]
+    records_written: int
+    has_errors: bool
+    simulated: bool
+    error_report: str = ""

@@ -1,0 +1,60 @@
+"""The last state: what was proved, failed, found unfeasible or skipped, what it cost, what is left alive."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pathprover.services import Services
+from pathprover.stages.ports import TAG_EXECUTION, standard_tags
+from pathprover.workflow.models import ExecutionPlan, LaneTask, ProveSummary, RunSummary
+
+
+def summarise_run(
+    plan_data: dict[str, Any], lanes_data: list[Any], svc: Services, map_error: dict[str, Any] | None = None
+) -> RunSummary:
+    plan = ExecutionPlan.model_validate(plan_data)
+    proves: list[ProveSummary] = []
+    errors: list[str] = []
+    for item in lanes_data or []:
+        lane = LaneTask.model_validate(item)
+        proves.extend(lane.done)
+        if lane.prove is not None:
+            errors.append(f"lane {lane.lane} stopped with {lane.prove.config_id} in flight")
+        errors.extend(f"lane {lane.lane}: {p.config_id} was never attempted" for p in lane.queue)
+    if map_error:
+        errors.append(f"a lane crashed: {map_error.get('Error')}: {str(map_error.get('Cause'))[:500]}")
+    errors.extend(f"{p.config_id}: internal error (see the execution history)" for p in proves if p.status == "error")
+    tag = standard_tags(plan.execution_id, "-", svc.clock.now())[TAG_EXECUTION]
+    leaked = [] if plan.dry_run else sorted(svc.fleet.alive({TAG_EXECUTION: tag}))
+    kept = {r for p in proves for r in p.kept_resources}
+    unexpected = [r for r in leaked if not any(k in r for k in kept)]
+    if unexpected:
+        errors.append("resources left alive: " + ", ".join(unexpected))
+
+    def ids(status: str) -> list[str]:
+        return [p.config_id for p in proves if p.status == status]
+
+    summary = RunSummary(
+        execution_id=plan.execution_id,
+        dry_run=plan.dry_run,
+        proved=ids("completed"),
+        failed=ids("failed"),
+        unfeasible=ids("unfeasible"),
+        skipped=ids("skipped"),
+        errors=errors,
+        leaked_resources=leaked,
+        estimated_cost_usd=round(sum(p.estimated_cost_usd for p in proves if p.status != "skipped"), 2),
+        actual_cost_usd=round(sum(p.actual_cost_usd for p in proves), 2),
+        max_cost_usd=plan.max_cost_usd,
+        max_proves=plan.max_proves,
+        proves=proves,
+        planned=plan.selected,
+        excluded_total=plan.excluded_total,
+        excluded_counts=plan.excluded_counts,
+        records_written=sum(p.records_written for p in proves),
+        has_errors=bool(errors),
+        simulated=svc.simulated,
+    )
+    if errors:
+        summary.error_report = "; ".join(errors)[:30000]
+    return summary

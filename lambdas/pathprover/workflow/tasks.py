@@ -1,0 +1,113 @@
+"""The per-prove tasks of a lane: each parses the lane, runs one lifecycle step and mirrors the status up."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pathprover.services import Services
+from pathprover.stages import lifecycle
+from pathprover.stages.state import ProveState
+from pathprover.workflow.models import LaneTask, ProveSummary
+from pathprover.workflow.planning import load_next
+
+CHOICE_AFTER = ("begin", "advance", "check")
+"""Steps followed by a Choice in the lane loop (failure, clean and settle go straight on)."""
+
+
+def _run(lane: LaneTask, step: str, svc: Services) -> LaneTask:
+    prove = lane.prove
+    if prove is None:
+        raise ValueError(f"{step}: the lane has no prove in flight")
+    prove.lambda_invocations += 1
+    prove.steps[step] = prove.steps.get(step, 0) + 1
+    if lane.error is not None and step == "clean" and prove.failure is not None and prove.failure.category is None:
+        # The failure handler itself crashed: the prove is still cleaned, and the crash is reported.
+        prove.notes.append(f"failure handler error: {lane.error.get('Error')}: {lane.error.get('Cause')}"[:500])
+        prove.outcome = "error"
+    if step == "begin":
+        prove = lifecycle.begin(prove, svc)
+    elif step == "advance":
+        prove = lifecycle.advance(prove, svc)
+    elif step == "check":
+        prove = lifecycle.check(prove, svc)
+    elif step == "failure":
+        prove = lifecycle.handle_failure(prove, svc, lane.error)
+    elif step == "clean":
+        prove = lifecycle.clean(prove, svc)
+    else:
+        raise ValueError(f"unknown step {step!r}")
+    lane.error = None
+    lane.prove = prove
+    lane.status = prove.status
+    lane.wait_seconds = prove.wait_seconds
+    return lane
+
+
+def run_step(event: dict[str, Any], step: str, svc: Services) -> dict[str, Any]:
+    lane = LaneTask.model_validate(event)
+    return _run(lane, step, svc).model_dump(mode="json")
+
+
+def settle_and_next(event: dict[str, Any], svc: Services) -> dict[str, Any]:
+    """Settle the prove in flight, file its summary, and load the lane's next prove."""
+    lane = LaneTask.model_validate(event)
+    prove = lane.prove
+    if prove is None:
+        raise ValueError("settle: the lane has no prove in flight")
+    prove.lambda_invocations += 1
+    prove.steps["settle"] = prove.steps.get("settle", 0) + 1
+    if lane.error is not None and prove.outcome == "pending":
+        prove.notes.append(f"task error before settle: {lane.error.get('Error')}: {lane.error.get('Cause')}"[:500])
+        prove.outcome = "error"
+    prove = lifecycle.settle(prove, svc)
+    lane.done.append(summarise(prove, svc))
+    return load_next(lane).model_dump(mode="json")
+
+
+def transitions_of(prove: ProveState) -> int:
+    """State transitions of one prove in the lane loop, from what it did.
+
+    The lane's HasProve choice, every Task, the Choice after begin/advance/check, and the
+    Wait before every check. The local runtime checks this against the states the
+    interpreter actually entered.
+    """
+    choices = sum(prove.steps.get(step, 0) for step in CHOICE_AFTER)
+    return 1 + prove.lambda_invocations + choices + prove.steps.get("check", 0)
+
+
+def summarise(prove: ProveState, svc: Services) -> ProveSummary:
+    failure = prove.failure
+    started = prove.started_at
+    finished = prove.finished_at
+    return ProveSummary(
+        config_id=prove.config_id,
+        status=prove.outcome,
+        failure_category=failure.category if failure else None,
+        failure_stage=failure.stage if failure else None,
+        failure_reason=(failure.evidence or failure.text)[:500] if failure else None,
+        skip_reason=prove.skip_reason,
+        tuned=prove.run.tuning is not None,
+        transitions=transitions_of(prove),
+        lambda_invocations=prove.lambda_invocations,
+        polls=prove.polls,
+        detection_latency_s=prove.detection_latency_s,
+        estimated_cost_usd=prove.run.estimated_cost_usd or 0.0,
+        actual_cost_usd=round(prove.actual_cost_usd, 4),
+        model_name=prove.run.model_name,
+        instance_type=prove.run.instance_type,
+        lane=prove.lane,
+        dimensions=prove.run.vector.as_dict(),
+        stages=[
+            {
+                "stage": h.stage,
+                "outcome": h.outcome,
+                "polls": h.polls,
+                "seconds": round((h.finished_at - h.started_at).total_seconds(), 1) if h.finished_at else None,
+                "note": h.note,
+            }
+            for h in prove.history
+        ],
+        kept_resources=prove.kept_resources,
+        records_written=prove.records_written,
+        virtual_seconds=round((finished - started).total_seconds(), 1) if started and finished else 0.0,
+    )
