@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
+	rm -rf $(DEMO_DIR)
 	PATHPROVER_WAREHOUSE=$(DEMO_DIR)/warehouse ./scripts/demo.sh
 
 lint: $(STAMP)

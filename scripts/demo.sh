@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The main job on the embedded default (no AWS account): a local warehouse queried with DuckDB.
-# Until the workflow runtime lands, this runs the brain end to end over a seeded table.
+# The main job on the embedded default (no AWS account): the state machine on moto's interpreter with the
+# real handlers, a local Parquet warehouse queried with DuckDB, and a simulated GPU fleet.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pp=".venv/bin/pathprover"
@@ -13,8 +13,12 @@ $pp seed
 step "Coverage gaps, most proven neighbours first" "pathprover gaps --limit 10"
 $pp gaps --limit 10
 
-step "This run's plan within the guide's default budget" "pathprover plan --max-proves 10 --max-cost 50"
+step "The plan within the guide's default budget" "pathprover plan --max-proves 10 --max-cost 50"
 $pp plan --max-proves 10 --max-cost 50
+
+step "A full coverage run: the state machine proves the plan (simulated fleet), 2 lanes" \
+  "pathprover run --max-proves 10 --max-cost 50 --lanes 2"
+$pp run --max-proves 10 --max-cost 50 --lanes 2
 
 step "The guide's substitution example" \
   "pathprover nearest --deployment-config sglang --deployment-target async-inference --model-name Qwen/Qwen3-8B --instance-type ml.g5.xlarge --quantization fp16 --tp-degree 1"
@@ -25,8 +29,9 @@ step "Classify a failure" "pathprover classify '...health check... torch.OutOfMe
 $pp classify "The primary container for production variant AllTraffic did not pass the ping health check. \
 CloudWatch: torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB" --stage deploy
 
-step "Report: coverage summary (the guide's query)" "pathprover report coverage"
-$pp report coverage
+step "Report: coverage summary (the guide's query) and a heatmap" \
+  "pathprover report coverage --html $PATHPROVER_WAREHOUSE/../coverage.html"
+$pp report coverage --html "$PATHPROVER_WAREHOUSE/../coverage.html"
 step "Report: unfeasible configs (the guide's query)" "pathprover report unfeasible"
 $pp report unfeasible
 step "Report: recent path_prove runs (the guide's query)" "pathprover report recent"

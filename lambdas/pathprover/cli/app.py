@@ -386,9 +386,24 @@ def _report(name: str, warehouse: Path | None, table: Path | None, as_json: bool
 
 
 @report_app.command()
-def coverage(warehouse: WarehouseOpt = None, table: TableOpt = None, as_json: JsonOpt = False) -> None:
-    """Completed rows per model family and instance family."""
+def coverage(
+    warehouse: WarehouseOpt = None,
+    table: TableOpt = None,
+    as_json: JsonOpt = False,
+    html_file: Annotated[
+        Path | None, typer.Option("--html", help="Also write a heatmap (model x instance family) to this file")
+    ] = None,
+) -> None:
+    """Completed rows per model family and instance family (and, with --html, a heatmap to open)."""
     _report("coverage", warehouse, table, as_json)
+    if html_file is not None:
+        from pathprover.heatmap import render_heatmap
+
+        with people_errors():
+            page = render_heatmap(open_store(warehouse, table), open_catalog(warehouse))
+        html_file.parent.mkdir(parents=True, exist_ok=True)
+        html_file.write_text(page, encoding="utf-8")
+        err.print(f"heatmap written to {html_file}", highlight=False)
 
 
 @report_app.command()

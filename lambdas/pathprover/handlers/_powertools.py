@@ -7,10 +7,13 @@ from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 SERVICE = "path-prover"
+NAMESPACE = "PathProver"
 logger = Logger(service=SERVICE)
-metrics = Metrics(namespace="PathProver", service=SERVICE)
+metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 tracer = Tracer(service=SERVICE)
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -27,3 +30,11 @@ def entry_point(func: Handler) -> Handler:
         return func(event, context)
 
     return wrapper
+
+
+def count(name: str, dimension: str, value: str) -> None:
+    """One EMF count with its own dimension (outcome, category), so dimensions never pile up."""
+    if is_metrics_disabled():  # the local runtime: stdout stays clean
+        return
+    with single_metric(name=name, unit=MetricUnit.Count, value=1, namespace=NAMESPACE) as metric:
+        metric.add_dimension(name=dimension, value=value)

@@ -6,7 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from pathprover.handlers._powertools import entry_point, logger, metrics
+from pathprover.handlers._powertools import count, entry_point, logger, metrics
 from pathprover.services import get_services
 from pathprover.workflow.tasks import run_step, settle_and_next
 
@@ -44,8 +44,7 @@ def check(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def failure(event: dict[str, Any], context: Any) -> dict[str, Any]:
     result = run_step(event, "failure", get_services())
     failure_data = (result.get("prove") or {}).get("failure") or {}
-    metrics.add_dimension(name="category", value=str(failure_data.get("category") or "unknown"))
-    metrics.add_metric(name="ProveFailed", unit=MetricUnit.Count, value=1)
+    count("ProveFailed", "category", str(failure_data.get("category") or "unknown"))
     return _log(result, "failure")
 
 
@@ -58,7 +57,6 @@ def clean(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def settle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     result = settle_and_next(event, get_services())
     last = result["done"][-1] if result.get("done") else {}
-    metrics.add_dimension(name="outcome", value=str(last.get("status")))
-    metrics.add_metric(name="ProveOutcome", unit=MetricUnit.Count, value=1)
+    count("ProveOutcome", "outcome", str(last.get("status")))
     metrics.add_metric(name="ProveActualCost", unit=MetricUnit.NoUnit, value=float(last.get("actual_cost_usd") or 0))
     return _log(result, "settle")

@@ -101,8 +101,12 @@ class LaneClock:
         return str(getattr(self._current, "key", "-"))
 
     def now(self) -> datetime:
+        key = self._key()
         with self._lock:
-            return self.start + timedelta(seconds=self._offsets.get(self._key(), 0.0))
+            if key == "-":
+                # Outside any lane (the plan, the summary): the latest time any lane has reached.
+                return self.start + timedelta(seconds=max(self._offsets.values(), default=0.0))
+            return self.start + timedelta(seconds=self._offsets.get(key, 0.0))
 
     def sleep_for(self, seconds: float, state: Any) -> None:
         key = self.key_of(state) if state is not None else self._key()

@@ -179,14 +179,21 @@ def begin(state: ProveState, svc: Services) -> ProveState:
     state.started_at = state.started_at or now
     state.plan = state.plan or stage_plan(state.run)
     owner = f"{state.execution_id}#{state.lane}"
-    already = svc.store.query(
-        "SELECT COUNT(*) FROM mlcc_ci.benchmark_results "
-        f"WHERE config_id = '{state.config_id}' AND status IN ('completed', 'unfeasible')"
-    ).rows
-    if already and already[0][0]:
-        return _skip(state, now, "already proved or recorded unfeasible by another execution")
     if not svc.ledger.acquire_lease(state.config_id, owner, LEASE_TTL_S, now):
         return _skip(state, now, "another execution is proving this config (lease held)")
+    # Checked under the lease: another execution may have proved it since this run's plan was made.
+    since = ""
+    if state.explicit and state.planned_at is not None:
+        # An explicit target is re-proved even if proved before, but not twice by overlapping runs.
+        since = f" AND run_timestamp >= from_iso8601_timestamp('{state.planned_at.isoformat()}')"
+    already = svc.store.query(
+        "SELECT COUNT(*) FROM mlcc_ci.benchmark_results "
+        f"WHERE config_id = '{state.config_id}' AND status IN ('completed', 'unfeasible') "
+        f"AND COALESCE(execution_id, '') <> '{state.execution_id}'{since}"
+    ).rows
+    if already and already[0][0]:
+        svc.ledger.release_lease(state.config_id, owner)
+        return _skip(state, now, "already proved or recorded unfeasible by another execution")
     estimate = state.run.budget_ceiling_usd or state.run.estimated_cost_usd or 0.0
     if not svc.ledger.reserve(state.execution_id, state.config_id, estimate, state.max_cost_usd):
         svc.ledger.release_lease(state.config_id, owner)
@@ -248,12 +255,7 @@ def _start_stage_weights(state: ProveState, svc: Services, now: datetime) -> Pro
         kind="stage",
         source_s3_uri=source,
         source_digest=bundle.digest,
-        env={
-            "MODEL_ID": run.model_name,
-            "MODEL_S3_URI": model_uri,
-            "MANIFEST_KEY": manifest_key,
-            "MODEL_PARAMS_B": str(svc.catalog.model(run.model_name).total_params_b),
-        },
+        env={**_job_env(svc, state), "MODEL_S3_URI": model_uri, "MANIFEST_KEY": manifest_key},
         secrets={"HF_TOKEN": svc.settings.hf_token_secret} if svc.settings.hf_token_secret else {},
         execution_id=state.execution_id,
         config_id=state.config_id,
@@ -263,6 +265,21 @@ def _start_stage_weights(state: ProveState, svc: Services, now: datetime) -> Pro
     )
     ref = svc.builder.start(job)
     return _poll_later(state, ref, suggest_wait(0, _expected_seconds(svc, state, "stage"), billing=False))
+
+
+def _job_env(svc: Services, state: ProveState) -> dict[str, str]:
+    """What every CodeBuild job is told about the config it works for (logs, and the simulation's faults)."""
+    run = state.run
+    return {
+        "MODEL_ID": run.model_name,
+        "DEPLOYMENT_CONFIG": run.vector.deployment_config,
+        "INSTANCE_TYPE": run.instance_type,
+        "DEPLOYMENT_TARGET": run.vector.deployment_target,
+        "QUANTIZATION": run.vector.quantization,
+        "TP_DEGREE": str(run.vector.tp_degree),
+        "MODEL_PARAMS_B": str(svc.catalog.model(run.model_name).total_params_b),
+        "CONFIG_ID": state.config_id,
+    }
 
 
 def _render(svc: Services, state: ProveState, model_s3_uri: str | None = None) -> Any:
@@ -292,11 +309,7 @@ def _start_build(state: ProveState, svc: Services, now: datetime) -> ProveState:
         kind="build",
         source_s3_uri=state.artifacts["bundle_uri"],
         source_digest=state.artifacts["bundle_digest"],
-        env={
-            "IMAGE_REPO_URI": svc.settings.image_repository_uri,
-            "IMAGE_TAG": tag,
-            "MODEL_PARAMS_B": str(svc.catalog.model(state.run.model_name).total_params_b),
-        },
+        env={**_job_env(svc, state), "IMAGE_REPO_URI": svc.settings.image_repository_uri, "IMAGE_TAG": tag},
         execution_id=state.execution_id,
         config_id=state.config_id,
         attempt=state.attempt,
@@ -455,6 +468,7 @@ def _start_benchmark(state: ProveState, svc: Services, now: datetime) -> ProveSt
     results_uri = svc.artifacts.uri(f"benchmarks/{state.execution_id}/{state.config_id}/{state.attempt}/")
     workload = run.benchmark
     env = {
+        **_job_env(svc, state),
         "ENDPOINT_NAME": ref.name,
         "ENDPOINT_URL": state.artifacts.get("endpoint_url", ""),
         "MODEL_NAME": run.model_name,
@@ -468,7 +482,6 @@ def _start_benchmark(state: ProveState, svc: Services, now: datetime) -> ProveSt
         "RESULTS_URI": results_uri,
         "RUN_CONFIG_HASH": run.run_config_hash,
         "REGION": svc.settings.region,
-        "MODEL_PARAMS_B": str(svc.catalog.model(run.model_name).total_params_b),
     }
     expected = _expected_seconds(svc, state, "benchmark")
     source = svc.artifacts.put_bytes(

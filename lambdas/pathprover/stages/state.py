@@ -65,6 +65,8 @@ class ProveState(BaseModel):
     run: RunConfig
     attempt: int = Field(default=1, ge=1)
     lane: int = 0
+    explicit: bool = Field(default=False, description="an explicit TARGET (re-proved even if proved before)")
+    planned_at: datetime | None = None
     max_cost_usd: float = 50.0
     reserved_usd: float = 0.0
     keep_on_failure: bool = False

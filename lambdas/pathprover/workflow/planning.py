@@ -67,6 +67,7 @@ def _targets_to_runs(request: WorkflowInput, svc: Services) -> list[RunConfig]:
 
 def plan_execution(raw: Any, execution_id: str, svc: Services) -> ExecutionPlan:
     request = parse_input(raw)
+    planned_at = svc.clock.now()
     excluded: list[dict[str, Any]] = []
     counts: dict[str, int] = {}
     gaps_total = 0
@@ -139,6 +140,8 @@ def plan_execution(raw: Any, execution_id: str, svc: Services) -> ExecutionPlan:
                 max_cost_usd=request.MAX_COST_PER_RUN,
                 keep_on_failure=request.KEEP_ON_FAILURE,
                 plan=stage_plan(run),
+                explicit=source == "targets",
+                planned_at=planned_at,
             )
         )
     for lane in lanes:
