@@ -3,15 +3,22 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+INFRA_STAMP := $(VENV)/.installed-infra
 DEMO_DIR ?= .pathprover/demo
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test lint typecheck unit bench synth clean
 
+# The runtime, the local runtime (moto) and the test tools.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev,aws,local]'
 	touch $(STAMP)
+
+# The CDK app and its checks (aws-cdk-lib is large: only the tests and synth need it).
+$(INFRA_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,aws,local,infra]'
+	touch $(INFRA_STAMP)
 
 demo: $(STAMP)
 	rm -rf $(DEMO_DIR)
@@ -19,11 +26,12 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check lambdas tests scripts
+	@if [ -d infra ]; then $(BIN)/ruff check infra; fi
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(INFRA_STAMP)
 	$(BIN)/pytest
 
 test: lint typecheck unit
@@ -32,5 +40,8 @@ bench: $(STAMP)
 	$(BIN)/python scripts/bench_brain.py
 	$(BIN)/python scripts/bench_loadgen.py
 
+synth: $(INFRA_STAMP)
+	npx -y aws-cdk@2 synth MlccCiHarnessStack -c CreatePathProver=true -c PathProverSchedule="rate(1 day)" --no-notices -q
+
 clean:
-	rm -rf $(VENV) .pathprover .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pathprover .mypy_cache .pytest_cache .ruff_cache cdk.out

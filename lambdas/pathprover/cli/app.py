@@ -28,7 +28,7 @@ from pathprover.brain.history import History, HistoryError, read_history
 from pathprover.brain.nearest import nearest
 from pathprover.brain.plan import DEFAULT_MAX_COST_USD, DEFAULT_MAX_PROVES, make_plan
 from pathprover.catalog import Catalog, CatalogError, load_catalog
-from pathprover.cli.run_cmd import run_command
+from pathprover.cli.run_cmd import run_command, serve_command
 from pathprover.core.dimensions import DIMENSIONS, ConfigVector, DimensionValueError
 from pathprover.core.records import manual_unfeasible_record
 from pathprover.generate.cli import render_command
@@ -533,6 +533,7 @@ app.command("loadgen", help="Benchmark an OpenAI-compatible or SageMaker endpoin
 )
 app.command("render", help="Render the serving bundle of one validation target (JSON or YAML).")(render_command)
 app.command("run")(run_command)
+app.command("serve")(serve_command)
 
 
 def main() -> None:

@@ -186,3 +186,56 @@ def _print_summary(out: Console, result: dict[str, Any]) -> None:
         highlight=False,
     )
     out.print(f"records: {result['warehouse']} (query with `pathprover sql` or `pathprover report`)", highlight=False)
+
+
+def serve_command(
+    port: Annotated[int, typer.Option(help="Port of the local Step Functions endpoint", min=1024, max=65535)] = 8083,
+    warehouse: Annotated[Path | None, typer.Option(help="Local warehouse [env PATHPROVER_WAREHOUSE]")] = None,
+    faults: Annotated[Path | None, typer.Option(help="YAML list of faults to inject into the simulated fleet")] = None,
+) -> None:
+    """Keep the local runtime up as a Step Functions endpoint (moto server mode) until Ctrl-C."""
+    import signal
+    import threading
+
+    from pathprover.adapters.local.faults import FaultFileError, FaultPlan, load_faults
+    from pathprover.cli.app import fail, settings_for
+    from pathprover.runtime.local import ACCOUNT, REGION, LocalRuntime
+
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
+    err = Console(stderr=True)
+    try:
+        plan = load_faults(faults) if faults is not None else FaultPlan()
+    except FaultFileError as exc:
+        fail(str(exc))
+    settings = settings_for(warehouse)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        runtime = LocalRuntime(settings.warehouse, faults=plan, server_port=port)
+        runtime.open()
+    except OSError as exc:
+        fail(f"cannot serve on 127.0.0.1:{port}: {exc}")
+    try:
+        url = runtime.endpoint_url
+        out = Console(width=None if sys.stdout.isatty() else 200)
+        out.print(f"Path Prover local runtime on {url} — {SIMULATED_NOTE}.", highlight=False)
+        out.print(f"state machine: {runtime.state_machine_arn}", highlight=False)
+        out.print(
+            f"try:\n  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION={REGION}\n"
+            f"  aws stepfunctions start-execution --endpoint-url {url} \\\n"
+            f"    --state-machine-arn arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:mlcc-path-prover \\\n"
+            '    --input \'{"MAX_PROVES_PER_RUN": 5, "MAX_COST_PER_RUN": 25}\'\n'
+            f"  aws stepfunctions describe-execution --endpoint-url {url} --execution-arn <executionArn>",
+            highlight=False,
+        )
+        sys.stdout.flush()
+        try:
+            while not stop.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+    finally:
+        runtime.close()
+        err.print("stopped", highlight=False)

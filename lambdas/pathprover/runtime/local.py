@@ -34,7 +34,8 @@ from pathprover.settings import Settings
 from pathprover.stages.ports import BuildJob
 
 STATE_MACHINE_NAME: Final = "mlcc-path-prover"
-ACCOUNT: Final = "123456789012"
+ACCOUNT: Final = "111111111111"
+"""The account of the guide's example ARN, so its start-execution command works unchanged."""
 REGION: Final = "us-east-1"
 LOCAL_BUCKET: Final = "pathprover-local"
 ASL_FILE: Final = "path-prover.asl.json"
@@ -61,6 +62,7 @@ _LOCAL_ENV: Final = {
     "POWERTOOLS_METRICS_DISABLED": "true",
     "POWERTOOLS_LOG_LEVEL": "WARNING",
     "MOTO_ALLOW_NONEXISTENT_REGION": "true",
+    "MOTO_ACCOUNT_ID": ACCOUNT,
 }
 
 
@@ -162,6 +164,7 @@ class LocalRuntime:
         catalog: Catalog | None = None,
         settings: Settings | None = None,
         progress: Callable[[dict[str, Any]], None] | None = None,
+        server_port: int | None = None,
     ) -> None:
         self.settings = (settings or Settings.from_env()).model_copy(
             update={"warehouse": Path(warehouse), "runtime": "local", "artifact_bucket": LOCAL_BUCKET, "region": REGION}
@@ -177,6 +180,8 @@ class LocalRuntime:
         self.dispatch: Dispatch | None = None
         self.state_machine_arn = ""
         self.last_summary: dict[str, Any] | None = None
+        self.server_port = server_port
+        self._server: Any = None
 
     # ------------------------------------------------------------------ setup
     def __enter__(self) -> LocalRuntime:
@@ -225,15 +230,42 @@ class LocalRuntime:
         self.dispatch = Dispatch(handlers, self.clock.sleep_for, on_invoke=self.clock.activate)
         self._patch = patched(self.dispatch)
         self._patch.__enter__()
-        from moto import mock_aws
+        if self.server_port is None:
+            from moto import mock_aws
 
-        self._mock = mock_aws(
-            config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
-        )
-        self._mock.start()
+            self._mock = mock_aws(
+                config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+            )
+            self._mock.start()
+        else:
+            self._start_server(self.server_port)
         self.state_machine_arn = self._deploy()
 
+    def _start_server(self, port: int) -> None:
+        """moto's server mode: a Step Functions (and Lambda, IAM) endpoint the AWS CLI and SDKs can use."""
+        from moto.core.config import default_user_config
+        from moto.server import ThreadedMotoServer
+
+        default_user_config["stepfunctions"] = {"execute_state_machine": True}
+        default_user_config["lambda"] = {"use_docker": False}
+        self._saved_env["MOTO_PORT"] = os.environ.get("MOTO_PORT")
+        os.environ["MOTO_PORT"] = str(port)  # the interpreter calls Lambda through this endpoint
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        self._server.start()
+
+    @property
+    def endpoint_url(self) -> str | None:
+        return None if self.server_port is None else f"http://127.0.0.1:{self.server_port}"
+
+    def _client(self, service: str) -> Any:
+        import boto3
+
+        return boto3.client(service, region_name=REGION, endpoint_url=self.endpoint_url)
+
     def close(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
@@ -252,9 +284,7 @@ class LocalRuntime:
                 os.environ[key] = value
 
     def _deploy(self) -> str:
-        import boto3
-
-        iam = boto3.client("iam", region_name=REGION)
+        iam = self._client("iam")
         trust = {
             "Version": "2012-10-17",
             "Statement": [
@@ -266,7 +296,7 @@ class LocalRuntime:
             ],
         }
         role = iam.create_role(RoleName="pathprover-local", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
-        lam = boto3.client("lambda", region_name=REGION)
+        lam = self._client("lambda")
         arns = {}
         for substitution, (name, target) in FUNCTIONS.items():
             arns[substitution] = lam.create_function(
@@ -280,7 +310,7 @@ class LocalRuntime:
         definition = asl_path().read_text()
         for key, value in arns.items():
             definition = definition.replace("${" + key + "}", value)
-        sfn = boto3.client("stepfunctions", region_name=REGION)
+        sfn = self._client("stepfunctions")
         return str(
             sfn.create_state_machine(name=STATE_MACHINE_NAME, definition=definition, roleArn=role)["stateMachineArn"]
         )
@@ -330,9 +360,7 @@ class LocalRuntime:
 
     # ------------------------------------------------------------------ run
     def start(self, payload: dict[str, Any], name: str | None = None) -> str:
-        import boto3
-
-        sfn = boto3.client("stepfunctions", region_name=REGION)
+        sfn = self._client("stepfunctions")
         name = name or f"run-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
         return str(
             sfn.start_execution(stateMachineArn=self.state_machine_arn, name=name, input=json.dumps(payload))[
@@ -341,9 +369,7 @@ class LocalRuntime:
         )
 
     def wait(self, execution_arn: str, timeout_s: float = 900.0) -> dict[str, Any]:
-        import boto3
-
-        sfn = boto3.client("stepfunctions", region_name=REGION)
+        sfn = self._client("stepfunctions")
         deadline = time.monotonic() + timeout_s
         while True:
             described = sfn.describe_execution(executionArn=execution_arn)

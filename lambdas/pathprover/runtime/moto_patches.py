@@ -6,6 +6,8 @@
 2. Wait states and Retry backoff sleep on the runtime's virtual clock instead of the wall.
 3. State entries are counted per prove (from the state's input), so the summary reports
    transitions the interpreter actually made.
+4. StartExecution without a name gets a unique one (AWS generates a UUID; moto's server
+   mode used the string "None", so every CLI-started run had the same execution id).
 
 `PATCHED_NAMES` lists what is replaced; a test asserts they all exist in the pinned moto.
 """
@@ -16,6 +18,7 @@ import importlib
 import json
 import threading
 import traceback
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -30,6 +33,7 @@ PATCHED_NAMES: tuple[tuple[str, str, str], ...] = (
     ),
     ("moto.stepfunctions.parser.asl.component.common.retry.retrier_decl", "time", "sleep"),
     ("moto.stepfunctions.parser.asl.component.state.state", "CommonStateField", "_eval_body"),
+    ("moto.stepfunctions.parser.models", "StepFunctionsParserBackend", "start_execution"),
 )
 
 HandlerFn = Callable[[dict[str, Any], Any], Any]
@@ -111,7 +115,20 @@ def patched(dispatch: Dispatch) -> Iterator[Dispatch]:
     wait_cls = _attr(*PATCHED_NAMES[1][:2])
     retrier_time = _attr(*PATCHED_NAMES[2][:2])
     state_cls = _attr(*PATCHED_NAMES[3][:2])
-    saved = (backend_cls.invoke, wait_cls._wait_interval, retrier_time.sleep, state_cls._eval_body)
+    sfn_cls = _attr(*PATCHED_NAMES[4][:2])
+    saved = (
+        backend_cls.invoke,
+        wait_cls._wait_interval,
+        retrier_time.sleep,
+        state_cls._eval_body,
+        sfn_cls.start_execution,
+    )
+    original_start = sfn_cls.start_execution
+
+    def start_execution(self: Any, state_machine_arn: str, name: Any = None, *args: Any, **kwargs: Any) -> Any:
+        if not name:
+            name = str(uuid.uuid4())
+        return original_start(self, state_machine_arn, name, *args, **kwargs)
 
     def invoke(self: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any) -> bytes:
         name = function_name.rsplit(":", 1)[-1] if function_name.startswith("arn:") else function_name
@@ -166,9 +183,11 @@ def patched(dispatch: Dispatch) -> Iterator[Dispatch]:
     wait_cls._wait_interval = wait_interval
     setattr(module_retrier, "time", _VirtualTime())  # noqa: B010 - a module attribute mypy cannot see
     state_cls._eval_body = eval_body
+    sfn_cls.start_execution = start_execution
     try:
         yield dispatch
     finally:
         backend_cls.invoke, wait_cls._wait_interval = saved[0], saved[1]
         setattr(module_retrier, "time", importlib.import_module("time"))  # noqa: B010
         state_cls._eval_body = saved[3]
+        sfn_cls.start_execution = saved[4]
