@@ -194,14 +194,13 @@ def serve_command(
     faults: Annotated[Path | None, typer.Option(help="YAML list of faults to inject into the simulated fleet")] = None,
 ) -> None:
     """Keep the local runtime up as a Step Functions endpoint (moto server mode) until Ctrl-C."""
+    import logging
     import signal
     import threading
 
     from pathprover.adapters.local.faults import FaultFileError, FaultPlan, load_faults
     from pathprover.cli.app import fail, settings_for
     from pathprover.runtime.local import ACCOUNT, REGION, LocalRuntime
-
-    import logging
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     err = Console(stderr=True)
