@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 
 from pathprover.brain.gaps import search_gaps
-from pathprover.brain.history import build_history
+from pathprover.brain.history import read_history
 from pathprover.brain.reference import naive_ranking
 from pathprover.catalog import default_catalog
 
@@ -90,9 +90,8 @@ def main() -> None:
         small = Path(tmp) / "small.parquet"
         make_table(small, 400, small_values)
         from pathprover.adapters.local.warehouse import LocalWarehouse
-        from pathprover.brain.history import HISTORY_SQL
 
-        history = build_history(LocalWarehouse(Path(tmp), table=small).query(HISTORY_SQL).rows)
+        history = read_history(LocalWarehouse(Path(tmp), table=small))
         fast, slow = [], []
         for _ in range(5):
             start = time.perf_counter()

@@ -1,4 +1,4 @@
-"""Build rows in the shape of brain.history.HISTORY_SQL for unit tests (one row per config and outcome)."""
+"""Build history for unit tests: rows in the shape of brain.history.COMPLETED_SQL and OUTCOMES_SQL."""
 
 from datetime import datetime, timedelta
 from typing import Any
@@ -42,3 +42,16 @@ def history_row(
         (category or "unknown") if failed else None,
         reason if failed else None,
     ]
+
+
+def split(rows: list[list[Any]]) -> tuple[list[list[Any]], list[list[Any]]]:
+    """history_row() rows as (COMPLETED_SQL rows, OUTCOMES_SQL rows)."""
+    completed = [r[:6] + [r[6], r[7]] for r in rows if r[6]]
+    outcomes = [r[:6] + r[8:] for r in rows if r[8] or r[11]]
+    return completed, outcomes
+
+
+def history_of(rows: list[list[Any]]):  # type: ignore[no-untyped-def]
+    from pathprover.brain.history import build_history
+
+    return build_history(*split(rows))

@@ -8,12 +8,11 @@ from hypothesis import strategies as st
 
 from pathprover.brain.feasibility import FeasibilityRules, Placement, Verdict
 from pathprover.brain.gaps import SpaceError, search_gaps
-from pathprover.brain.history import build_history
 from pathprover.brain.plan import concretise, make_plan
 from pathprover.brain.reference import naive_ranking
 from pathprover.catalog import default_catalog
 from pathprover.core.dimensions import DIMENSIONS
-from tests.support.history_rows import history_row
+from tests.support.history_rows import history_of, history_row
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
 CATALOG = default_catalog()
@@ -64,7 +63,7 @@ def ranked(history, **kw):
 
 def test_fast_search_matches_the_straightforward_ranking():
     # Given a small table / When ranked by the fast search and by the cells x rows reference
-    history = build_history(BASE)
+    history = history_of(BASE)
     fast = ranked(history)
     slow = [(k, n, v.reason if v else None) for k, n, v in naive_ranking(history, CATALOG, NOW)]
     # Then the two agree cell by cell, order included
@@ -90,7 +89,7 @@ def test_fast_search_matches_the_straightforward_ranking():
     )
 )
 def test_property_fast_search_equals_reference(rows):
-    history = build_history(
+    history = history_of(
         [row(*r[:6], status=r[6], category=r[7] if r[6] != "completed" else None, hours=r[8], reason="x") for r in rows]
     )
     if not history.completed():
@@ -104,7 +103,7 @@ def test_property_fast_search_equals_reference(rows):
 
 def test_neighbours_rank_first():
     # Given qwen3 proofs on g5 with vllm (realtime, async) and sglang (realtime)
-    history = build_history(BASE)
+    history = history_of(BASE)
     gaps = search_gaps(history, CATALOG, NOW).top()
     # Then the best gaps have two proven neighbours, ties broken by the sorted dimension values
     best = [g for g in gaps if g.neighbors == gaps[0].neighbors]
@@ -165,7 +164,7 @@ def test_recorded_unfeasible_and_cooldowns_are_excluded():
         ),
         (row(*gap, status="failed", category="unknown", count=2, reason="???"), "recorded_unfeasible"),
     ]:
-        history = build_history([*BASE, extra])
+        history = history_of([*BASE, extra])
         search = search_gaps(history, CATALOG, NOW)
         found = [search.gap(i) for i in range(search.total) if search.gap(i).key == gap]
         assert found and found[0].verdict is not None and found[0].verdict.kind == kind, kind
@@ -177,14 +176,14 @@ def test_capacity_cooldown_ends_after_an_hour_and_unknown_is_retried_once():
         row(*gap, status="failed", category="capacity", hours=1.5, reason="InsufficientInstanceCapacity"),
         row(*gap, status="failed", category="unknown", count=1, reason="???"),
     ]:
-        gaps = search_gaps(build_history([*BASE, extra]), CATALOG, NOW).top()
+        gaps = search_gaps(history_of([*BASE, extra]), CATALOG, NOW).top()
         found = next(g for g in gaps if g.key == gap)
         assert found.feasible and found.neighbors == 2
 
 
 def test_timeouts_lengthen_the_next_attempt():
     gap = ("transformers-sglang", "qwen3", "g5", "none", 1, "async-inference")
-    history = build_history([*BASE, row(*gap, status="failed", category="timeout", reason="timed out")])
+    history = history_of([*BASE, row(*gap, status="failed", category="timeout", reason="timed out")])
     plan = make_plan(search_gaps(history, CATALOG, NOW), history, CATALOG)
     chosen = {r.vector.as_tuple(): r for r in plan.selected}
     assert chosen[gap].timeout_multiplier == 2.0
@@ -192,14 +191,14 @@ def test_timeouts_lengthen_the_next_attempt():
 
 
 def test_unknown_values_stay_visible_as_gaps():
-    history = build_history([*BASE, row("transformers-vllm", "falcon", "g5")])
+    history = history_of([*BASE, row("transformers-vllm", "falcon", "g5")])
     search = search_gaps(history, CATALOG, NOW)
     reasons = {search.gap(i).reason for i in range(search.total)}
     assert any(r and r.startswith("not in catalog: model_family 'falcon'") for r in reasons)
 
 
 def test_catalog_values_widen_the_space():
-    history = build_history(BASE)
+    history = history_of(BASE)
     narrow = search_gaps(history, CATALOG, NOW)
     wide = search_gaps(history, CATALOG, NOW, include_catalog=True)
     assert wide.space_size > narrow.space_size
@@ -207,16 +206,16 @@ def test_catalog_values_widen_the_space():
 
 
 def test_filters_narrow_the_space():
-    search = search_gaps(build_history(BASE), CATALOG, NOW, filters={"model_family": ["llama3"]})
+    search = search_gaps(history_of(BASE), CATALOG, NOW, filters={"model_family": ["llama3"]})
     assert search.domains["model_family"] == ["llama3"]
     with pytest.raises(SpaceError, match="no model_family value matches"):
-        search_gaps(build_history(BASE), CATALOG, NOW, filters={"model_family": ["gemma"]})
+        search_gaps(history_of(BASE), CATALOG, NOW, filters={"model_family": ["gemma"]})
 
 
 @settings(max_examples=40, deadline=None)
 @given(max_proves=st.integers(min_value=0, max_value=12), max_cost=st.floats(min_value=0, max_value=400))
 def test_plan_never_exceeds_either_limit_and_explains_every_exclusion(max_proves, max_cost):
-    history = build_history(BASE)
+    history = history_of(BASE)
     search = search_gaps(history, CATALOG, NOW, include_catalog=False)
     plan = make_plan(search, history, CATALOG, max_proves=max_proves, max_cost_usd=max_cost)
     assert len(plan.selected) <= max_proves
@@ -230,7 +229,7 @@ def test_plan_never_exceeds_either_limit_and_explains_every_exclusion(max_proves
 
 
 def test_plan_skips_what_does_not_fit_the_budget_but_keeps_going():
-    history = build_history(BASE)
+    history = history_of(BASE)
     search = search_gaps(history, CATALOG, NOW, include_catalog=True)
     plan = make_plan(search, history, CATALOG, max_proves=10, max_cost_usd=20)
     assert plan.selected, "cheap g5 proves fit in $20"

@@ -5,10 +5,9 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pathprover.brain.history import build_history
 from pathprover.brain.nearest import nearest
 from pathprover.core.dimensions import DIMENSIONS, ConfigVector
-from tests.support.history_rows import history_row
+from tests.support.history_rows import history_of, history_row
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
 
@@ -20,7 +19,7 @@ def row(dc, family, inst, q, tp, target, status="completed", days=0.0, category=
 
 
 def guide_history(extra=()):
-    return build_history(
+    return history_of(
         [
             row("transformers-vllm", "qwen3", "g5", "none", 1, "realtime-inference", days=20),
             row("transformers-sglang", "qwen3", "g5", "none", 1, "realtime-inference", days=9),
@@ -121,7 +120,7 @@ def test_no_coverage_in_the_family_names_the_distance():
     )
 )
 def test_suggestions_are_same_family_sorted_by_distance_then_recency(proofs):
-    history = build_history([row(*p[:6], days=p[6]) for p in proofs])
+    history = history_of([row(*p[:6], days=p[6]) for p in proofs])
     request = ConfigVector(deployment_config="transformers-vllm", model_family="qwen3", instance_family="g5")
     result = nearest(history, request, limit=100)
     keys = [(s.distance, -datetime.fromisoformat(s.config["run_timestamp"]).timestamp()) for s in result.substitutions]

@@ -137,7 +137,10 @@ def _flat_codes(
     valid = np.ones(len(keys), dtype=bool)
     for position, (dimension, column) in enumerate(zip(DIMENSIONS, zip(*keys, strict=True), strict=True)):
         positions = index[dimension]
-        codes = np.fromiter((positions.get(v, -1) for v in column), dtype=np.int64, count=len(keys))
+        try:
+            codes = np.array([positions[v] for v in column], dtype=np.int64)
+        except KeyError:  # a value outside the (filtered) domains: drop those keys
+            codes = np.array([positions.get(v, -1) for v in column], dtype=np.int64)
         valid &= codes >= 0
         flat += codes * strides[position]
     return flat[valid]

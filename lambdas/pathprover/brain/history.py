@@ -17,10 +17,18 @@ from pathprover.ports import ResultsStore
 Key = tuple[str | int, ...]
 """A normalised six-dimension tuple in DIMENSIONS order."""
 
-HISTORY_SQL: Final = """
-SELECT deployment_config, model_family, instance_family, quantization, tp_degree, deployment_target,
-       COUNT_IF(status = 'completed') AS completed_rows,
-       MAX(run_timestamp) FILTER (WHERE status = 'completed') AS completed_at,
+_DIMS_SQL: Final = "deployment_config, model_family, instance_family, quantization, tp_degree, deployment_target"
+
+COMPLETED_SQL: Final = f"""
+SELECT {_DIMS_SQL}, COUNT(*) AS completed_rows, MAX(run_timestamp) AS completed_at
+FROM mlcc_ci.benchmark_results
+WHERE status = 'completed'
+GROUP BY {_DIMS_SQL}
+"""
+"""Proven configs: the bulk of a large table, so only the two columns the brain needs."""
+
+OUTCOMES_SQL: Final = f"""
+SELECT {_DIMS_SQL},
        COUNT_IF(status = 'unfeasible') AS unfeasible_rows,
        MAX(run_timestamp) FILTER (WHERE status = 'unfeasible') AS unfeasible_at,
        MAX_BY(failure_reason, run_timestamp) FILTER (WHERE status = 'unfeasible') AS unfeasible_reason,
@@ -32,16 +40,17 @@ SELECT deployment_config, model_family, instance_family, quantization, tp_degree
            AS last_failure_category,
        MAX_BY(failure_reason, run_timestamp) FILTER (WHERE status = 'failed') AS last_failure_reason
 FROM mlcc_ci.benchmark_results
-GROUP BY deployment_config, model_family, instance_family, quantization, tp_degree, deployment_target
+WHERE status IN ('unfeasible', 'failed')
+GROUP BY {_DIMS_SQL}
 """
-"""One row per configuration path: Athena SQL, so the same read works on Athena and DuckDB."""
+"""Recorded failures per config. Both queries are Athena SQL: the same read works on Athena and DuckDB."""
 
 
 class HistoryError(ValueError):
     """The table cannot be used by the brain (empty, or a malformed row)."""
 
 
-@dataclass
+@dataclass(slots=True)
 class ConfigHistory:
     """Everything recorded about one configuration path."""
 
@@ -86,8 +95,11 @@ def _as_utc(value: Any) -> datetime | None:
     raise HistoryError(f"run_timestamp {value!r} is not a timestamp")
 
 
-def build_history(rows: Iterable[list[Any]]) -> History:
-    """Fold HISTORY_SQL rows into one ConfigHistory per normalised config (`1`/`"1"`, `fp16`/`none` merge)."""
+def build_history(completed: Iterable[list[Any]], outcomes: Iterable[list[Any]] = ()) -> History:
+    """Fold COMPLETED_SQL and OUTCOMES_SQL rows into one ConfigHistory per normalised config.
+
+    Raw values that normalise to the same config (`1`/`"1"`, `fp16`/`none`) merge.
+    """
     caches: list[dict[Any, Any]] = [{} for _ in DIMENSIONS]
 
     def norm(position: int, value: Any) -> Any:
@@ -105,18 +117,26 @@ def build_history(rows: Iterable[list[Any]]) -> History:
 
     configs: dict[Key, ConfigHistory] = {}
     total = 0
-    for row in rows:
-        key: Key = (
-            norm(0, row[0]),
-            norm(1, row[1]),
-            norm(2, row[2]),
-            norm(3, row[3]),
-            norm(4, row[4]),
-            norm(5, row[5]),
-        )
+    rows = list(completed)
+    if rows:
+        # Column-wise: normalise each distinct raw value once, build the keys in C (map/zip).
+        columns = list(zip(*rows, strict=True))
+        lookups = [{value: norm(i, value) for value in set(columns[i])} for i in range(len(DIMENSIONS))]
+        keys = zip(*(map(lookups[i].__getitem__, columns[i]) for i in range(len(DIMENSIONS))), strict=True)
+        for key, count, at in zip(keys, columns[6], columns[7], strict=True):
+            if at is not None:
+                at = at.replace(tzinfo=UTC) if type(at) is datetime and at.tzinfo is None else _as_utc(at)
+            total += count
+            entry = configs.get(key)
+            if entry is None:
+                configs[key] = ConfigHistory(key=key, completed_at=at, completed_rows=count)
+                continue
+            entry.completed_rows += count
+            if at is not None and (entry.completed_at is None or at > entry.completed_at):
+                entry.completed_at = at
+    for row in outcomes:
+        key = (norm(0, row[0]), norm(1, row[1]), norm(2, row[2]), norm(3, row[3]), norm(4, row[4]), norm(5, row[5]))
         (
-            completed_rows,
-            completed_at,
             unfeasible_rows,
             unfeasible_at,
             unfeasible_reason,
@@ -126,16 +146,11 @@ def build_history(rows: Iterable[list[Any]]) -> History:
             failure_at,
             failure_category,
             failure_reason,
-        ) = row[6:17]
-        total += int(completed_rows) + int(unfeasible_rows) + int(failed_rows)
+        ) = row[6:15]
+        total += int(unfeasible_rows) + int(failed_rows)
         entry = configs.get(key)
         if entry is None:
             entry = configs[key] = ConfigHistory(key=key)
-        if completed_rows:
-            entry.completed_rows += int(completed_rows)
-            at = _as_utc(completed_at)
-            if at is not None and (entry.completed_at is None or at > entry.completed_at):
-                entry.completed_at = at
         if unfeasible_rows:
             at = _as_utc(unfeasible_at)
             if entry.unfeasible_reason is None or (
@@ -162,5 +177,4 @@ def build_history(rows: Iterable[list[Any]]) -> History:
 
 
 def read_history(store: ResultsStore) -> History:
-    result = store.query(HISTORY_SQL)
-    return build_history(result.rows)
+    return build_history(store.query(COMPLETED_SQL).rows, store.query(OUTCOMES_SQL).rows)

@@ -147,7 +147,7 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
+class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]  # libyaml when built
     """PyYAML keeps the last of two equal keys; in a catalog that is a typo, so refuse it."""
 
 
