@@ -16,9 +16,9 @@ $pp gaps --limit 10
 step "The plan within the guide's default budget" "pathprover plan --max-proves 10 --max-cost 50"
 $pp plan --max-proves 10 --max-cost 50
 
-step "A full coverage run: the state machine proves the plan (simulated fleet), 2 lanes" \
-  "pathprover run --max-proves 10 --max-cost 50 --lanes 2"
-$pp run --max-proves 10 --max-cost 50 --lanes 2
+step "A full coverage run: the state machine proves the plan on the simulated fleet, 4 lanes, with two injected faults" \
+  "pathprover run --max-proves 10 --max-cost 50 --lanes 4 --faults examples/faults.yaml"
+$pp run --max-proves 10 --max-cost 50 --lanes 4 --faults examples/faults.yaml
 
 step "The guide's substitution example" \
   "pathprover nearest --deployment-config sglang --deployment-target async-inference --model-name Qwen/Qwen3-8B --instance-type ml.g5.xlarge --quantization fp16 --tp-degree 1"
