@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathprover.catalog import Catalog, load_catalog
 from pathprover.ports import Clock, Ledger, ResultsStore
 from pathprover.settings import Settings
-from pathprover.stages.ports import ArtifactStore, Builder, Fleet
+from pathprover.stages.ports import ArtifactStore, Builder, ExecutionLookup, Fleet
 
 
 @dataclass
@@ -28,6 +28,8 @@ class Services:
     ledger: Ledger
     clock: Clock
     simulated: bool
+    executions: ExecutionLookup | None = None
+    """Workflow execution statuses (the janitor); None where no state machine is configured."""
 
 
 _lock = threading.Lock()

@@ -40,6 +40,9 @@ class Settings(BaseModel):
     ledger_table: str | None = Field(default=None, description="DynamoDB table of budget reservations and leases")
     hf_token_secret: str | None = Field(default=None, description="Secrets Manager id of the Hugging Face token")
     keep_on_failure: bool = False
+    state_machine_arn: str | None = Field(
+        default=None, description="the Path Prover state machine; the janitor asks it for execution statuses"
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

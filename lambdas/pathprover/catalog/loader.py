@@ -170,8 +170,8 @@ def _construct_unique_mapping(loader: _UniqueKeyLoader, node: Node) -> dict[Any,
                     key_node.start_mark,
                 )
             seen.add(key)
-    loader.flatten_mapping(node)  # type: ignore[arg-type]
-    return loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    loader.flatten_mapping(node)
+    return loader.construct_mapping(node, deep=True)
 
 
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping)

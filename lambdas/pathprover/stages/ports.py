@@ -27,6 +27,7 @@ JobKind = Literal["build", "stage", "benchmark", "endpoint", "transform", "train
 JobStatus = Literal["running", "succeeded", "failed"]
 DeploymentTarget = Literal["realtime-inference", "async-inference", "batch-transform"]
 BuildKind = Literal["build", "stage", "benchmark"]
+ManagedKind = Literal["endpoint", "endpoint-config", "model", "training-job", "transform-job"]
 
 MIN_WAIT_SECONDS: Final = 10
 MAX_WAIT_SECONDS: Final = 600
@@ -71,6 +72,22 @@ def utc_iso(moment: datetime) -> str:
 
 def _tag_value(value: str) -> str:
     return _TAG_CHARS.sub("_", value)[:_TAG_VALUE_MAX]
+
+
+def tag_value(value: str) -> str:
+    """``value`` as Path Prover writes it into a tag (characters tags refuse become ``_``; at most 256)."""
+    return _tag_value(value)
+
+
+def parse_utc_iso(value: str | None) -> datetime | None:
+    """The inverse of :func:`utc_iso` (also accepts other ISO-8601 spellings); None if absent or unreadable."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def standard_tags(execution_id: str, config_id: str, expiry: datetime) -> dict[str, str]:
@@ -263,6 +280,47 @@ class CleanReport(BaseModel):
     @property
     def ok(self) -> bool:
         return not self.errors
+
+
+class ManagedResource(BaseModel):
+    """One SageMaker resource tagged ``managed-by=path-prover``, as the janitor sees it.
+
+    ``label`` (``kind/name``) is the spelling :class:`CleanReport` uses.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: ManagedKind
+    name: str = Field(min_length=1)
+    arn: str
+    tags: dict[str, str] = Field(default_factory=dict)
+    created_at: datetime | None = None
+    status: str | None = Field(default=None, description="SageMaker's status word, where the listing gives one")
+
+    @field_validator("created_at")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind}/{self.name}"
+
+    @property
+    def managed(self) -> bool:
+        return self.tags.get(TAG_MANAGED_BY) == TAG_MANAGED_BY_VALUE
+
+    @property
+    def execution(self) -> str | None:
+        """The ``pathprover:execution`` tag (the execution name as :func:`tag_value` wrote it), if any."""
+        return self.tags.get(TAG_EXECUTION) or None
+
+    @property
+    def expiry(self) -> datetime | None:
+        """The ``pathprover:expiry`` tag, parsed; None if missing or unreadable."""
+        return parse_utc_iso(self.tags.get(TAG_EXPIRY))
 
 
 # --------------------------------------------------------------------------- specs
@@ -471,7 +529,22 @@ class Builder(Protocol):
         ...
 
 
-class Fleet(Protocol):
+class ManagedInventory(Protocol):
+    """What the janitor needs from a fleet: everything Path Prover made, and a way to remove it."""
+
+    def inventory(self) -> list[ManagedResource]:
+        """Every endpoint, endpoint config and model, and every in-progress training and transform job,
+        tagged ``managed-by=path-prover`` (untagged resources are skipped)."""
+        ...
+
+    def delete(self, resources: list[ManagedResource]) -> CleanReport:
+        """Delete endpoints, endpoint configs and models, stop jobs; not-found (or a job no longer running)
+        is ``already_gone``; an API refusal goes to ``errors`` and the rest are still removed. Labels are
+        :attr:`ManagedResource.label`."""
+        ...
+
+
+class Fleet(ManagedInventory, Protocol):
     """Hosts and runs models (SageMaker on AWS)."""
 
     def start_deploy(self, spec: DeploySpec) -> JobRef:
@@ -490,6 +563,18 @@ class Fleet(Protocol):
 
     def alive(self, tag_filter: dict[str, str]) -> list[str]:
         """ARNs of billing resources (endpoints, running jobs) whose tags include ``tag_filter``."""
+        ...
+
+
+class ExecutionLookup(Protocol):
+    """The status of a workflow execution (Step Functions on AWS)."""
+
+    def status(self, execution_name: str) -> str | None:
+        """RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED (or PENDING_REDRIVE); None if no such execution.
+
+        ``execution_name`` is the value of the ``pathprover:execution`` tag. Anything other than
+        "does not exist" (a permission, throttling past the retries) raises.
+        """
         ...
 
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from pathprover.adapters.aws.clients import AwsClients
 from pathprover.adapters.aws.codebuild import CodeBuildBuilder
+from pathprover.adapters.aws.executions import StepFunctionsExecutions
 from pathprover.adapters.aws.ledger import DynamoLedger
 from pathprover.adapters.aws.results import AthenaResultsStore
 from pathprover.adapters.aws.s3 import S3ArtifactStore
@@ -51,4 +52,5 @@ def build_aws_services(settings: Settings, catalog: Catalog) -> Services:
         ledger=DynamoLedger(clients, settings.ledger_table or ""),
         clock=SystemClock(),
         simulated=False,
+        executions=StepFunctionsExecutions(clients, settings.state_machine_arn) if settings.state_machine_arn else None,
     )

@@ -11,10 +11,14 @@ Rules this adapter keeps:
   Anything else (a bug of ours, a permission) raises.
 * Throttling is retried: botocore's adaptive mode, plus a bounded retry on creates.
 * ``clean`` is idempotent: "Could not find ..." is success (already gone).
+* ``inventory`` / ``delete`` serve the janitor: List* calls with ``NameContains="pp-"``
+  (paginated), one ListTags per ``pp-`` resource (at most ``inventory_limit`` per call),
+  only resources tagged ``managed-by=path-prover`` kept.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import time
@@ -31,6 +35,7 @@ from pathprover.adapters.aws.clients import (
     is_client_error,
 )
 from pathprover.stages.ports import (
+    NAME_PREFIX,
     TAG_MANAGED_BY,
     TAG_MANAGED_BY_VALUE,
     CleanReport,
@@ -38,6 +43,8 @@ from pathprover.stages.ports import (
     InvokeResult,
     JobRef,
     JobState,
+    ManagedKind,
+    ManagedResource,
     TrainingSpec,
     parse_s3_uri,
     suggest_wait,
@@ -58,6 +65,55 @@ _NOT_READY_CODES: Final = frozenset(
 _ENDPOINT_RUNNING: Final = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack"})
 _JOB_STOPPABLE: Final = frozenset({"InProgress"})
 _MAX_PAGES: Final = 100
+_PAGE_SIZE: Final = 100
+DEFAULT_INVENTORY_LIMIT: Final = 500
+"""At most this many ListTags calls per ``inventory`` (the rest waits for the next sweep)."""
+_DELETE_ORDER: Final[dict[str, int]] = {
+    "endpoint": 0,
+    "training-job": 1,
+    "transform-job": 2,
+    "endpoint-config": 3,
+    "model": 4,
+}
+"""Billing resources first; a model or config goes after the endpoint that uses it."""
+
+
+class _Listing:
+    """How one SageMaker List* call names its items (kind, method, result key, name/ARN/status keys)."""
+
+    def __init__(
+        self, kind: ManagedKind, method: str, key: str, prefix: str, status: str | None, **filters: str
+    ) -> None:
+        self.kind: ManagedKind = kind
+        self.method = method
+        self.key = key
+        self.name_key = f"{prefix}Name"
+        self.arn_key = f"{prefix}Arn"
+        self.status_key = status
+        self.filters = filters
+
+
+_LISTINGS: Final = (
+    _Listing("endpoint", "list_endpoints", "Endpoints", "Endpoint", "EndpointStatus"),
+    _Listing(
+        "training-job",
+        "list_training_jobs",
+        "TrainingJobSummaries",
+        "TrainingJob",
+        "TrainingJobStatus",
+        StatusEquals="InProgress",
+    ),
+    _Listing(
+        "transform-job",
+        "list_transform_jobs",
+        "TransformJobSummaries",
+        "TransformJob",
+        "TransformJobStatus",
+        StatusEquals="InProgress",
+    ),
+    _Listing("endpoint-config", "list_endpoint_configs", "EndpointConfigs", "EndpointConfig", None),
+    _Listing("model", "list_models", "Models", "Model", None),
+)
 
 
 class _StartFailed(Exception):
@@ -210,11 +266,13 @@ class SageMakerFleet:
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Callable[[float], None] = time.sleep,
         throttle_attempts: int = 5,
+        inventory_limit: int = DEFAULT_INVENTORY_LIMIT,
     ) -> None:
         self.clients = clients
         self.now = now
         self.sleep = sleep
         self.throttle_attempts = throttle_attempts
+        self.inventory_limit = inventory_limit
 
     @property
     def _sm(self) -> Any:
@@ -515,17 +573,36 @@ class SageMakerFleet:
                 if keep:
                     report.kept.append(label)
                     continue
-                try:
-                    outcome = self._remove(kind, name)
-                except Exception as exc:
-                    if not is_client_error(exc):
-                        raise
-                    if _is_not_found(exc):
-                        report.already_gone.append(label)
-                    else:
-                        report.errors.append(f"{label}: {error_code(exc)}: {error_message(exc)}")
-                    continue
-                (report.deleted if outcome else report.already_gone).append(label)
+                self._remove_into(report, kind, name, label)
+        return report
+
+    def _remove_into(self, report: CleanReport, kind: str, name: str, label: str) -> None:
+        """Remove one component and file the outcome under ``label``; only non-AWS errors raise."""
+        try:
+            outcome = self._remove(kind, name)
+        except Exception as exc:
+            if not is_client_error(exc):
+                raise
+            if _is_not_found(exc):
+                report.already_gone.append(label)
+            else:
+                report.errors.append(f"{label}: {error_code(exc)}: {error_message(exc)}")
+            return
+        (report.deleted if outcome else report.already_gone).append(label)
+
+    def delete(self, resources: list[ManagedResource]) -> CleanReport:
+        """Delete endpoints, endpoint configs and models, stop in-progress jobs (billing ones first)."""
+        report = CleanReport()
+        seen: set[tuple[str, str]] = set()
+        for resource in sorted(resources, key=lambda r: _DELETE_ORDER[r.kind]):
+            key = (resource.kind, resource.name)
+            if key in seen:
+                continue
+            seen.add(key)
+            if resource.kind == "endpoint" and resource.status == "Deleting":
+                report.already_gone.append(resource.label)
+                continue
+            self._remove_into(report, resource.kind, resource.name, resource.label)
         return report
 
     def _retry(self, fn: Callable[[], Any]) -> Any:
@@ -561,7 +638,7 @@ class SageMakerFleet:
             args = dict(kwargs)
             if token:
                 args["NextToken"] = token
-            response = getattr(self._sm, method)(**args)
+            response = self._retry(functools.partial(getattr(self._sm, method), **args))
             yield from response.get(key) or []
             token = response.get("NextToken")
             if not token:
@@ -574,7 +651,7 @@ class SageMakerFleet:
             args: dict[str, Any] = {"ResourceArn": arn}
             if token:
                 args["NextToken"] = token
-            response = self._sm.list_tags(**args)
+            response = self._retry(functools.partial(self._sm.list_tags, **args))
             tags.update({t["Key"]: t["Value"] for t in response.get("Tags") or []})
             token = response.get("NextToken")
             if not token:
@@ -602,3 +679,48 @@ class SageMakerFleet:
             if all(tags.get(k) == v for k, v in wanted.items()):
                 alive.append(arn)
         return alive
+
+    def inventory(self) -> list[ManagedResource]:
+        """Path Prover's SageMaker resources: ``pp-`` endpoints (not Deleting), in-progress training and
+        transform jobs, endpoint configs and models, each with its tags; untagged ones are skipped.
+
+        One ListTags per candidate, at most ``inventory_limit`` of them (billing kinds are listed
+        first, so what is left over waits for the next sweep). A resource that vanishes between the
+        listing and its ListTags is skipped.
+        """
+        found: list[ManagedResource] = []
+        budget = self.inventory_limit
+        for listing in _LISTINGS:
+            for item in self._pages(
+                listing.method, listing.key, NameContains=NAME_PREFIX, MaxResults=_PAGE_SIZE, **listing.filters
+            ):
+                name = str(item.get(listing.name_key) or "")
+                arn = str(item.get(listing.arn_key) or "")
+                status = str(item[listing.status_key]) if listing.status_key and item.get(listing.status_key) else None
+                if not name.startswith(NAME_PREFIX) or not arn:
+                    continue
+                if listing.kind == "endpoint" and status == "Deleting":
+                    continue
+                if budget <= 0:
+                    return found
+                budget -= 1
+                try:
+                    tags = self._tags(arn)
+                except Exception as exc:
+                    if is_client_error(exc) and _is_not_found(exc):
+                        continue
+                    raise
+                if tags.get(TAG_MANAGED_BY) != TAG_MANAGED_BY_VALUE:
+                    continue
+                created = item.get("CreationTime")
+                found.append(
+                    ManagedResource(
+                        kind=listing.kind,
+                        name=name,
+                        arn=arn,
+                        tags=tags,
+                        created_at=created if isinstance(created, datetime) else None,
+                        status=status,
+                    )
+                )
+        return found

@@ -47,7 +47,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from pathprover.adapters.aws.sagemaker import VARIANT_NAME
 from pathprover.adapters.local.endpoint import LatencyModel, SimulatedEndpointServer
@@ -64,6 +64,8 @@ from pathprover.stages.ports import (
     InvokeResult,
     JobRef,
     JobState,
+    ManagedKind,
+    ManagedResource,
     TrainingSpec,
     suggest_wait,
 )
@@ -80,6 +82,13 @@ HEALTH_CHECK_REASON: Final = (
 )
 _TRAINING_MODEL_KEYS: Final = ("model_id", "base_model", "model_name_or_path")
 _ENDPOINT_KINDS: Final = ("endpoint", "transform-job", "training-job")
+_INVENTORY_ORDER: Final[dict[str, int]] = {
+    "endpoint": 0,
+    "training-job": 1,
+    "transform-job": 2,
+    "endpoint-config": 3,
+    "model": 4,
+}
 
 
 @dataclass
@@ -635,25 +644,43 @@ class SimulatedFleet:
                     if keep:
                         report.kept.append(label)
                         continue
-                    resource = self._live(kind, name)
-                    if resource is None:
-                        report.already_gone.append(label)
-                        continue
-                    if kind in _ENDPOINT_KINDS:
-                        fault = resource.context.take(self.faults, "clean")
-                        if fault is not None:
-                            report.errors.append(f"{label}: {fault.error.strip()} (simulated)")
-                            continue
-                    if kind in ("transform-job", "training-job"):
-                        if resource.status(now) != "InProgress":
-                            report.already_gone.append(label)  # finished: nothing left to stop
-                            continue
-                        resource.stopped_at = now
-                    else:
-                        resource.deleted_at = now
-                        if kind == "endpoint":
-                            self.server.unregister(name)
-                    report.deleted.append(label)
+                    self._remove_locked(report, kind, name, label, now)
+        return report
+
+    def _remove_locked(self, report: CleanReport, kind: str, name: str, label: str, now: datetime) -> None:
+        """Delete (or stop) one component and file the outcome; a ``clean`` fault is an error. Holds the lock."""
+        resource = self._live(kind, name)
+        if resource is None:
+            report.already_gone.append(label)
+            return
+        if kind in _ENDPOINT_KINDS:
+            fault = resource.context.take(self.faults, "clean")
+            if fault is not None:
+                report.errors.append(f"{label}: {fault.error.strip()} (simulated)")
+                return
+        if kind in ("transform-job", "training-job"):
+            if resource.status(now) != "InProgress":
+                report.already_gone.append(label)  # finished: nothing left to stop
+                return
+            resource.stopped_at = now
+        else:
+            resource.deleted_at = now
+            if kind == "endpoint":
+                self.server.unregister(name)
+        report.deleted.append(label)
+
+    def delete(self, resources: list[ManagedResource]) -> CleanReport:
+        """The janitor's delete: like ``clean`` for each resource (billing ones first)."""
+        report = CleanReport()
+        seen: set[tuple[str, str]] = set()
+        with self._lock:
+            now = self.clock.now()
+            for resource in sorted(resources, key=lambda r: _INVENTORY_ORDER[r.kind]):
+                key = (resource.kind, resource.name)
+                if key in seen:
+                    continue
+                seen.add(key)
+                self._remove_locked(report, resource.kind, resource.name, resource.label, now)
         return report
 
     # ------------------------------------------------------------------ inventory and billing
@@ -678,6 +705,32 @@ class SimulatedFleet:
                 if all(resource.tags.get(k) == v for k, v in wanted.items()):
                     found.append(resource.arn)
         return sorted(found)
+
+    def inventory(self) -> list[ManagedResource]:
+        """Simulated resources still there and tagged ``managed-by=path-prover``, as SageMaker lists them:
+        endpoints in any status, in-progress jobs, endpoint configs and models."""
+        found: list[ManagedResource] = []
+        with self._lock:
+            now = self.clock.now()
+            for resource in self._resources.values():
+                if resource.deleted_at is not None:
+                    continue
+                status = resource.status(now)
+                if resource.kind in ("transform-job", "training-job") and status != "InProgress":
+                    continue
+                if resource.tags.get(TAG_MANAGED_BY) != TAG_MANAGED_BY_VALUE:
+                    continue
+                found.append(
+                    ManagedResource(
+                        kind=cast(ManagedKind, resource.kind),
+                        name=resource.name,
+                        arn=resource.arn,
+                        tags=dict(resource.tags),
+                        created_at=resource.created,
+                        status=None if resource.kind in ("model", "endpoint-config") else status,
+                    )
+                )
+        return sorted(found, key=lambda r: (_INVENTORY_ORDER[r.kind], r.name))
 
     def _billed(self, ref: JobRef) -> _Resource | None:
         if ref.start_failure:
