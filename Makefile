@@ -25,11 +25,11 @@ demo: $(STAMP)
 	PATHPROVER_WAREHOUSE=$(DEMO_DIR)/warehouse ./scripts/demo.sh
 
 lint: $(STAMP)
-	$(BIN)/ruff check lambdas tests scripts
-	@if [ -d infra ]; then $(BIN)/ruff check infra; fi
+	$(BIN)/ruff check lambdas tests scripts infra
 
-typecheck: $(STAMP)
+typecheck: $(INFRA_STAMP)
 	$(BIN)/mypy
+	$(BIN)/mypy infra
 
 unit: $(INFRA_STAMP)
 	$(BIN)/pytest

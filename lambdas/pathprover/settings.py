@@ -56,3 +56,8 @@ class Settings(BaseModel):
         if "region" not in values and region:
             values["region"] = region
         return cls(**values)
+
+
+def job_environment() -> dict[str, str]:
+    """The environment of a CodeBuild job (the benchmark runner): its inputs arrive as variables."""
+    return dict(os.environ)

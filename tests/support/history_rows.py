@@ -46,7 +46,7 @@ def history_row(
 
 def split(rows: list[list[Any]]) -> tuple[list[list[Any]], list[list[Any]]]:
     """history_row() rows as (COMPLETED_SQL rows, OUTCOMES_SQL rows)."""
-    completed = [r[:6] + [r[6], r[7]] for r in rows if r[6]]
+    completed = [[*r[:6], r[6], r[7]] for r in rows if r[6]]
     outcomes = [r[:6] + r[8:] for r in rows if r[8] or r[11]]
     return completed, outcomes
 

@@ -251,6 +251,7 @@ class AthenaResultsStore:
             mode="append",
             dtype=dtype,
             compression="snappy",
+            schema_evolution=False,  # the Glue table belongs to the CDK stack (one schema definition)
             boto3_session=self.clients.session,
         )
         return AppendResult(

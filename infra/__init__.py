@@ -1,0 +1,1 @@
+"""The CDK app that deploys Path Prover (stack MlccCiHarnessStack); see docs/deploy.md."""

@@ -1,0 +1,144 @@
+"""The app's switches, read once from CDK context (`-c Key=Value` or cdk.json) and validated.
+
+A wrong value fails synthesis with a message naming the context key, before any
+resource is defined.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from constructs import Node
+from pydantic import ValidationError
+
+from infra import constants as C
+from pathprover.workflow.models import WorkflowInput
+
+_TRUE = frozenset({"true", "1", "yes", "on"})
+_FALSE = frozenset({"false", "0", "no", "off", ""})
+_SCHEDULE = re.compile(
+    r"^(rate\(\s*[1-9][0-9]*\s+(minute|minutes|hour|hours|day|days)\s*\)"
+    r"|cron\(\s*\S+(\s+\S+){5}\s*\))$"
+)
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_LAYER_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:layer:[A-Za-z0-9_-]+:\d+$")
+_SECRET_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
+_IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+
+
+class ConfigError(ValueError):
+    """A context value is invalid."""
+
+
+def _flag(key: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower() if value is not None else ""
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ConfigError(f"-c {key}={value!r}: expected true or false")
+
+
+def _optional(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def schedule_expression(key: str, value: Any) -> str | None:
+    """A valid EventBridge rate(...) or cron(...) expression, or None when the key is unset."""
+    text = _optional(value)
+    if text is None:
+        return None
+    if not _SCHEDULE.match(text):
+        raise ConfigError(
+            f'-c {key}={text!r}: expected an EventBridge schedule such as "rate(1 day)", "rate(12 hours)" '
+            'or "cron(0 6 * * ? *)"'
+        )
+    return re.sub(r"\s+", " ", text)
+
+
+def schedule_input(max_proves: Any, max_cost: Any) -> dict[str, int | float]:
+    """The execution input a scheduled run starts with, checked by the workflow's own input model."""
+    raw: dict[str, Any] = {
+        C.INPUT_MAX_PROVES: C.DEFAULT_MAX_PROVES if _optional(max_proves) is None else max_proves,
+        C.INPUT_MAX_COST: C.DEFAULT_MAX_COST if _optional(max_cost) is None else max_cost,
+    }
+    try:
+        proves = int(str(raw[C.INPUT_MAX_PROVES]).strip())
+        cost = float(str(raw[C.INPUT_MAX_COST]).strip())
+        parsed = WorkflowInput.model_validate({C.INPUT_MAX_PROVES: proves, C.INPUT_MAX_COST: cost})
+    except (ValueError, ValidationError) as exc:
+        raise ConfigError(
+            f"-c {C.CTX_MAX_PROVES} / -c {C.CTX_MAX_COST}: not a valid execution input ({raw}): {exc}"
+        ) from exc
+    cost_value: int | float = int(parsed.MAX_COST_PER_RUN) if parsed.MAX_COST_PER_RUN.is_integer() else cost
+    return {C.INPUT_MAX_PROVES: parsed.MAX_PROVES_PER_RUN, C.INPUT_MAX_COST: cost_value}
+
+
+@dataclass(frozen=True)
+class HarnessConfig:
+    create_path_prover: bool
+    schedule: str | None
+    schedule_input: dict[str, int | float]
+    pandas_layer_arn: str | None
+    benchmark_image_tag: str
+    hf_token_secret: str
+    alarm_email: str | None
+    strict_bundling: bool
+
+    @classmethod
+    def from_node(cls, node: Node) -> HarnessConfig:
+        return cls.from_mapping({key: node.try_get_context(key) for key in _KEYS})
+
+    @classmethod
+    def from_mapping(cls, ctx: dict[str, Any]) -> HarnessConfig:
+        from pathprover.generate.render import DEFAULT_HF_TOKEN_SECRET
+
+        create = _flag(C.CTX_CREATE_PATH_PROVER, ctx.get(C.CTX_CREATE_PATH_PROVER))
+        schedule = schedule_expression(C.CTX_SCHEDULE, ctx.get(C.CTX_SCHEDULE))
+        if schedule and not create:
+            raise ConfigError(f"-c {C.CTX_SCHEDULE} needs -c {C.CTX_CREATE_PATH_PROVER}=true (nothing to schedule)")
+        layer = _optional(ctx.get(C.CTX_PANDAS_LAYER_ARN))
+        if layer is not None and not _LAYER_ARN.match(layer):
+            raise ConfigError(f"-c {C.CTX_PANDAS_LAYER_ARN}={layer!r}: expected a Lambda layer version ARN")
+        tag = _optional(ctx.get(C.CTX_BENCHMARK_IMAGE_TAG)) or C.DEFAULT_BENCHMARK_IMAGE_TAG
+        if not _IMAGE_TAG.match(tag):
+            raise ConfigError(f"-c {C.CTX_BENCHMARK_IMAGE_TAG}={tag!r}: not a valid image tag")
+        secret = _optional(ctx.get(C.CTX_HF_TOKEN_SECRET)) or DEFAULT_HF_TOKEN_SECRET
+        if not _SECRET_NAME.match(secret):
+            raise ConfigError(f"-c {C.CTX_HF_TOKEN_SECRET}={secret!r}: not a Secrets Manager secret name")
+        email = _optional(ctx.get(C.CTX_ALARM_EMAIL))
+        if email is not None and not _EMAIL.match(email):
+            raise ConfigError(f"-c {C.CTX_ALARM_EMAIL}={email!r}: not an e-mail address")
+        bundling = (_optional(ctx.get(C.CTX_BUNDLING)) or "pip").lower()
+        if bundling not in ("pip", "strict"):
+            raise ConfigError(f"-c {C.CTX_BUNDLING}={bundling!r}: expected pip or strict")
+        return cls(
+            create_path_prover=create,
+            schedule=schedule,
+            schedule_input=schedule_input(ctx.get(C.CTX_MAX_PROVES), ctx.get(C.CTX_MAX_COST)),
+            pandas_layer_arn=layer,
+            benchmark_image_tag=tag,
+            hf_token_secret=secret,
+            alarm_email=email,
+            strict_bundling=bundling == "strict",
+        )
+
+
+_KEYS = (
+    C.CTX_CREATE_PATH_PROVER,
+    C.CTX_SCHEDULE,
+    C.CTX_MAX_PROVES,
+    C.CTX_MAX_COST,
+    C.CTX_PANDAS_LAYER_ARN,
+    C.CTX_BENCHMARK_IMAGE_TAG,
+    C.CTX_HF_TOKEN_SECRET,
+    C.CTX_ALARM_EMAIL,
+    C.CTX_BUNDLING,
+)

@@ -1,0 +1,177 @@
+"""Every name the CDK app uses, in one place.
+
+Names the runtime package already defines (the table, the project names the
+Lambdas default to, the SageMaker name prefix and tags, the execution input
+defaults) are imported from it, so the infrastructure and the code that runs
+on it cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from pathprover.core import schema
+from pathprover.settings import Settings
+from pathprover.stages import ports
+from pathprover.workflow.models import WorkflowInput
+
+REPO_ROOT: Final = Path(__file__).resolve().parents[1]
+LAMBDA_SOURCE_DIR: Final = REPO_ROOT / "lambdas"
+PACKAGE_DIR: Final = LAMBDA_SOURCE_DIR / "pathprover"
+ASL_FILE: Final = REPO_ROOT / "statemachines" / "path-prover.asl.json"
+PACKAGE_DATA: Final[dict[str, Path]] = {
+    # folder in the Lambda asset (inside the package) -> source folder; the loaders look there
+    "_catalog": REPO_ROOT / "catalog",
+    "_containers": REPO_ROOT / "containers",
+    "_statemachines": REPO_ROOT / "statemachines",
+}
+
+# --------------------------------------------------------------------------- app and context
+STACK_NAME: Final = "MlccCiHarnessStack"
+DEFAULT_ACCOUNT: Final = "111111111111"
+"""Used for synthesis when no account is known (no credentials); `cdk deploy` supplies the real one."""
+DEFAULT_REGION: Final = "us-east-1"
+
+CTX_CREATE_PATH_PROVER: Final = "CreatePathProver"
+CTX_SCHEDULE: Final = "PathProverSchedule"
+CTX_MAX_PROVES: Final = "PathProverMaxProves"
+CTX_MAX_COST: Final = "PathProverMaxCost"
+CTX_PANDAS_LAYER_ARN: Final = "PathProverPandasLayerArn"
+CTX_BENCHMARK_IMAGE_TAG: Final = "PathProverBenchmarkImageTag"
+CTX_HF_TOKEN_SECRET: Final = "PathProverHfTokenSecret"
+CTX_ALARM_EMAIL: Final = "PathProverAlarmEmail"
+CTX_BUNDLING: Final = "PathProverBundling"
+"""`pip` (default: wheels from an index, else the package alone with a warning) or `strict` (pip must work)."""
+
+DEFAULT_MAX_PROVES: Final[int] = int(WorkflowInput.model_fields["MAX_PROVES_PER_RUN"].default)
+DEFAULT_MAX_COST: Final[float] = float(WorkflowInput.model_fields["MAX_COST_PER_RUN"].default)
+INPUT_MAX_PROVES: Final = "MAX_PROVES_PER_RUN"
+INPUT_MAX_COST: Final = "MAX_COST_PER_RUN"
+
+# --------------------------------------------------------------------------- benchmark data
+GLUE_DATABASE: Final = schema.TABLE_DATABASE
+GLUE_TABLE: Final = schema.TABLE_NAME
+RESULTS_TABLE: Final = schema.QUALIFIED_TABLE
+TABLE_PREFIX: Final = f"{GLUE_DATABASE}/{GLUE_TABLE}/"
+"""Where the rows live in the results bucket (the AWS adapters write there: s3://bucket/db/table/)."""
+ATHENA_RESULTS_PREFIX: Final = "athena-results/"
+ATHENA_WORKGROUP: Final = "pathprover"
+ATHENA_BYTES_SCANNED_CUTOFF: Final = 10 * 1024**3
+PROJECTION_RANGE: Final = "2020-01-01,NOW"
+ATHENA_RESULTS_EXPIRY_DAYS: Final = 30
+ACCESS_LOG_EXPIRY_DAYS: Final = 365
+NONCURRENT_VERSION_EXPIRY_DAYS: Final = 90
+
+# --------------------------------------------------------------------------- ledger
+LEDGER_TABLE: Final = "pathprover-ledger"
+LEDGER_PARTITION_KEY: Final = "pk"
+LEDGER_TTL_ATTRIBUTE: Final = "expires_at"
+
+# --------------------------------------------------------------------------- builds and SageMaker
+_DEFAULTS: Final = Settings()
+BUILD_PROJECT: Final = _DEFAULTS.build_project
+STAGE_PROJECT: Final = _DEFAULTS.stage_project
+BENCHMARK_PROJECT: Final = _DEFAULTS.benchmark_project
+BUILD_BUILDSPEC: Final = "buildspec/build.yml"
+STAGE_BUILDSPEC: Final = "buildspec/stage.yml"
+BENCHMARK_BUILDSPEC: Final = "buildspec.yml"
+IMAGE_REPOSITORY: Final = "pathprover"
+BENCHMARK_REPOSITORY: Final = f"{IMAGE_REPOSITORY}-benchmark"
+"""The generator names the runner image's repository `<image repository>-benchmark`."""
+DEFAULT_BENCHMARK_IMAGE_TAG: Final = "runner"
+ARTIFACT_PREFIX: Final = "pathprover"
+"""The Lambdas' S3ArtifactStore prefix: every artifact key starts with it."""
+ARTIFACT_AREAS: Final = ("bundles", "models", "io", "tune", "benchmarks", "wheels")
+TRAINING_IMAGE_ACCOUNT: Final = _DEFAULTS.training_image.split(".", 1)[0]
+TRAINING_IMAGE_PATH: Final = _DEFAULTS.training_image.split("/", 1)[1]
+"""`huggingface-pytorch-training:<tag>` from the Settings default; the registry is made regional."""
+TRAINING_IMAGE_REPOSITORY: Final = TRAINING_IMAGE_PATH.split(":", 1)[0]
+SAGEMAKER_NAME_PREFIX: Final = ports.NAME_PREFIX
+SAGEMAKER_RESOURCE_TYPES: Final = ("endpoint", "endpoint-config", "model", "transform-job", "training-job")
+TAG_MANAGED_BY: Final = ports.TAG_MANAGED_BY
+TAG_MANAGED_BY_VALUE: Final = ports.TAG_MANAGED_BY_VALUE
+TAG_EXECUTION: Final = ports.TAG_EXECUTION
+TAG_EXPIRY: Final = ports.TAG_EXPIRY
+BUILD_TIMEOUT_MINUTES: Final = 120
+STAGE_TIMEOUT_MINUTES: Final = 480
+BENCHMARK_TIMEOUT_MINUTES: Final = 180
+
+# --------------------------------------------------------------------------- functions
+PYTHON_VERSION: Final = "3.12"
+PANDAS_LAYER_ACCOUNT: Final = "336392948345"
+PANDAS_LAYER_NAME: Final = "AWSSDKPandas-Python312"
+PANDAS_LAYER_VERSION: Final = 29
+"""AWS SDK for pandas managed layer, x86_64, Python 3.12 (us-east-1). Versions differ by region:
+override with `-c PathProverPandasLayerArn=...` (https://aws-sdk-pandas.readthedocs.io/en/stable/layers.html)."""
+SERVICE_NAME: Final = "path-prover"
+"""Powertools service name (pathprover.handlers._powertools.SERVICE)."""
+METRICS_NAMESPACE: Final = "PathProver"
+LOG_RETENTION_DAYS: Final = 30
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """One Lambda function: its key (the ASL substitution is `<key>FunctionArn`), name, handler and size."""
+
+    key: str
+    name: str
+    handler: str
+    memory_mb: int
+    timeout_s: int
+
+
+FUNCTIONS: Final[tuple[FunctionSpec, ...]] = (
+    # key = the ASL substitution without "FunctionArn"; name and handler as in pathprover.runtime.local.FUNCTIONS
+    FunctionSpec("Brain", "pathprover-brain", "pathprover.handlers.brain.handler", 1024, 300),
+    FunctionSpec("Begin", "pathprover-begin", "pathprover.handlers.prove.begin", 512, 120),
+    FunctionSpec("Advance", "pathprover-advance", "pathprover.handlers.prove.advance", 1024, 600),
+    FunctionSpec("Check", "pathprover-check", "pathprover.handlers.prove.check", 512, 300),
+    FunctionSpec("Failure", "pathprover-failure", "pathprover.handlers.prove.failure", 1024, 300),
+    FunctionSpec("Clean", "pathprover-clean", "pathprover.handlers.prove.clean", 512, 300),
+    FunctionSpec("Settle", "pathprover-settle", "pathprover.handlers.prove.settle", 512, 60),
+    FunctionSpec("Summary", "pathprover-summary", "pathprover.handlers.summary.handler", 512, 120),
+)
+JANITOR: Final = FunctionSpec("Janitor", "pathprover-janitor", "pathprover.handlers.janitor.handler", 512, 600)
+JANITOR_SCHEDULE: Final = "rate(1 hour)"
+JANITOR_DELETED_METRIC: Final = "JanitorDeleted"
+JANITOR_ERRORS_METRIC: Final = "JanitorErrors"
+
+
+def substitution(spec: FunctionSpec) -> str:
+    """The ASL placeholder a function's ARN fills: `${BrainFunctionArn}` -> `BrainFunctionArn`."""
+    return f"{spec.key}FunctionArn"
+
+
+# --------------------------------------------------------------------------- workflow, schedule, alarms
+STATE_MACHINE_NAME: Final = "mlcc-path-prover"
+"""The name the operations guide's start-execution example uses."""
+STATE_MACHINE_LOG_GROUP: Final = f"/aws/vendedlogs/states/{STATE_MACHINE_NAME}"
+SCHEDULE_NAME: Final = "pathprover-scheduled-run"
+ALARM_TOPIC: Final = "pathprover-alarms"
+
+OUTPUT_STATE_MACHINE_ARN: Final = "PathProverStateMachineArn"
+OUTPUT_RESULTS_TABLE: Final = "ResultsTable"
+OUTPUT_ATHENA_WORKGROUP: Final = "AthenaWorkgroup"
+OUTPUT_RESULTS_BUCKET: Final = "ResultsBucket"
+OUTPUT_ARTIFACT_BUCKET: Final = "ArtifactBucket"
+OUTPUT_ALARM_TOPIC: Final = "AlarmTopicArn"
+
+# --------------------------------------------------------------------------- Lambda dependencies
+LAMBDA_REQUIREMENTS: Final = ("pydantic", "pyyaml", "jinja2", "aws-lambda-powertools[tracer]")
+"""What the handlers import that neither the Python 3.12 runtime (boto3) nor the AWS SDK for pandas
+layer (numpy, pandas, pyarrow, awswrangler) provides. duckdb, sqlglot, typer, rich and aiohttp are
+local-only and stay out of the asset."""
+PROVIDED_BY_RUNTIME: Final = (
+    "boto3",
+    "botocore",
+    "s3transfer",
+    "jmespath",
+    "urllib3",
+    "python-dateutil",
+    "six",
+    "numpy",
+)
+"""Distributions pip pulls in as dependencies but Lambda already has: removed from the asset so the
+runtime's (and the layer's) copies are the ones imported."""

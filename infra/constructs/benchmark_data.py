@@ -1,0 +1,194 @@
+"""The benchmark data (the guide's prerequisite): results bucket, Glue table `mlcc_ci.benchmark_results`, Athena.
+
+The table's columns come from :mod:`pathprover.core.schema` (one definition for the DuckDB view,
+the Parquet writer, the docs and this table). It is partitioned by `dt` (YYYY-MM-DD) with
+partition projection, so a new day's rows are queryable without a crawler or MSCK REPAIR.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_athena as athena
+from aws_cdk import aws_glue as glue
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from infra import constants as C
+from infra.iam import acknowledge
+from pathprover.core import schema
+
+PARQUET_INPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
+PARQUET_OUTPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
+PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+
+
+def secure_bucket(
+    scope: Construct,
+    construct_id: str,
+    *,
+    lifecycle_rules: list[s3.LifecycleRule],
+    access_logs: s3.IBucket | None,
+    access_logs_prefix: str | None = None,
+    versioned: bool = False,
+) -> s3.Bucket:
+    """Encrypted, TLS-only, private, owner-enforced, retained on stack deletion."""
+    return s3.Bucket(
+        scope,
+        construct_id,
+        encryption=s3.BucketEncryption.S3_MANAGED,
+        enforce_ssl=True,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        versioned=versioned,
+        lifecycle_rules=lifecycle_rules,
+        server_access_logs_bucket=access_logs,
+        server_access_logs_prefix=access_logs_prefix,
+        removal_policy=RemovalPolicy.RETAIN,
+    )
+
+
+class BenchmarkData(Construct):
+    """Results bucket + Glue database/table + Athena workgroup, and the access-log bucket they share."""
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self.access_logs = self._build_access_logs()
+        self.bucket = self._build_results_bucket()
+        self.database = self._build_database()
+        self.table = self._build_table()
+        self.workgroup = self._build_workgroup()
+
+    # ------------------------------------------------------------------ buckets
+    def _build_access_logs(self) -> s3.Bucket:
+        bucket = secure_bucket(
+            self,
+            "AccessLogs",
+            access_logs=None,
+            lifecycle_rules=[
+                s3.LifecycleRule(id="expire-access-logs", expiration=Duration.days(C.ACCESS_LOG_EXPIRY_DAYS)),
+                s3.LifecycleRule(id="abort-uploads", abort_incomplete_multipart_upload_after=Duration.days(7)),
+            ],
+        )
+        acknowledge(
+            bucket,
+            "AwsSolutions-S1",
+            "This is the server-access-log target of the results and artifact buckets; logging it into "
+            "itself would log its own log deliveries forever.",
+        )
+        return bucket
+
+    def _build_results_bucket(self) -> s3.Bucket:
+        return secure_bucket(
+            self,
+            "ResultsBucket",
+            versioned=True,
+            access_logs=self.access_logs,
+            access_logs_prefix="results-bucket/",
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="expire-athena-results",
+                    prefix=C.ATHENA_RESULTS_PREFIX,
+                    expiration=Duration.days(C.ATHENA_RESULTS_EXPIRY_DAYS),
+                ),
+                s3.LifecycleRule(
+                    id="expire-old-versions",
+                    noncurrent_version_expiration=Duration.days(C.NONCURRENT_VERSION_EXPIRY_DAYS),
+                ),
+                s3.LifecycleRule(id="abort-uploads", abort_incomplete_multipart_upload_after=Duration.days(7)),
+                s3.LifecycleRule(
+                    id="results-to-intelligent-tiering",
+                    prefix=C.TABLE_PREFIX,
+                    transitions=[
+                        s3.Transition(
+                            storage_class=s3.StorageClass.INTELLIGENT_TIERING, transition_after=Duration.days(30)
+                        )
+                    ],
+                ),
+            ],
+        )
+
+    # ------------------------------------------------------------------ Glue
+    @property
+    def table_location(self) -> str:
+        return f"s3://{self.bucket.bucket_name}/{C.TABLE_PREFIX}"
+
+    def _build_database(self) -> glue.CfnDatabase:
+        return glue.CfnDatabase(
+            self,
+            "Database",
+            catalog_id=Stack.of(self).account,
+            database_input=glue.CfnDatabase.DatabaseInputProperty(
+                name=C.GLUE_DATABASE, description="ML container CI benchmark results (Path Prover, CI runs)"
+            ),
+        )
+
+    def _build_table(self) -> glue.CfnTable:
+        columns = [
+            glue.CfnTable.ColumnProperty(name=c.name, type=c.glue_type, comment=c.description[:255] or None)
+            for c in schema.columns()
+        ]
+        partitions = [
+            glue.CfnTable.ColumnProperty(name=c.name, type=c.glue_type, comment=c.description[:255] or None)
+            for c in schema.partition_keys()
+        ]
+        (dt,) = (c.name for c in schema.partition_keys())
+        table = glue.CfnTable(
+            self,
+            "Table",
+            catalog_id=Stack.of(self).account,
+            database_name=C.GLUE_DATABASE,
+            table_input=glue.CfnTable.TableInputProperty(
+                name=C.GLUE_TABLE,
+                description="One row per benchmark run (pathprover.core.records.BenchmarkRecord)",
+                table_type="EXTERNAL_TABLE",
+                partition_keys=partitions,
+                parameters={
+                    "EXTERNAL": "TRUE",
+                    "classification": "parquet",
+                    "parquet.compression": "SNAPPY",
+                    "projection.enabled": "true",
+                    f"projection.{dt}.type": "date",
+                    f"projection.{dt}.format": "yyyy-MM-dd",
+                    f"projection.{dt}.range": C.PROJECTION_RANGE,
+                    f"projection.{dt}.interval": "1",
+                    f"projection.{dt}.interval.unit": "DAYS",
+                    "storage.location.template": f"{self.table_location}{dt}=${{{dt}}}/",
+                },
+                storage_descriptor=glue.CfnTable.StorageDescriptorProperty(
+                    columns=columns,
+                    location=self.table_location,
+                    input_format=PARQUET_INPUT,
+                    output_format=PARQUET_OUTPUT,
+                    compressed=False,
+                    serde_info=glue.CfnTable.SerdeInfoProperty(
+                        serialization_library=PARQUET_SERDE, parameters={"serialization.format": "1"}
+                    ),
+                    stored_as_sub_directories=False,
+                ),
+            ),
+        )
+        table.node.add_dependency(self.database)
+        return table
+
+    # ------------------------------------------------------------------ Athena
+    def _build_workgroup(self) -> athena.CfnWorkGroup:
+        return athena.CfnWorkGroup(
+            self,
+            "Workgroup",
+            name=C.ATHENA_WORKGROUP,
+            description="Path Prover and the guide's reports over mlcc_ci.benchmark_results",
+            state="ENABLED",
+            recursive_delete_option=True,
+            work_group_configuration=athena.CfnWorkGroup.WorkGroupConfigurationProperty(
+                enforce_work_group_configuration=True,
+                publish_cloud_watch_metrics_enabled=True,
+                bytes_scanned_cutoff_per_query=C.ATHENA_BYTES_SCANNED_CUTOFF,
+                engine_version=athena.CfnWorkGroup.EngineVersionProperty(selected_engine_version="AUTO"),
+                result_configuration=athena.CfnWorkGroup.ResultConfigurationProperty(
+                    output_location=f"s3://{self.bucket.bucket_name}/{C.ATHENA_RESULTS_PREFIX}",
+                    encryption_configuration=athena.CfnWorkGroup.EncryptionConfigurationProperty(
+                        encryption_option="SSE_S3"
+                    ),
+                ),
+            ),
+        )

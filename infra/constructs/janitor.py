@@ -1,0 +1,99 @@
+"""The janitor: every hour, delete Path Prover's SageMaker endpoints, endpoint configs and models (and stop
+its in-progress training and transform jobs) that outlived their execution or their `pathprover:expiry`
+tag, so a crashed execution cannot leave GPUs billing.
+
+The logic is the package's (`pathprover.handlers.janitor.handler` -> `pathprover.workflow.janitor.sweep`
+over `SageMakerFleet.inventory/delete` and `StepFunctionsExecutions`); this construct gives it exactly
+the rights that job needs: list (SageMaker List APIs take no ARN), read tags of, delete or stop `pp-*`
+resources, and read the status of this state machine's executions. It reports `JanitorDeleted` and
+`JanitorErrors` (namespace PathProver) through Powertools metrics; alarms watch both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_cdk import ArnFormat, Duration, Stack
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from infra import constants as C
+from infra.constructs.prover_functions import python_function
+from infra.iam import allow, allow_unscoped, sagemaker_arns
+
+
+class Janitor(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        code: lambda_.Code,
+        layer: lambda_.ILayerVersion,
+        environment: Mapping[str, str],
+        state_machine: sfn.IStateMachine,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.function = self._build_function(code, layer, environment, state_machine)
+        self.rule = self._build_schedule()
+
+    def _build_function(
+        self,
+        code: lambda_.Code,
+        layer: lambda_.ILayerVersion,
+        environment: Mapping[str, str],
+        state_machine: sfn.IStateMachine,
+    ) -> lambda_.Function:
+        executions = Stack.of(self).format_arn(
+            service="states",
+            resource="execution",
+            resource_name=f"{C.STATE_MACHINE_NAME}:*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        return python_function(
+            self,
+            C.JANITOR,
+            code=code,
+            layers=[layer],
+            environment={**environment, "PATHPROVER_STATE_MACHINE_ARN": state_machine.state_machine_arn},
+            statements=[
+                allow_unscoped(
+                    [
+                        "sagemaker:ListEndpointConfigs",
+                        "sagemaker:ListEndpoints",
+                        "sagemaker:ListModels",
+                        "sagemaker:ListTrainingJobs",
+                        "sagemaker:ListTransformJobs",
+                    ]
+                ),
+                allow(["sagemaker:ListTags"], sagemaker_arns(self, *C.SAGEMAKER_RESOURCE_TYPES)),
+                allow(
+                    ["sagemaker:DeleteEndpoint", "sagemaker:DeleteEndpointConfig", "sagemaker:DeleteModel"],
+                    sagemaker_arns(self, "endpoint", "endpoint-config", "model"),
+                ),
+                allow(
+                    [
+                        "sagemaker:DescribeTrainingJob",
+                        "sagemaker:DescribeTransformJob",
+                        "sagemaker:StopTrainingJob",
+                        "sagemaker:StopTransformJob",
+                    ],
+                    sagemaker_arns(self, "training-job", "transform-job"),
+                ),
+                allow(["states:DescribeExecution"], [executions]),
+                # A tag spelling that is not an execution name: match it against the RUNNING executions.
+                allow(["states:ListExecutions"], [state_machine.state_machine_arn]),
+            ],
+        )
+
+    def _build_schedule(self) -> events.Rule:
+        return events.Rule(
+            self,
+            "Hourly",
+            description="Path Prover janitor: delete leaked pp- SageMaker resources",
+            schedule=events.Schedule.expression(C.JANITOR_SCHEDULE),
+            targets=[targets.LambdaFunction(self.function, retry_attempts=2, max_event_age=Duration.hours(1))],
+        )

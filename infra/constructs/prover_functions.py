@@ -1,0 +1,331 @@
+"""The Lambda functions of the workflow: the brain and every stage handler, one least-privilege role each.
+
+What each handler may do follows what it calls (pathprover.workflow.tasks -> stages.lifecycle ->
+adapters.aws): e.g. `check` polls CodeBuild and SageMaker and reads benchmark metrics; it cannot
+create, delete or write results. All functions share one code asset (the package, its data and the
+wheels the runtime lacks) and the AWS SDK for pandas layer (numpy for the brain, awswrangler and
+pandas for the writers), Python 3.12 on x86_64, X-Ray tracing and a log group with retention.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra import constants as C
+from infra.constructs.benchmark_data import BenchmarkData
+from infra.constructs.build_farm import BuildFarm, artifact_objects, list_areas
+from infra.iam import acknowledge, allow, allow_unscoped, least_privilege_role, sagemaker_arns, xray_statement
+
+
+@dataclass(frozen=True)
+class Access:
+    """What a handler reads and writes in the artifact bucket (areas under pathprover/)."""
+
+    read: tuple[str, ...] = ()
+    write: tuple[str, ...] = ()
+
+
+def shared_environment(data: BenchmarkData, ledger: dynamodb.ITable, farm: BuildFarm) -> dict[str, str]:
+    """Every PATHPROVER_* variable pathprover.settings.Settings reads on AWS, plus Powertools'."""
+    stack = Stack.of(farm)
+    training_image = f"{C.TRAINING_IMAGE_ACCOUNT}.dkr.ecr.{stack.region}.{stack.url_suffix}/{C.TRAINING_IMAGE_PATH}"
+    return {
+        "PATHPROVER_RUNTIME": "aws",
+        "PATHPROVER_RESULTS_BUCKET": data.bucket.bucket_name,
+        "PATHPROVER_ATHENA_WORKGROUP": C.ATHENA_WORKGROUP,
+        "PATHPROVER_GLUE_DATABASE": C.GLUE_DATABASE,
+        "PATHPROVER_GLUE_TABLE": C.GLUE_TABLE,
+        "PATHPROVER_ARTIFACT_BUCKET": farm.artifacts.bucket_name,
+        "PATHPROVER_IMAGE_REPOSITORY_URI": farm.repository.repository_uri,
+        "PATHPROVER_SAGEMAKER_ROLE_ARN": farm.sagemaker_role.role_arn,
+        "PATHPROVER_BUILD_PROJECT": C.BUILD_PROJECT,
+        "PATHPROVER_STAGE_PROJECT": C.STAGE_PROJECT,
+        "PATHPROVER_BENCHMARK_PROJECT": C.BENCHMARK_PROJECT,
+        "PATHPROVER_LEDGER_TABLE": ledger.table_name,
+        "PATHPROVER_HF_TOKEN_SECRET": farm.hf_token_secret_name,
+        "PATHPROVER_TRAINING_IMAGE": training_image,
+        "POWERTOOLS_SERVICE_NAME": C.SERVICE_NAME,
+        "POWERTOOLS_METRICS_NAMESPACE": C.METRICS_NAMESPACE,
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+        "POWERTOOLS_LOGGER_LOG_EVENT": "false",
+        "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
+    }
+
+
+def pandas_layer(scope: Construct, arn: str | None) -> lambda_.ILayerVersion:
+    """The AWS SDK for pandas managed layer (awswrangler, pandas, pyarrow, numpy) for Python 3.12."""
+    stack = Stack.of(scope)
+    default = (
+        f"arn:{stack.partition}:lambda:{stack.region}:{C.PANDAS_LAYER_ACCOUNT}:layer:"
+        f"{C.PANDAS_LAYER_NAME}:{C.PANDAS_LAYER_VERSION}"
+    )
+    return lambda_.LayerVersion.from_layer_version_arn(scope, "AwsSdkPandasLayer", arn or default)
+
+
+def function_log_group(scope: Construct, construct_id: str, function_name: str) -> logs.LogGroup:
+    return logs.LogGroup(
+        scope,
+        construct_id,
+        log_group_name=f"/aws/lambda/{function_name}",
+        retention=logs.RetentionDays.ONE_MONTH,
+        removal_policy=RemovalPolicy.DESTROY,
+    )
+
+
+def python_function(
+    scope: Construct,
+    spec: C.FunctionSpec,
+    *,
+    code: lambda_.Code,
+    layers: list[lambda_.ILayerVersion],
+    environment: Mapping[str, str],
+    statements: list[iam.PolicyStatement],
+) -> lambda_.Function:
+    """A Path Prover function: its own role (logs to its own group, X-Ray, `statements`), Python 3.12."""
+    log_group = function_log_group(scope, f"{spec.key}Logs", spec.name)
+    role, _ = least_privilege_role(
+        scope,
+        f"{spec.key}Role",
+        assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+        description=f"Path Prover {spec.name} ({spec.handler})",
+        statements=[
+            allow(["logs:CreateLogStream", "logs:PutLogEvents"], [log_group.log_group_arn]),
+            xray_statement(),
+            *statements,
+        ],
+    )
+    function = lambda_.Function(
+        scope,
+        spec.key,
+        function_name=spec.name,
+        description=f"Path Prover: {spec.handler}",
+        runtime=lambda_.Runtime.PYTHON_3_12,
+        architecture=lambda_.Architecture.X86_64,
+        handler=spec.handler,
+        code=code,
+        layers=layers,
+        memory_size=spec.memory_mb,
+        timeout=Duration.seconds(spec.timeout_s),
+        environment=dict(environment),
+        role=role.without_policy_updates(),
+        log_group=log_group,
+        tracing=lambda_.Tracing.ACTIVE,
+    )
+    acknowledge(
+        function,
+        "AwsSolutions-L1",
+        "Pinned to Python 3.12: the AWS SDK for pandas managed layer the writers use is built per Python "
+        "version (AWSSDKPandas-Python312), and the bundled wheels are installed for cp312.",
+    )
+    return function
+
+
+class ProverFunctions(Construct):
+    """The eight handlers the state machine calls; `functions[spec.key]`."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        code: lambda_.Code,
+        layer: lambda_.ILayerVersion,
+        data: BenchmarkData,
+        ledger: dynamodb.ITable,
+        farm: BuildFarm,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._data = data
+        self._ledger = ledger
+        self._farm = farm
+        environment = shared_environment(data, ledger, farm)
+        permissions = self._permissions()
+        self.functions: dict[str, lambda_.Function] = {
+            spec.key: python_function(
+                self,
+                spec,
+                code=code,
+                layers=[layer],
+                environment=environment,
+                statements=permissions[spec.key](),
+            )
+            for spec in C.FUNCTIONS
+        }
+
+    def _permissions(self) -> dict[str, Callable[[], list[iam.PolicyStatement]]]:
+        return {
+            "Brain": lambda: self._query_results(),
+            "Begin": lambda: [*self._ledger_items(), *self._query_results()],
+            "Advance": lambda: [
+                *self._artifacts(Access(read=("models", "io"), write=("bundles", "io", "tune"))),
+                *self._start_builds(),
+                *self._stop_builds(),
+                *self._deploy(),
+                *self._invoke(),
+                *self._clean_sagemaker(),
+                *self._query_results(),
+                *self._write_results(),
+            ],
+            "Check": lambda: [
+                *self._artifacts(Access(read=("benchmarks", "io"), write=("io",))),
+                *self._poll_builds(),
+                *self._poll_sagemaker(),
+                *self._invoke(),
+            ],
+            "Failure": lambda: [*self._query_results(), *self._write_results()],
+            "Clean": lambda: [*self._stop_builds(), *self._clean_sagemaker()],
+            "Settle": lambda: self._ledger_items(),
+            "Summary": lambda: self._inventory(),
+        }
+
+    # ------------------------------------------------------------------ results (Athena, Glue, S3)
+    def _glue_arns(self) -> list[str]:
+        stack = Stack.of(self)
+        return [
+            stack.format_arn(service="glue", resource="catalog"),
+            stack.format_arn(service="glue", resource="database", resource_name=C.GLUE_DATABASE),
+            stack.format_arn(service="glue", resource="table", resource_name=f"{C.GLUE_DATABASE}/{C.GLUE_TABLE}"),
+        ]
+
+    def _query_results(self) -> list[iam.PolicyStatement]:
+        """Athena (Trino) reads of the table in the workgroup, and what Athena does with the caller's rights."""
+        stack = Stack.of(self)
+        bucket = self._data.bucket
+        workgroup = stack.format_arn(service="athena", resource="workgroup", resource_name=C.ATHENA_WORKGROUP)
+        return [
+            allow(
+                [
+                    "athena:GetQueryExecution",
+                    "athena:GetQueryResults",
+                    "athena:StartQueryExecution",
+                    "athena:StopQueryExecution",
+                ],
+                [workgroup],
+            ),
+            allow(["glue:GetDatabase", "glue:GetPartition", "glue:GetPartitions", "glue:GetTable"], self._glue_arns()),
+            allow(["s3:GetObject"], [bucket.arn_for_objects(f"{C.TABLE_PREFIX}*")]),
+            allow(
+                ["s3:AbortMultipartUpload", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:PutObject"],
+                [bucket.arn_for_objects(f"{C.ATHENA_RESULTS_PREFIX}*")],
+            ),
+            allow(
+                ["s3:ListBucket"],
+                [bucket.bucket_arn],
+                {"StringLike": {"s3:prefix": [f"{C.TABLE_PREFIX}*", f"{C.ATHENA_RESULTS_PREFIX}*"]}},
+            ),
+            allow(["s3:GetBucketLocation", "s3:ListBucketMultipartUploads"], [bucket.bucket_arn]),
+        ]
+
+    def _write_results(self) -> list[iam.PolicyStatement]:
+        """awswrangler's append: Parquet under the table prefix, partitions registered in Glue (no table changes)."""
+        bucket = self._data.bucket
+        return [
+            allow(["s3:AbortMultipartUpload", "s3:PutObject"], [bucket.arn_for_objects(f"{C.TABLE_PREFIX}*")]),
+            allow(["glue:BatchCreatePartition", "glue:CreatePartition"], self._glue_arns()),
+        ]
+
+    # ------------------------------------------------------------------ ledger
+    def _ledger_items(self) -> list[iam.PolicyStatement]:
+        """Conditional item writes and transactions (a transaction is authorised per item action)."""
+        return [
+            allow(
+                [
+                    "dynamodb:ConditionCheckItem",
+                    "dynamodb:DeleteItem",
+                    "dynamodb:GetItem",
+                    "dynamodb:PutItem",
+                    "dynamodb:UpdateItem",
+                ],
+                [self._ledger.table_arn],
+            )
+        ]
+
+    # ------------------------------------------------------------------ artifacts
+    def _artifacts(self, access: Access) -> list[iam.PolicyStatement]:
+        bucket = self._farm.artifacts
+        statements = []
+        if access.read:
+            statements.append(allow(["s3:GetObject"], [artifact_objects(bucket, a) for a in access.read]))
+            # ListBucket makes a missing key a 404 (exists() -> False) instead of a 403.
+            statements.append(list_areas(bucket, *access.read))
+        if access.write:
+            statements.append(allow(["s3:PutObject"], [artifact_objects(bucket, a) for a in access.write]))
+        return statements
+
+    # ------------------------------------------------------------------ CodeBuild
+    def _projects(self) -> list[str]:
+        return [p.project_arn for p in self._farm.projects]
+
+    def _start_builds(self) -> list[iam.PolicyStatement]:
+        return [allow(["codebuild:StartBuild"], self._projects())]
+
+    def _poll_builds(self) -> list[iam.PolicyStatement]:
+        return [allow(["codebuild:BatchGetBuilds"], self._projects())]
+
+    def _stop_builds(self) -> list[iam.PolicyStatement]:
+        return [allow(["codebuild:StopBuild"], self._projects())]
+
+    # ------------------------------------------------------------------ SageMaker
+    def _deploy(self) -> list[iam.PolicyStatement]:
+        return [
+            allow(
+                [
+                    "sagemaker:AddTags",
+                    "sagemaker:CreateEndpoint",
+                    "sagemaker:CreateEndpointConfig",
+                    "sagemaker:CreateModel",
+                    "sagemaker:CreateTrainingJob",
+                    "sagemaker:CreateTransformJob",
+                    "sagemaker:DescribeEndpoint",
+                    "sagemaker:DescribeEndpointConfig",
+                    "sagemaker:DescribeModel",
+                    "sagemaker:DescribeTrainingJob",
+                    "sagemaker:DescribeTransformJob",
+                ],
+                sagemaker_arns(self, *C.SAGEMAKER_RESOURCE_TYPES),
+            ),
+            self._farm.pass_role_statement(),
+        ]
+
+    def _invoke(self) -> list[iam.PolicyStatement]:
+        return [allow(["sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointAsync"], sagemaker_arns(self, "endpoint"))]
+
+    def _poll_sagemaker(self) -> list[iam.PolicyStatement]:
+        return [
+            allow(
+                ["sagemaker:DescribeEndpoint", "sagemaker:DescribeTrainingJob", "sagemaker:DescribeTransformJob"],
+                sagemaker_arns(self, "endpoint", "transform-job", "training-job"),
+            )
+        ]
+
+    def _clean_sagemaker(self) -> list[iam.PolicyStatement]:
+        return [
+            allow(
+                ["sagemaker:DeleteEndpoint", "sagemaker:DeleteEndpointConfig", "sagemaker:DeleteModel"],
+                sagemaker_arns(self, "endpoint", "endpoint-config", "model"),
+            ),
+            allow(
+                [
+                    "sagemaker:DescribeTrainingJob",
+                    "sagemaker:DescribeTransformJob",
+                    "sagemaker:StopTrainingJob",
+                    "sagemaker:StopTransformJob",
+                ],
+                sagemaker_arns(self, "transform-job", "training-job"),
+            ),
+        ]
+
+    def _inventory(self) -> list[iam.PolicyStatement]:
+        """The summary's leak check: live pp- endpoints and running pp- jobs, by tag."""
+        return [
+            allow_unscoped(["sagemaker:ListEndpoints", "sagemaker:ListTrainingJobs", "sagemaker:ListTransformJobs"]),
+            allow(["sagemaker:ListTags"], sagemaker_arns(self, "endpoint", "transform-job", "training-job")),
+        ]

@@ -1,0 +1,1 @@
+"""Stacks of the app: one per deployable unit."""

@@ -1,0 +1,193 @@
+"""IAM is scoped to named resources: every policy in the template walked against the justified exceptions.
+
+Justified exceptions (infra/iam.py, with their reasons, also used to acknowledge cdk-nag IAM5):
+- `Resource: "*"` only for actions without resource-level permissions (X-Ray, ecr:GetAuthorizationToken,
+  SageMaker List*, Step Functions log delivery, cloudwatch:PutMetricData limited by namespace).
+- wildcard resources only as name prefixes: SageMaker `pp-*` resources, one artifact area or the
+  table / Athena-results prefix of a bucket, this state machine's executions, SageMaker log groups.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+pytest.importorskip("aws_cdk", reason="the CDK app needs the infra extra: pip install -e '.[infra]'")
+
+import infra.constants as C
+from infra.iam import RESOURCE_STAR_ACTIONS, WILDCARD_RESOURCES, flatten, justify_resource
+
+from tests.infra.conftest import Synth
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def policies(synth: Synth) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(owner, statement) for every statement of every identity policy in the template."""
+    for logical, resource in synth.json["Resources"].items():
+        props = resource.get("Properties", {})
+        if resource["Type"] == "AWS::IAM::Role":
+            assert "ManagedPolicyArns" not in props, f"{logical}: managed policies are not least privilege"
+            for policy in props.get("Policies", []):
+                for statement in policy["PolicyDocument"]["Statement"]:
+                    yield logical, statement
+        elif resource["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+            for statement in props["PolicyDocument"]["Statement"]:
+                yield logical, statement
+
+
+def role_statements(synth: Synth, role_logical_id: str) -> list[dict[str, Any]]:
+    return [s for owner, s in policies(synth) if owner == role_logical_id]
+
+
+def function_role(synth: Synth, name: str) -> str:
+    for resource in synth.resources("AWS::Lambda::Function").values():
+        if resource["Properties"]["FunctionName"] == name:
+            return str(resource["Properties"]["Role"]["Fn::GetAtt"][0])
+    raise AssertionError(name)
+
+
+def actions_of(statements: list[dict[str, Any]]) -> set[str]:
+    return {a for s in statements for a in _list(s["Action"])}
+
+
+@pytest.fixture(scope="module")
+def statements(full: Synth) -> list[tuple[str, dict[str, Any]]]:
+    found = list(policies(full))
+    assert len(found) > 50
+    return found
+
+
+def test_no_statement_grants_a_wildcard_action(statements: list[tuple[str, dict[str, Any]]]) -> None:
+    for owner, statement in statements:
+        assert "NotAction" not in statement and "NotResource" not in statement, owner
+        for action in _list(statement["Action"]):
+            assert action != "*" and not action.endswith(":*"), f"{owner}: {action}"
+            assert "*" not in action, f"{owner}: {action} (list the exact actions)"
+
+
+def test_resource_star_only_for_actions_without_resource_level_permissions(
+    statements: list[tuple[str, dict[str, Any]]],
+) -> None:
+    for owner, statement in statements:
+        if "*" in _list(statement["Resource"]):
+            assert _list(statement["Resource"]) == ["*"], owner
+            unjustified = set(_list(statement["Action"])) - set(RESOURCE_STAR_ACTIONS)
+            assert not unjustified, f"{owner}: {sorted(unjustified)} on '*'"
+
+
+def test_wildcard_resources_are_justified_name_prefixes(statements: list[tuple[str, dict[str, Any]]]) -> None:
+    used = set()
+    for owner, statement in statements:
+        for resource in _list(statement["Resource"]):
+            flat = flatten(resource)
+            if "*" in flat and flat != "*":
+                reason = justify_resource(flat)
+                assert reason, f"{owner}: unjustified wildcard resource {flat}"
+                used.add(reason)
+    assert used, "expected the pp- prefixes to be used"
+
+
+def test_every_exception_has_a_written_reason() -> None:
+    assert all(len(reason) > 20 for reason in RESOURCE_STAR_ACTIONS.values())
+    assert all(len(reason) > 20 for _, reason in WILDCARD_RESOURCES)
+
+
+def test_pass_role_only_for_the_sagemaker_role_only_to_sagemaker_only_by_advance(full: Synth) -> None:
+    sagemaker_role = full.stack.get_logical_id(full.stack.prover.farm.sagemaker_role.node.default_child)
+    passing = [(owner, s) for owner, s in policies(full) if "iam:PassRole" in _list(s["Action"])]
+    assert [owner for owner, _ in passing] == [function_role(full, "pathprover-advance")]
+    statement = passing[0][1]
+    assert statement["Resource"] == {"Fn::GetAtt": [sagemaker_role, "Arn"]}
+    assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
+
+
+def test_sagemaker_resources_are_scoped_to_the_pp_prefix(statements: list[tuple[str, dict[str, Any]]]) -> None:
+    for owner, statement in statements:
+        actions = _list(statement["Action"])
+        if not any(a.startswith("sagemaker:") and not a.startswith("sagemaker:List") for a in actions):
+            continue
+        if any(a.startswith("sagemaker:List") and a != "sagemaker:ListTags" for a in actions):
+            continue
+        for resource in _list(statement["Resource"]):
+            assert flatten(resource).rsplit("/", 1)[-1] == f"{C.SAGEMAKER_NAME_PREFIX}*", f"{owner}: {resource}"
+
+
+EXPECTED_SERVICES = {
+    # function -> the AWS services its role may call (besides logs and X-Ray)
+    "pathprover-brain": {"athena", "glue", "s3"},
+    "pathprover-begin": {"athena", "glue", "s3", "dynamodb"},
+    "pathprover-advance": {"athena", "glue", "s3", "codebuild", "sagemaker", "iam"},
+    "pathprover-check": {"s3", "codebuild", "sagemaker"},
+    "pathprover-failure": {"athena", "glue", "s3"},
+    "pathprover-clean": {"codebuild", "sagemaker"},
+    "pathprover-settle": {"dynamodb"},
+    "pathprover-summary": {"sagemaker"},
+    "pathprover-janitor": {"sagemaker", "states"},
+}
+
+
+@pytest.mark.parametrize(("function", "services"), sorted(EXPECTED_SERVICES.items()))
+def test_each_function_role_reaches_only_the_services_its_handler_calls(
+    full: Synth, function: str, services: set[str]
+) -> None:
+    actions = actions_of(role_statements(full, function_role(full, function)))
+    assert {a.split(":")[0] for a in actions} - {"logs", "xray"} == services
+
+
+def test_read_only_steps_cannot_create_delete_or_write_results(full: Synth) -> None:
+    check = actions_of(role_statements(full, function_role(full, "pathprover-check"))) - {"logs:CreateLogStream"}
+    assert not {a for a in check if ":Create" in a or ":Delete" in a or ":Stop" in a}
+    assert not {a for a in check if a.startswith(("glue:", "dynamodb:", "athena:"))}
+    summary = actions_of(role_statements(full, function_role(full, "pathprover-summary")))
+    assert summary - {
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+    } == {
+        "sagemaker:ListEndpoints",
+        "sagemaker:ListTrainingJobs",
+        "sagemaker:ListTransformJobs",
+        "sagemaker:ListTags",
+    }
+    brain = actions_of(role_statements(full, function_role(full, "pathprover-brain")))
+    assert "s3:PutObject" in brain  # Athena writes its results with the caller's rights ...
+    brain_puts = [
+        flatten(r)
+        for s in role_statements(full, function_role(full, "pathprover-brain"))
+        if "s3:PutObject" in _list(s["Action"])
+        for r in _list(s["Resource"])
+    ]
+    assert all(p.endswith(f"/{C.ATHENA_RESULTS_PREFIX}*") for p in brain_puts)  # ... only there
+
+
+def test_lambda_roles_trust_lambda_only(full: Synth) -> None:
+    for name in EXPECTED_SERVICES:
+        role = full.json["Resources"][function_role(full, name)]["Properties"]
+        assert [s["Principal"] for s in role["AssumeRolePolicyDocument"]["Statement"]] == [
+            {"Service": "lambda.amazonaws.com"}
+        ]
+
+
+def test_the_hf_token_secret_is_readable_by_the_stage_build_only(full: Synth) -> None:
+    readers = [
+        (owner, flatten(s["Resource"]))
+        for owner, s in policies(full)
+        if "secretsmanager:GetSecretValue" in _list(s["Action"])
+    ]
+    assert len(readers) == 1
+    stage_role = full.stack.get_logical_id(full.stack.prover.farm.stage_project.role.node.default_child)
+    assert readers[0][0] == stage_role
+    assert readers[0][1].endswith(":secret:pathprover/huggingface-token-??????")
+
+
+def test_no_policy_is_shared_between_principals(full: Synth) -> None:
+    for logical, policy in full.resources("AWS::IAM::Policy").items():
+        principals = [*policy["Properties"].get("Roles", []), *policy["Properties"].get("Users", [])]
+        assert len(principals) <= 1, f"{logical} is attached to {json.dumps(principals)}"
