@@ -41,6 +41,9 @@ _LIST_INTRO: Final[re.Pattern[str]] = re.compile(
 # An enumerated list item: "(1) ...", "1) ...", "1. ...".
 _ENUMERATED: Final[re.Pattern[str]] = re.compile(r"\s*\(?\d{1,2}[).]\s")
 
+_LINE_RULES: Final[tuple[Rule, ...]] = tuple(rule for rule in RULES if not rule.multiline)
+_MULTILINE_RULES: Final[tuple[Rule, ...]] = tuple(rule for rule in RULES if rule.multiline)
+
 # Real newlines, and the escaped ones of a JSON-encoded cause (Step Functions, Lambda).
 _LINE_SPLIT: Final[re.Pattern[str]] = re.compile(r"\r\n|\r|\n|\\r\\n|\\n")
 
@@ -69,11 +72,11 @@ def _trim(line: str) -> str:
     return line[: EVIDENCE_MAX_CHARS - 1] + "…"
 
 
-def _evidence_window(line: str, match: re.Match[str]) -> str:
+def _evidence_window(line: str, match_start: int) -> str:
     """The deciding line; a long one is cut to a window around the match."""
     if len(line) <= EVIDENCE_MAX_CHARS:
         return line
-    start = max(0, match.start() - 100)
+    start = max(0, match_start - 100)
     return line[start:]
 
 
@@ -115,18 +118,33 @@ def _hedged(line: str, match: re.Match[str]) -> bool:
     return HEDGE.search(before[clause_start + 1 :]) is not None
 
 
-def _best_match(lines: list[str]) -> tuple[Rule, str, re.Match[str]] | None:
-    best: tuple[int, Rule, str, re.Match[str]] | None = None
+def _best_match(lines: list[str]) -> tuple[Rule, str, int] | None:
+    """The strongest unhedged match: (rule, deciding line, offset of the match in that line)."""
+    best: tuple[int, Rule, str, int] | None = None
     for line in lines:
         weak_line = WEAK_LINE.search(line) is not None
-        for rule in RULES:
+        for rule in _LINE_RULES:
             # A guess ("may be caused by the OOM killer") is not evidence: skip hedged matches.
             match = next((m for m in rule.pattern.finditer(line) if not _hedged(line, m)), None)
             if match is None:
                 continue
             score = rule.priority // WEAK_LINE_DIVISOR if weak_line else rule.priority
             if best is None or score > best[0]:
-                best = (score, rule, line, match)
+                best = (score, rule, line, match.start())
+    # Records a log viewer splits over several lines (one Lambda REPORT field per line) are
+    # matched on the joined message; the deciding "line" is then the lines the match spans.
+    joined = "\n".join(lines)
+    for rule in _MULTILINE_RULES:
+        match = next((m for m in rule.pattern.finditer(joined) if not _hedged(joined, m)), None)
+        if match is None:
+            continue
+        first = joined.count("\n", 0, match.start())
+        last = joined.count("\n", 0, match.end())
+        weak_line = WEAK_LINE.search(lines[first]) is not None
+        score = rule.priority // WEAK_LINE_DIVISOR if weak_line else rule.priority
+        if best is None or score > best[0]:
+            line_start = joined.rfind("\n", 0, match.start()) + 1
+            best = (score, rule, " ".join(lines[first : last + 1]), match.start() - line_start)
     if best is None:
         return None
     return best[1], best[2], best[3]
@@ -150,9 +168,9 @@ def classify(text: str, stage: str | None = None) -> Classification:
         rule_id = UNKNOWN_RULE_ID
         raw_evidence = lines[-1] if lines else ""
     else:
-        rule, line, match = found
+        rule, line, match_start = found
         category = rule.category
-        raw_evidence = _evidence_window(line, match)
+        raw_evidence = _evidence_window(line, match_start)
         evidence = _trim(raw_evidence)
         hint = rule.hint or CATEGORY_HINTS[category]
         rule_id = rule.id

@@ -48,6 +48,11 @@ Deliberate decisions (see ``docs/classifier.md``):
   region/API restrictions.
 * Exit code 137, ``Killed`` and ``SIGKILL`` are *not* proof of OOM: they end
   ``unknown``. ``"OOMKilled": false`` is explicitly not OOM.
+* An exit code of 128 + N (or a negative status) is a signal, never "the
+  command failed": a crash signal (139 SIGSEGV, 134 SIGABRT, ...) is an
+  inconclusive crash (``unknown``), a kill signal (137/143/130) proves nothing.
+* A ``multiline`` rule is matched against the whole message, for records a log
+  viewer splits one field per line (a Lambda ``REPORT``).
 * A named exception with a message (``KeyError: 'x'``, ``FooError: ...``) in
   serving, template or build output is ``code_bug`` unless a stronger cause
   (OOM, unsupported model, quota, throttling, timeout, network drop, a crash
@@ -162,14 +167,35 @@ class Rule:
     priority: int
     pattern: re.Pattern[str]
     hint: str | None = None
+    multiline: bool = False
+    """Matched against the whole message (lines joined by newlines), for records a log viewer
+    splits over several lines (a Lambda ``REPORT`` whose fields arrive one per line)."""
 
 
-def _rule(rule_id: str, category: FailureCategory, priority: int, regex: str, hint: str | None = None) -> Rule:
-    return Rule(rule_id, category, priority, re.compile(regex, _FLAGS), hint)
+def _rule(
+    rule_id: str,
+    category: FailureCategory,
+    priority: int,
+    regex: str,
+    hint: str | None = None,
+    *,
+    multiline: bool = False,
+) -> Rule:
+    return Rule(rule_id, category, priority, re.compile(regex, _FLAGS), hint, multiline)
 
 
-# A non-zero exit that is not a signal kill (137 = SIGKILL, 143 = SIGTERM, 130 = SIGINT).
-_NONZERO_NOT_SIGNAL: Final[str] = r"(?!0\b|137\b|143\b|130\b)\d{1,3}\b"
+# A non-zero exit that is not a signal: 128 + N is "killed by signal N" (137 = SIGKILL,
+# 143 = SIGTERM, 130 = SIGINT, 139 = SIGSEGV, 134 = SIGABRT, ...), and a negative status is
+# how Python's subprocess reports a signal (-9, -11).
+_NONZERO_NOT_SIGNAL: Final[str] = r"(?<!-)(?!0\b|129\b|1[3-5]\d\b)\d{1,3}\b"
+
+# An exit by a crash signal (SIGSEGV 139/-11, SIGABRT 134/-6, SIGILL 132/-4, SIGBUS 135/-7,
+# SIGFPE 136/-8): the process crashed without naming a cause. SIGKILL/SIGTERM/SIGINT
+# (137/143/130) are left out on purpose: they are how a timeout or OOM killer ends a process.
+_CRASH_SIGNAL_EXIT: Final[str] = (
+    r"\b(?:exit(?:ed)?(?: with)?|returned(?: a)?(?: non-zero)?|failed with)\s+"
+    r"(?:(?:exit|error|return|non-zero)\s+)?(?:code|status)\W{0,3}(?:13[2469]|135|-(?:11|[4678]))\b"
+)
 
 RULES: Final[tuple[Rule, ...]] = (
     # ------------------------------------------------------------------ oom
@@ -231,6 +257,7 @@ RULES: Final[tuple[Rule, ...]] = (
         OOM - 5,
         r"\bMemory Size:\s*(\d+)\s*MB\s+Max Memory Used:\s*\1\s*MB\b",
         hint="The Lambda used all of its configured memory: raise MemorySize.",
+        multiline=True,
     ),
     # ------------------------------------------------- model_incompatibility
     _rule(
@@ -271,7 +298,8 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\bNo CUDA GPUs are available\b|\bno CUDA-capable device is detected\b"
         r"|\bCUDA error: invalid device function\b|\bCUDA driver initialization failed\b"
         r"|\bkernel image is invalid\b|\bGPU with CUDA capability \d+ \d+ is not supported\b"
-        r"|\bis_sm\d+\b|\bsm_?\d{2,3}\b[^.\n]{0,30}?\b(?:or (?:higher|newer|above)|is required|not supported)\b",
+        r"|\bis_sm\d+\b|\bsm_?\d{2,3}\b[^.\n]{0,30}?\b(?:or (?:higher|newer|above)|is required|not supported)\b"
+        r"|\bonly supported on (?:SM ?\d{2,3}|sm_\d{2,3}|GPUs\b|devices with compute capability)",
         hint="The GPU of this instance family cannot run this model/dtype/quantization: use a "
         "newer GPU family or another dtype.",
     ),
@@ -341,6 +369,7 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\baccount-level service limit\b|\bservice limits? (?:were |was |is )?exceeded\b"
         r"|\bquota (?:has been |was )?exceeded\b|\bexceeded (?:your|the) (?:\w+ )?quota\b"
         r"|\brequest an (?:increase|adjustment) (?:for|to) this limit\b"
+        r"|\bcannot have more than \d+\b.{0,80}?\b(?:for|per|in) (?:the |this |your )?account\b"
         r"|\bquotas?\b",
         hint="An account quota is exhausted: request a Service Quotas increase, then prove again.",
     ),
@@ -374,6 +403,7 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\bUnknownOperationException\b|\bCross[- ]region\b.{0,80}?\bnot allowed\b"
         r"|\binstance type\b.{0,80}?\bis not (?:supported|available)\b(?! by (?:the )?(?:algorithm|model)\b)"
         r"|\bat '[\w.]*instanceType' failed to satisfy constraint\b"
+        r"|\binstance_?type\b[^.\n]{0,40}?\bto be one of\b|\binstance_?type\b.{0,120}?\bmust satisfy enum value set\b"
         r"|\bgreater than (?:the )?(?:maximum )?supported (?:size|limit)\b"
         r"|\bexceeds (?:the )?maximum (?:supported|allowed) (?:size|limit)\b"
         r"|\b(?:SageMaker|Amazon|AWS|EC2|Lambda|CodeBuild|Bedrock|ECR|S3)\b[\w ]{0,30}?"
@@ -398,7 +428,13 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\bobject has no attribute\b|\breferenced before assignment\b|\bgot an unexpected keyword argument\b"
         r"|\btakes \d+ positional arguments? but \d+ (?:was|were) given\b|\bmissing \d+ required positional\b"
         r"|\bobject is not (?:subscriptable|callable|iterable)\b|\bcannot import name\b"
-        r"|\bname '[\w.]+' is not defined\b|\bunsupported operand type\b",
+        r"|\bname '[\w.]+' is not defined\b|\bunsupported operand type\b"
+        # The message CPython gives a TypeError/ValueError, quoted without its class.
+        r"|\bcan only concatenate \w+ \(not \W?\w+\W?\) to \w+\b|\b(?:list|string|tuple) indices must be\b"
+        r"|\bargument of type '\w+' is not iterable\b|\b(?:not enough|too many) values to unpack\b"
+        r"|\bgot multiple values for (?:keyword )?argument\b|\binvalid literal for int\(\) with base\b"
+        r"|\bcould not convert string to float\b|\bmissing \d+ required (?:keyword-only )?argument\b"
+        r"|\bmust be (?:str|int|float|bytes|a \w+|an \w+), not \w+\b",
     ),
     _rule(
         "code.template",
@@ -518,7 +554,8 @@ RULES: Final[tuple[Rule, ...]] = (
         TIMEOUT,
         r"(?<![A-Za-z])timed[ _-]?out(?![A-Za-z])|\b\w*Timeout(?:Error|Exception)\b|\bReadTimeout\b"
         r"|\bStates\.Timeout\b|\bdeadline exceeded\b|\bGateway Time-?out\b"
-        r"|\b(?:read|connect|connection|request|socket|invocation|handshake|i/o|idle) time-?out\b"
+        r"|\b(?:read|connect|connection|request|socket|invocation|handshake|i/o|idle|watchdog|heartbeat"
+        r"|execution|operation|startup) time-?out\b|\bStatus: timeout\b"
         r"|\btime-?out (?:while|after)\b"
         r"|\btime-?out (?:exceeded|expired|reached|waiting)\b"
         r"|\bexceeded (?:the |its )?(?:maximum |max )?(?:time|timeout|deadline)\b"
@@ -584,7 +621,7 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\binternal (?:service |server )?error\b|\bServiceException\b"
         r"|\bCancelledError\b|\b50[0234] Server Error\b|\bBad Gateway\b"
         r"|\bserver error \(5\d\d\)|\bInternalError\b|\bSIGKILL\b|\bsignal 9\b|\b(?:exit )?status:? -9\b"
-        r"|\b(?:see|check) the (?:error )?(?:messages?|logs?|stack ?trace|output) above\b",
+        r"|\b(?:see|check) the (?:error )?(?:messages?|logs?|stack ?trace|output) above\b|" + _CRASH_SIGNAL_EXIT,
         hint="The process crashed without naming a cause: retried once; read the logs above the crash.",
     ),
     # ---------------------------------------------------------- code_bug (weak)
@@ -592,7 +629,7 @@ RULES: Final[tuple[Rule, ...]] = (
         "code.command_failed",
         "code_bug",
         CODE_WEAK,
-        r"\bCOMMAND_EXECUTION_ERROR\b(?!.{0,400}?\bexit status (?:137|143|130)\b)"
+        r"\bCOMMAND_EXECUTION_ERROR\b(?!.{0,400}?\bexit status (?:129|1[3-5]\d)\b)"
         r"|\bError while executing command\b.{0,400}?\bReason: exit status "
         + _NONZERO_NOT_SIGNAL
         + r"|\bCommand did not exit successfully\b.{0,400}?\bexit status "
@@ -638,7 +675,9 @@ WEAK_LINE: Final[re.Pattern[str]] = re.compile(
 """A log line at INFO/DEBUG/WARNING level (or a Python warning): its matches count less."""
 
 HEDGE: Final[re.Pattern[str]] = re.compile(
-    r"\b(?:may|might|could|possibly|probably|perhaps|if|whether|consider|such as|e\.g\.|common causes|"
+    # "could not" / "couldn't" states a failure ("could not read from remote repository"); "could" alone hedges.
+    r"\b(?:may|might|could(?!\s*(?:not|n't)\b)|possibly|probably|perhaps|if|whether|consider|such as|e\.g\.|"
+    r"common causes|"
     r"causes include|can be caused|likely|potential(?:ly)?|possible)\b",
     _FLAGS,
 )
