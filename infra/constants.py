@@ -131,6 +131,7 @@ FUNCTIONS: Final[tuple[FunctionSpec, ...]] = (
     FunctionSpec("Failure", "pathprover-failure", "pathprover.handlers.prove.failure", 1024, 300),
     FunctionSpec("Clean", "pathprover-clean", "pathprover.handlers.prove.clean", 512, 300),
     FunctionSpec("Settle", "pathprover-settle", "pathprover.handlers.prove.settle", 512, 60),
+    FunctionSpec("Drop", "pathprover-drop", "pathprover.handlers.prove.drop", 256, 60),
     FunctionSpec("Summary", "pathprover-summary", "pathprover.handlers.summary.handler", 512, 120),
 )
 JANITOR: Final = FunctionSpec("Janitor", "pathprover-janitor", "pathprover.handlers.janitor.handler", 512, 600)

@@ -235,3 +235,64 @@ def test_bad_fault_files_are_refused_by_the_cli(seeded, tmp_path, bad):
     )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "faults.yaml" in proc.stderr
+
+
+def test_a_lane_whose_settle_fails_does_not_stop_the_others(seeded, monkeypatch):
+    # Given a ledger whose settle fails (not transiently) for the first prove that settles
+    from pathprover.adapters.local.ledger import SqliteLedger
+
+    original = SqliteLedger.settle
+    calls = {"n": 0}
+
+    def flaky(self, execution_id, config_id, actual_usd):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("ledger unreachable")
+        return original(self, execution_id, config_id, actual_usd)
+
+    monkeypatch.setattr(SqliteLedger, "settle", flaky)
+    with LocalRuntime(seeded) as runtime:
+        outcome = runtime.run({"MAX_PROVES_PER_RUN": 4, "MAX_COST_PER_RUN": 40, "PARALLEL_LANES": 2})
+        alive = runtime.fleet.alive({})
+    summary = outcome.summary
+    # Then the run reports the error, but every other prove finished and nothing is left alive
+    assert outcome.status == "FAILED" and summary["has_errors"]
+    statuses = sorted(p["status"] for p in summary["proves"])
+    assert statuses == ["completed", "completed", "completed", "error"]
+    assert alive == [] and summary["leaked_resources"] == []
+
+
+def test_async_and_batch_targets_are_proved_by_the_smoke_request(seeded):
+    targets = [
+        target("Qwen/Qwen3-0.6B", "ml.g5.xlarge", deployment_target="batch-transform"),
+        target("Qwen/Qwen3-1.7B", "ml.g5.xlarge", deployment_target="async-inference"),
+    ]
+    with LocalRuntime(seeded) as runtime:
+        outcome = runtime.run({"TARGETS": targets, "MAX_COST_PER_RUN": 50})
+    assert outcome.status == "SUCCEEDED", outcome.cause
+    for prove in outcome.summary["proves"]:
+        assert prove["status"] == "completed", prove
+        assert "benchmark" not in {s["stage"] for s in prove["stages"]}
+
+
+def test_duplicate_targets_are_proved_once_and_odd_execution_names_work(seeded):
+    targets = [target("Qwen/Qwen3-8B", "ml.g5.2xlarge"), target("Qwen/Qwen3-14B", "ml.g5.2xlarge")]
+    with LocalRuntime(seeded) as runtime:
+        arn = runtime.start({"TARGETS": targets}, name="nightly-o'brien")
+        described = runtime.wait(arn)
+    summary = json.loads(described["output"])
+    assert described["status"] == "SUCCEEDED"
+    assert len(summary["proves"]) == 1 and summary["excluded_counts"] == {"duplicate": 1}
+
+
+def test_a_clean_up_error_after_the_record_is_reported_not_recorded(seeded):
+    faults = parse_faults(
+        [{"match": {"model_family": "gemma"}, "stage": "clean", "error": "ThrottlingException"}], "faults"
+    )
+    with LocalRuntime(seeded, faults=faults) as runtime:
+        outcome = runtime.run({"TARGETS": [target("google/gemma-3-1b-it", "ml.g5.xlarge")]})
+    prove = outcome.summary["proves"][0]
+    assert prove["status"] == "completed"
+    assert outcome.status == "FAILED" and outcome.summary["leaked_resources"], "the leak is reported"
+    rows = rows_for(seeded, outcome.execution_name)
+    assert {r["status"] for r in rows} == {"completed"} and len(rows) == 3

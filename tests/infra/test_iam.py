@@ -127,6 +127,7 @@ EXPECTED_SERVICES = {
     "pathprover-failure": {"athena", "glue", "s3"},
     "pathprover-clean": {"codebuild", "sagemaker"},
     "pathprover-settle": {"dynamodb"},
+    "pathprover-drop": set(),
     "pathprover-summary": {"sagemaker"},
     "pathprover-janitor": {"sagemaker", "states"},
 }

@@ -248,3 +248,20 @@ def test_malformed_row_is_reported_with_the_row(tmp_path):
     result = runner.invoke(app, ["gaps", "--table", str(path)])
     assert result.exit_code == 2
     assert "status must be one of" in result.output and "'done'" in result.output
+
+
+def test_run_refuses_a_bad_input_in_one_line(warehouse):
+    result = runner.invoke(app, ["run", "--warehouse", str(warehouse), "--max-proves", "5000"])
+    assert result.exit_code == 2 and "MAX_PROVES_PER_RUN" in result.output and "Traceback" not in result.output
+
+
+def test_targets_without_deploy_and_test_are_refused(warehouse, tmp_path):
+    path = tmp_path / "t.yaml"
+    path.write_text("- model_name: Qwen/Qwen3-8B\n  instance_type: ml.g5.2xlarge\n  stages: [generate]\n")
+    result = runner.invoke(app, ["run", "--warehouse", str(warehouse), "--targets", str(path)])
+    assert result.exit_code == 2 and "stages must include" in result.output
+
+
+def test_sql_on_a_missing_warehouse_says_so(tmp_path):
+    result = runner.invoke(app, ["sql", "--warehouse", str(tmp_path / "nothing"), "SELECT 1"])
+    assert result.exit_code == 2 and "the table is empty" in result.output

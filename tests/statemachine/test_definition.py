@@ -126,6 +126,7 @@ BOUNDED_BY = {
     "Check": "deadline, MAX_POLLS_PER_STAGE and the reserved budget (lifecycle.check)",
     "Advance": "the finite stage plan (lifecycle.advance moves index forward every call)",
     "Settle": "the finite lane queue (settle pops one prove per pass)",
+    "DropProve": "the finite lane queue (drop pops one prove per pass)",
 }
 
 
@@ -147,6 +148,7 @@ def test_definition_substitutions_are_the_function_arns():
         "BrainFunctionArn",
         "BeginFunctionArn",
         "AdvanceFunctionArn",
+        "DropFunctionArn",
         "CheckFunctionArn",
         "FailureFunctionArn",
         "CleanFunctionArn",

@@ -19,6 +19,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from pathprover.adapters.local.warehouse import LocalWarehouse, WarehouseError
@@ -62,7 +63,7 @@ class UserError(Exception):
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    err.print(f"[bold red]error:[/bold red] {message}", highlight=False, soft_wrap=True)
+    err.print(f"[bold red]error:[/bold red] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -369,16 +370,27 @@ def sql(
 ) -> None:
     """Run Athena SQL on the local table (DuckDB; sqlglot transpiles Trino functions)."""
     with people_errors():
-        result = open_store(warehouse, table).query(query)
+        result = _queryable(warehouse, table).query(query)
     if as_json:
         emit_json({"columns": result.columns, "rows": result.rows})
     else:
         _print_result(result.columns, result.rows)
 
 
+def _queryable(warehouse: Path | None, table: Path | None) -> LocalWarehouse:
+    """A store with data: querying a warehouse that does not exist is a mistake worth saying."""
+    store = open_store(warehouse, table)
+    if not store.exists():
+        raise UserError(
+            f"the table is empty: no Parquet files in {store.describe()}. "
+            "Run `pathprover seed` or `pathprover run`, or point --table at your benchmark_results Parquet."
+        )
+    return store
+
+
 def _report(name: str, warehouse: Path | None, table: Path | None, as_json: bool) -> None:
     with people_errors():
-        result = open_store(warehouse, table).query(REPORTS[name])
+        result = _queryable(warehouse, table).query(REPORTS[name])
     if as_json:
         emit_json({"report": name, "sql": REPORTS[name], "columns": result.columns, "rows": result.rows})
     else:

@@ -86,9 +86,11 @@ def run_command(
 ) -> None:
     """Run the state machine end to end on this machine: plan, prove in lanes, record, summarise."""
     from pathprover.adapters.local.faults import FaultFileError, FaultPlan, load_faults
+    from pathprover.catalog import CatalogError, load_catalog
     from pathprover.cli.app import fail, open_store, settings_for
-    from pathprover.core.targets import TargetError, load_targets
+    from pathprover.core.targets import TargetError, load_targets, to_run_config
     from pathprover.runtime.local import LocalRuntime
+    from pathprover.workflow.planning import InvalidInput, parse_input
 
     err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
     out = Console(width=None if sys.stdout.isatty() else 200)
@@ -106,7 +108,15 @@ def run_command(
                 t.model_dump(mode="json", exclude_none=True, exclude_defaults=True) for t in load_targets(targets)
             ]
         plan = load_faults(faults) if faults is not None else FaultPlan()
-    except (TargetError, FaultFileError) as exc:
+        parse_input(payload)  # the state machine checks it too; here a mistake is one line, nothing started
+        if targets is not None:
+            catalog = load_catalog(settings_for(warehouse).catalog_dir)
+            for index, item in enumerate(load_targets(targets)):
+                try:
+                    to_run_config(item, catalog)
+                except (TargetError, CatalogError, ValueError) as exc:
+                    raise TargetError(f"{targets}[{index}]: {exc}") from exc
+    except (TargetError, FaultFileError, InvalidInput) as exc:
         fail(str(exc))
     settings = settings_for(warehouse)
     store = open_store(warehouse, None)

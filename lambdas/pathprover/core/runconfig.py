@@ -34,6 +34,8 @@ DEFAULT_STAGES: Final[tuple[str, ...]] = (
     "register",
     "clean",
 )
+REQUIRED_STAGES: Final[tuple[str, ...]] = ("generate", "build", "deploy", "test")
+"""Without these a config is not proved: a `completed` row needs a deployed endpoint that answered."""
 SERVING_PARAM_KEY: Final = re.compile(r"^[a-z][a-z0-9_]*$")
 ModelName = Annotated[str, Field(min_length=3, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9._-]+$")]
 InstanceTypeName = Annotated[str, Field(pattern=r"^ml\.[a-z0-9-]+\.[a-z0-9]+$")]
@@ -114,6 +116,15 @@ class RunConfig(BaseModel):
     budget_ceiling_usd: float | None = Field(
         default=None, description="what the run reserves for this prove; billing stops (timeout) before it"
     )
+
+    @field_validator("stages")
+    @classmethod
+    def _proving_stages(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        """A prove must deploy and test the config; a plan without them could never prove anything."""
+        missing = [stage for stage in REQUIRED_STAGES if stage not in value]
+        if missing:
+            raise ValueError(f"stages must include {', '.join(REQUIRED_STAGES)} (missing: {', '.join(missing)})")
+        return value
 
     @field_validator("serving_params", mode="before")
     @classmethod

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pathprover.catalog import Catalog
 from pathprover.core.dimensions import DeploymentConfigName, DeploymentTarget, Quantization, TpDegree
 from pathprover.core.runconfig import (
+    REQUIRED_STAGES,
     BenchmarkWorkload,
     InfraParams,
     ModelName,
@@ -73,6 +74,9 @@ def to_run_config(target: ValidationTarget, catalog: Catalog) -> RunConfig:
     catalog.deployment_config(vector.deployment_config)
     extra: dict[str, Any] = {}
     if target.stages is not None:
+        missing = [stage for stage in REQUIRED_STAGES if stage not in target.stages]
+        if missing:
+            raise TargetError(f"stages must include {', '.join(REQUIRED_STAGES)} (missing: {', '.join(missing)})")
         extra["stages"] = target.stages
     if target.benchmark is not None:
         extra["benchmark"] = target.benchmark

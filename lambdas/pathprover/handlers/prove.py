@@ -8,7 +8,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from pathprover.handlers._powertools import count, entry_point, logger, metrics
 from pathprover.services import get_services
-from pathprover.workflow.tasks import run_step, settle_and_next
+from pathprover.workflow.tasks import drop_and_next, run_step, settle_and_next
 
 
 def _log(result: dict[str, Any], step: str) -> dict[str, Any]:
@@ -60,3 +60,8 @@ def settle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     count("ProveOutcome", "outcome", str(last.get("status")))
     metrics.add_metric(name="ProveActualCost", unit=MetricUnit.NoUnit, value=float(last.get("actual_cost_usd") or 0))
     return _log(result, "settle")
+
+
+@entry_point
+def drop(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return _log(drop_and_next(event, get_services()), "drop")

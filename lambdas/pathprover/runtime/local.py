@@ -48,6 +48,7 @@ FUNCTIONS: Final[dict[str, tuple[str, str]]] = {
     "FailureFunctionArn": ("pathprover-failure", "pathprover.handlers.prove:failure"),
     "CleanFunctionArn": ("pathprover-clean", "pathprover.handlers.prove:clean"),
     "SettleFunctionArn": ("pathprover-settle", "pathprover.handlers.prove:settle"),
+    "DropFunctionArn": ("pathprover-drop", "pathprover.handlers.prove:drop"),
     "SummaryFunctionArn": ("pathprover-summary", "pathprover.handlers.summary:handler"),
 }
 SIMULATED_WORKLOAD_CAPS: Final = {"REQUESTS": 8, "INPUT_TOKENS": 128, "OUTPUT_TOKENS": 24}
@@ -196,6 +197,8 @@ class LocalRuntime:
 
         # moto logs every failed state (our failure path is routine) at ERROR with a repr of its internals.
         logging.getLogger("moto").setLevel(logging.CRITICAL)
+        # A handler error becomes a Lambda error the state machine handles; the summary reports it.
+        logging.getLogger("aws_lambda_powertools").setLevel(logging.CRITICAL)
         for key, value in _LOCAL_ENV.items():
             self._saved_env[key] = os.environ.get(key)
             os.environ[key] = value
@@ -214,10 +217,12 @@ class LocalRuntime:
             job_runner=self._run_benchmark,
             runner_poll_s=120.0,
         )
+        store = LocalWarehouse(self.root)
+        self.clock.start = max(self.clock.start, _latest_record(store))
         self.services = Services(
             settings=self.settings,
             catalog=self.catalog,
-            store=LocalWarehouse(self.root),
+            store=store,
             builder=self.builder,
             fleet=self.fleet,
             artifacts=self.artifacts,
@@ -410,6 +415,20 @@ class LocalRuntime:
             warehouse=str(self.root),
             transitions=transitions,
         )
+
+
+def _latest_record(store: LocalWarehouse) -> datetime:
+    """Virtual time only moves forward: a run starts after everything earlier runs recorded.
+
+    (Cooldowns and recency compare with record timestamps, which earlier runs wrote in virtual time.)
+    """
+    if not store.exists():
+        return datetime.min.replace(tzinfo=UTC)
+    rows = store.query("SELECT MAX(run_timestamp) FROM mlcc_ci.benchmark_results").rows
+    latest = rows[0][0] if rows else None
+    if not isinstance(latest, datetime):
+        return datetime.min.replace(tzinfo=UTC)
+    return latest.replace(tzinfo=UTC) if latest.tzinfo is None else latest
 
 
 def _load(target: str) -> Callable[[dict[str, Any], Any], Any]:

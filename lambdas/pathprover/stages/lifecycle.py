@@ -70,6 +70,10 @@ def stage_plan(run: RunConfig) -> list[str]:
         wanted |= {"tune", "adapter"}
     else:
         wanted -= {"tune", "adapter"}
+    if run.vector.deployment_target != "realtime-inference":
+        # The load generator streams tokens from a realtime endpoint; async and batch targets are proved by
+        # the smoke request through their own path (output in S3), not benchmarked.
+        wanted.discard("benchmark")
     plan = [s for s in STAGE_ORDER if s in wanted]
     if run.tuning is not None and "test" in plan:
         plan.insert(plan.index("adapter") + 1, "test")
@@ -188,8 +192,8 @@ def begin(state: ProveState, svc: Services) -> ProveState:
         since = f" AND run_timestamp >= from_iso8601_timestamp('{state.planned_at.isoformat()}')"
     already = svc.store.query(
         "SELECT COUNT(*) FROM mlcc_ci.benchmark_results "
-        f"WHERE config_id = '{state.config_id}' AND status IN ('completed', 'unfeasible') "
-        f"AND COALESCE(execution_id, '') <> '{state.execution_id}'{since}"
+        f"WHERE config_id = {_sql_text(state.config_id)} AND status IN ('completed', 'unfeasible') "
+        f"AND COALESCE(execution_id, '') <> {_sql_text(state.execution_id)}{since}"
     ).rows
     if already and already[0][0]:
         svc.ledger.release_lease(state.config_id, owner)
@@ -207,6 +211,11 @@ def begin(state: ProveState, svc: Services) -> ProveState:
     state.reserved_usd = estimate
     state.status = "next"
     return state
+
+
+def _sql_text(value: str) -> str:
+    """A SQL string literal (execution names may contain quotes)."""
+    return "'" + value.replace("'", "''") + "'"
 
 
 def _skip(state: ProveState, now: datetime, reason: str) -> ProveState:
@@ -234,7 +243,8 @@ def advance(state: ProveState, svc: Services) -> ProveState:
     if stage == "test":
         budget = COLD_START_TIMEOUT_S * state.run.timeout_multiplier
     state.deadline = now + timedelta(seconds=budget)
-    state.max_polls = MAX_POLLS_PER_STAGE
+    # The cap grows with the deadline, so a longer timeout (multiplier) is not cut short by the poll count.
+    state.max_polls = MAX_POLLS_PER_STAGE + int(budget // 120)
     starter = _STARTERS[stage]
     return starter(state, svc, now)
 
@@ -540,10 +550,14 @@ def _context(state: ProveState, now: datetime) -> ProveContext:
 
 
 def _start_clean(state: ProveState, svc: Services, now: datetime) -> ProveState:
+    """The last stage of a proved config. Its record is written; a clean-up error is a leak to report
+    (the summary lists it and the run fails), not a property of the config."""
     clean(state, svc, keep=False)
+    note = None
     if state.leaked_resources:
-        return _fail(state, "clean", "clean left resources alive: " + ", ".join(state.leaked_resources))
-    _finish_stage(state, now)
+        note = "clean left resources alive (the janitor deletes them): " + ", ".join(state.leaked_resources)
+        state.notes.append(note)
+    _finish_stage(state, now, note=note)
     return state
 
 
@@ -571,6 +585,9 @@ def check(state: ProveState, svc: Services) -> ProveState:
     stage = state.current
     record = state.history[-1]
     record.polls += 1
+    over = _over_budget(state, svc, now, stage)
+    if over is not None:
+        return over
     if stage == "test":
         return _smoke(state, svc, now)
     if state.job is None:
@@ -597,15 +614,6 @@ def check(state: ProveState, svc: Services) -> ProveState:
         )
     if record.polls >= state.max_polls:
         return _fail(state, stage, f"{stage} exceeded its timeout: still running after {record.polls} polls")
-    if billing and state.billing and state.reserved_usd > 0:
-        spent = _billing_cost(svc, state, now) + _clean_cost(svc, state)
-        if spent >= state.reserved_usd:
-            return _fail(
-                state,
-                stage,
-                f"{stage} timed out: the prove reached its reserved budget ${state.reserved_usd:.2f} "
-                f"(billed ${spent:.2f} including clean-up)",
-            )
     wait = suggest_wait(elapsed, expected, billing)
     if billing and state.billing and state.reserved_usd > 0:
         # Never sleep past the point where the reservation runs out.
@@ -614,6 +622,21 @@ def check(state: ProveState, svc: Services) -> ProveState:
     if state.deadline is not None:
         wait = max(10, min(wait, int((state.deadline - now).total_seconds()) + 1))
     return _poll_later(state, state.job, wait)
+
+
+def _over_budget(state: ProveState, svc: Services, now: datetime, stage: str) -> ProveState | None:
+    """While something bills, stop (as a timeout) before the prove costs more than it reserved."""
+    if stage not in BILLING_STAGES or not state.billing or state.reserved_usd <= 0:
+        return None
+    spent = _billing_cost(svc, state, now) + _clean_cost(svc, state)
+    if spent < state.reserved_usd:
+        return None
+    return _fail(
+        state,
+        stage,
+        f"{stage} timed out: the prove reached its reserved budget ${state.reserved_usd:.2f} "
+        f"(billed ${spent:.2f} including clean-up)",
+    )
 
 
 def _detection(record: StageRecord, job_state: JobState, now: datetime) -> None:

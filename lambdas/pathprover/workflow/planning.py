@@ -75,10 +75,18 @@ def plan_execution(raw: Any, execution_id: str, svc: Services) -> ExecutionPlan:
         source = "targets"
         runs: list[RunConfig] = []
         spent = 0.0
-        for run in _targets_to_runs(request, svc):
+        seen: dict[str, int] = {}
+        for position, run in enumerate(_targets_to_runs(request, svc)):
             cost = run.budget_ceiling_usd or 0.0
             reason = None
-            if len(runs) >= request.MAX_PROVES_PER_RUN:
+            if run.config_id in seen:
+                # One config, one prove per run: its record id and reservation are per config.
+                reason = (
+                    "duplicate",
+                    f"duplicate: TARGETS[{position}] is the same config as "
+                    f"TARGETS[{seen[run.config_id]}] ({run.config_id})",
+                )
+            elif len(runs) >= request.MAX_PROVES_PER_RUN:
                 reason = ("limit_reached", f"limit reached: MAX_PROVES_PER_RUN is {request.MAX_PROVES_PER_RUN}")
             elif spent + cost > request.MAX_COST_PER_RUN + 1e-9:
                 reason = (
@@ -93,6 +101,7 @@ def plan_execution(raw: Any, execution_id: str, svc: Services) -> ExecutionPlan:
                 )
                 continue
             spent += cost
+            seen[run.config_id] = position
             runs.append(run)
     else:
         source = "gaps"

@@ -13,6 +13,46 @@ from pathprover.workflow.planning import load_next
 CHOICE_AFTER = ("begin", "advance", "check")
 """Steps followed by a Choice in the lane loop (failure, clean and settle go straight on)."""
 
+TRANSIENT_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "Throttling",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "ProvisionedThroughputExceededException",
+        "RequestThrottled",
+        "SlowDown",
+        "ServiceUnavailable",
+        "InternalServerError",
+        "InternalFailure",
+        "TransactionConflictException",
+    }
+)
+
+
+class TransientError(Exception):
+    """A dependency said 'try again' (throttling, a busy database): the state machine retries the task."""
+
+
+def _transient(exc: BaseException) -> bool:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return str((response.get("Error") or {}).get("Code")) in TRANSIENT_CODES
+    text = str(exc).lower()
+    return "database is locked" in text or "could not connect to the endpoint" in text
+
+
+def _guard(action: Any) -> Any:
+    """Run a step; a transient dependency error becomes TransientError, the only error the ASL retries."""
+    try:
+        return action()
+    except TransientError:
+        raise
+    except Exception as exc:
+        if _transient(exc):
+            raise TransientError(f"{type(exc).__name__}: {exc}") from exc
+        raise
+
 
 def _run(lane: LaneTask, step: str, svc: Services) -> LaneTask:
     prove = lane.prove
@@ -45,7 +85,7 @@ def _run(lane: LaneTask, step: str, svc: Services) -> LaneTask:
 
 def run_step(event: dict[str, Any], step: str, svc: Services) -> dict[str, Any]:
     lane = LaneTask.model_validate(event)
-    return _run(lane, step, svc).model_dump(mode="json")
+    return _guard(lambda: _run(lane, step, svc)).model_dump(mode="json")
 
 
 def settle_and_next(event: dict[str, Any], svc: Services) -> dict[str, Any]:
@@ -59,7 +99,25 @@ def settle_and_next(event: dict[str, Any], svc: Services) -> dict[str, Any]:
     if lane.error is not None and prove.outcome == "pending":
         prove.notes.append(f"task error before settle: {lane.error.get('Error')}: {lane.error.get('Cause')}"[:500])
         prove.outcome = "error"
-    prove = lifecycle.settle(prove, svc)
+    prove = _guard(lambda: lifecycle.settle(prove, svc))
+    lane.done.append(summarise(prove, svc))
+    return load_next(lane).model_dump(mode="json")
+
+
+def drop_and_next(event: dict[str, Any], svc: Services) -> dict[str, Any]:
+    """Settle failed for good: report the prove as an error (its lease expires) and let the lane go on.
+
+    One lane's broken prove must never stop the other lanes before they clean up.
+    """
+    lane = LaneTask.model_validate(event)
+    prove = lane.prove
+    if prove is None:
+        return load_next(lane).model_dump(mode="json")
+    prove.lambda_invocations += 1
+    prove.steps["drop"] = prove.steps.get("drop", 0) + 1
+    error = lane.error or {}
+    prove.notes.append(f"settle failed, reservation left open: {error.get('Error')}: {error.get('Cause')}"[:500])
+    prove.outcome = "error"
     lane.done.append(summarise(prove, svc))
     return load_next(lane).model_dump(mode="json")
 

@@ -87,8 +87,15 @@ class DynamoLedger:
             return True
         except self._ddb.exceptions.TransactionCanceledException as exc:
             reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
-            # The reservation item exists: this prove already holds it (a retried task). Otherwise: no budget.
-            return len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed"
+            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+                # The reservation exists: a retried task keeps it while open; a settled one is spent.
+                item = self._ddb.get_item(
+                    TableName=self.table,
+                    Key={"pk": {"S": f"reservation#{execution_id}#{config_id}"}},
+                    ConsistentRead=True,
+                ).get("Item", {})
+                return not item.get("settled", {}).get("BOOL", False)
+            return False
 
     def settle(self, execution_id: str, config_id: str, actual_usd: float) -> None:
         key = {"pk": {"S": f"reservation#{execution_id}#{config_id}"}}

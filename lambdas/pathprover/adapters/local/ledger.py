@@ -64,10 +64,11 @@ class SqliteLedger:
             con.execute(
                 "INSERT OR IGNORE INTO budgets (execution_id, max_cost) VALUES (?, ?)", (execution_id, max_cost_usd)
             )
-            if con.execute(
-                "SELECT 1 FROM reservations WHERE execution_id = ? AND config_id = ?", (execution_id, config_id)
-            ).fetchone():
-                return True
+            held = con.execute(
+                "SELECT settled FROM reservations WHERE execution_id = ? AND config_id = ?", (execution_id, config_id)
+            ).fetchone()
+            if held is not None:
+                return not held[0]  # a retried task keeps its open reservation; a settled one is spent
             spent, reserved, max_cost = con.execute(
                 "SELECT spent, reserved, max_cost FROM budgets WHERE execution_id = ?", (execution_id,)
             ).fetchone()
