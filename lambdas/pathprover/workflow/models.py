@@ -27,7 +27,9 @@ class WorkflowInput(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    MAX_PROVES_PER_RUN: int = Field(default=10, ge=0, le=1000)
+    MAX_PROVES_PER_RUN: int = Field(
+        default=10, ge=0, le=50, description="at most 50: the plan travels in the execution state (256 KB)"
+    )
     MAX_COST_PER_RUN: float = Field(default=50.0, ge=0, le=1_000_000)
     TARGETS: list[ValidationTarget] | None = None
     PARALLEL_LANES: int = Field(default=1, ge=1, le=16)
