@@ -512,6 +512,22 @@ class TrainingSpec(BaseModel):
         return merge_tags(self.tags, self.execution_id, self.config_id, self.expiry)
 
 
+def resource_components(ref: JobRef) -> list[tuple[str, str]]:
+    """The SageMaker resources behind a job reference, in deletion order: (kind, name)."""
+    meta = ref.meta
+    if ref.kind == "endpoint":
+        return [
+            ("endpoint", meta.get("endpoint", ref.name)),
+            ("endpoint-config", meta.get("endpoint_config", "")),
+            ("model", meta.get("model", "")),
+        ]
+    if ref.kind == "transform":
+        return [("transform-job", meta.get("transform_job", ref.name)), ("model", meta.get("model", ""))]
+    if ref.kind == "training":
+        return [("training-job", ref.name)]
+    return []
+
+
 # --------------------------------------------------------------------------- protocols
 
 

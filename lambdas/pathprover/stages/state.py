@@ -7,31 +7,21 @@ does one thing and returns the updated state. The workflow's Choices read only
 
 from __future__ import annotations
 
+import typing
 from datetime import datetime
 from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pathprover.core.runconfig import RunConfig
+from pathprover.core.runconfig import RunConfig, Stage
 from pathprover.stages.ports import JobRef
 
 ProveStatus = Literal["next", "polling", "finished", "failed", "skipped"]
 """next: start the next stage; polling: Wait, then check; finished: settle;
 failed: the failure path; skipped: nothing ran."""
 
-STAGE_ORDER: Final[tuple[str, ...]] = (
-    "stage",
-    "generate",
-    "build",
-    "push",
-    "deploy",
-    "test",
-    "tune",
-    "adapter",
-    "benchmark",
-    "register",
-    "clean",
-)
+STAGE_ORDER: Final[tuple[str, ...]] = typing.get_args(Stage)
+"""Lifecycle order: the Stage type lists the stages in the order they run."""
 
 
 class StageRecord(BaseModel):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from pathprover.adapters.aws.clients import AwsClients
 from pathprover.adapters.aws.codebuild import CodeBuildBuilder
 from pathprover.adapters.aws.executions import StepFunctionsExecutions
@@ -11,16 +9,10 @@ from pathprover.adapters.aws.ledger import DynamoLedger
 from pathprover.adapters.aws.results import AthenaResultsStore
 from pathprover.adapters.aws.s3 import S3ArtifactStore
 from pathprover.adapters.aws.sagemaker import SageMakerFleet
+from pathprover.adapters.local.clock import SystemClock
 from pathprover.catalog import Catalog
 from pathprover.services import Services
 from pathprover.settings import Settings
-
-
-class SystemClock:
-    """Wall-clock time (Wait states really wait on AWS)."""
-
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
 
 def build_aws_services(settings: Settings, catalog: Catalog) -> Services:

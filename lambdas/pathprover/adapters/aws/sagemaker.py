@@ -47,6 +47,7 @@ from pathprover.stages.ports import (
     ManagedResource,
     TrainingSpec,
     parse_s3_uri,
+    resource_components,
     suggest_wait,
 )
 
@@ -546,20 +547,7 @@ class SageMakerFleet:
         return InvokeResult(status_code=http or 400, error=f"{code}: {message}")
 
     # ------------------------------------------------------------------ clean
-    @staticmethod
-    def _components(ref: JobRef) -> list[tuple[str, str]]:
-        meta = ref.meta
-        if ref.kind == "endpoint":
-            return [
-                ("endpoint", meta.get("endpoint", ref.name)),
-                ("endpoint-config", meta.get("endpoint_config", "")),
-                ("model", meta.get("model", "")),
-            ]
-        if ref.kind == "transform":
-            return [("transform-job", meta.get("transform_job", ref.name)), ("model", meta.get("model", ""))]
-        if ref.kind == "training":
-            return [("training-job", ref.name)]
-        return []
+    _components = staticmethod(resource_components)
 
     def clean(self, refs: list[JobRef], keep: bool) -> CleanReport:
         report = CleanReport()

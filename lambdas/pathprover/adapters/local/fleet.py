@@ -67,6 +67,7 @@ from pathprover.stages.ports import (
     ManagedKind,
     ManagedResource,
     TrainingSpec,
+    resource_components,
     suggest_wait,
 )
 
@@ -615,20 +616,7 @@ class SimulatedFleet:
             return InvokeResult(status_code=503, error=f"not ready: {exc.reason} (simulated)")
 
     # ------------------------------------------------------------------ clean
-    @staticmethod
-    def _components(ref: JobRef) -> list[tuple[str, str]]:
-        meta = ref.meta
-        if ref.kind == "endpoint":
-            return [
-                ("endpoint", meta.get("endpoint", ref.name)),
-                ("endpoint-config", meta.get("endpoint_config", "")),
-                ("model", meta.get("model", "")),
-            ]
-        if ref.kind == "transform":
-            return [("transform-job", meta.get("transform_job", ref.name)), ("model", meta.get("model", ""))]
-        if ref.kind == "training":
-            return [("training-job", ref.name)]
-        return []
+    _components = staticmethod(resource_components)
 
     def clean(self, refs: list[JobRef], keep: bool) -> CleanReport:
         report = CleanReport()
