@@ -828,7 +828,7 @@ def test_codebuild_failure_text_carries_the_phase_context(env: Env) -> None:
     assert state.failure_text is not None and context in state.failure_text
     assert "BUILD FAILED" in state.failure_text and "COMMAND_EXECUTION_ERROR" in state.failure_text
     verdict = classify(state.failure_text, state.failure_stage)
-    assert (verdict.category, verdict.rule) == ("code_bug", "code.command_failed")
+    assert verdict.category == "code_bug" and verdict.failure_scope == "config"
 
 
 def test_codebuild_timeout_and_benchmark_stage(env: Env) -> None:

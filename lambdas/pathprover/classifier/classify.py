@@ -1,10 +1,20 @@
-"""Failure classification: judge the whole message, let the cause beat the symptom.
+"""Failure classification: the rule table for the sure cases, a learned model for the rest.
 
-:func:`classify` splits a failure message into lines, runs *every* rule of
+:func:`classify` redacts a failure message (a bounded window of it, when it is
+very long), splits it into lines, runs *every* rule of
 :mod:`pathprover.classifier.rules` on *every* line, and keeps the strongest
 match (highest priority; a match on an INFO/DEBUG/WARNING line counts a
-quarter). Ties go to the earlier line, then to the earlier rule, so the result
-is deterministic. No match at all gives ``unknown``, which is retryable once.
+quarter; ties go to the earlier line, then to the earlier rule).
+
+* A match at or above :data:`SURE_SCORE` that names a cause decides: ``rule``.
+* Otherwise the learned fallback (:mod:`pathprover.classifier.model`) reads the
+  whole message; when its probability reaches :data:`MODEL_MIN_CONFIDENCE` it
+  decides: ``model``.
+* Otherwise a weak rule match decides, and with none the answer is ``unknown``
+  (retryable once).
+
+The scope (who is at fault) is judged separately, from the text and from where
+the failure happened (:mod:`pathprover.classifier.scope`).
 """
 
 from __future__ import annotations
@@ -12,10 +22,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Iterator
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pathprover.classifier import model as learned
 from pathprover.classifier.redact import redact
 from pathprover.classifier.rules import (
     CATEGORY_HINTS,
@@ -25,14 +36,33 @@ from pathprover.classifier.rules import (
     STAGE_ALIASES,
     STAGE_RULES,
     STAGES,
+    TRANSIENT,
     WEAK_LINE,
     WEAK_LINE_DIVISOR,
-    FailureCategory,
     Rule,
 )
+from pathprover.classifier.scope import FailureOrigin, account_action, judge_scope, normalise_origin
+from pathprover.core.records import FailureCategory, FailureScope
 
 EVIDENCE_MAX_CHARS: Final[int] = 300
 UNKNOWN_RULE_ID: Final[str] = "unknown.no_match"
+"""No rule matched and the model was not confident enough."""
+EMPTY_RULE_ID: Final[str] = "unknown.empty"
+MODEL_RULE_ID: Final[str] = f"model.v{learned.MODEL_VERSION}"
+
+SURE_SCORE: Final[int] = 30
+"""A rule match this strong that names a cause decides without the model (chosen by cross-validation)."""
+MODEL_MIN_CONFIDENCE: Final[float] = 0.4
+"""Below this probability the model does not decide (chosen by cross-validation)."""
+MODEL_OVERRIDES_UNKNOWN: Final[float] = 0.9
+"""A rule that found a crash with no cause (``unknown``) gives way only to a model this sure of a cause."""
+
+MAX_MESSAGE_CHARS: Final[int] = 64_000
+"""A longer message is judged from its head and tail (where the error is), after redaction."""
+_HEAD_CHARS: Final[int] = 16_000
+_CONTROL: Final[re.Pattern[str]] = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+")
+
+DecidedBy = Literal["rule", "model", "none"]
 
 _LIST_INTRO: Final[re.Pattern[str]] = re.compile(
     r"\b(?:include[sd]?|such as|e\.g\.|causes?|reasons?)\s*$", re.IGNORECASE
@@ -58,15 +88,35 @@ class Classification(BaseModel):
     stage: str | None = Field(description="The given stage, else one inferred from the text, else None.")
     evidence: str = Field(max_length=EVIDENCE_MAX_CHARS, description="The redacted line that decided it.")
     hint: str = Field(description="One-line remediation hint.")
-    rule: str = Field(description="Id of the rule that decided it.")
+    rule: str = Field(description="Id of the rule that decided it (model.v1 when the model did).")
+    decided_by: DecidedBy = Field(description="rule | model | none (nothing matched, the model was unsure)")
+    confidence: float = Field(
+        ge=0.0, le=1.0, description="1.0 for a sure rule; else the model's probability for the category"
+    )
+    failure_scope: FailureScope = Field(description="config | account | harness: who is at fault")
+    scope_rule: str = Field(description="Id of the scope pattern (or origin) that decided the scope.")
+    action: str = Field(default="", description="For account and harness failures: what a person must change.")
 
 
 def _split_lines(text: str) -> list[str]:
     return [line.strip() for line in _LINE_SPLIT.split(text) if line.strip()]
 
 
+def bounded(text: str) -> str:
+    """The part of a message that is judged: all of it, or its head and tail when very long; redacted."""
+    text = _CONTROL.sub(" ", text.encode("utf-8", errors="replace").decode("utf-8"))
+    if len(text) > MAX_MESSAGE_CHARS:
+        head = text[:_HEAD_CHARS]
+        tail = text[-(MAX_MESSAGE_CHARS - _HEAD_CHARS) :]
+        # Cut at line breaks, so no secret is split in two and half of it left unrecognised.
+        head = head[: head.rfind("\n")] if "\n" in head else head
+        tail = tail[tail.find("\n") + 1 :] if "\n" in tail else tail
+        text = head + "\n[...]\n" + tail
+    return redact(text)
+
+
 def _trim(line: str) -> str:
-    line = redact(" ".join(line.split()))
+    line = " ".join(line.split())
     if len(line) <= EVIDENCE_MAX_CHARS:
         return line
     return line[: EVIDENCE_MAX_CHARS - 1] + "…"
@@ -118,9 +168,9 @@ def _hedged(line: str, match: re.Match[str]) -> bool:
     return HEDGE.search(before[clause_start + 1 :]) is not None
 
 
-def _best_match(lines: list[str]) -> tuple[Rule, str, int] | None:
-    """The strongest unhedged match: (rule, deciding line, offset of the match in that line)."""
-    best: tuple[int, Rule, str, int] | None = None
+def _best_match(lines: list[str]) -> tuple[Rule, str, int, float] | None:
+    """The strongest unhedged match: (rule, deciding line, offset of the match in that line, score)."""
+    best: tuple[float, Rule, str, int] | None = None
     for line in lines:
         weak_line = WEAK_LINE.search(line) is not None
         for rule in _LINE_RULES:
@@ -128,7 +178,7 @@ def _best_match(lines: list[str]) -> tuple[Rule, str, int] | None:
             match = next((m for m in rule.pattern.finditer(line) if not _hedged(line, m)), None)
             if match is None:
                 continue
-            score = rule.priority // WEAK_LINE_DIVISOR if weak_line else rule.priority
+            score = rule.priority / WEAK_LINE_DIVISOR if weak_line else rule.priority
             if best is None or score > best[0]:
                 best = (score, rule, line, match.start())
     # Records a log viewer splits over several lines (one Lambda REPORT field per line) are
@@ -141,46 +191,91 @@ def _best_match(lines: list[str]) -> tuple[Rule, str, int] | None:
         first = joined.count("\n", 0, match.start())
         last = joined.count("\n", 0, match.end())
         weak_line = WEAK_LINE.search(lines[first]) is not None
-        score = rule.priority // WEAK_LINE_DIVISOR if weak_line else rule.priority
+        score = rule.priority / WEAK_LINE_DIVISOR if weak_line else rule.priority
         if best is None or score > best[0]:
             line_start = joined.rfind("\n", 0, match.start()) + 1
             best = (score, rule, " ".join(lines[first : last + 1]), match.start() - line_start)
     if best is None:
         return None
-    return best[1], best[2], best[3]
+    return best[1], best[2], best[3], best[0]
 
 
-def classify(text: str, stage: str | None = None) -> Classification:
+def classify(
+    text: str,
+    stage: str | None = None,
+    origin: FailureOrigin | None = None,
+    *,
+    fallback: learned.LinearModel | None = None,
+    sure_score: float = SURE_SCORE,
+    min_confidence: float = MODEL_MIN_CONFIDENCE,
+    overrides_unknown: float = MODEL_OVERRIDES_UNKNOWN,
+) -> Classification:
     """Classify a failure message (a log excerpt, an API error, a traceback…).
 
     ``stage`` is the stage that failed, if the caller knows it; otherwise one is
-    inferred from the text. Raises ``ValueError`` for an unknown stage name.
+    inferred from the text. ``origin`` says where the failure was seen (see
+    :data:`~pathprover.classifier.scope.FailureOrigin`) and informs the scope.
+    Raises ``ValueError`` for an unknown stage name. ``fallback``, ``sure_score``
+    and ``min_confidence`` exist for evaluation (cross-validation); production
+    uses the shipped model and the chosen thresholds.
     """
     given_stage = normalise_stage(stage)
     if not isinstance(text, str):
         raise TypeError(f"text must be str, not {type(text).__name__}")
-    lines = _split_lines(text)
+    judged = bounded(text)
+    lines = _split_lines(judged)
+    if not lines:
+        return _verdict("unknown", EMPTY_RULE_ID, "none", 0.0, "", "", CATEGORY_HINTS["unknown"], given_stage, origin)
     found = _best_match(lines)
-    if found is None:
-        category: FailureCategory = "unknown"
-        evidence = _trim(lines[-1]) if lines else ""
-        hint = CATEGORY_HINTS["unknown"]
-        rule_id = UNKNOWN_RULE_ID
-        raw_evidence = lines[-1] if lines else ""
-    else:
-        rule, line, match_start = found
-        category = rule.category
-        raw_evidence = _evidence_window(line, match_start)
-        evidence = _trim(raw_evidence)
-        hint = rule.hint or CATEGORY_HINTS[category]
-        rule_id = rule.id
+    if found is not None and found[3] >= sure_score:
+        rule, line, match_start, _score = found
+        raw = _evidence_window(line, match_start)
+        return _verdict(rule.category, rule.id, "rule", 1.0, judged, raw, rule.hint, given_stage, origin)
+    fallback = fallback or learned.shipped()
+    probabilities = fallback.probabilities(judged)
+    category, confidence = max(probabilities.items(), key=lambda item: item[1])
+    crash_without_cause = found is not None and found[0].category == "unknown" and found[3] >= TRANSIENT
+    if confidence >= (overrides_unknown if crash_without_cause else min_confidence):
+        line = lines[fallback.strongest_line(lines, category)]
+        decided: FailureCategory = category  # type: ignore[assignment]  # the model's classes are the categories
+        return _verdict(decided, MODEL_RULE_ID, "model", confidence, judged, line, None, given_stage, origin)
+    if found is not None:
+        rule, line, match_start, _score = found
+        raw = _evidence_window(line, match_start)
+        return _verdict(
+            rule.category, rule.id, "rule", probabilities[rule.category], judged, raw, rule.hint, given_stage, origin
+        )
+    return _verdict(
+        "unknown", UNKNOWN_RULE_ID, "none", probabilities["unknown"], judged, lines[-1], None, given_stage, origin
+    )
+
+
+def _verdict(
+    category: FailureCategory,
+    rule_id: str,
+    decided_by: DecidedBy,
+    confidence: float,
+    judged: str,
+    raw_evidence: str,
+    hint: str | None,
+    given_stage: str | None,
+    origin: FailureOrigin | None,
+) -> Classification:
+    scope = judge_scope(judged, category, origin)
+    if decided_by == "none" and scope.line:
+        raw_evidence = scope.line  # no cause found: the line that says whose failure it is explains most
     return Classification(
         category=category,
         retryable=RETRYABLE[category],
-        stage=given_stage if given_stage is not None else infer_stage(text, raw_evidence),
-        evidence=evidence,
-        hint=hint,
+        stage=given_stage if given_stage is not None else infer_stage(judged, raw_evidence),
+        evidence=_trim(raw_evidence),
+        hint=hint or CATEGORY_HINTS[category],
         rule=rule_id,
+        decided_by=decided_by,
+        confidence=round(min(1.0, max(0.0, confidence)), 4),
+        failure_scope=scope.scope,
+        scope_rule=scope.rule,
+        action=account_action(judged) if scope.scope == "account" else scope.action,
     )
 
 
@@ -195,25 +290,29 @@ def _parse_line(number: int, raw: str) -> dict[str, Any]:
         raise ValueError(f"line {number}: 'id' is missing or not a string")
     if not isinstance(obj.get("text"), str):
         raise ValueError(f"line {number}: 'text' is missing or not a string")
-    stage = obj.get("stage")
-    if stage is not None and not isinstance(stage, str):
-        raise ValueError(f"line {number}: 'stage' must be a string or null")
+    for key in ("stage", "origin"):
+        value = obj.get(key)
+        if value is not None and not isinstance(value, str):
+            raise ValueError(f"line {number}: '{key}' must be a string or null")
     return obj
 
 
-def classify_lines(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
-    """Classify JSON Lines objects ``{"id", "text", "stage"?}``.
+def classify_lines(
+    lines: Iterable[str], stage: str | None = None, origin: FailureOrigin | None = None
+) -> Iterator[dict[str, Any]]:
+    """Classify JSON Lines objects ``{"id", "text", "stage"?, "origin"?}``.
 
-    Yields ``{"id", "category", "retryable", "stage"}`` per non-blank line. A
-    malformed line raises ``ValueError`` whose message starts with
-    ``line <n>:`` (1-based).
+    Yields ``{"id", "category", "retryable", "stage", "failure_scope", "decided_by",
+    "confidence", "rule"}`` per non-blank line; a line's own ``stage``/``origin``
+    beat the defaults given here. A malformed line raises ``ValueError`` whose
+    message starts with ``line <n>:`` (1-based).
     """
     for number, raw in enumerate(lines, start=1):
         if not raw.strip():
             continue
         obj = _parse_line(number, raw)
         try:
-            result = classify(obj["text"], obj.get("stage"))
+            result = classify(obj["text"], obj.get("stage") or stage, normalise_origin(obj.get("origin")) or origin)
         except ValueError as exc:
             raise ValueError(f"line {number}: {exc}") from exc
         yield {
@@ -221,4 +320,8 @@ def classify_lines(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
             "category": result.category,
             "retryable": result.retryable,
             "stage": result.stage,
+            "failure_scope": result.failure_scope,
+            "decided_by": result.decided_by,
+            "confidence": result.confidence,
+            "rule": result.rule,
         }

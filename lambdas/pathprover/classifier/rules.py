@@ -65,28 +65,14 @@ Deliberate decisions (see ``docs/classifier.md``):
 from __future__ import annotations
 
 import re
+import typing
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final
 
-FailureCategory = Literal[
-    "capacity",
-    "timeout",
-    "oom",
-    "code_bug",
-    "model_incompatibility",
-    "service_limitation",
-    "unknown",
-]
+from pathprover.core.records import FailureCategory
 
-CATEGORIES: Final[tuple[FailureCategory, ...]] = (
-    "capacity",
-    "timeout",
-    "oom",
-    "code_bug",
-    "model_incompatibility",
-    "service_limitation",
-    "unknown",
-)
+CATEGORIES: Final[tuple[FailureCategory, ...]] = typing.get_args(FailureCategory)
+"""In the guide's order; the one definition is the record's ``FailureCategory``."""
 
 RETRYABLE: Final[dict[FailureCategory, bool]] = {
     "capacity": True,
@@ -152,10 +138,14 @@ TIMEOUT: Final[int] = 50
 GENERIC_UNSUPPORTED: Final[int] = 40
 TRANSIENT: Final[int] = 35
 DISK_FULL: Final[int] = 76
+NOT_OOM_KILLED: Final[int] = 49
+SCHEDULER: Final[int] = 101
+RATE_LIMIT: Final[int] = 82
+KILLED: Final[int] = 48
 CODE_WEAK: Final[int] = 30
 
 WEAK_LINE_DIVISOR: Final[int] = 4
-"""A match on an INFO/DEBUG/WARNING line counts ``priority // WEAK_LINE_DIVISOR``."""
+"""A match on an INFO/DEBUG/WARNING line counts ``priority / WEAK_LINE_DIVISOR``."""
 
 
 @dataclass(frozen=True)
@@ -194,7 +184,7 @@ _NONZERO_NOT_SIGNAL: Final[str] = r"(?<!-)(?!0\b|129\b|1[3-5]\d\b)\d{1,3}\b"
 # (137/143/130) are left out on purpose: they are how a timeout or OOM killer ends a process.
 _CRASH_SIGNAL_EXIT: Final[str] = (
     r"\b(?:exit(?:ed)?(?: with)?|returned(?: a)?(?: non-zero)?|failed with)\s+"
-    r"(?:(?:exit|error|return|non-zero)\s+)?(?:code|status)\W{0,3}(?:13[2469]|135|-(?:11|[4678]))\b"
+    r"(?:(?:exit|error|return|non-zero)\s+)?(?:code|status)\W{0,3}(?:(?!137\b)(?:129|1[3-5]\d)|-(?:11|1[35]|[4678]))\b"
 )
 
 RULES: Final[tuple[Rule, ...]] = (
@@ -217,7 +207,8 @@ RULES: Final[tuple[Rule, ...]] = (
         "oom",
         OOM - 5,
         r"\bCannot allocate memory\b|std::bad_alloc|\bCUBLAS_STATUS_ALLOC_FAILED\b"
-        r"|\bcudaErrorMemoryAllocation\b|\bfailed to allocate (?:\d+(?:\.\d+)? ?[KMGT]i?B\b|memory\b)",
+        r"|\bcudaErrorMemoryAllocation\b|\bfailed to allocate (?:\d+(?:\.\d+)? ?[KMGT]i?B\b|memory\b)"
+        r"|\bRESOURCE_EXHAUSTED: (?:Failed to allocate|Out of memory)\b",
     ),
     _rule(
         "oom.not_enough_memory",
@@ -259,6 +250,33 @@ RULES: Final[tuple[Rule, ...]] = (
         hint="The Lambda used all of its configured memory: raise MemorySize.",
         multiline=True,
     ),
+    # The kernel's SIGKILL with no other cause stated: the guide's "killed by memory". A timeout
+    # (priority 50) or an explicit `"OOMKilled": false` (49) in the same message wins.
+    _rule(
+        "oom.kernel_kill",
+        "oom",
+        KILLED,
+        r"(?:^|\|\s*|:\s*|\d\s+|\]\s*)[*_]*Killed\b(?!\s+by\s+(?:the\s+)?(?:user|operator|admin|request|client))"
+        r"|\bkilled by signal(?::? (?:Killed|9|SIGKILL)\b|\s*\.?\s*$)|\bsignal: killed\b|\bSIGKILL\b|\bsignal 9\b"
+        r"|\bkill -9\b|\bReceived \"killed\" signal\b|\bsignal \"SIGKILL\"|\bkilled due to memory pressure\b"
+        r"|\b(?:exit(?:ed)?(?: with)?|returned|failed with|terminated with)\s+(?:a\s+)?"
+        r"(?:(?:exit|error|return|non-zero)\s+)?"
+        r"(?:code|status)\W{0,3}137\b|\bExit ?Code\W{0,4}137\b|\bexit(?: |_)?code\W{0,4}-9\b|\bstatus:? -9\b"
+        r"|\bexited with 137\b|\breturn code = -9\b|\blow on resource: memory\b"
+        r"|\bcode 137\b|\b137 \(SIGKILL\)|\bkilled due to memory\b|\bkilled by (?:the )?(?:memory|kernel)\b",
+        hint="The process was killed by the kernel (SIGKILL, exit 137): almost always memory; use a larger "
+        "instance, a higher tp_degree, quantization or a smaller max_model_len.",
+    ),
+    _rule(
+        "unknown.not_oom_killed",
+        "unknown",
+        NOT_OOM_KILLED,
+        r"\bOOMKilled\W{0,4}false\b|\breceived a shutdown signal\b|\bThe operation was cancell?ed\b"
+        r"|\bwas (?:stopped|cancell?ed) by (?:the )?(?:user|operator|admin)\b"
+        r"|\bkilled by (?:the )?(?:user|operator|admin)\b|\bWorker unexpectedly exits\b"
+        r"|\bA worker died or was killed\b",
+        hint="Killed, but the runtime says not by the OOM killer: retried once; read the container logs.",
+    ),
     # ------------------------------------------------- model_incompatibility
     _rule(
         "model.architecture_unsupported",
@@ -270,7 +288,28 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\bUnsupported model(?: type)?\b"
         r"|\bmodel type\b.{0,80}?\bis not supported\b"
         r"|\bis not supported by (?:vLLM|SGLang|TGI|TensorRT(?:-LLM)?|TRT-LLM|this engine)\b"
-        r"|\bUnrecognized configuration class\b|\bCONFIG_MAPPING\["
+        r"|\bUnrecognized configuration class\b|\b(?:CONFIG|TOKENIZER)_MAPPING\[|\bwrong architecture\b"
+        r"|\bpurely quantized models?\b|\b(?:custom model )?not yet available in the (?:HuggingFace )?transformers\b"
+        # A model loader that cannot read this model: remote code, no chat template, a config
+        # written for a newer library (rope_scaling in the new format), an unknown model_type.
+        r"|\bcontains custom code which must be executed\b|\btrust_remote_code\b"
+        r"|\brequires you to execute the (?:configuration|modeling) file\b"
+        r"|\bchat_template is not set\b|\bno chat template\b|\bdefault chat template is no longer allowed\b"
+        r"|\bdoes not have a chat template\b|\bCannot use chat template\b"
+        r"|`?rope_scaling`? must be a dictionary\b|\bUnrecognized keys? in `?rope_scaling\b"
+        r"|\brope_scaling\b.{0,80}?\b(?:invalid|unsupported|Unrecognized|must|should)\b"
+        r"|\bKeyError: '[a-z0-9_]+'.{0,200}?\b(?:CONFIG_MAPPING|model_type|configuration_auto)\b"
+        r"|\bmodel_type\b.{0,120}?\b(?:not recognized|unrecognized|unknown|KeyError)\b"
+        r"|\bUnrecognized model in\b|\bShould have a `model_type` key\b|\bunknown model architecture\b"
+        r"|\bCould not load model \S+ with any of the following classes\b|\boperators? (?:are|is) not implemented\b"
+        r"|\bmax_model_len\b.{0,40}\bis greater than the derived max_model_len\b"
+        r"|\bis greater than the model's maximum\b|\bexceeds the model's maximum (?:length|sequence length)\b"
+        # A KeyError on a model family's name is the config loader not knowing the model type.
+        r"|\bKeyError: '(?:[a-z0-9]+[_-])*(?:llama\d*|qwen\w*|mistral|mixtral|gemma\d*|phi\d*|falcon|gpt\w*|deepseek\w*"
+        r"|chatglm\w*|glm\d*\w*|baichuan\w*|internlm\w*|olmo\w*|starcoder\w*|bloom|mpt|roberta|distil\w*|bert|t5"
+        r"|bart|whisper|llava\w*|idefics\d*|pixtral|granite\w*|cohere\d*|dbrx|jamba|mamba\d*|exaone\w*|minicpm\w*"
+        r"|kimi\w*|ernie\w*|hunyuan\w*|pangu\w*|nemotron\w*|arctic|stablelm|gptj|gpt_neox|codegen|smollm\d*|yi"
+        r"|aquila|xverse|orion|persimmon|fuyu|mllama|siglip|paligemma|seed_oss|step\d*|minimax\w*)(?:[_-]\w+)?'"
         r"|\bonly supported (?:for|on|with)\s+(?:the\s+following\s+)?(?:architectures|models|GPUs)\b",
     ),
     _rule(
@@ -279,7 +318,7 @@ RULES: Final[tuple[Rule, ...]] = (
         MODEL,
         r"\bdoes not support LoRA\b|\bLoRA (?:is )?not (?:yet )?supported\b|\bunsupported LoRA\b"
         r"|\bnot support(?:ed)? (?:for |with )?LoRA\b"
-        r"|\bLoRA rank\b.{0,40}\b(?:is greater than|exceeds|larger than)\b"
+        r"|\bLoRA rank\b.{0,40}\b(?:is greater than|exceeds|larger than)\b|\bexceeds (?:the )?max(?:imum)? LoRA rank\b"
         r"|\bexpected target modules\b|\btarget modules?\b.{0,60}?\bnot (?:yet )?(?:supported|found)\b",
         hint="The engine cannot serve LoRA adapters for this model: merge the adapter or use another engine.",
     ),
@@ -311,6 +350,7 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|flash[ -]?attention(?: ?2)?|bfloat16|bf16|fp8|awq|gptq|speculative decoding|prefix caching)\b"
         r"[^.]{0,60}?\b(?:is |are )?not (?:yet )?supported\b"
         r"|\brequires? (?:a )?(?:Flash ?Attention|Ampere|Hopper|Ada|newer GPU|GPUs? with)\b"
+        r"|\bUnknown quantization method\b"
         r"|\bonly supports (?:Ampere|Hopper|Ada|Turing|Volta) GPUs\b",
         hint="The engine does not support this feature for this model: change the serving option "
         "(tp_degree, quantization, dtype) or the engine.",
@@ -382,7 +422,14 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\bsecurity token included in the request is (?:expired|invalid)\b|\bPendingVerification\b"
         r"|\bauthentication (?:required|failed)\b|\bno basic auth credentials\b"
         r"|\bexplicit deny\b|\bOptInRequired\b"
-        r"|\bdenied: requested access to the resource is denied\b",
+        r"|\bdenied: requested access to the resource is denied\b|\bPERMISSION_DENIED\b|\bPermissionDenied\b"
+        r"|\bPermission '[\w.]+' denied\b|\b403 Permission denied\b|\bInvalidAccessKeyId\b"
+        r"|\bResource not accessible by integration\b|\bAPI (?:is )?not enabled\b|\bAPI has not been used in project\b"
+        r"|\bnot enabled for (?:the |this |your )?(?:project|account|subscription)\b"
+        r"|\brequires (?:more credits|a \w+ subscription)\b|\binsufficient (?:credits|balance|funds)\b"
+        r"|\bhas(?: not)? been purchased\b|\bparallelism grant\b|\busage limits?\b|\busage (?:has )?reached\b"
+        r"|\bdenied: denied\b|\bInvalid (?:user |access |auth(?:entication)? )?token\b"
+        r"|\bdoes not grant\b.{0,120}?\bpermissions?\b",
         hint="A permission is missing or denied by policy: grant it, then prove again.",
     ),
     _rule(
@@ -400,12 +447,15 @@ RULES: Final[tuple[Rule, ...]] = (
         "service_limitation",
         SERVICE,
         r"\bnot (?:supported|available) in (?:this|the|your|the called|the current) region\b"
+        r"|\bis not available in\b[^.\n]{0,40}\b(?:region|zone)\b"
         r"|\bUnknownOperationException\b|\bCross[- ]region\b.{0,80}?\bnot allowed\b"
-        r"|\binstance type\b.{0,80}?\bis not (?:supported|available)\b(?! by (?:the )?(?:algorithm|model)\b)"
+        r"|\binstance type\b.{0,80}?\b(?:is )?not (?:supported|available)\b(?! by (?:the )?(?:algorithm|model)\b)"
+        r"|\binvalid InstanceType value\b"
         r"|\bat '[\w.]*instanceType' failed to satisfy constraint\b"
         r"|\binstance_?type\b[^.\n]{0,40}?\bto be one of\b|\binstance_?type\b.{0,120}?\bmust satisfy enum value set\b"
         r"|\bgreater than (?:the )?(?:maximum )?supported (?:size|limit)\b"
         r"|\bexceeds (?:the )?maximum (?:supported|allowed) (?:size|limit)\b"
+        r"|\b(?:region|API)(?:/(?:region|API))? restrictions?\b"
         r"|\b(?:SageMaker|Amazon|AWS|EC2|Lambda|CodeBuild|Bedrock|ECR|S3)\b[\w ]{0,30}?"
         r"\b(?:currently )?(?:does not|doesn't|do not|don't) (?:yet )?support\b"
         r"|\b(?:features? )?(?:are|is) not supported using this configuration\b"
@@ -434,13 +484,23 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\bargument of type '\w+' is not iterable\b|\b(?:not enough|too many) values to unpack\b"
         r"|\bgot multiple values for (?:keyword )?argument\b|\binvalid literal for int\(\) with base\b"
         r"|\bcould not convert string to float\b|\bmissing \d+ required (?:keyword-only )?argument\b"
-        r"|\bmust be (?:str|int|float|bytes|a \w+|an \w+), not \w+\b",
+        r"|\bmust be (?:str|int|float|bytes|a \w+|an \w+), not \w+\b|\b(?:list|string|tuple) index out of range\b"
+        r"|\bsyntax error while parsing\b",
     ),
     _rule(
         "code.template",
         "code_bug",
         CODE_STRONG,
-        r"\b(?:TemplateSyntaxError|UndefinedError|TemplateNotFound|TemplateError)\b"
+        r"\b(?:TemplateSyntaxError|UndefinedError|TemplateNotFound|TemplateError|TemplateRuntimeError)\b"
+        r"|\btemplate error\b|\bscript crash(?:ed)?\b|\bError: template: |\btemplate: \S+:\d+(?::\d+)?: "
+        r"|\bTemplate format error\b|\berror converting YAML to JSON\b|\bAnsibleUndefinedVariable\b"
+        r"|\berror while templating\b|\bInvalid template interpolation\b|\bCall to function \"templatefile\" failed\b"
+        r"|\b(?:failed to render|render(?:ing)? (?:error|failed))\b|\bUnresolved resource dependencies\b"
+        r"|\bnil pointer evaluating\b|\bexecuting \"[^\"]+\" at <|\bmapping values are not allowed\b"
+        r"|\bfound character that cannot start any token\b|\bYAMLException\b|\bInvalid template\b"
+        r"|\bError: Invalid (?:reference|expression|function argument|value for (?:input )?variable)\b"
+        r"|\bError: Unsupported (?:argument|attribute|block type)\b|\baccumulating resources\b"
+        r"|\bJinja (?:Exception|error)\b"
         r"|\bDockerfile parse error\b|\bunknown instruction\b|\b(?:COPY|ADD) failed\b"
         r"|\bfailed to compute cache key\b|\bfailed to (?:read|parse) dockerfile\b",
         hint="A generated template or Dockerfile is invalid: fix the generator.",
@@ -469,6 +529,7 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\bCannot pull (?:algorithm |the )?container\b|\bimage does not exist\b"
         r"|\bCannot find the requested image\b|\bRequested image\b.{0,200}?\bnot found\b"
         r"|\bcould not find plugin\b|\bplugin\b.{0,60}?\bnot found\b|\bUnable to access jarfile\b"
+        r"|\bcan't find the specified secret\b"
         r"|\bCould not find or load main class\b|\bNo adapter found\b",
         hint="An artifact, image, module or argument the stage needs is missing or wrong: fix the "
         "pipeline that produces it.",
@@ -481,8 +542,10 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\berror: unrecognized arguments?\b|\berror: argument \S+: invalid\b"
         r"|\berror: invalid (?:value|choice)\b|\berror: unexpected argument\b"
         r"|\berror: the following arguments are required\b|\bSCHEMA_VALIDATION_FAILED\b"
-        r"|\binvalid\b[\w ]{0,40}\bdefinition\b"
-        r"|\bcontains custom code which must be executed\b",
+        r"|\bconflicting dependencies\b|\bResolutionImpossible\b|\bdependency conflicts\b"
+        r"|\bFailed building wheel\b|\bCould not build wheels\b|\bCUDA Setup failed\b"
+        r"|\bInvalid value (?:provided )?for\b"
+        r"|\binvalid\b[\w ]{0,40}\bdefinition\b",
         hint="A generated argument or config is invalid: fix the generator.",
     ),
     _rule(
@@ -491,7 +554,7 @@ RULES: Final[tuple[Rule, ...]] = (
         CODE_STRONG - 5,
         r"\bcommand not found\b|\bNo such file or directory\b|\bexecutable file not found\b"
         r"|(?:^|:\s)[\w./+-]+: not found\s*$|\bundefined symbol\b|\bcannot open shared object file\b"
-        r"|\bPermission denied\b(?!.{0,40}publickey)|\bLoad model failed\b|\bFailed to load model\b",
+        r"|\bPermission denied\b(?!.{0,40}publickey)",
     ),
     _rule(
         "code.request_invalid",
@@ -512,6 +575,16 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|an illegal instruction was encountered|invalid resource handle)\b",
     ),
     # ------------------------------------------------------------------ capacity
+    # A scheduler with no node to place a pod on: "Insufficient memory" there is a capacity
+    # statement, not an OOM, so this one sits above the OOM band.
+    _rule(
+        "capacity.scheduler",
+        "capacity",
+        SCHEDULER,
+        r"\bnodes are available\b.{0,300}?\bInsufficient\b|\b\d+ Insufficient (?:nvidia\.com/gpu|amd\.com/gpu"
+        r"|aws\.amazon\.com/neuron\w*|cpu|memory|ephemeral-storage|pods)\b|\bFailedScheduling\b",
+        hint="No node has room for the workload: retry later, or add capacity to the cluster.",
+    ),
     _rule(
         "capacity.insufficient",
         "capacity",
@@ -520,7 +593,16 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\b(?:do not|don't) have (?:sufficient|enough)\b.{0,60}?\bcapacity\b"
         r"|\bUnable to provision requested ML compute capacity\b"
         r"|\btemporarily unavailable in (?:the )?supported availability zones\b"
-        r"|\bNoCapacityError\b|\bno capacity\b|\bout of capacity\b|\bRESOURCE_POOL_EXHAUSTED\w*\b"
+        r"|\bNoCapacityError\b|\bno capacity\b|\bout of capacity\b|RESOURCE_POOL_EXHAUSTED\w*\b|\bSTOCKOUT\b"
+        r"|\b(?:Zonal|Overconstrained)?Allocation(?:Failed|Request)\b|\bAllocationFailed\b"
+        r"|\bdoes not have enough resources available\b|\bnot enough resources (?:available )?to fulfill\b"
+        r"|\bno (?:more )?(?:instances|machines|GPUs?|nodes) (?:are )?(?:currently )?available\b"
+        r"|\bno longer any instances available\b|\bFailed to acquire resources\b"
+        r"|\bresources? (?:are |is )?(?:currently )?(?:exhausted|unavailable) in (?:the )?(?:zone|region)\b"
+        r"|\bis currently (?:not available|unavailable) in (?:location|region|zone)\b|\bSkuNotAvailable\b"
+        r"|\bnot enough (?:free |available )?GPUs?\b|\bPreemption\w*\b|\bpre-?empted\b"
+        r"|\bno \w+ available right now\b|\bwaiting for available resources\b|\boverloaded\b|\btoo busy\b"
+        r"|\bNo deployments available\b|\bdoes not have (?:the |enough )?resources to\b"
         r"|\bcurrently unavailable in (?:the )?\S+ (?:zone|region|availability zone)\b|\bstock-?out\b"
         r"|\b(?:no|not enough|insufficient|lack of|out of|no more)\s+"
         r"(?:unused\s+|spare\s+|available\s+|Spot\s+)?capacity\b"
@@ -537,8 +619,18 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\bTOOMANYREQUESTS\b|\bToo Many Requests\b|\bSlowDown\b|\bRequestLimitExceeded\b"
         r"|\bProvisionedThroughputExceeded\w*\b|\bpull rate limit\b|\brate limit exceeded\b"
         r"|\breduce your request rate\b|\b503:? Slow Down\b|\bRateLimitExceeded\b"
-        r"|\b(?:status(?:_code)?|HTTP(?: status)?|Error|code)\W{0,4}429\b|\b429 Client Error\b",
+        r"|\b(?:status(?:_code)?|HTTP(?: status)?|Error|code)\W{0,4}429\b|\b429 Client Error\b|\bwith 429\b",
         hint="Throttled by the service: retry with back-off.",
+    ),
+    # An explicit request-rate limit: it beats the 403/"quota" wording some APIs wrap it in
+    # (GitHub's "API rate limit exceeded" is a 403; Bedrock names its invocation quotas).
+    _rule(
+        "capacity.rate_limit",
+        "capacity",
+        RATE_LIMIT,
+        r"\b(?:API |secondary |request )?rate limit (?:exceeded|reached|hit)\b|\bexceeded a secondary rate limit\b"
+        r"|\brequest rate is too high\b|\bRateLimitExceeded\w*\b|\bper (?:hour|minute|second) limit reached\b"
+        r"|\bhit the quota of \d+ api requests\b|\bplease try again after '?\d+'? seconds\b",
     ),
     _rule(
         "capacity.unavailable",
@@ -559,6 +651,14 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\btime-?out (?:while|after)\b"
         r"|\btime-?out (?:exceeded|expired|reached|waiting)\b"
         r"|\bexceeded (?:the |its )?(?:maximum |max )?(?:time|timeout|deadline)\b"
+        r"|\bexceeded (?:the |its )?(?:maximum |max |allowed )?(?:execution|run|running|job|build) ?(?:time|duration)\b"
+        r"|\b(?:execution|job|build|step) time ?limit\b|\btime limit (?:exceeded|reached)\b|\bDUE TO TIME LIMIT\b"
+        r"|\b(?:cancel+ed|terminated|killed|aborted) (?:because|as|since) it (?:exceeded|ran longer|took longer)\b"
+        r"|\bran longer than\b|\bexceeded the (?:\d+[- ]?(?:minute|hour|second)s? )?timeout\b|\btook longer than\b"
+        r"|\bexceeded (?:the |its )?(?:maximum |max )?(?:allowed |configured )?(?:time|duration|timeout)\b"
+        r"|\bDeadline of [\d.]+\s*s exceeded\b|\bdid not respond (?:in|within)\b|\bchunk timeout\b"
+        r"|\bTimeout has been exceeded\b|\bfailed to start within\b"
+        r"|\bwaiter has exceeded the max(?:imum)? (?:retry )?attempts\b|\bsocket\.timeout\b|^timeout\s+Traceback\b"
         r"|\bdid not (?:start|respond|finish|complete) (?:within|in time)\b"
         r"|\bcould not get a response from\b|\bno response (?:from|within)\b|\bETIMEDOUT\b"
         r"|\b(?:before )?timing out\b|\bcollective operation time-?out\b"
@@ -603,7 +703,8 @@ RULES: Final[tuple[Rule, ...]] = (
         "unknown.disk_full",
         "unknown",
         DISK_FULL,
-        r"\bno space left on device\b|\bENOSPC\b|\b(?:not enough|insufficient) (?:free )?disk space\b",
+        r"\bno space left on device\b|\bENOSPC\b|\b(?:not enough|insufficient) (?:free )?disk space\b"
+        r"|\blow on resource: ephemeral-storage\b",
         hint="The disk filled up: retried once; if it recurs, raise the volume size or clean the build cache.",
     ),
     # A crash that names no cause (an engine that "died", a segfault, an NCCL or internal
@@ -614,13 +715,15 @@ RULES: Final[tuple[Rule, ...]] = (
         "unknown",
         TRANSIENT,
         r"\bEngine core initialization failed\b|\bSee\b.{0,30}?\broot cause\b|\bEngineDeadError\b"
-        r"|\b(?:process|worker|actor|engine|core|shard)\b.{0,40}?\bdied\b|\bkilled by signal\b"
-        r"|\bsignal: killed\b|\bNCCL (?:error|communicator was aborted)\b|\bncclUnhandled\w*\b"
+        r"|\b(?:process|worker|actor|engine|core|shard)\b.{0,40}?\bdied\b"
+        r"|\bNCCL (?:error|communicator was aborted)\b|\bncclUnhandled\w*\b"
         r"|\bSegmentation fault\b|\bSIGSEGV\b|\bcore dumped\b"
         r"|\bInternal ?Server ?(?:Error|Exception)\b|\bInternalFailure\b|\bINTERNAL_ERROR\b"
         r"|\binternal (?:service |server )?error\b|\bServiceException\b"
         r"|\bCancelledError\b|\b50[0234] Server Error\b|\bBad Gateway\b"
-        r"|\bserver error \(5\d\d\)|\bInternalError\b|\bSIGKILL\b|\bsignal 9\b|\b(?:exit )?status:? -9\b"
+        r"|\bserver error \(5\d\d\)|\bInternalError\b|\bInternal Failure\b|\bagent lost\b|\brunner (?:has been )?lost\b"
+        r"|\bSignal \((?:11|6|4|7|8)\) received\b|\bexit status 0x[0-9a-f]+\b|\bCUDA error: unknown error\b"
+        r"|\bHTTP (?:code |status )?5(?:00|02|03)\b"
         r"|\b(?:see|check) the (?:error )?(?:messages?|logs?|stack ?trace|output) above\b|" + _CRASH_SIGNAL_EXIT,
         hint="The process crashed without naming a cause: retried once; read the logs above the crash.",
     ),

@@ -515,29 +515,60 @@ def seed(warehouse: WarehouseOpt = None, as_json: JsonOpt = False) -> None:
 def classify(
     text: Annotated[str | None, typer.Argument(help="A failure message; omit to read JSON Lines on stdin")] = None,
     stage: Annotated[str | None, typer.Option(help="The stage the failure arose in, if known")] = None,
+    origin: Annotated[
+        str | None, typer.Option(help="Where it was seen: job, api, harness or deadline (informs the scope)")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Classify failure messages: one text, or JSON Lines {"id", "text"} on stdin."""
+    """Classify failure messages: one text, or JSON Lines {"id", "text", "stage"?, "origin"?} on stdin."""
     from pathprover.classifier import classify as run_classifier
-    from pathprover.classifier import classify_lines
+    from pathprover.classifier import classify_lines, normalise_origin
 
-    if text is None:
-        try:
-            for verdict in classify_lines(sys.stdin):
+    try:
+        origin_name = normalise_origin(origin)
+        if text is None:
+            lines = (
+                raw.decode("utf-8", errors="strict") if _utf8(raw) else _not_utf8(n)
+                for n, raw in enumerate(sys.stdin.buffer, start=1)
+            )
+            for verdict in classify_lines(lines, stage=stage, origin=origin_name):
                 sys.stdout.write(json.dumps(verdict) + "\n")
-        except ValueError as exc:
-            fail(str(exc))
-        return
-    result = run_classifier(text, stage=stage)
+            return
+        if not text.strip():
+            fail("the message is empty: give the failure text to classify (or JSON Lines on stdin)")
+        result = run_classifier(text, stage=stage, origin=origin_name)
+    except ValueError as exc:
+        fail(str(exc))
     if as_json:
         emit_json(result.model_dump())
         return
     colour = "green" if result.retryable else "red"
+    decided = (
+        f"rule {result.rule}"
+        if result.decided_by == "rule" and result.confidence >= 1.0
+        else f"{result.decided_by} {result.rule} (confidence {result.confidence:.2f})"
+    )
     out.print(f"category:  [bold]{result.category}[/bold]")
     out.print(f"retryable: [{colour}]{'yes' if result.retryable else 'no'}[/{colour}]")
+    out.print(f"scope:     [bold]{result.failure_scope}[/bold] ({result.scope_rule})", highlight=False)
     out.print(f"stage:     {result.stage or 'unknown'}")
+    out.print(f"decided:   {decided}", highlight=False)
     out.print(f"evidence:  {result.evidence}", highlight=False)
     out.print(f"hint:      {result.hint}", highlight=False)
+    if result.action:
+        out.print(f"action:    {result.action}", highlight=False)
+
+
+def _utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _not_utf8(number: int) -> str:
+    raise ValueError(f"line {number}: not UTF-8 text (JSON Lines must be UTF-8)")
 
 
 app.command("loadgen", help="Benchmark an OpenAI-compatible or SageMaker endpoint (deterministic workload).")(

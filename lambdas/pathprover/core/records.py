@@ -23,6 +23,9 @@ STATUSES: Final[tuple[str, ...]] = ("completed", "failed", "unfeasible")
 FailureCategory = Literal[
     "capacity", "timeout", "oom", "code_bug", "model_incompatibility", "service_limitation", "unknown"
 ]
+FailureScope = Literal["config", "account", "harness"]
+"""Who is at fault: the configuration, the account's state (quotas, permissions), or this deployment."""
+FAILURE_SCOPES: Final[tuple[str, ...]] = ("config", "account", "harness")
 PARTITION_COLUMN: Final = "dt"
 """Hive partition key (`dt=YYYY-MM-DD`), derived from run_timestamp; projected by Athena."""
 
@@ -61,6 +64,11 @@ class BenchmarkRecord(BaseModel):
     region: str | None = Field(default=None, description="AWS region of the run")
     failure_reason: str | None = Field(default=None, description="evidence line of the failure (secrets redacted)")
     failure_category: FailureCategory | None = Field(default=None, description="classifier category")
+    failure_scope: FailureScope | None = Field(
+        default=None,
+        description="who is at fault: config | account (quota, permission) | harness (this deployment); "
+        "only config may be unfeasible",
+    )
     failure_stage: str | None = Field(default=None, description="lifecycle stage the failure arose in")
     failure_retryable: bool | None = Field(default=None, description="whether a later run may retry it")
     execution_id: str | None = Field(default=None, description="Step Functions execution (or local run) id")
@@ -198,6 +206,11 @@ def completed_records(
     return rows
 
 
+def status_of_failure(retryable: bool, scope: FailureScope) -> Status:
+    """The one rule: only a non-retryable failure of the configuration itself is `unfeasible`."""
+    return "unfeasible" if scope == "config" and not retryable else "failed"
+
+
 def failure_record(
     ctx: ProveContext,
     finished_at: datetime,
@@ -206,15 +219,21 @@ def failure_record(
     retryable: bool,
     reason: str,
     stage: str | None,
+    scope: FailureScope = "config",
     artifacts_uri: str | None = None,
 ) -> BenchmarkRecord:
-    """One row for a failed prove: `failed` when retryable, else `unfeasible` with the reason."""
+    """One row for a failed prove.
+
+    `unfeasible` only when the configuration itself is at fault and a retry cannot help;
+    an account or harness failure is always `failed`, so it never hides a config for good.
+    """
     if not reason.strip():
         raise ValueError("a failure record needs a failure_reason")
     return BenchmarkRecord(
         **_base(ctx, finished_at, None),
-        status="failed" if retryable else "unfeasible",
+        status=status_of_failure(retryable, scope),
         failure_category=category,
+        failure_scope=scope,
         failure_retryable=retryable,
         failure_reason=reason.strip()[:1000],
         failure_stage=stage,
@@ -237,6 +256,7 @@ def manual_unfeasible_record(
         run_timestamp=marked_at,
         **vector.as_dict(),
         failure_reason=reason.strip(),
+        failure_scope="config",
         failure_retryable=False,
         notes=f"marked unfeasible by {marked_by}",
     )

@@ -1,0 +1,179 @@
+"""Train, cross-validate and report the classifier's learned fallback.
+
+    python scripts/train_classifier.py train    # fit on the corpus' train split, write the shipped weights
+    python scripts/train_classifier.py check    # retrain and compare with the shipped weights
+    python scripts/train_classifier.py cv       # 5-fold (by source) cross-validation of thresholds, train split
+    python scripts/train_classifier.py report   # blind-split tables for docs/classifier.md
+
+The blind split is never read by `train` or `cv`: it is only measured, by `report`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "lambdas"))
+
+from pathprover.classifier import model as learned  # noqa: E402
+from pathprover.classifier import training  # noqa: E402
+from pathprover.classifier.rules import RETRYABLE  # noqa: E402
+
+CORPUS = ROOT / "tests" / "data" / "classifier_corpus.jsonl"
+classify = importlib.import_module("pathprover.classifier.classify")  # the module (the package exports the function)
+WEIGHTS = ROOT / "lambdas" / "pathprover" / "classifier" / "data" / learned.WEIGHTS_FILE
+
+
+def _train_split(items: Sequence[training.CorpusItem]) -> list[training.CorpusItem]:
+    return [item for item in items if item.split == "train"]
+
+
+def fit(items: Sequence[training.CorpusItem]) -> learned.LinearModel:
+    model = training.train([i.text for i in items], [i.category for i in items])
+    return learned.LinearModel(
+        model.classes, model.weights, model.bias, {**model.meta, "corpus_hash": training.corpus_hash(items)}
+    )
+
+
+def cmd_train(_: argparse.Namespace) -> int:
+    items = _train_split(training.load_corpus(CORPUS))
+    model = fit(items)
+    learned.save(str(WEIGHTS), model.classes, model.weights, model.bias, model.meta)
+    print(f"trained on {len(items)} items (corpus hash {model.meta['corpus_hash']}): {WEIGHTS.relative_to(ROOT)}")
+    return 0
+
+
+def cmd_check(_: argparse.Namespace) -> int:
+    items = _train_split(training.load_corpus(CORPUS))
+    shipped = learned.load_file(str(WEIGHTS))
+    expected = training.corpus_hash(items)
+    if shipped.meta.get("corpus_hash") != expected:
+        print(
+            f"the shipped weights were trained on corpus {shipped.meta.get('corpus_hash')}, the train split is "
+            f"{expected}: run `python scripts/train_classifier.py train`"
+        )
+        return 1
+    model = fit(items)
+    diff = float(np.max(np.abs(model.weights.astype(np.float16).astype(np.float32) - shipped.weights)))
+    print(f"retrained: max weight difference {diff:.2e}")
+    return 0 if diff < 1e-2 else 1
+
+
+def evaluate(
+    items: Sequence[training.CorpusItem],
+    fallback: learned.LinearModel | None = None,
+    sure: int = classify.SURE_SCORE,
+    min_conf: float = classify.MODEL_MIN_CONFIDENCE,
+    overrides: float = classify.MODEL_OVERRIDES_UNKNOWN,
+) -> list[str]:
+    return [
+        classify.classify(
+            i.text, i.stage, fallback=fallback, sure_score=sure, min_confidence=min_conf, overrides_unknown=overrides
+        ).category
+        for i in items
+    ]
+
+
+def scores(labels: Sequence[str], answers: Sequence[str]) -> tuple[float, float]:
+    category = sum(a == b for a, b in zip(labels, answers, strict=True)) / len(labels)
+    retryable = sum(RETRYABLE[a] == RETRYABLE[b] for a, b in zip(labels, answers, strict=True)) / len(labels)  # type: ignore[index]
+    return category, retryable
+
+
+def cmd_cv(args: argparse.Namespace) -> int:
+    items = _train_split(training.load_corpus(CORPUS))
+    grid = [
+        (sure, conf, over)
+        for sure in (31, 41, 51, 200)
+        for conf in (0.3, 0.4, 0.5, 0.65, 1.01)
+        for over in (0.6, 0.8, 0.9, 1.01)
+    ]
+    if args.chosen:
+        grid = [(classify.SURE_SCORE, classify.MODEL_MIN_CONFIDENCE, classify.MODEL_OVERRIDES_UNKNOWN)]
+    answers: dict[tuple[int, float, float], list[str]] = {g: [""] * len(items) for g in grid}
+    for train_idx, test_idx in training.folds(items, args.folds):
+        model = training.train([items[i].text for i in train_idx], [items[i].category for i in train_idx])
+        for sure, conf, over in grid:
+            tested = evaluate([items[i] for i in test_idx], model, sure, conf, over)
+            for i, answer in zip(test_idx, tested, strict=True):
+                answers[(sure, conf, over)][i] = answer
+    labels = [i.category for i in items]
+    print(f"{len(items)} train-split items, {args.folds}-fold by source; sure score x model confidence x override:")
+    print("sure  conf  over   category  retryable")
+    for (sure, conf, over), got in answers.items():
+        cat, ret = scores(labels, got)
+        print(f"{sure:>4}  {conf:>4}  {over:>4}   {cat:8.1%}  {ret:8.1%}")
+        if args.chosen:
+            for item, answer in zip(items, got, strict=True):
+                if answer != item.category:
+                    print(f"miss {item.id}: {item.category} -> {answer}: {' '.join(item.text.split())[:300]}")
+    return 0
+
+
+def _fmt(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1%}"
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    items = [i for i in training.load_corpus(CORPUS) if i.split == "blind"]
+    if not items:
+        print("no blind items in the corpus")
+        return 1
+    labels = [i.category for i in items]
+    hybrid = evaluate(items)
+    rules_only = evaluate(items, sure=0, min_conf=1.01)
+    model = learned.shipped()
+    model_only = [model.predict(classify.bounded(i.text))[0] for i in items]
+    lines = [f"Blind split: {len(items)} items.", "", "| answer | category | retryable |", "|---|--:|--:|"]
+    for name, got in (("rules + model (shipped)", hybrid), ("rules alone", rules_only), ("model alone", model_only)):
+        cat, ret = scores(labels, got)
+        lines.append(f"| {name} | {cat:.1%} | {ret:.1%} |")
+    lines += ["", "| category | items | precision | recall |", "|---|--:|--:|--:|"]
+    for row in training.per_category(labels, hybrid):
+        lines.append(f"| `{row['category']}` | {row['items']} | {_fmt(row['precision'])} | {_fmt(row['recall'])} |")
+    table = training.confusion(labels, hybrid)
+    lines += [
+        "",
+        "| label \\ answer | " + " | ".join(training.CLASSES) + " |",
+        "|---|" + "--:|" * len(training.CLASSES),
+    ]
+    for label in training.CLASSES:
+        cells = [f"**{n}**" if answer == label and n else (str(n) if n else "") for answer, n in table[label].items()]
+        lines.append(f"| {label} ({sum(table[label].values())}) | " + " | ".join(cells) + " |")
+    text = "\n".join(lines)
+    print(text)
+    if args.json:
+        misses = [
+            {"id": i.id, "label": i.category, "answer": a}
+            for i, a in zip(items, hybrid, strict=True)
+            if a != i.category
+        ]
+        print(json.dumps({"misses": misses}))
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("train").set_defaults(func=cmd_train)
+    sub.add_parser("check").set_defaults(func=cmd_check)
+    cv = sub.add_parser("cv")
+    cv.add_argument("--folds", type=int, default=5)
+    cv.add_argument("--chosen", action="store_true", help="only the chosen thresholds, and list the misses")
+    cv.set_defaults(func=cmd_cv)
+    report = sub.add_parser("report")
+    report.add_argument("--json", action="store_true", help="also print the misses (ids only)")
+    report.set_defaults(func=cmd_report)
+    args = parser.parse_args()
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
