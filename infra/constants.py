@@ -138,6 +138,8 @@ JANITOR: Final = FunctionSpec("Janitor", "pathprover-janitor", "pathprover.handl
 JANITOR_SCHEDULE: Final = "rate(1 hour)"
 JANITOR_DELETED_METRIC: Final = "JanitorDeleted"
 JANITOR_ERRORS_METRIC: Final = "JanitorErrors"
+FAILURE_SCOPE_METRIC: Final = "ProveFailureScope"
+"""Failed proves by dimension `scope` (pathprover.handlers._powertools.FAILURE_SCOPE_METRIC)."""
 
 
 def substitution(spec: FunctionSpec) -> str:

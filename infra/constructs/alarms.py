@@ -1,4 +1,5 @@
-"""Alarms to an encrypted SNS topic: failed or timed-out executions; janitor deletions, errors and failures."""
+"""Alarms to an encrypted SNS topic: failed or timed-out executions; account and harness failures of proves;
+janitor deletions, errors and failures."""
 
 from __future__ import annotations
 
@@ -41,6 +42,18 @@ class ProverAlarms(Construct):
                 "A Path Prover execution hit its timeout; the janitor cleans up what it left behind.",
             ),
             self._alarm(
+                "AccountFailures",
+                self._scope_metric("account"),
+                "A prove failed on the account's state (a quota, a permission, an SCP, an opt-in region): the run "
+                "summary's account_actions names the limit to raise or the permission to grant.",
+            ),
+            self._alarm(
+                "HarnessFailures",
+                self._scope_metric("harness"),
+                "A prove failed on Path Prover's own deployment (a missing image or secret, a resource removed "
+                "under it, an internal error): the run summary's errors say which.",
+            ),
+            self._alarm(
                 "JanitorDeleted",
                 self._janitor_metric(C.JANITOR_DELETED_METRIC),
                 "The janitor deleted leaked Path Prover SageMaker resources: an execution did not clean up.",
@@ -64,6 +77,17 @@ class ProverAlarms(Construct):
             namespace=C.METRICS_NAMESPACE,
             metric_name=name,
             dimensions_map={"service": C.SERVICE_NAME},
+            statistic="Sum",
+            period=Duration.hours(1),
+        )
+
+    @staticmethod
+    def _scope_metric(scope: str) -> cloudwatch.Metric:
+        """Failed proves of one scope, counted by the Failure handler (Powertools EMF, dimensions service, scope)."""
+        return cloudwatch.Metric(
+            namespace=C.METRICS_NAMESPACE,
+            metric_name=C.FAILURE_SCOPE_METRIC,
+            dimensions_map={"service": C.SERVICE_NAME, "scope": scope},
             statistic="Sum",
             period=Duration.hours(1),
         )

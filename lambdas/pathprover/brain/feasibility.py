@@ -18,6 +18,8 @@ from pathprover.catalog import Catalog, InstanceType, ModelSpec
 from pathprover.core.dimensions import DIMENSIONS
 
 CAPACITY_COOLDOWN: Final = timedelta(hours=1)
+ACCOUNT_COOLDOWN: Final = timedelta(hours=24)
+"""An account failure (quota, permission) holds its config back this long: a person must change the account."""
 MAX_UNKNOWN_FAILURES: Final = 2
 """An unknown failure is retried once; the second makes the config unfeasible."""
 MAX_TIMEOUT_MULTIPLIER: Final = 8.0
@@ -35,7 +37,7 @@ class Placement:
 class Verdict:
     """Why a gap is not runnable now. `kind` groups reasons for summaries."""
 
-    kind: str  # not_in_catalog | infeasible | recorded_unfeasible | cooldown
+    kind: str  # not_in_catalog | infeasible | recorded_unfeasible | cooldown | account_cooldown
     reason: str
 
 
@@ -148,6 +150,14 @@ def history_verdict(entry: ConfigHistory | None, now: datetime) -> Verdict | Non
             f"failed {entry.failures['unknown']} times with an unknown error; not retried again "
             f"(last: {entry.last_failure_reason or 'no reason recorded'})",
         )
+    if entry.account_failure_at is not None:
+        retry_at = entry.account_failure_at + ACCOUNT_COOLDOWN
+        if now < retry_at and (entry.completed_at is None or entry.completed_at < entry.account_failure_at):
+            return Verdict(
+                "account_cooldown",
+                f"held back by the account until {retry_at:%Y-%m-%d %H:%M}Z (or until the limit is raised and "
+                f"the config is requested as a TARGET): {entry.account_failure_reason or 'account failure'}",
+            )
     if entry.last_failure_category == "capacity" and entry.last_failure_at is not None:
         retry_at = entry.last_failure_at + CAPACITY_COOLDOWN
         if now < retry_at:

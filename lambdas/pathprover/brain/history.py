@@ -27,23 +27,34 @@ GROUP BY {_DIMS_SQL}
 """
 """Proven configs: the bulk of a large table, so only the two columns the brain needs."""
 
+_CONFIG_FAILED: Final = "status = 'failed' AND COALESCE(failure_scope, 'config') = 'config'"
+_ACCOUNT_FAILED: Final = "status = 'failed' AND failure_scope = 'account'"
+
 OUTCOMES_SQL: Final = f"""
 SELECT {_DIMS_SQL},
        COUNT_IF(status = 'unfeasible') AS unfeasible_rows,
        MAX(run_timestamp) FILTER (WHERE status = 'unfeasible') AS unfeasible_at,
        MAX_BY(failure_reason, run_timestamp) FILTER (WHERE status = 'unfeasible') AS unfeasible_reason,
-       COUNT_IF(status = 'failed') AS failed_rows,
-       COUNT_IF(status = 'failed' AND failure_category = 'timeout') AS timeout_failures,
-       COUNT_IF(status = 'failed' AND COALESCE(failure_category, 'unknown') = 'unknown') AS unknown_failures,
-       MAX(run_timestamp) FILTER (WHERE status = 'failed') AS last_failure_at,
-       MAX_BY(COALESCE(failure_category, 'unknown'), run_timestamp) FILTER (WHERE status = 'failed')
+       COUNT_IF({_CONFIG_FAILED}) AS failed_rows,
+       COUNT_IF({_CONFIG_FAILED} AND failure_category = 'timeout') AS timeout_failures,
+       COUNT_IF({_CONFIG_FAILED} AND COALESCE(failure_category, 'unknown') = 'unknown') AS unknown_failures,
+       MAX(run_timestamp) FILTER (WHERE {_CONFIG_FAILED}) AS last_failure_at,
+       MAX_BY(COALESCE(failure_category, 'unknown'), run_timestamp) FILTER (WHERE {_CONFIG_FAILED})
            AS last_failure_category,
-       MAX_BY(failure_reason, run_timestamp) FILTER (WHERE status = 'failed') AS last_failure_reason
+       MAX_BY(failure_reason, run_timestamp) FILTER (WHERE {_CONFIG_FAILED}) AS last_failure_reason,
+       MAX(run_timestamp) FILTER (WHERE {_ACCOUNT_FAILED}) AS account_failure_at,
+       MAX_BY(failure_reason, run_timestamp) FILTER (WHERE {_ACCOUNT_FAILED}) AS account_failure_reason
 FROM mlcc_ci.benchmark_results
 WHERE status IN ('unfeasible', 'failed')
 GROUP BY {_DIMS_SQL}
 """
-"""Recorded failures per config. Both queries are Athena SQL: the same read works on Athena and DuckDB."""
+"""Recorded failures per config. Both queries are Athena SQL: the same read works on Athena and DuckDB.
+
+Only the configuration's own failures (scope `config`; rows written before the
+scope existed count as such) decide retries, timeouts and cooldowns. A
+`harness` failure is ignored: it says nothing about the config. An `account`
+failure only holds the config back for a cooldown (the latest one is kept).
+"""
 
 
 class HistoryError(ValueError):
@@ -63,6 +74,8 @@ class ConfigHistory:
     last_failure_category: str | None = None
     last_failure_at: datetime | None = None
     last_failure_reason: str | None = None
+    account_failure_at: datetime | None = None
+    account_failure_reason: str | None = None
 
     @property
     def completed(self) -> bool:
@@ -135,6 +148,7 @@ def build_history(completed: Iterable[list[Any]], outcomes: Iterable[list[Any]] 
             if at is not None and (entry.completed_at is None or at > entry.completed_at):
                 entry.completed_at = at
     for row in outcomes:
+        row = list(row) + [None] * (17 - len(row))  # a table written before failure_scope: no account columns
         key = (norm(0, row[0]), norm(1, row[1]), norm(2, row[2]), norm(3, row[3]), norm(4, row[4]), norm(5, row[5]))
         (
             unfeasible_rows,
@@ -146,11 +160,17 @@ def build_history(completed: Iterable[list[Any]], outcomes: Iterable[list[Any]] 
             failure_at,
             failure_category,
             failure_reason,
-        ) = row[6:15]
+            account_at,
+            account_reason,
+        ) = row[6:17]
         total += int(unfeasible_rows) + int(failed_rows)
         entry = configs.get(key)
         if entry is None:
             entry = configs[key] = ConfigHistory(key=key)
+        account_at = _as_utc(account_at)
+        if account_at is not None and (entry.account_failure_at is None or account_at > entry.account_failure_at):
+            entry.account_failure_at = account_at
+            entry.account_failure_reason = account_reason
         if unfeasible_rows:
             at = _as_utc(unfeasible_at)
             if entry.unfeasible_reason is None or (

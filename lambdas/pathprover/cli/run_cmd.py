@@ -155,6 +155,15 @@ def run_command(
         raise typer.Exit(1)
 
 
+def _failure_cell(prove: dict[str, Any]) -> str:
+    """The failure's category, with its scope when someone other than the config is at fault."""
+    category = prove.get("failure_category")
+    if not category:
+        return str(prove.get("skip_reason") or "")
+    scope = prove.get("failure_scope")
+    return f"{category} ({scope})" if scope and scope != "config" else str(category)
+
+
 def _print_summary(out: Console, result: dict[str, Any]) -> None:
     out.print()
     out.print(
@@ -173,7 +182,7 @@ def _print_summary(out: Console, result: dict[str, Any]) -> None:
             p["model_name"],
             p["instance_type"],
             p["status"],
-            p.get("failure_category") or p.get("skip_reason") or "",
+            _failure_cell(p),
             str(p["transitions"]),
             str(p["polls"]),
             f"{p['estimated_cost_usd']:.2f}",
@@ -187,6 +196,10 @@ def _print_summary(out: Console, result: dict[str, Any]) -> None:
         f"${result.get('max_cost_usd', 0):.2f}",
         highlight=False,
     )
+    for action in result.get("account_actions") or []:
+        out.print(f"[yellow]account:[/yellow] {action}", highlight=False)
+    for error in result.get("errors") or []:
+        out.print(f"[red]error:[/red] {error}", highlight=False)
     leaked = result.get("leaked_resources") or []
     out.print(f"resources left alive: {', '.join(leaked) if leaked else 'none'}", highlight=False)
     b, a = result["coverage_before"], result["coverage_after"]

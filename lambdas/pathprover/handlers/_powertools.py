@@ -12,6 +12,8 @@ from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 SERVICE = "path-prover"
 NAMESPACE = "PathProver"
+FAILURE_SCOPE_METRIC = "ProveFailureScope"
+"""Count of failed proves by `scope` (config, account, harness); the stack alarms on account and harness."""
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 tracer = Tracer(service=SERVICE)
@@ -36,5 +38,7 @@ def count(name: str, dimension: str, value: str) -> None:
     """One EMF count with its own dimension (outcome, category), so dimensions never pile up."""
     if is_metrics_disabled():  # the local runtime: stdout stays clean
         return
-    with single_metric(name=name, unit=MetricUnit.Count, value=1, namespace=NAMESPACE) as metric:
+    with single_metric(
+        name=name, unit=MetricUnit.Count, value=1, namespace=NAMESPACE, default_dimensions={"service": SERVICE}
+    ) as metric:
         metric.add_dimension(name=dimension, value=value)

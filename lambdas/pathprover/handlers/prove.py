@@ -6,7 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from pathprover.handlers._powertools import count, entry_point, logger, metrics
+from pathprover.handlers._powertools import FAILURE_SCOPE_METRIC, count, entry_point, logger, metrics
 from pathprover.services import get_services
 from pathprover.workflow.tasks import drop_and_next, run_step, settle_and_next
 
@@ -45,6 +45,8 @@ def failure(event: dict[str, Any], context: Any) -> dict[str, Any]:
     result = run_step(event, "failure", get_services())
     failure_data = (result.get("prove") or {}).get("failure") or {}
     count("ProveFailed", "category", str(failure_data.get("category") or "unknown"))
+    # Account and harness failures are not the config's: alarms watch these two (infra/constructs/alarms.py).
+    count(FAILURE_SCOPE_METRIC, "scope", str(failure_data.get("scope") or "config"))
     return _log(result, "failure")
 
 

@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from pathprover.classifier import classify
+from pathprover.classifier.scope import FailureOrigin
 from pathprover.core.records import ProveContext, completed_records, failure_record
 from pathprover.core.runconfig import RunConfig
 from pathprover.generate.bundle import Bundle, bundle_zip
@@ -99,7 +100,8 @@ INTERNAL_ERRORS: Final = frozenset(
         "ModuleNotFoundError",
     }
 )
-"""A task that crashed with one of these is a bug in Path Prover, not a property of the config: no row."""
+"""A task that crashed with one of these is a bug in Path Prover, not a property of the config: the row is
+`failed` with scope `harness`, and the run reports an error."""
 
 
 def _expected_seconds(svc: Services, state: ProveState, stage: str) -> float:
@@ -131,10 +133,11 @@ def _clean_cost(svc: Services, state: ProveState) -> float:
     return _expected_seconds(svc, state, "clean") / 3600.0 * _price(svc, state)
 
 
-def _fail(state: ProveState, stage: str | None, text: str) -> ProveState:
+def _fail(state: ProveState, stage: str | None, text: str, origin: FailureOrigin = "job") -> ProveState:
+    """Take the failure path; ``origin`` says where it was seen (it informs who is at fault)."""
     state.status = "failed"
     state.wait_seconds = 0
-    state.failure = Failure(stage=stage, text=text)
+    state.failure = Failure(stage=stage, text=text, origin=origin)
     if state.history and state.history[-1].outcome == "running":
         state.history[-1].outcome = "failed"
     return state
@@ -334,7 +337,7 @@ def _start_push(state: ProveState, svc: Services, now: datetime) -> ProveState:
     """The build job pushes; this stage refuses to deploy an image whose digest was not recorded."""
     digest = state.artifacts.get("image_digest")
     if not digest:
-        return _fail(state, "push", "the build finished without pushing an image (no IMAGE_DIGEST exported)")
+        return _fail(state, "push", "the build finished without pushing an image (no IMAGE_DIGEST exported)", "harness")
     base = state.artifacts["image_uri"].rsplit(":", 1)[0]
     state.artifacts["image_ref"] = f"{base}@{digest}"
     _finish_stage(state, now, note=digest)
@@ -600,7 +603,8 @@ def check(state: ProveState, svc: Services) -> ProveState:
     if job_state.done:
         _detection(record, job_state, now)
         if job_state.status == "failed":
-            return _fail(state, job_state.failure_stage or stage, job_state.failure_text or f"{stage} failed")
+            origin: FailureOrigin = "api" if state.job.start_failure else "job"
+            return _fail(state, job_state.failure_stage or stage, job_state.failure_text or f"{stage} failed", origin)
         return _succeeded(state, svc, now, stage, job_state)
     expected = _expected_seconds(svc, state, stage)
     elapsed = (now - (state.stage_started_at or now)).total_seconds()
@@ -611,9 +615,12 @@ def check(state: ProveState, svc: Services) -> ProveState:
             stage,
             f"{stage} exceeded its timeout of {int((state.deadline - record.started_at).total_seconds() // 60)} "
             f"minutes (expected {expected / 60:.0f}; timeout multiplier {state.run.timeout_multiplier:g})",
+            "deadline",
         )
     if record.polls >= state.max_polls:
-        return _fail(state, stage, f"{stage} exceeded its timeout: still running after {record.polls} polls")
+        return _fail(
+            state, stage, f"{stage} exceeded its timeout: still running after {record.polls} polls", "deadline"
+        )
     wait = suggest_wait(elapsed, expected, billing)
     if billing and state.billing and state.reserved_usd > 0:
         # Never sleep past the point where the reservation runs out.
@@ -636,6 +643,7 @@ def _over_budget(state: ProveState, svc: Services, now: datetime, stage: str) ->
         stage,
         f"{stage} timed out: the prove reached its reserved budget ${state.reserved_usd:.2f} "
         f"(billed ${spent:.2f} including clean-up)",
+        "deadline",
     )
 
 
@@ -662,7 +670,7 @@ def _succeeded(state: ProveState, svc: Services, now: datetime, stage: str, job_
         try:
             payload = json.loads(svc.artifacts.get_bytes(state.artifacts["results_uri"] + "metrics.json"))
         except (KeyError, OSError, ValueError) as exc:
-            return _fail(state, "benchmark", f"benchmark finished without readable metrics: {exc}")
+            return _fail(state, "benchmark", f"benchmark finished without readable metrics: {exc}", "harness")
         state.levels = list(payload.get("levels", []))
         if payload.get("artifacts_uri"):
             state.artifacts["artifacts_uri"] = str(payload["artifacts_uri"])
@@ -675,28 +683,35 @@ def _succeeded(state: ProveState, svc: Services, now: datetime, stage: str, job_
 
 # ---------------------------------------------------------------------------------------------- failure path
 def handle_failure(state: ProveState, svc: Services, error: dict[str, Any] | None = None) -> ProveState:
-    """Classify the failure (a failed job's text, or a task's uncaught error) and record one row."""
+    """Classify the failure (a failed job's text, or a task's uncaught error) and record one row.
+
+    The row is `unfeasible` only when the configuration is at fault and a retry
+    cannot help; an account or harness failure is recorded `failed` with its
+    scope, so it never hides the configuration from later runs.
+    """
     now = _now(svc)
+    internal = False
     if error is not None and (state.failure is None or state.status != "failed"):
         cause = str(error.get("Cause") or error.get("Error") or "unknown error")
-        state.failure = Failure(stage=state.current, text=_error_text(cause))
-        if str(error.get("Error")) in INTERNAL_ERRORS:
-            # Our own bug: report it (the run fails), clean up, but record nothing against the config.
-            state.failure.category = "internal"
-            state.notes.append(f"internal error in {state.current}: {error.get('Error')}: {state.failure.text}"[:500])
-            state.outcome = "error"
-            state.status = "failed"
-            state.job = None
-            return state
+        error_name = str(error.get("Error"))
+        # A task that raised: Path Prover's own code (or an AWS call it made) failed, not the job.
+        state.failure = Failure(stage=state.current, text=_error_text(cause), origin="harness")
+        internal = error_name in INTERNAL_ERRORS
+        if internal:
+            state.notes.append(f"internal error in {state.current}: {error_name}: {state.failure.text}"[:500])
     if state.failure is None:
-        state.failure = Failure(stage=state.current, text="the prove failed without a message")
-    verdict = classify(state.failure.text, stage=state.failure.stage)
+        state.failure = Failure(stage=state.current, text="the prove failed without a message", origin="harness")
     failure = state.failure
+    verdict = classify(failure.text, stage=failure.stage, origin=failure.origin)
     failure.category = verdict.category
     failure.retryable = verdict.retryable
     failure.evidence = verdict.evidence
     failure.hint = verdict.hint
     failure.rule = verdict.rule
+    failure.scope = verdict.failure_scope
+    failure.action = verdict.action or None
+    failure.decided_by = verdict.decided_by
+    failure.confidence = verdict.confidence
     failure.stage = failure.stage or verdict.stage
     if state.history and state.history[-1].outcome == "running":
         state.history[-1].outcome = "failed"
@@ -712,10 +727,12 @@ def handle_failure(state: ProveState, svc: Services, error: dict[str, Any] | Non
         retryable=verdict.retryable,
         reason=verdict.evidence or failure.text,
         stage=failure.stage,
+        scope=verdict.failure_scope,
     )
     result = svc.store.append([record])
     state.records_written += result.written
-    state.outcome = "failed" if verdict.retryable else "unfeasible"
+    # An internal exception of Path Prover is an error of the run (it fails the summary), recorded as such.
+    state.outcome = "error" if internal else record.status
     state.status = "failed"
     state.job = None
     return state

@@ -13,6 +13,8 @@ from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pathprover.classifier.scope import FailureOrigin
+from pathprover.core.records import FailureScope
 from pathprover.core.runconfig import RunConfig, Stage
 from pathprover.stages.ports import JobRef
 
@@ -41,11 +43,16 @@ class Failure(BaseModel):
 
     stage: str | None
     text: str
+    origin: FailureOrigin = Field(default="job", description="where it was seen: job, api, harness, deadline")
     category: str | None = None
     retryable: bool | None = None
     evidence: str | None = None
     hint: str | None = None
     rule: str | None = None
+    scope: FailureScope | None = Field(default=None, description="config, account or harness: who is at fault")
+    action: str | None = Field(default=None, description="what a person must change (account, harness)")
+    decided_by: str | None = None
+    confidence: float | None = None
 
 
 class ProveState(BaseModel):

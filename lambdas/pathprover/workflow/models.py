@@ -45,6 +45,8 @@ class ProveSummary(BaseModel):
     config_id: str
     status: str
     failure_category: str | None = None
+    failure_scope: str | None = None
+    failure_action: str | None = None
     failure_stage: str | None = None
     failure_reason: str | None = None
     skip_reason: str | None = None
@@ -110,6 +112,9 @@ class RunSummary(BaseModel):
     unfeasible: list[str]
     skipped: list[str]
     errors: list[str]
+    account_actions: list[str] = Field(
+        default_factory=list, description="what to change in the account (the limit to raise, the permission)"
+    )
     leaked_resources: list[str]
     estimated_cost_usd: float
     actual_cost_usd: float

@@ -24,6 +24,19 @@ def summarise_run(
     if map_error:
         errors.append(f"a lane crashed: {map_error.get('Error')}: {str(map_error.get('Cause'))[:500]}")
     errors.extend(f"{p.config_id}: internal error (see the execution history)" for p in proves if p.status == "error")
+    errors.extend(
+        f"{p.config_id}: harness failure in {p.failure_stage or 'a stage'}: {p.failure_reason}"
+        + (f" ({p.failure_action})" if p.failure_action else "")
+        for p in proves
+        if p.failure_scope == "harness" and p.status != "error"
+    )
+    account_actions = sorted(
+        {
+            f"{p.failure_action or 'change the account'} (blocked {p.config_id} in {p.failure_stage or 'a stage'})"
+            for p in proves
+            if p.failure_scope == "account"
+        }
+    )
     tag = standard_tags(plan.execution_id, "-", svc.clock.now())[TAG_EXECUTION]
     leaked = [] if plan.dry_run else sorted(svc.fleet.alive({TAG_EXECUTION: tag}))
     kept = {r for p in proves for r in p.kept_resources}
@@ -42,6 +55,7 @@ def summarise_run(
         unfeasible=ids("unfeasible"),
         skipped=ids("skipped"),
         errors=errors,
+        account_actions=account_actions,
         leaked_resources=leaked,
         estimated_cost_usd=round(sum(p.estimated_cost_usd for p in proves if p.status != "skipped"), 2),
         actual_cost_usd=round(sum(p.actual_cost_usd for p in proves), 2),

@@ -141,6 +141,8 @@ def summarise(prove: ProveState, svc: Services) -> ProveSummary:
         config_id=prove.config_id,
         status=prove.outcome,
         failure_category=failure.category if failure else None,
+        failure_scope=failure.scope if failure else None,
+        failure_action=failure.action if failure else None,
         failure_stage=failure.stage if failure else None,
         failure_reason=(failure.evidence or failure.text)[:500] if failure else None,
         skip_reason=prove.skip_reason,
