@@ -29,6 +29,12 @@ step "Classify a failure" "pathprover classify '...health check... torch.OutOfMe
 $pp classify "The primary container for production variant AllTraffic did not pass the ping health check. \
 CloudWatch: torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB" --stage deploy
 
+step "Classify an account failure: recorded failed (never unfeasible), with the quota to raise" \
+  "pathprover classify --stage deploy --origin api '...(ResourceLimitExceeded)... service limit ... is 0 Instances'"
+$pp classify "An error occurred (ResourceLimitExceeded) when calling the CreateEndpoint operation: The account-level \
+service limit 'ml.g5.xlarge for endpoint usage' is 0 Instances, with current utilization of 0 Instances and a request \
+delta of 1 Instances." --stage deploy --origin api
+
 step "Report: coverage summary (the guide's query) and a heatmap" \
   "pathprover report coverage --html $PATHPROVER_WAREHOUSE/../coverage.html"
 $pp report coverage --html "$PATHPROVER_WAREHOUSE/../coverage.html"

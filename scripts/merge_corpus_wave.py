@@ -1,10 +1,11 @@
 """Merge a wave of newly collected corpus items into the corpus, assigning the blind split.
 
-    python scripts/merge_corpus_wave.py tests/data/incoming/*.jsonl
+    python scripts/merge_corpus_wave.py tests/data/incoming/*.jsonl           # a third held out
+    python scripts/merge_corpus_wave.py --split blind tests/data/incoming12/*.jsonl  # a whole blind wave
 
-Each new item gets `split`: `blind` for about a third of the sources (chosen by a
-hash of the source URL, so both items of a thread land on the same side), else
-`train`. Items are checked (keys, labels, retryable, stage, https source, no
+Each new item gets `split`: by default `blind` for about a third of the sources
+(chosen by a hash of the source URL, so both items of a thread land on the same
+side), else `train`; `--split blind|train` puts the whole wave on one side. Items are checked (keys, labels, retryable, stage, https source, no
 duplicate id, source or text) before anything is written.
 """
 
@@ -30,6 +31,12 @@ def split_of(source: str) -> str:
 
 
 def main(paths: list[str]) -> int:
+    forced = None
+    if paths[:1] == ["--split"]:
+        forced, paths = paths[1], paths[2:]
+        if forced not in ("blind", "train"):
+            print(f"--split must be blind or train, not {forced!r}")
+            return 2
     corpus = [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines() if line.strip()]
     ids = {item["id"] for item in corpus}
     texts = {" ".join(item["text"].split()) for item in corpus}
@@ -63,7 +70,7 @@ def main(paths: list[str]) -> int:
                 continue
             ids.add(item["id"])
             texts.add(norm)
-            item["split"] = split_of(str(item["source"]))
+            item["split"] = forced or split_of(str(item["source"]))
             new.append(item)
     if problems:
         print("\n".join(problems))

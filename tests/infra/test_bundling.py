@@ -74,6 +74,7 @@ def test_asset_layout_has_the_package_its_data_and_the_wheels(tmp_path: Path) ->
     assert (package / "_catalog" / "instances.yaml").is_file()
     assert (package / "_containers" / "buildspec" / "build.yml.j2").is_file()
     assert (package / "_statemachines" / "path-prover.asl.json").is_file()
+    assert (package / "classifier" / "data" / "fallback-v1.npz").is_file(), "the classifier's learned fallback"
     assert (out / "pydantic" / "__init__.py").is_file()
     assert not (out / "botocore").exists() and not list(out.glob("botocore-*.dist-info"))
     assert not (out / "bin").exists()

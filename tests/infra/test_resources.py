@@ -324,6 +324,8 @@ def test_alarms_watch_failed_and_timed_out_executions_and_janitor_deletions(full
     assert set(alarms) == {
         "pathprover-ExecutionsFailed",
         "pathprover-ExecutionsTimedOut",
+        "pathprover-AccountFailures",
+        "pathprover-HarnessFailures",
         "pathprover-JanitorDeleted",
         "pathprover-JanitorErrors",
         "pathprover-JanitorFailed",
@@ -339,6 +341,13 @@ def test_alarms_watch_failed_and_timed_out_executions_and_janitor_deletions(full
     errors = alarms["pathprover-JanitorErrors"]
     assert (errors["Namespace"], errors["MetricName"]) == ("PathProver", "JanitorErrors")
     assert alarms["pathprover-JanitorFailed"]["MetricName"] == "Errors"
+    for scope in ("account", "harness"):
+        scoped = alarms[f"pathprover-{scope.capitalize()}Failures"]
+        assert (scoped["Namespace"], scoped["MetricName"]) == ("PathProver", C.FAILURE_SCOPE_METRIC)
+        assert scoped["Dimensions"] == [
+            {"Name": "scope", "Value": scope},
+            {"Name": "service", "Value": C.SERVICE_NAME},
+        ] or scoped["Dimensions"] == [{"Name": "service", "Value": C.SERVICE_NAME}, {"Name": "scope", "Value": scope}]
 
 
 def test_the_janitor_handler_emits_the_metrics_the_alarms_watch() -> None:
@@ -348,3 +357,12 @@ def test_the_janitor_handler_emits_the_metrics_the_alarms_watch() -> None:
     text = Path(source).read_text()
     for metric in (C.JANITOR_DELETED_METRIC, C.JANITOR_ERRORS_METRIC):
         assert f'name="{metric}"' in text
+
+
+def test_the_failure_handler_emits_the_scope_metric_the_alarms_watch() -> None:
+    pytest.importorskip("aws_lambda_powertools")
+    powertools = importlib.import_module("pathprover.handlers._powertools")
+    prove = Path(str(importlib.import_module("pathprover.handlers.prove").__file__)).read_text()
+    assert powertools.FAILURE_SCOPE_METRIC == C.FAILURE_SCOPE_METRIC
+    assert powertools.SERVICE == C.SERVICE_NAME and powertools.NAMESPACE == C.METRICS_NAMESPACE
+    assert 'count(FAILURE_SCOPE_METRIC, "scope"' in prove

@@ -797,7 +797,7 @@ def test_corpus_is_well_formed() -> None:
     # (that neither the rules nor the model were fitted on) is kept, and every row is valid
     assert len(corpus) >= 1500
     assert set(counts) == set(CATEGORIES) and min(counts.values()) >= 100
-    assert len(blind) >= 0.2 * len(corpus)
+    assert len(blind) >= 400
     assert min(Counter(item["category"] for item in blind).values()) >= 40
     assert len({item["id"] for item in corpus}) == len(corpus)
     assert max(sources.values()) <= 2, sources.most_common(1)

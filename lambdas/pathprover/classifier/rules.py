@@ -229,7 +229,7 @@ RULES: Final[tuple[Rule, ...]] = (
         "oom.free_memory",
         "oom",
         OOM - 5,
-        r"\bFree memory on device\b.{0,80}\bless than desired GPU memory utilization\b"
+        r"\bFree memory on device\b.{0,80}\b(?:less than desired GPU memory utilization|on startup is less than)\b"
         r"|\bRequested amount of GPU memory\b.{0,60}\bcould not be allocated\b"
         r"|\bbytes of scratch space, but only \d+ is available\b",
     ),
@@ -240,7 +240,8 @@ RULES: Final[tuple[Rule, ...]] = (
         r"\bmemory limit (?:exceeded|reached)\b|\bexceeded (?:the )?memory limit\b"
         r"|\bRuntime\.OutOfMemory\b|\bexceeds (?:the )?(?:available |total )?(?:GPU |device |HBM |host )?memory\b"
         r"|\bHBM usage\b.{0,40}\bexceeds\b|\bwith more (?:GPU |device |accelerator )?memory\b"
-        r"|\bSystem out of memory\b",
+        r"|\bSystem out of memory\b|\brequires more (?:system |GPU |host |device )?memory\b"
+        r"|\bmore (?:system |GPU )?memory\b.{0,40}\bthan (?:is )?available\b",
     ),
     _rule(
         "oom.lambda_report",
@@ -262,7 +263,7 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\b(?:exit(?:ed)?(?: with)?|returned|failed with|terminated with)\s+(?:a\s+)?"
         r"(?:(?:exit|error|return|non-zero)\s+)?"
         r"(?:code|status)\W{0,3}137\b|\bExit ?Code\W{0,4}137\b|\bexit(?: |_)?code\W{0,4}-9\b|\bstatus:? -9\b"
-        r"|\bexited with 137\b|\breturn code = -9\b|\blow on resource: memory\b"
+        r"|\bexited with 137\b|\breturn code = -9\b|\blow on resource: memory\b|\bdied \(-9\)"
         r"|\bcode 137\b|\b137 \(SIGKILL\)|\bkilled due to memory\b|\bkilled by (?:the )?(?:memory|kernel)\b",
         hint="The process was killed by the kernel (SIGKILL, exit 137): almost always memory; use a larger "
         "instance, a higher tp_degree, quantization or a smaller max_model_len.",
@@ -290,6 +291,8 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\bis not supported by (?:vLLM|SGLang|TGI|TensorRT(?:-LLM)?|TRT-LLM|this engine)\b"
         r"|\bUnrecognized configuration class\b|\b(?:CONFIG|TOKENIZER)_MAPPING\[|\bwrong architecture\b"
         r"|\bpurely quantized models?\b|\b(?:custom model )?not yet available in the (?:HuggingFace )?transformers\b"
+        r"|\bcheckpoint you are trying to load has model type\b|\brequires a newer version of\b|\bUnrecognized model\b"
+        r"|\bmaximum supported version\b|\bNo operations were successfully partitioned\b"
         # A model loader that cannot read this model: remote code, no chat template, a config
         # written for a newer library (rope_scaling in the new format), an unknown model_type.
         r"|\bcontains custom code which must be executed\b|\btrust_remote_code\b"
@@ -407,7 +410,8 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\b[A-Za-z0-9]+LimitReached\w*\b|\bInsufficientFreeAddressesInSubnet\b"
         r"|\b(?:max(?:imum)?|instance|spot|vcpu)\b[\w ]{0,30}?\b(?:count|limit) (?:was |has been )?exceeded\b"
         r"|\baccount-level service limit\b|\bservice limits? (?:were |was |is )?exceeded\b"
-        r"|\bquota (?:has been |was )?exceeded\b|\bexceeded (?:your|the) (?:\w+ )?quota\b"
+        r"|\bquota (?:has been |was )?exceeded\b|\bexceeded (?:your|the) (?:\w+ )?quota\b|\bexceeding (?:the )?quota\b"
+        r"|\bInsufficientQuota\b|\bexceeds the allowed maximum\b"
         r"|\brequest an (?:increase|adjustment) (?:for|to) this limit\b"
         r"|\bcannot have more than \d+\b.{0,80}?\b(?:for|per|in) (?:the |this |your )?account\b"
         r"|\bquotas?\b",
@@ -429,7 +433,9 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\brequires (?:more credits|a \w+ subscription)\b|\binsufficient (?:credits|balance|funds)\b"
         r"|\bhas(?: not)? been purchased\b|\bparallelism grant\b|\busage limits?\b|\busage (?:has )?reached\b"
         r"|\bdenied: denied\b|\bInvalid (?:user |access |auth(?:entication)? )?token\b"
-        r"|\bdoes not grant\b.{0,120}?\bpermissions?\b",
+        r"|\bdoes not grant\b.{0,120}?\bpermissions?\b|\bAuthorizationFailed\b|\bdoes not have authorization to\b"
+        r"|\binsufficient authentication scopes\b|\bPermissionDeniedError\b|\b(?:don't|do not) have access to\b"
+        r"|\bspending limit\b|\bused all (?:available|of your) credits\b|\bNo more (?:CI )?minutes\b",
         hint="A permission is missing or denied by policy: grant it, then prove again.",
     ),
     _rule(
@@ -450,7 +456,8 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\bis not available in\b[^.\n]{0,40}\b(?:region|zone)\b"
         r"|\bUnknownOperationException\b|\bCross[- ]region\b.{0,80}?\bnot allowed\b"
         r"|\binstance type\b.{0,80}?\b(?:is )?not (?:supported|available)\b(?! by (?:the )?(?:algorithm|model)\b)"
-        r"|\binvalid InstanceType value\b"
+        r"|\binvalid InstanceType value\b|\bUnsupported instance type\b"
+        r"|\bis not supported for (?:machine|instance) type\b"
         r"|\bat '[\w.]*instanceType' failed to satisfy constraint\b"
         r"|\binstance_?type\b[^.\n]{0,40}?\bto be one of\b|\binstance_?type\b.{0,120}?\bmust satisfy enum value set\b"
         r"|\bgreater than (?:the )?(?:maximum )?supported (?:size|limit)\b"
@@ -500,7 +507,8 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\bfound character that cannot start any token\b|\bYAMLException\b|\bInvalid template\b"
         r"|\bError: Invalid (?:reference|expression|function argument|value for (?:input )?variable)\b"
         r"|\bError: Unsupported (?:argument|attribute|block type)\b|\baccumulating resources\b"
-        r"|\bJinja (?:Exception|error)\b"
+        r"|\bJinja (?:Exception|error)\b|\bError: Incorrect attribute value type\b|\bUndefined variables?\b"
+        r"|\bparse error at\b"
         r"|\bDockerfile parse error\b|\bunknown instruction\b|\b(?:COPY|ADD) failed\b"
         r"|\bfailed to compute cache key\b|\bfailed to (?:read|parse) dockerfile\b",
         hint="A generated template or Dockerfile is invalid: fix the generator.",
@@ -543,7 +551,7 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\berror: invalid (?:value|choice)\b|\berror: unexpected argument\b"
         r"|\berror: the following arguments are required\b|\bSCHEMA_VALIDATION_FAILED\b"
         r"|\bconflicting dependencies\b|\bResolutionImpossible\b|\bdependency conflicts\b"
-        r"|\bFailed building wheel\b|\bCould not build wheels\b|\bCUDA Setup failed\b"
+        r"|\bFailed building wheel\b|\bCould not build wheels\b|\bCUDA Setup failed\b|\bThe conflict is caused by\b"
         r"|\bInvalid value (?:provided )?for\b"
         r"|\binvalid\b[\w ]{0,40}\bdefinition\b",
         hint="A generated argument or config is invalid: fix the generator.",
@@ -602,7 +610,8 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\bis currently (?:not available|unavailable) in (?:location|region|zone)\b|\bSkuNotAvailable\b"
         r"|\bnot enough (?:free |available )?GPUs?\b|\bPreemption\w*\b|\bpre-?empted\b"
         r"|\bno \w+ available right now\b|\bwaiting for available resources\b|\boverloaded\b|\btoo busy\b"
-        r"|\bNo deployments available\b|\bdoes not have (?:the |enough )?resources to\b"
+        r"|\bNo deployments available\b|\bdoes not have (?:the |enough )?resources to\b|\bOutOfResource\b"
+        r"|\b(?:not|no) enough (?:unused |free |available )?GPU"
         r"|\bcurrently unavailable in (?:the )?\S+ (?:zone|region|availability zone)\b|\bstock-?out\b"
         r"|\b(?:no|not enough|insufficient|lack of|out of|no more)\s+"
         r"(?:unused\s+|spare\s+|available\s+|Spot\s+)?capacity\b"
@@ -630,7 +639,8 @@ RULES: Final[tuple[Rule, ...]] = (
         RATE_LIMIT,
         r"\b(?:API |secondary |request )?rate limit (?:exceeded|reached|hit)\b|\bexceeded a secondary rate limit\b"
         r"|\brequest rate is too high\b|\bRateLimitExceeded\w*\b|\bper (?:hour|minute|second) limit reached\b"
-        r"|\bhit the quota of \d+ api requests\b|\bplease try again after '?\d+'? seconds\b",
+        r"|\bhit the quota of \d+ api requests\b|\bplease try again after '?\d+'? seconds\b"
+        r"|\bToo many (?:operations|tokens)\b|\bRequest was throttled\b|\brate limited\b",
     ),
     _rule(
         "capacity.unavailable",
@@ -657,8 +667,9 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\bran longer than\b|\bexceeded the (?:\d+[- ]?(?:minute|hour|second)s? )?timeout\b|\btook longer than\b"
         r"|\bexceeded (?:the |its )?(?:maximum |max )?(?:allowed |configured )?(?:time|duration|timeout)\b"
         r"|\bDeadline of [\d.]+\s*s exceeded\b|\bdid not respond (?:in|within)\b|\bchunk timeout\b"
-        r"|\bTimeout has been exceeded\b|\bfailed to start within\b"
+        r"|\bTimeout has been exceeded\b|\bfailed to start within\b|\bafter (?:a )?timeout(?: of)? \d"
         r"|\bwaiter has exceeded the max(?:imum)? (?:retry )?attempts\b|\bsocket\.timeout\b|^timeout\s+Traceback\b"
+        r"|\bfailed to stabilize\b|\bfailed to (?:finish|complete|start|become ready) within\b|\bTimeout was reached\b"
         r"|\bdid not (?:start|respond|finish|complete) (?:within|in time)\b"
         r"|\bcould not get a response from\b|\bno response (?:from|within)\b|\bETIMEDOUT\b"
         r"|\b(?:before )?timing out\b|\bcollective operation time-?out\b"
@@ -668,7 +679,7 @@ RULES: Final[tuple[Rule, ...]] = (
         "timeout.health_check",
         "timeout",
         TIMEOUT - 5,
-        r"\bdid not pass the ping health check\b|\bhealth ?check (?:failed|failure)\b"
+        r"\bdid not pass the ping health check\b|\bhealth ?check (?:failed|failure)\b|\bfailed to respond to ping\b"
         r"|\bfailed (?:the )?(?:ping )?health ?checks?\b|\bdid not become (?:healthy|ready)\b"
         r"|\bdid not pass (?:the )?(?:ping |container )?health ?checks?\b"
         r"|\bWaiter \w+ failed: Max attempts exceeded\b|\bWaiterError\b|\bResourceNotReady\b"
@@ -723,7 +734,8 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\bCancelledError\b|\b50[0234] Server Error\b|\bBad Gateway\b"
         r"|\bserver error \(5\d\d\)|\bInternalError\b|\bInternal Failure\b|\bagent lost\b|\brunner (?:has been )?lost\b"
         r"|\bSignal \((?:11|6|4|7|8)\) received\b|\bexit status 0x[0-9a-f]+\b|\bCUDA error: unknown error\b"
-        r"|\bHTTP (?:code |status )?5(?:00|02|03)\b"
+        r"|\bHTTP (?:code |status )?5(?:00|02|03)\b|\bsignal SIG(?:ABRT|SEGV|BUS|ILL|FPE)\b"
+        r"|\bSee job logs for more information\b|\bterminated abruptly\b"
         r"|\b(?:see|check) the (?:error )?(?:messages?|logs?|stack ?trace|output) above\b|" + _CRASH_SIGNAL_EXIT,
         hint="The process crashed without naming a cause: retried once; read the logs above the crash.",
     ),
@@ -746,8 +758,8 @@ RULES: Final[tuple[Rule, ...]] = (
         + r"|\bCannotPullContainerError\b|\bUnable to pull (?:customer's )?container image\b"
         # Any other "exited with code 1", "returned a non-zero code: 100", "Exit Code: 1",
         # "failed with error code 1" (never for a signal: 137/143/130).
-        r"|\b(?:exit(?:ed)?(?: with)?|returned(?: a)?(?: non-zero)?|failed with)\s+"
-        r"(?:(?:exit|error|return|non-zero)\s+)?(?:code|status)\W{0,3}"
+        r"|\b(?:exit(?:ed)?(?: with)?|returned(?: a)?(?: non-zero)?|failed with)\s+(?:a\s+)?"
+        r"(?:(?:exit|error|return|non-zero)\s+)?(?:status\s+code|code|status)(?:\s+of)?\W{0,3}"
         + _NONZERO_NOT_SIGNAL
         + r"|\bRuntime exited without providing a reason\b|\bCLIENT_ERROR\b"
         r"|\bCould not find a version that satisfies the requirement\b|\bNo matching distribution found\b"
