@@ -5,7 +5,18 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from pathprover.adapters.local.warehouse import LocalWarehouse
 from pathprover.cli.app import app
+
+ROW_COLUMNS = "config_id, status, failure_category, failure_stage, failure_reason, concurrency, notes"
+
+
+def rows_for(warehouse: Path, execution: str, columns: str = ROW_COLUMNS) -> list[dict]:
+    """The rows one execution wrote, as dicts of the given columns."""
+    result = LocalWarehouse(warehouse).query(
+        f"SELECT {columns} FROM mlcc_ci.benchmark_results WHERE execution_id = '{execution}'"
+    )
+    return [dict(zip(result.columns, row, strict=True)) for row in result.rows]
 
 
 @pytest.fixture

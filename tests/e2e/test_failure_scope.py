@@ -1,13 +1,17 @@
 """Who is at fault, end to end: account and harness failures are recorded `failed`, never `unfeasible`."""
 
-from pathlib import Path
+import json
+
+from typer.testing import CliRunner
 
 from pathprover.adapters.local.faults import parse_faults
 from pathprover.adapters.local.warehouse import LocalWarehouse
 from pathprover.brain.feasibility import ACCOUNT_COOLDOWN, history_verdict
 from pathprover.brain.history import read_history
+from pathprover.cli.app import app
 from pathprover.core.dimensions import DIMENSIONS
 from pathprover.runtime.local import LocalRuntime
+from tests.e2e.conftest import rows_for
 
 QUOTA = (
     "An error occurred (ResourceLimitExceeded) when calling the CreateEndpoint operation: The account-level "
@@ -68,14 +72,6 @@ def _faults(cases: dict):
     )
 
 
-def _rows(warehouse: Path, execution: str) -> list[dict]:
-    result = LocalWarehouse(warehouse).query(
-        "SELECT model_name, status, failure_category, failure_scope, failure_stage, failure_reason "
-        f"FROM mlcc_ci.benchmark_results WHERE execution_id = '{execution}'"
-    )
-    return [dict(zip(result.columns, row, strict=True)) for row in result.rows]
-
-
 def test_account_and_harness_failures_are_failed_and_config_failures_unfeasible(seeded):
     # Given seven explicit targets, each failing with a real error text whose fault is the account's,
     # the harness's or the configuration's
@@ -84,7 +80,9 @@ def test_account_and_harness_failures_are_failed_and_config_failures_unfeasible(
         outcome = runtime.run({"TARGETS": _targets(CASES), "MAX_COST_PER_RUN": 200, "PARALLEL_LANES": 3})
         alive = runtime.fleet.alive({})
     summary = outcome.summary
-    rows = _rows(seeded, outcome.execution_name)
+    rows = rows_for(
+        seeded, outcome.execution_name, "model_name, status, failure_category, failure_scope, failure_reason"
+    )
     # Then each prove wrote exactly one row, with the status and scope of who is at fault
     assert sorted(r["model_name"] for r in rows) == sorted(CASES)
     for row in rows:
@@ -107,7 +105,9 @@ def test_account_and_harness_failures_are_failed_and_config_failures_unfeasible(
 
 def test_the_brain_holds_back_account_failures_and_ignores_harness_failures(seeded):
     # Given a quota failure and a harness failure recorded for two explicit targets
-    cases = {m: CASES[m] for m in ("Qwen/Qwen3-0.6B", "google/gemma-3-1b-it")}
+    # (configs the starter table has not proven, so they are gaps the planner would otherwise pick)
+    gap = {"deployment_config": "transformers-sglang", "deployment_target": "async-inference"}
+    cases = {m: (gap, *CASES[m][1:]) for m in ("Qwen/Qwen3-0.6B", "google/gemma-3-1b-it")}
     with LocalRuntime(seeded, faults=_faults(cases)) as runtime:
         outcome = runtime.run({"TARGETS": _targets(cases), "MAX_COST_PER_RUN": 100})
         now = runtime.services.clock.now()
@@ -122,3 +122,9 @@ def test_the_brain_holds_back_account_failures_and_ignores_harness_failures(seed
     assert history_verdict(quota, now + ACCOUNT_COOLDOWN) is None
     # ...and the harness failure counts for nothing: no failure, no cooldown, no retry budget used
     assert history_verdict(gone, now) is None and gone.failures == {} and gone.attempts == 0
+    # And the gap search the planner uses agrees: the quota's config is held back, the other is a gap
+    ids = {p["model_name"]: p["config_id"] for p in outcome.summary["proves"]}
+    result = CliRunner().invoke(app, ["gaps", "--warehouse", str(seeded), "--limit", "100000", "--json"])
+    gaps = {g["config_id"]: g for g in json.loads(result.stdout)["gaps"]}
+    assert gaps[ids["Qwen/Qwen3-0.6B"]]["kind"] == "account_cooldown"
+    assert gaps[ids["google/gemma-3-1b-it"]]["feasible"] is True

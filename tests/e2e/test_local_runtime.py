@@ -13,6 +13,7 @@ from pathprover.adapters.local.warehouse import LocalWarehouse
 from pathprover.catalog import load_catalog
 from pathprover.reports import REPORTS
 from pathprover.runtime.local import LocalRuntime
+from tests.e2e.conftest import rows_for
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -32,14 +33,6 @@ LORA = "ValueError: LoRA is not supported for model architecture MistralForCausa
 
 def target(model: str, instance: str, **extra):
     return {"model_name": model, "instance_type": instance, "tp_degree": 1, **extra}
-
-
-def rows_for(warehouse: Path, execution: str) -> list[dict]:
-    result = LocalWarehouse(warehouse).query(
-        "SELECT config_id, status, failure_category, failure_stage, failure_reason, concurrency, notes "
-        f"FROM mlcc_ci.benchmark_results WHERE execution_id = '{execution}'"
-    )
-    return [dict(zip(result.columns, row, strict=True)) for row in result.rows]
 
 
 def test_a_coverage_run_proves_records_and_leaves_nothing_alive(seeded):

@@ -235,7 +235,9 @@ def search_gaps(
 
     flat_reasons = reasons.reshape(-1)
     for key, entry in history.configs.items():
-        if entry.completed or (entry.unfeasible_reason is None and not entry.failures):
+        if entry.completed or (
+            entry.unfeasible_reason is None and not entry.failures and entry.account_failure_at is None
+        ):
             continue
         verdict = history_verdict(entry, now)
         if verdict is None:
