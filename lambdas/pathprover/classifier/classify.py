@@ -224,7 +224,8 @@ def classify(
         raise TypeError(f"text must be str, not {type(text).__name__}")
     judged = bounded(text)
     lines = _split_lines(judged)
-    if not lines:
+    if not lines or not any(character.isalnum() for character in judged):
+        # Nothing a person could read (empty, whitespace, control characters, binary garbage).
         return _verdict("unknown", EMPTY_RULE_ID, "none", 0.0, "", "", CATEGORY_HINTS["unknown"], given_stage, origin)
     found = _best_match(lines)
     if found is not None and found[3] >= sure_score:

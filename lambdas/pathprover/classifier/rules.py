@@ -411,7 +411,7 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\b(?:max(?:imum)?|instance|spot|vcpu)\b[\w ]{0,30}?\b(?:count|limit) (?:was |has been )?exceeded\b"
         r"|\baccount-level service limit\b|\bservice limits? (?:were |was |is )?exceeded\b"
         r"|\bquota (?:has been |was )?exceeded\b|\bexceeded (?:your|the) (?:\w+ )?quota\b|\bexceeding (?:the )?quota\b"
-        r"|\bInsufficientQuota\b|\bexceeds the allowed maximum\b"
+        r"|\bInsufficientQuota\b|\bexceeds the allowed maximum\b|\bexceeded the limit for the number of\b"
         r"|\brequest an (?:increase|adjustment) (?:for|to) this limit\b"
         r"|\bcannot have more than \d+\b.{0,80}?\b(?:for|per|in) (?:the |this |your )?account\b"
         r"|\bquotas?\b",
@@ -435,7 +435,9 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\bdenied: denied\b|\bInvalid (?:user |access |auth(?:entication)? )?token\b"
         r"|\bdoes not grant\b.{0,120}?\bpermissions?\b|\bAuthorizationFailed\b|\bdoes not have authorization to\b"
         r"|\binsufficient authentication scopes\b|\bPermissionDeniedError\b|\b(?:don't|do not) have access to\b"
-        r"|\bspending limit\b|\bused all (?:available|of your) credits\b|\bNo more (?:CI )?minutes\b",
+        r"|\bspending limit\b|\bused all (?:available|of your) credits\b|\bNo more (?:CI )?minutes\b"
+        r"|\bMore credits are required\b|\bnot subscribed to\b|\bAuthentication Error\b"
+        r"|\bSKUs?\b.{0,80}\bare restricted\b",
         hint="A permission is missing or denied by policy: grant it, then prove again.",
     ),
     _rule(
@@ -561,6 +563,7 @@ RULES: Final[tuple[Rule, ...]] = (
         "code_bug",
         CODE_STRONG - 5,
         r"\bcommand not found\b|\bNo such file or directory\b|\bexecutable file not found\b"
+        r"|\berror while loading shared libraries\b"
         r"|(?:^|:\s)[\w./+-]+: not found\s*$|\bundefined symbol\b|\bcannot open shared object file\b"
         r"|\bPermission denied\b(?!.{0,40}publickey)",
     ),
@@ -611,7 +614,7 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\bnot enough (?:free |available )?GPUs?\b|\bPreemption\w*\b|\bpre-?empted\b"
         r"|\bno \w+ available right now\b|\bwaiting for available resources\b|\boverloaded\b|\btoo busy\b"
         r"|\bNo deployments available\b|\bdoes not have (?:the |enough )?resources to\b|\bOutOfResource\b"
-        r"|\b(?:not|no) enough (?:unused |free |available )?GPU"
+        r"|\b(?:not|no) enough (?:unused |free |available )?GPU|\bcannot be allocated\b|\bNo available slots?\b"
         r"|\bcurrently unavailable in (?:the )?\S+ (?:zone|region|availability zone)\b|\bstock-?out\b"
         r"|\b(?:no|not enough|insufficient|lack of|out of|no more)\s+"
         r"(?:unused\s+|spare\s+|available\s+|Spot\s+)?capacity\b"
@@ -670,6 +673,7 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\bTimeout has been exceeded\b|\bfailed to start within\b|\bafter (?:a )?timeout(?: of)? \d"
         r"|\bwaiter has exceeded the max(?:imum)? (?:retry )?attempts\b|\bsocket\.timeout\b|^timeout\s+Traceback\b"
         r"|\bfailed to stabilize\b|\bfailed to (?:finish|complete|start|become ready) within\b|\bTimeout was reached\b"
+        r"|\bWORKER TIMEOUT\b|\btime-?out \(\d+ ?m?s\)|\bwithin the (?:al+ot+ed|allowed) time\b"
         r"|\bdid not (?:start|respond|finish|complete) (?:within|in time)\b"
         r"|\bcould not get a response from\b|\bno response (?:from|within)\b|\bETIMEDOUT\b"
         r"|\b(?:before )?timing out\b|\bcollective operation time-?out\b"
@@ -725,7 +729,7 @@ RULES: Final[tuple[Rule, ...]] = (
         "unknown.inconclusive_crash",
         "unknown",
         TRANSIENT,
-        r"\bEngine core initialization failed\b|\bSee\b.{0,30}?\broot cause\b|\bEngineDeadError\b"
+        r"\bEngine core initialization failed\b|\bSee\b.{0,30}?\broot cause\b|\b\w*EngineDeadError\b"
         r"|\b(?:process|worker|actor|engine|core|shard)\b.{0,40}?\bdied\b"
         r"|\bNCCL (?:error|communicator was aborted)\b|\bncclUnhandled\w*\b"
         r"|\bSegmentation fault\b|\bSIGSEGV\b|\bcore dumped\b"
