@@ -1,12 +1,13 @@
 """Merge a wave of newly collected corpus items into the corpus, assigning the blind split.
 
-    python scripts/merge_corpus_wave.py tests/data/incoming/*.jsonl           # a third held out
-    python scripts/merge_corpus_wave.py --split blind tests/data/incoming12/*.jsonl  # a whole blind wave
+    python scripts/merge_corpus_wave.py new/*.jsonl                 # a third of the sources held out
+    python scripts/merge_corpus_wave.py --split blind new/*.jsonl   # a whole blind wave
 
 Each new item gets `split`: by default `blind` for about a third of the sources
 (chosen by a hash of the source URL, so both items of a thread land on the same
-side), else `train`; `--split blind|train` puts the whole wave on one side. Items are checked (keys, labels, retryable, stage, https source, no
-duplicate id, source or text) before anything is written.
+side), else `train`; `--split blind|train` puts the whole wave on one side.
+Items are checked (keys, labels, retryable, stage, https source, no duplicate
+id or text) before anything is written.
 """
 
 from __future__ import annotations
