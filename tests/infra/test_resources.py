@@ -73,7 +73,7 @@ def test_with_create_path_prover_every_part_exists(full: Synth) -> None:
     count("AWS::Glue::Table", 1)
     count("AWS::Athena::WorkGroup", 1)
     count("AWS::Scheduler::Schedule", 1)
-    count("AWS::CloudWatch::Alarm", 5)
+    count("AWS::CloudWatch::Alarm", 7)
     count("AWS::SNS::Topic", 1)
     count("AWS::SecretsManager::Secret", 0)  # the HF token is referenced, never created with a value
 
