@@ -3,9 +3,10 @@ janitor deletions, errors and failures."""
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
@@ -100,6 +101,28 @@ class ProverAlarms(Construct):
             display_name="Path Prover alarms",
             master_key=key,
             enforce_ssl=True,
+        )
+        stack = Stack.of(self)
+        # CloudWatch publishes an alarm's notification as the service: without this grant (only the TLS
+        # deny CDK adds) every alarm would fire silently. Scoped to this account's Path Prover alarms.
+        topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarmsPublish",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[topic.topic_arn],
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnLike": {
+                        "aws:SourceArn": stack.format_arn(
+                            service="cloudwatch",
+                            resource="alarm",
+                            resource_name="pathprover-*",
+                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                        )
+                    },
+                },
+            )
         )
         if email:
             topic.add_subscription(subscriptions.EmailSubscription(email))

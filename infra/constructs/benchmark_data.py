@@ -43,7 +43,9 @@ def secure_bucket(
         lifecycle_rules=lifecycle_rules,
         server_access_logs_bucket=access_logs,
         server_access_logs_prefix=access_logs_prefix,
-        removal_policy=RemovalPolicy.RETAIN,
+        # Kept on stack deletion (they hold the results), deleted when a failed first create rolls
+        # back, so a retried first deploy does not fail on "already exists".
+        removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     )
 
 

@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Arn, ArnFormat, Duration, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
@@ -121,7 +121,9 @@ class BuildFarm(Construct):
                     max_image_count=500,
                 ),
             ],
-            removal_policy=RemovalPolicy.RETAIN,
+            # Kept when the stack is deleted or replaces it, but deleted when a failed first create
+            # rolls back, so the retry does not fail on "already exists".
+            removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
         )
 
     def _hf_token_secret_arn(self) -> str:
@@ -136,14 +138,12 @@ class BuildFarm(Construct):
     # ------------------------------------------------------------------ SageMaker
     def _build_sagemaker_role(self) -> iam.Role:
         stack = Stack.of(self)
-        training_repository = Arn.format(
-            {
-                "service": "ecr",
-                "resource": "repository",
-                "resource_name": C.TRAINING_IMAGE_REPOSITORY,
-                "account": C.TRAINING_IMAGE_ACCOUNT,
-            },
-            stack,
+        # The AWS Deep Learning Containers registry's repository (its own account, this region).
+        training_repository = stack.format_arn(
+            service="ecr",
+            resource="repository",
+            resource_name=C.TRAINING_IMAGE_REPOSITORY,
+            account=C.TRAINING_IMAGE_ACCOUNT,
         )
         sagemaker_logs = [
             stack.format_arn(

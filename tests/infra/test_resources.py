@@ -96,7 +96,7 @@ def test_results_bucket_is_encrypted_tls_only_private_with_lifecycle_and_retaine
     logical = full.stack.get_logical_id(full.stack.data.bucket.node.default_child)
     bucket = full.json["Resources"][logical]
     props = bucket["Properties"]
-    assert bucket["DeletionPolicy"] == "Retain" and bucket["UpdateReplacePolicy"] == "Retain"
+    assert bucket["DeletionPolicy"] == "RetainExceptOnCreate" and bucket["UpdateReplacePolicy"] == "Retain"
     assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"] == {
         "SSEAlgorithm": "AES256"
     }
@@ -366,3 +366,31 @@ def test_the_failure_handler_emits_the_scope_metric_the_alarms_watch() -> None:
     assert powertools.FAILURE_SCOPE_METRIC == C.FAILURE_SCOPE_METRIC
     assert powertools.SERVICE == C.SERVICE_NAME and powertools.NAMESPACE == C.METRICS_NAMESPACE
     assert 'count(FAILURE_SCOPE_METRIC, "scope"' in prove
+
+
+def test_cloudwatch_may_publish_this_accounts_alarms_to_the_topic(full: Synth) -> None:
+    # Given the alarm topic's policy / Then CloudWatch may publish, scoped to this account's Path Prover alarms
+    _, policy = full.one("AWS::SNS::TopicPolicy")
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    publish = [s for s in statements if s["Effect"] == "Allow" and s["Action"] == "sns:Publish"]
+    assert len(publish) == 1 and publish[0]["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    conditions = publish[0]["Condition"]
+    assert "aws:SourceAccount" in conditions["StringEquals"]
+    assert str(conditions["ArnLike"]["aws:SourceArn"]).endswith(":alarm:pathprover-*")
+
+
+def test_the_training_image_statement_names_its_repository(full: Synth) -> None:
+    # Given the SageMaker role's ECR pull statement / Then the DLC repository ARN names the repository
+    rendered = json.dumps(full.json["Resources"])
+    assert f":{C.TRAINING_IMAGE_ACCOUNT}:repository/{C.TRAINING_IMAGE_REPOSITORY}" in rendered
+    assert f':{C.TRAINING_IMAGE_ACCOUNT}:repository"' not in rendered
+
+
+def test_kept_resources_are_deleted_when_a_first_create_rolls_back(full: Synth) -> None:
+    # Given the buckets and repositories that outlive the stack / Then a failed first create removes them
+    everything = full.json["Resources"]
+    kept = {name: r for name, r in everything.items() if str(r.get("DeletionPolicy", "")).startswith("Retain")}
+    assert any(r["Type"] == "AWS::ECR::Repository" for r in kept.values())
+    assert any(r["Type"] == "AWS::S3::Bucket" for r in kept.values())
+    for name, resource in kept.items():
+        assert resource["DeletionPolicy"] == "RetainExceptOnCreate", name
