@@ -91,7 +91,7 @@ def cmd_cv(args: argparse.Namespace) -> int:
     items = _train_split(training.load_corpus(CORPUS))
     grid = [
         (sure, conf, over)
-        for sure in (31, 41, 51, 200)
+        for sure in (30, 31, 41, 51, 200)
         for conf in (0.3, 0.4, 0.5, 0.65, 1.01)
         for over in (0.6, 0.8, 0.9, 1.01)
     ]
