@@ -125,7 +125,8 @@ class FunctionSpec:
 FUNCTIONS: Final[tuple[FunctionSpec, ...]] = (
     # key = the ASL substitution without "FunctionArn"; name and handler as in pathprover.runtime.local.FUNCTIONS
     FunctionSpec("Brain", "pathprover-brain", "pathprover.handlers.brain.handler", 1024, 300),
-    FunctionSpec("Begin", "pathprover-begin", "pathprover.handlers.prove.begin", 512, 120),
+    # Begin waits on one Athena query (up to 120 s, AthenaResults.max_wait_s): keep headroom over it.
+    FunctionSpec("Begin", "pathprover-begin", "pathprover.handlers.prove.begin", 512, 300),
     FunctionSpec("Advance", "pathprover-advance", "pathprover.handlers.prove.advance", 1024, 600),
     FunctionSpec("Check", "pathprover-check", "pathprover.handlers.prove.check", 512, 300),
     FunctionSpec("Failure", "pathprover-failure", "pathprover.handlers.prove.failure", 1024, 300),

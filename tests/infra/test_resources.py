@@ -394,3 +394,20 @@ def test_kept_resources_are_deleted_when_a_first_create_rolls_back(full: Synth) 
     assert any(r["Type"] == "AWS::S3::Bucket" for r in kept.values())
     for name, resource in kept.items():
         assert resource["DeletionPolicy"] == "RetainExceptOnCreate", name
+
+
+def test_functions_that_wait_on_athena_outlast_the_wait(full: Synth) -> None:
+    # Given the Lambda functions and the Athena adapter's wait bound
+    import inspect
+
+    from pathprover.adapters.aws.results import AthenaResultsStore
+
+    athena_wait = inspect.signature(AthenaResultsStore.__init__).parameters["max_wait_s"].default
+    timeouts = {
+        f["Properties"]["FunctionName"]: f["Properties"]["Timeout"]
+        for f in full.resources("AWS::Lambda::Function").values()
+        if "FunctionName" in f["Properties"]
+    }
+    # Then Brain and Begin (the ones that query the table) have a minute of headroom over it
+    for name in ("pathprover-brain", "pathprover-begin"):
+        assert timeouts[name] >= athena_wait + 60, name

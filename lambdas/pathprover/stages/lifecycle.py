@@ -190,9 +190,13 @@ def begin(state: ProveState, svc: Services) -> ProveState:
         return _skip(state, now, "another execution is proving this config (lease held)")
     # Checked under the lease: another execution may have proved it since this run's plan was made.
     since = ""
-    if state.explicit and state.planned_at is not None:
-        # An explicit target is re-proved even if proved before, but not twice by overlapping runs.
-        since = f" AND run_timestamp >= from_iso8601_timestamp('{state.planned_at.isoformat()}')"
+    if state.planned_at is not None:
+        # The plan already left out what was proved before it was made (an explicit target is re-proved
+        # on purpose), so only rows written since matter: read those partitions, not the whole table.
+        since = (
+            f" AND dt >= '{state.planned_at.astimezone(UTC):%Y-%m-%d}'"
+            f" AND run_timestamp >= from_iso8601_timestamp('{state.planned_at.isoformat()}')"
+        )
     already = svc.store.query(
         "SELECT COUNT(*) FROM mlcc_ci.benchmark_results "
         f"WHERE config_id = {_sql_text(state.config_id)} AND status IN ('completed', 'unfeasible') "
