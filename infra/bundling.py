@@ -15,9 +15,10 @@ cached under `.pathprover/lambda-deps/<hash>/`, so only the first synthesis need
 Distributions the runtime or the AWS SDK for pandas layer already provide (boto3, numpy, ...) are
 removed after the install.
 
-Without an index (offline, first run) the asset holds the package alone: synthesis still works,
-the stack gets a warning, and `-c PathProverBundling=strict` turns that into an error (use it
-for `cdk deploy`). Tests skip bundling entirely (context `aws:cdk:bundling-stacks: []`).
+Without an index (offline, first run) synthesis fails by default: an asset without pydantic would
+deploy functions that cannot import. `-c PathProverBundling=pip` lets an offline synth go on with
+the package alone and a loud warning (for looking at the template, never for `cdk deploy`).
+Tests skip bundling entirely (context `aws:cdk:bundling-stacks: []`).
 """
 
 from __future__ import annotations
@@ -230,7 +231,7 @@ class LocalPipBundling:
                 "The Lambda asset holds the pathprover package WITHOUT its dependencies "
                 f"({', '.join(self.cache.requirements)}): pip could not install them ({exc}). "
                 "Do not deploy this assembly: synthesize again with an index reachable "
-                f"(add -c {C.CTX_BUNDLING}=strict to make this an error)."
+                "(-c PathProverBundling=pip allowed this: do not deploy this asset)."
             )
             print(f"[pathprover bundling] {message}", file=sys.stderr)
             if self.on_incomplete is not None:

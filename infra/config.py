@@ -116,7 +116,7 @@ class HarnessConfig:
         email = _optional(ctx.get(C.CTX_ALARM_EMAIL))
         if email is not None and not _EMAIL.match(email):
             raise ConfigError(f"-c {C.CTX_ALARM_EMAIL}={email!r}: not an e-mail address")
-        bundling = (_optional(ctx.get(C.CTX_BUNDLING)) or "pip").lower()
+        bundling = (_optional(ctx.get(C.CTX_BUNDLING)) or C.DEFAULT_BUNDLING).lower()
         if bundling not in ("pip", "strict"):
             raise ConfigError(f"-c {C.CTX_BUNDLING}={bundling!r}: expected pip or strict")
         return cls(

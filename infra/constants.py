@@ -43,7 +43,9 @@ CTX_BENCHMARK_IMAGE_TAG: Final = "PathProverBenchmarkImageTag"
 CTX_HF_TOKEN_SECRET: Final = "PathProverHfTokenSecret"
 CTX_ALARM_EMAIL: Final = "PathProverAlarmEmail"
 CTX_BUNDLING: Final = "PathProverBundling"
-"""`pip` (default: wheels from an index, else the package alone with a warning) or `strict` (pip must work)."""
+"""`strict` (default: the Lambda dependencies must install, or synthesis fails) or `pip` (an offline synth
+may ship the package alone, with a warning; never deploy such an asset)."""
+DEFAULT_BUNDLING: Final = "strict"
 
 DEFAULT_MAX_PROVES: Final[int] = int(WorkflowInput.model_fields["MAX_PROVES_PER_RUN"].default)
 DEFAULT_MAX_COST: Final[float] = float(WorkflowInput.model_fields["MAX_COST_PER_RUN"].default)

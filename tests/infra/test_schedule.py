@@ -104,3 +104,11 @@ def test_valid_expressions_are_accepted(expression: str) -> None:
 def test_flags_are_off_by_default() -> None:
     config = HarnessConfig.from_mapping({})
     assert not config.create_path_prover and config.schedule is None
+
+
+def test_bundling_is_strict_unless_an_offline_synth_asks_for_pip() -> None:
+    # Given no bundling key, then pip, then a typo
+    assert HarnessConfig.from_mapping({}).strict_bundling is True
+    assert HarnessConfig.from_mapping({"PathProverBundling": "pip"}).strict_bundling is False
+    with pytest.raises(ConfigError, match="PathProverBundling"):
+        HarnessConfig.from_mapping({"PathProverBundling": "loose"})
