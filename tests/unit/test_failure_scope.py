@@ -76,8 +76,9 @@ VECTOR = ConfigVector(
 def test_scope_is_judged_from_the_message_and_where_it_happened(text, origin, scope):
     # Given a real-looking failure message and where it was seen / When it is classified
     verdict = classify(text, origin=origin)
-    # Then the scope names who is at fault
+    # Then the scope names who is at fault, and only the config's own failure may be unfeasible
     assert verdict.failure_scope == scope, (verdict.scope_rule, verdict.category)
+    assert verdict.status == ("unfeasible" if scope == "config" and not verdict.retryable else "failed")
 
 
 def test_an_oom_that_mentions_a_vanished_worker_is_still_the_configs():

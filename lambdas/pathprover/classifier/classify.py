@@ -42,7 +42,7 @@ from pathprover.classifier.rules import (
     Rule,
 )
 from pathprover.classifier.scope import FailureOrigin, account_action, judge_scope, normalise_origin
-from pathprover.core.records import FailureCategory, FailureScope
+from pathprover.core.records import FailureCategory, FailureScope, Status, status_of_failure
 
 EVIDENCE_MAX_CHARS: Final[int] = 300
 UNKNOWN_RULE_ID: Final[str] = "unknown.no_match"
@@ -96,6 +96,7 @@ class Classification(BaseModel):
     failure_scope: FailureScope = Field(description="config | account | harness: who is at fault")
     scope_rule: str = Field(description="Id of the scope pattern (or origin) that decided the scope.")
     action: str = Field(default="", description="For account and harness failures: what a person must change.")
+    status: Status = Field(description="the row a prove failing so is recorded as: unfeasible only for the config's")
 
 
 def _split_lines(text: str) -> list[str]:
@@ -277,6 +278,7 @@ def _verdict(
         failure_scope=scope.scope,
         scope_rule=scope.rule,
         action=account_action(judged) if scope.scope == "account" else scope.action,
+        status=status_of_failure(RETRYABLE[category], scope.scope),
     )
 
 

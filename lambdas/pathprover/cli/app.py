@@ -551,6 +551,7 @@ def classify(
     out.print(f"category:  [bold]{result.category}[/bold]")
     out.print(f"retryable: [{colour}]{'yes' if result.retryable else 'no'}[/{colour}]")
     out.print(f"scope:     [bold]{result.failure_scope}[/bold] ({result.scope_rule})", highlight=False)
+    out.print(f"recorded:  {result.status}", highlight=False)
     out.print(f"stage:     {result.stage or 'unknown'}")
     out.print(f"decided:   {decided}", highlight=False)
     out.print(f"evidence:  {result.evidence}", highlight=False)
