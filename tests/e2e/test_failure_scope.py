@@ -40,6 +40,11 @@ GONE = (
     "Endpoint arn:aws:sagemaker:us-east-1:111122223333:endpoint/pp-1 no longer exists: it was deleted while "
     "the prove was waiting for it"
 )
+HUB_401 = (
+    "The primary container for production variant AllTraffic did not pass the ping health check.\n"
+    "requests.exceptions.HTTPError: 401 Client Error: Unauthorized for url: "
+    "https://huggingface.co/meta-llama/Llama-3.2-3B-Instruct/resolve/main/config.json"
+)
 UNSUPPORTED = (
     "An error occurred (ValidationException) when calling the CreateEndpointConfig operation: The instance type "
     "ml.g5.xlarge is not supported for asynchronous inference in this region."
@@ -59,6 +64,7 @@ CASES = {
     "google/gemma-3-1b-it": ({}, "deploy", GONE, "failed", "harness"),
     "google/gemma-3-4b-it": ({"deployment_target": "async-inference"}, "deploy", UNSUPPORTED, "unfeasible", "config"),
     "meta-llama/Llama-3.2-1B-Instruct": ({}, "deploy", OOM, "unfeasible", "config"),
+    "meta-llama/Llama-3.2-3B-Instruct": ({"instance_type": "ml.g6.xlarge"}, "deploy", HUB_401, "failed", "account"),
 }
 
 
@@ -73,7 +79,7 @@ def _faults(cases: dict):
 
 
 def test_account_and_harness_failures_are_failed_and_config_failures_unfeasible(seeded):
-    # Given seven explicit targets, each failing with a real error text whose fault is the account's,
+    # Given eight explicit targets, each failing with a real error text whose fault is the account's,
     # the harness's or the configuration's
     # When they are proved
     with LocalRuntime(seeded, faults=_faults(CASES)) as runtime:

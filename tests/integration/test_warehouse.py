@@ -132,3 +132,27 @@ def test_concurrent_writers_never_duplicate(tmp_path):
     # Then the shared rows are written once
     store = LocalWarehouse(tmp_path)
     assert store.query("SELECT COUNT(*), COUNT(DISTINCT record_id) FROM mlcc_ci.benchmark_results").rows == [[9, 9]]
+
+
+def test_a_table_written_before_failure_scope_reads_its_failures_as_the_configs(tmp_path):
+    # Given a Parquet table from before the failure_scope column: a capacity failure ten minutes ago
+    from datetime import UTC, datetime, timedelta
+
+    from pathprover.brain.feasibility import CAPACITY_COOLDOWN, history_verdict
+    from pathprover.brain.history import read_history
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    path = tmp_path / "old.parquet"
+    duckdb.sql(
+        "COPY (SELECT 'transformers-vllm' AS deployment_config, 'qwen3' AS model_family, 'g5' AS instance_family, "
+        "'none' AS quantization, 1 AS tp_degree, 'realtime-inference' AS deployment_target, 'failed' AS status, "
+        f"TIMESTAMP '{(now - timedelta(minutes=10)):%Y-%m-%d %H:%M:%S}' AS run_timestamp, "
+        "'capacity' AS failure_category, 'InsufficientInstanceCapacity' AS failure_reason) "
+        f"TO '{path}' (FORMAT PARQUET)"
+    )
+    # When the brain reads it with its own query (which names failure_scope)
+    entry = next(iter(read_history(LocalWarehouse(tmp_path / "wh", table=path)).configs.values()))
+    # Then it reads as a config failure with the capacity cooldown
+    verdict = history_verdict(entry, now)
+    assert verdict is not None and verdict.kind == "cooldown"
+    assert history_verdict(entry, now + CAPACITY_COOLDOWN) is None

@@ -41,6 +41,8 @@ def history_row(
         at if failed else None,
         (category or "unknown") if failed else None,
         reason if failed else None,
+        None,  # account_failure_at: these rows are the configs' own
+        None,  # account_failure_reason
     ]
 
 

@@ -4,12 +4,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pathprover.brain.feasibility import ACCOUNT_COOLDOWN, CAPACITY_COOLDOWN, history_verdict
+from pathprover.brain.feasibility import ACCOUNT_COOLDOWN, history_verdict
 from pathprover.brain.history import build_history
 from pathprover.classifier import classify, judge_scope, normalise_origin
 from pathprover.classifier.scope import account_action
 from pathprover.core.dimensions import ConfigVector
 from pathprover.core.records import ProveContext, failure_record, status_of_failure
+from pathprover.stages.lifecycle import failure_origin
+from pathprover.stages.ports import JobRef, JobState
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 VECTOR = ConfigVector(
@@ -53,6 +55,21 @@ VECTOR = ConfigVector(
         ('Could not find endpoint "pp-1-ep".', "job", "harness"),
         ("Endpoint pp-1-ep no longer exists", "job", "harness"),
         ("KeyError: 'levels'", "harness", "harness"),
+        ("CodeBuild build path-prover-build:1234 not found", "job", "harness"),
+        # a job someone stopped, as the lifecycle reports it (origin harness: see failure_origin)
+        ("CodeBuild build pp:12 STOPPED (phase BUILD)\nphase BUILD STOPPED", "harness", "harness"),
+        # a Hub 401 with no "gated" word (no token, or a token without access) is never the config's
+        (
+            "401 Client Error: Unauthorized for url: https://huggingface.co/meta-llama/Llama-3.1-8B/resolve/main/x",
+            "job",
+            "account",
+        ),
+        (
+            "ClientError: An error occurred (ValidationException) when calling the CreateModel operation: Caller is "
+            "not subscribed to the marketplace offering.",
+            "api",
+            "account",
+        ),
         (
             "An error occurred (ThrottlingException) when calling the DescribeEndpoint operation: Rate exceeded",
             "api",
@@ -161,11 +178,19 @@ def test_a_config_that_completed_after_its_account_failure_is_not_held_back():
     assert history_verdict(entry, NOW) is None
 
 
-def test_rows_from_before_the_scope_column_still_read():
-    # Given an outcome row of a table written before failure_scope (no account columns)
-    row = _outcome_row(1, "capacity", NOW - timedelta(minutes=10))[:15]
-    entry = next(iter(build_history([], [row]).configs.values()))
-    # Then it reads as a config failure with the capacity cooldown
-    verdict = history_verdict(entry, NOW)
-    assert verdict is not None and verdict.kind == "cooldown"
-    assert history_verdict(entry, NOW + CAPACITY_COOLDOWN) is None
+@pytest.mark.parametrize(
+    ("detail", "start_failure", "origin"),
+    [
+        ({"build_status": "FAILED"}, None, "job"),
+        ({"build_status": "STOPPED"}, None, "harness"),
+        ({"training_job_status": "Stopped"}, None, "harness"),
+        ({"endpoint_status": "Failed"}, None, "job"),
+        ({}, "An error occurred (ResourceLimitExceeded) when calling the CreateEndpoint operation", "api"),
+    ],
+)
+def test_a_stopped_job_is_never_the_configs_failure(detail, start_failure, origin):
+    # Given a failed job's state, stopped or failed on its own, or refused at start
+    ref = JobRef(kind="build", name="b", arn_or_id="b:1", started_at=NOW, start_failure=start_failure)
+    state = JobState.failed("phase BUILD " + detail.get("build_status", "FAILED"), "build", detail)
+    # Then the origin the lifecycle gives the classifier says who stopped it
+    assert failure_origin(ref, state) == origin

@@ -148,7 +148,6 @@ def build_history(completed: Iterable[list[Any]], outcomes: Iterable[list[Any]] 
             if at is not None and (entry.completed_at is None or at > entry.completed_at):
                 entry.completed_at = at
     for row in outcomes:
-        row = list(row) + [None] * (17 - len(row))  # a table written before failure_scope: no account columns
         key = (norm(0, row[0]), norm(1, row[1]), norm(2, row[2]), norm(3, row[3]), norm(4, row[4]), norm(5, row[5]))
         (
             unfeasible_rows,

@@ -31,6 +31,7 @@ from pathprover.classifier.redact import redact
 from pathprover.classifier.rules import (
     CATEGORY_HINTS,
     HEDGE,
+    LINE_SPLIT,
     RETRYABLE,
     RULES,
     STAGE_ALIASES,
@@ -74,9 +75,6 @@ _ENUMERATED: Final[re.Pattern[str]] = re.compile(r"\s*\(?\d{1,2}[).]\s")
 _LINE_RULES: Final[tuple[Rule, ...]] = tuple(rule for rule in RULES if not rule.multiline)
 _MULTILINE_RULES: Final[tuple[Rule, ...]] = tuple(rule for rule in RULES if rule.multiline)
 
-# Real newlines, and the escaped ones of a JSON-encoded cause (Step Functions, Lambda).
-_LINE_SPLIT: Final[re.Pattern[str]] = re.compile(r"\r\n|\r|\n|\\r\\n|\\n")
-
 
 class Classification(BaseModel):
     """The verdict on one failure message."""
@@ -100,7 +98,7 @@ class Classification(BaseModel):
 
 
 def _split_lines(text: str) -> list[str]:
-    return [line.strip() for line in _LINE_SPLIT.split(text) if line.strip()]
+    return [line.strip() for line in LINE_SPLIT.split(text) if line.strip()]
 
 
 def bounded(text: str) -> str:
@@ -263,7 +261,7 @@ def _verdict(
     given_stage: str | None,
     origin: FailureOrigin | None,
 ) -> Classification:
-    scope = judge_scope(judged, category, origin)
+    scope = judge_scope(judged, category, origin, rule_id)
     if decided_by == "none" and scope.line:
         raw_evidence = scope.line  # no cause found: the line that says whose failure it is explains most
     return Classification(

@@ -31,7 +31,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from pathprover.classifier.rules import WEAK_LINE
+from pathprover.classifier.rules import LINE_SPLIT, WEAK_LINE
 
 FEATURE_VERSION: Final[int] = 2
 DIMENSIONS: Final[int] = 1 << 15
@@ -45,14 +45,11 @@ _TIMESTAMPISH: Final[re.Pattern[str]] = re.compile(r"\b\d{4}-\d{2}-\d{2}[T ]\d{2
 _HEXISH: Final[re.Pattern[str]] = re.compile(r"\b(?:0x)?[0-9a-f]{12,}\b", re.IGNORECASE)
 
 
-_LINES: Final[re.Pattern[str]] = re.compile(r"\r\n|\r|\n|\\r\\n|\\n")
-
-
 def window(text: str) -> str:
     """The part of a message that is featurised: head and tail, without INFO/DEBUG/WARNING lines."""
     if len(text) > HEAD_CHARS + TAIL_CHARS:
         text = text[:HEAD_CHARS] + "\n" + text[-TAIL_CHARS:]
-    lines = [line for line in _LINES.split(text) if line.strip()]
+    lines = [line for line in LINE_SPLIT.split(text) if line.strip()]
     errors = [line for line in lines if not WEAK_LINE.search(line)]
     return "\n".join(errors or lines)
 

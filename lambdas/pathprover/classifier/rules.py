@@ -275,6 +275,8 @@ RULES: Final[tuple[Rule, ...]] = (
         r"\bOOMKilled\W{0,4}false\b|\breceived a shutdown signal\b|\bThe operation was cancell?ed\b"
         r"|\bwas (?:stopped|cancell?ed) by (?:the )?(?:user|operator|admin)\b"
         r"|\bkilled by (?:the )?(?:user|operator|admin)\b|\bWorker unexpectedly exits\b"
+        # A job someone stopped (CodeBuild STOPPED, a SageMaker job or endpoint "was Stopped").
+        r"|\b(?:build|training job|transform job|endpoint) was stopped\b|\bSTOPPED \(phase\b|\bphase [A-Z_]+ STOPPED\b"
         r"|\bA worker died or was killed\b",
         hint="Killed, but the runtime says not by the OOM killer: retried once; read the container logs.",
     ),
@@ -784,6 +786,10 @@ RULES: Final[tuple[Rule, ...]] = (
         r"[A-Za-z][A-Za-z0-9]*(?:Error|Exception):\s+\S",
     ),
 )
+
+LINE_SPLIT: Final[re.Pattern[str]] = re.compile(r"\r\n|\r|\n|\\r\\n|\\n")
+"""Real newlines, and the escaped ones of a JSON-encoded cause (Step Functions, Lambda): how a message
+is cut into lines, for the rules and the model alike."""
 
 WEAK_LINE: Final[re.Pattern[str]] = re.compile(
     r"^.{0,60}?(?:(?<![A-Za-z])(?:INFO|DEBUG|TRACE|WARN|WARNING)(?![A-Za-z])(?![-=(])"

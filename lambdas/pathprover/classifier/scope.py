@@ -152,7 +152,7 @@ SCOPE_RULES: Final[tuple[ScopeRule, ...]] = (
         r"[^.\n]{0,120}?\bdoes not exist\b"
         r"|\bNoSuchBucket\b|\bThe specified bucket does not exist\b"
         r"|\bResourceNotFoundException\b.{0,200}?\b(?:project|build|state machine|execution|table|function)\b"
-        r"|\bCannot create already existing\b|\bResourceInUse\b",
+        r"|\bCannot create already existing\b|\bResourceInUse\b|\bCodeBuild build \S+ not found\b",
         "a resource the prove relies on was removed or replaced under it (janitor, operator, another "
         "deployment): check the janitor's grace and the resource tags",
     ),
@@ -191,32 +191,43 @@ def _line_of(text: str, match: re.Match[str]) -> str:
     return text[start : end if end >= 0 else len(text)]
 
 
-def judge_scope(text: str, category: str, origin: FailureOrigin | None = None) -> ScopeVerdict:
-    """Who is at fault for this failure, from its text and where it happened.
+CONFIG_SERVICE_RULES: Final[frozenset[str]] = frozenset({"service.region_or_api"})
+"""The one `service_limitation` family that is the configuration's: the region or API does not offer
+this instance type or feature. Every other service limitation (a quota, a permission, a credential, a
+gated licence, a plan), or one the model judged with no rule to prove it, is the account's."""
+
+
+def judge_scope(text: str, category: str, origin: FailureOrigin | None = None, rule: str | None = None) -> ScopeVerdict:
+    """Who is at fault for this failure, from its text, where it happened and the rule that decided it.
 
     Account patterns win over harness patterns (a quota message that also
     mentions a deleted resource is still a quota), and an internal exception of
     the harness is the harness's whatever its category. A config failure's
     category is kept: OOM, model incompatibility, an unsupported instance type
     for a feature, a stock-out, a slow start or a crash in the serving code.
+    When unsure whether a service limitation is the config's, the answer is the
+    account's: that costs a cooldown, a wrong `unfeasible` costs the config for good.
     """
     window = text[-20_000:]
-    for rule in SCOPE_RULES:
-        if rule.scope != "account":
+    for scope_rule in SCOPE_RULES:
+        if scope_rule.scope != "account":
             break
-        match = rule.pattern.search(window)
+        match = scope_rule.pattern.search(window)
         if match:
-            return ScopeVerdict("account", rule.id, rule.action, _line_of(window, match))
+            return ScopeVerdict("account", scope_rule.id, scope_rule.action, _line_of(window, match))
     if origin == "harness":
         return ScopeVerdict("harness", "harness.origin", DEFAULT_ACTIONS["harness"])
     if category in ("oom", "model_incompatibility"):
         # The message proves a property of the configuration: a missing-looking resource
         # in the same log (a Ray worker "no longer exists" after the OOM) is a consequence.
         return ScopeVerdict("config", "config.category", "")
-    for rule in SCOPE_RULES:
-        match = rule.pattern.search(window) if rule.scope == "harness" and origin not in rule.not_from else None
+    for scope_rule in SCOPE_RULES:
+        harness = scope_rule.scope == "harness" and origin not in scope_rule.not_from
+        match = scope_rule.pattern.search(window) if harness else None
         if match:
-            return ScopeVerdict("harness", rule.id, rule.action, _line_of(window, match))
+            return ScopeVerdict("harness", scope_rule.id, scope_rule.action, _line_of(window, match))
+    if category == "service_limitation" and rule not in CONFIG_SERVICE_RULES:
+        return ScopeVerdict("account", "account.service_limitation", DEFAULT_ACTIONS["account"])
     return ScopeVerdict("config", "config.default", "")
 
 

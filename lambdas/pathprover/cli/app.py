@@ -527,11 +527,7 @@ def classify(
     try:
         origin_name = normalise_origin(origin)
         if text is None:
-            lines = (
-                raw.decode("utf-8", errors="strict") if _utf8(raw) else _not_utf8(n)
-                for n, raw in enumerate(sys.stdin.buffer, start=1)
-            )
-            for verdict in classify_lines(lines, stage=stage, origin=origin_name):
+            for verdict in classify_lines(_stdin_lines(), stage=stage, origin=origin_name):
                 sys.stdout.write(json.dumps(verdict) + "\n")
             return
         if not text.strip():
@@ -560,16 +556,13 @@ def classify(
         out.print(f"action:    {result.action}", highlight=False)
 
 
-def _utf8(raw: bytes) -> bool:
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _not_utf8(number: int) -> str:
-    raise ValueError(f"line {number}: not UTF-8 text (JSON Lines must be UTF-8)")
+def _stdin_lines() -> Iterator[str]:
+    """Standard input as text lines; a line that is not UTF-8 is an error naming it."""
+    for number, raw in enumerate(sys.stdin.buffer, start=1):
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValueError(f"line {number}: not UTF-8 text (JSON Lines must be UTF-8)") from None
 
 
 app.command("loadgen", help="Benchmark an OpenAI-compatible or SageMaker endpoint (deterministic workload).")(

@@ -133,6 +133,20 @@ def _clean_cost(svc: Services, state: ProveState) -> float:
     return _expected_seconds(svc, state, "clean") / 3600.0 * _price(svc, state)
 
 
+STOPPED_STATUSES: Final = frozenset({"STOPPED", "Stopped", "Stopping"})
+_STATUS_KEYS: Final = ("build_status", "endpoint_status", "training_job_status", "transform_job_status")
+
+
+def failure_origin(job: JobRef, job_state: JobState) -> FailureOrigin:
+    """Where a failed job's failure was seen. A job someone stopped (the harness's clean-up, the janitor,
+    an operator) did not fail on its own: that is the harness's, never the configuration's."""
+    if job.start_failure:
+        return "api"
+    if any(job_state.detail.get(key) in STOPPED_STATUSES for key in _STATUS_KEYS):
+        return "harness"
+    return "job"
+
+
 def _fail(state: ProveState, stage: str | None, text: str, origin: FailureOrigin = "job") -> ProveState:
     """Take the failure path; ``origin`` says where it was seen (it informs who is at fault)."""
     state.status = "failed"
@@ -607,8 +621,8 @@ def check(state: ProveState, svc: Services) -> ProveState:
     if job_state.done:
         _detection(record, job_state, now)
         if job_state.status == "failed":
-            origin: FailureOrigin = "api" if state.job.start_failure else "job"
-            return _fail(state, job_state.failure_stage or stage, job_state.failure_text or f"{stage} failed", origin)
+            text = job_state.failure_text or f"{stage} failed"
+            return _fail(state, job_state.failure_stage or stage, text, failure_origin(state.job, job_state))
         return _succeeded(state, svc, now, stage, job_state)
     expected = _expected_seconds(svc, state, stage)
     elapsed = (now - (state.stage_started_at or now)).total_seconds()
