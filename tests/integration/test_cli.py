@@ -198,7 +198,6 @@ def test_classify_jsonl_on_stdin():
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["gaps"], "the table is empty"),
         (["gaps", "--table", "/nonexistent/x.parquet"], "no table at"),
         (
             [
@@ -315,3 +314,14 @@ def test_classify_binary_and_huge_input_get_an_answer_or_a_clear_error():
     assert binary.exit_code == 2 and "line 1: not UTF-8" in binary.output
     assert answer["category"] == "oom" and "A1b2C3d4" not in json.dumps(answer)
     assert garbage["category"] in ("unknown", "code_bug") and garbage["rule"]
+
+
+def test_on_an_empty_warehouse_gaps_and_plan_start_from_the_catalog(tmp_path):
+    # Given a warehouse with no rows (a first run) / When asking for the plan
+    result = run("plan", "--max-proves", "5", "--max-cost", "25", "--warehouse", str(tmp_path / "empty"), "--json")
+    # Then the brain plans from the catalog's search space instead of refusing
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.stdout)
+    assert len(plan["selected"]) == 5
+    assert len({(s["model_family"], s["instance_family"]) for s in plan["selected"]}) == 5
+    assert plan["reserved_total_usd"] <= 25

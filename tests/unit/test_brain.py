@@ -93,8 +93,12 @@ def test_property_fast_search_equals_reference(rows):
         [row(*r[:6], status=r[6], category=r[7] if r[6] != "completed" else None, hours=r[8], reason="x") for r in rows]
     )
     if not history.completed():
-        with pytest.raises(SpaceError):
-            search_gaps(history, CATALOG, NOW)
+        # A first run: nothing to extend, so the space is the catalog's and no gap has a proven neighbour.
+        search = search_gaps(history, CATALOG, NOW)
+        assert search.domains == {
+            d: sorted(CATALOG.values(d), key=int if d == "tp_degree" else str) for d in DIMENSIONS
+        }
+        assert search.completed_cells == 0 and not search.neighbors.any()
         return
     fast = ranked(history)
     slow = [(k, n, v.reason if v else None) for k, n, v in naive_ranking(history, CATALOG, NOW)]
@@ -237,3 +241,44 @@ def test_plan_skips_what_does_not_fit_the_budget_but_keeps_going():
     assert plan.estimated_total_usd <= 20
     for run in plan.selected:
         assert dict(zip(DIMENSIONS, run.vector.as_tuple(), strict=True))
+
+
+def _first_run_plan(**kw):
+    empty = history_of([])
+    search = search_gaps(empty, CATALOG, NOW)
+    return make_plan(search, empty, CATALOG, **kw)
+
+
+def test_a_first_run_plans_from_the_catalog_one_pair_at_a_time_cheapest_first():
+    # Given an empty table (a fresh stack) / When the brain plans the guide's first run
+    plan = _first_run_plan(max_proves=5, max_cost_usd=25)
+    # Then it proves something, within the limits, each a different model family on the cheapest instances
+    assert len(plan.selected) == 5
+    assert plan.reserved_total_usd <= 25
+    pairs = [(r.vector.model_family, r.vector.instance_family) for r in plan.selected]
+    assert len(set(pairs)) == 5
+    cheapest = min(i.price_per_hour_usd for i in CATALOG.instances.values())
+    assert min(CATALOG.instance(r.instance_type).price_per_hour_usd for r in plan.selected) == cheapest
+    # And with a large budget, every (model family, instance family) pair the catalog allows comes first
+    big = _first_run_plan(max_proves=50, max_cost_usd=100_000)
+    first_pairs = [(r.vector.model_family, r.vector.instance_family) for r in big.selected]
+    assert len(set(first_pairs)) == len(first_pairs)
+
+
+def test_a_first_run_plan_is_deterministic_and_only_feasible():
+    a = _first_run_plan(max_proves=10, max_cost_usd=50)
+    b = _first_run_plan(max_proves=10, max_cost_usd=50)
+    assert [r.config_id for r in a.selected] == [r.config_id for r in b.selected]
+    rules = FeasibilityRules(CATALOG)
+    assert all(isinstance(rules.check(tuple(r.vector.as_dict()[d] for d in DIMENSIONS)), Placement) for r in a.selected)
+
+
+def test_without_the_token_secret_gated_models_are_left_out_with_the_reason():
+    # Given the Hugging Face token secret is missing / When planning a first run
+    plan = _first_run_plan(
+        max_proves=20, max_cost_usd=200, gated_allowed=False, gated_reason="gated model: no secret X"
+    )
+    # Then no gated model is selected, and the exclusions say why
+    assert plan.selected and not any(CATALOG.model(r.model_name).gated for r in plan.selected)
+    assert plan.excluded_counts.get("needs_secret", 0) > 0
+    assert any(e.reason == "gated model: no secret X" for e in plan.excluded if e.kind == "needs_secret")

@@ -28,7 +28,7 @@ _D = {name: i for i, name in enumerate(DIMENSIONS)}
 
 
 class SpaceError(ValueError):
-    """The requested space cannot be searched (no proven configs, or too large)."""
+    """The requested space cannot be searched (a filter matches nothing, or it is too large)."""
 
 
 @dataclass(frozen=True)
@@ -107,13 +107,13 @@ def build_domains(
 ) -> dict[str, list[str | int]]:
     """Values per dimension: those seen in completed rows (plus the catalog's, if asked), then filtered."""
     completed = history.completed()
-    if not completed:
-        raise SpaceError(
-            "no completed rows in the table: gaps extend proven configs, so prove one config first "
-            "(or run `pathprover seed` to start from a realistic CI table)"
-        )
-    columns = list(zip(*(entry.key for entry in completed), strict=True))
-    seen: dict[str, set[str | int]] = {d: set(columns[i]) for i, d in enumerate(DIMENSIONS)}
+    if completed:
+        columns = list(zip(*(entry.key for entry in completed), strict=True))
+        seen: dict[str, set[str | int]] = {d: set(columns[i]) for i, d in enumerate(DIMENSIONS)}
+    else:
+        # A first run (empty table): nothing is proven to extend, so the space is the catalog's.
+        seen = {d: set() for d in DIMENSIONS}
+        include_catalog = True
     if include_catalog:
         for d in DIMENSIONS:
             seen[d].update(catalog.values(d))

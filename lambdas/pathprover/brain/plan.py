@@ -70,10 +70,69 @@ def concretise(
     )
 
 
+def _gated(catalog: Catalog, rules: FeasibilityRules, gap: Gap) -> bool:
+    placement = rules.check(gap.key)
+    return isinstance(placement, Placement) and placement.model.gated
+
+
+def cold_start_order(search: GapSearch, catalog: Catalog, rules: FeasibilityRules) -> list[int]:
+    """Ranks in the order a first run proves them: most informative, then cheapest.
+
+    With nothing proven, neighbour counts are all zero and say nothing. A greedy cover
+    does: each pick is a feasible gap that adds a (model family, instance family) pair not
+    yet planned, the cheapest such (the cost follows the model and the instance, so many
+    variants tie), and among equals the one adding the most dimension values not yet
+    planned (engine, quantization, target, tp), then the rank. Once every pair is planned,
+    gaps adding any new value come next, cheapest first; then the rest by cost. Infeasible
+    gaps follow in rank order, so the plan still says why each was left out.
+    """
+    candidates: list[tuple[int, tuple[Any, Any], tuple[tuple[str, Any], ...], float]] = []
+    rest: list[int] = []
+    for rank in range(search.total):
+        gap = search.gap(rank)
+        placement = rules.check(gap.key) if gap.verdict is None else None
+        if not isinstance(placement, Placement):
+            rest.append(rank)
+            continue
+        values = dict(zip(DIMENSIONS, gap.key, strict=True))
+        cost = ceiling_of(estimate(catalog, placement, str(values["deployment_target"])).cost_usd)
+        pair = (values["model_family"], values["instance_family"])
+        candidates.append((rank, pair, tuple(values.items()), cost))
+    pairs: set[tuple[Any, Any]] = set()
+    seen: set[tuple[str, Any]] = set()
+    order: list[int] = []
+    remaining = sorted(candidates, key=lambda c: (c[3], c[0]))  # cheapest first, then rank
+    while remaining:
+        best_index: int | None = None
+        best: tuple[bool, bool, int] = (False, False, 0)
+        best_cost = 0.0
+        for index, (_, pair, items, cost) in enumerate(remaining):
+            if best_index is not None and cost > best_cost and best >= (pair not in pairs, True, 0):
+                continue  # costlier and cannot beat the best on what comes before the cost
+            new_values = sum(item not in seen for item in items)
+            score = (pair not in pairs, new_values > 0, new_values)
+            if (
+                best_index is None
+                or score[:2] > best[:2]
+                or (score[:2] == best[:2] and cost == best_cost and score[2] > best[2])
+            ):
+                best_index, best, best_cost = index, score, cost
+        if best_index is None or not (best[0] or best[1]):
+            break
+        rank, pair, items, _ = remaining.pop(best_index)
+        pairs.add(pair)
+        seen.update(items)
+        order.append(rank)
+    order.extend(c[0] for c in remaining)
+    return order + rest
+
+
 @dataclass
 class Exclusion:
     gap: Gap
-    kind: str  # infeasible | not_in_catalog | recorded_unfeasible | cooldown | over_budget | limit_reached
+    kind: (
+        str  # infeasible | not_in_catalog | recorded_unfeasible | cooldown | over_budget | limit_reached | needs_secret
+    )
     reason: str
 
     def as_dict(self) -> dict[str, Any]:
@@ -140,7 +199,14 @@ def make_plan(
     max_cost_usd: float = DEFAULT_MAX_COST_USD,
     max_excluded: int = DEFAULT_MAX_EXCLUDED,
     rules: FeasibilityRules | None = None,
+    gated_allowed: bool = True,
+    gated_reason: str | None = None,
 ) -> Plan:
+    """Select gaps in rank order within the limits (on an empty table: :func:`cold_start_order`).
+
+    ``gated_allowed=False`` (the Hugging Face token secret is missing) leaves gated models out with
+    ``gated_reason``: their weights cannot be read from the hub.
+    """
     if max_proves < 0:
         raise ValueError("MAX_PROVES_PER_RUN must be 0 or more")
     if max_cost_usd < 0:
@@ -157,10 +223,16 @@ def make_plan(
         if len(excluded) < max_excluded:
             excluded.append(Exclusion(gap, kind, reason))
 
-    for rank in range(search.total):
+    ranks: list[int] = (
+        cold_start_order(search, catalog, rules) if search.completed_cells == 0 else list(range(search.total))
+    )
+    for rank in ranks:
         gap = search.gap(rank)
         if gap.verdict is not None:
             exclude(gap, gap.verdict.kind, gap.verdict.reason)
+            continue
+        if not gated_allowed and _gated(catalog, rules, gap):
+            exclude(gap, "needs_secret", gated_reason or "gated model: no Hugging Face token secret")
             continue
         if len(selected) >= max_proves:
             exclude(gap, "limit_reached", f"limit reached: MAX_PROVES_PER_RUN is {max_proves}")

@@ -108,10 +108,13 @@ def open_catalog(warehouse: Path | None = None) -> Catalog:
 
 
 def load_history(store: LocalWarehouse) -> History:
+    """The table's history; an empty warehouse is a first run (the brain plans from the catalog)."""
     if not store.exists():
+        if store.table is None:
+            return History(configs={}, total_rows=0)
         raise UserError(
             f"the table is empty: no Parquet files in {store.describe()}. "
-            "Run `pathprover seed` for a starter table, or point --table at your benchmark_results Parquet."
+            "Point --table at your benchmark_results Parquet."
         )
     problems = store.problems()
     if problems:
