@@ -68,3 +68,9 @@ class Ledger(Protocol):
         ...
 
     def release_lease(self, config_id: str, owner: str) -> None: ...
+
+
+class SecretLookup(Protocol):
+    """Whether a Secrets Manager secret exists. Never reads its value: the plan only needs to know."""
+
+    def exists(self, secret_id: str) -> bool: ...

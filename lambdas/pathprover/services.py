@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass
 
 from pathprover.catalog import Catalog, load_catalog
-from pathprover.ports import Clock, Ledger, ResultsStore
+from pathprover.ports import Clock, Ledger, ResultsStore, SecretLookup
 from pathprover.settings import Settings
 from pathprover.stages.ports import ArtifactStore, Builder, ExecutionLookup, Fleet
 
@@ -30,6 +30,8 @@ class Services:
     simulated: bool
     executions: ExecutionLookup | None = None
     """Workflow execution statuses (the janitor); None where no state machine is configured."""
+    secrets: SecretLookup | None = None
+    """Whether the Hugging Face token secret exists (the plan checks it before planning a gated model)."""
 
 
 _lock = threading.Lock()

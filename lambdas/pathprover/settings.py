@@ -33,6 +33,17 @@ class Settings(BaseModel):
     build_project: str = "pathprover-build"
     stage_project: str = "pathprover-stage"
     benchmark_project: str = "pathprover-benchmark"
+    runner_image_project: str = Field(
+        default="pathprover-runner-image",
+        description="CodeBuild project that builds the benchmark runner image (at deploy, and on demand)",
+    )
+    runner_image_uri: str = Field(
+        default="000000000000.dkr.ecr.us-east-1.amazonaws.com/pathprover-benchmark:runner",
+        description="the image the benchmark project runs in: repository:tag, one tag scheme for build and use",
+    )
+    runner_source_s3_uri: str | None = Field(
+        default=None, description="s3://.../runner.zip: Dockerfile + wheel the runner image is built from"
+    )
     training_image: str = (
         "763104351884.dkr.ecr.us-east-1.amazonaws.com/"
         "huggingface-pytorch-training:2.5.1-transformers4.49.0-gpu-py311-cu124-ubuntu22.04"

@@ -83,8 +83,24 @@ def run_command(
     include_catalog: Annotated[bool, typer.Option("--catalog", help="Search the catalog's values too")] = False,
     warehouse: Annotated[Path | None, typer.Option(help="Local warehouse [env PATHPROVER_WAREHOUSE]")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object")] = False,
+    fresh_account: Annotated[
+        bool,
+        typer.Option(
+            "--fresh-account",
+            help="Simulate the stack right after `cdk deploy`: empty table, runner image not built yet, token "
+            "secret present, new-account endpoint quotas",
+        ),
+    ] = False,
+    no_token_secret: Annotated[
+        bool,
+        typer.Option("--no-token-secret", help="Simulate an account without the Hugging Face token secret"),
+    ] = False,
 ) -> None:
     """Run the state machine end to end on this machine: plan, prove in lanes, record, summarise."""
+    from dataclasses import replace
+
+    from pathprover.adapters.local.account import ESTABLISHED
+    from pathprover.adapters.local.account import fresh_account as fresh_account_profile
     from pathprover.adapters.local.faults import FaultFileError, FaultPlan, load_faults
     from pathprover.catalog import CatalogError, load_catalog
     from pathprover.cli.app import fail, open_store, settings_for
@@ -120,14 +136,24 @@ def run_command(
         fail(str(exc))
     settings = settings_for(warehouse)
     store = open_store(warehouse, None)
-    if not store.exists() and targets is None:
+    account = fresh_account_profile() if fresh_account else ESTABLISHED
+    if no_token_secret:
+        account = replace(account, secrets=frozenset())
+    if fresh_account and store.exists():
         fail(
-            f"the table is empty: no Parquet files in {store.describe()}. Run `pathprover seed` first, "
-            "or give --targets."
+            f"--fresh-account simulates a new stack, whose table is empty, but {store.describe()} has rows: "
+            "give a new --warehouse"
         )
     before = _coverage(store) if store.exists() else {"proven_configs": 0, "unfeasible_configs": 0, "rows": 0}
     err.print(f"[bold]Path Prover[/bold] local runtime — {SIMULATED_NOTE}.", highlight=False)
-    with LocalRuntime(settings.warehouse, faults=plan, progress=_progress_printer(err)) as runtime:
+    if not store.exists() and targets is None:
+        err.print("the table is empty: a first run plans from the catalog's search space", highlight=False)
+    if fresh_account:
+        err.print(
+            "simulated account: fresh (runner image not built yet, token secret present, new-account endpoint quotas)",
+            highlight=False,
+        )
+    with LocalRuntime(settings.warehouse, faults=plan, progress=_progress_printer(err), account=account) as runtime:
         err.print(f"state machine {runtime.state_machine_arn}", highlight=False)
         outcome = runtime.run(payload)
         leftovers = runtime.fleet.alive({})
@@ -145,6 +171,7 @@ def run_command(
         "real_seconds": outcome.real_seconds,
         "virtual_seconds": outcome.virtual_seconds,
         "simulated": True,
+        "simulated_account": account.name,
         "fleet_alive_after_run": leftovers,
     }
     if as_json:

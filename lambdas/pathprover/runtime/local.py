@@ -20,12 +20,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
+from pathprover.adapters.local.account import DEFAULT_HF_TOKEN_SECRET, ESTABLISHED, AccountProfile
 from pathprover.adapters.local.artifacts import LocalArtifactStore
 from pathprover.adapters.local.builder import SimulatedBuilder
 from pathprover.adapters.local.endpoint import SimulatedEndpointServer
 from pathprover.adapters.local.faults import FaultPlan
 from pathprover.adapters.local.fleet import SimulatedFleet
 from pathprover.adapters.local.ledger import SqliteLedger
+from pathprover.adapters.local.secrets import ProfileSecrets
 from pathprover.adapters.local.warehouse import LocalWarehouse
 from pathprover.catalog import Catalog, load_catalog
 from pathprover.runtime.moto_patches import Dispatch, patched
@@ -166,10 +168,20 @@ class LocalRuntime:
         settings: Settings | None = None,
         progress: Callable[[dict[str, Any]], None] | None = None,
         server_port: int | None = None,
+        account: AccountProfile = ESTABLISHED,
     ) -> None:
-        self.settings = (settings or Settings.from_env()).model_copy(
-            update={"warehouse": Path(warehouse), "runtime": "local", "artifact_bucket": LOCAL_BUCKET, "region": REGION}
+        base = settings or Settings.from_env()
+        self.settings = base.model_copy(
+            update={
+                "warehouse": Path(warehouse),
+                "runtime": "local",
+                "artifact_bucket": LOCAL_BUCKET,
+                "region": REGION,
+                "hf_token_secret": base.hf_token_secret or DEFAULT_HF_TOKEN_SECRET,
+                "runner_source_s3_uri": f"s3://{LOCAL_BUCKET}/{RUNNER_SOURCE_KEY}",
+            }
         )
+        self.account = account
         self.catalog = catalog or load_catalog(self.settings.catalog_dir)
         self.faults = faults or FaultPlan()
         self.progress = Progress(progress)
@@ -216,7 +228,10 @@ class LocalRuntime:
             self.artifacts,
             job_runner=self._run_benchmark,
             runner_poll_s=120.0,
+            account=self.account,
+            runner_image_uri=self.settings.runner_image_uri,
         )
+        self.artifacts.put_bytes(RUNNER_SOURCE_KEY, _runner_source())
         store = LocalWarehouse(self.root)
         self.clock.start = max(self.clock.start, _latest_record(store))
         self.services = Services(
@@ -229,6 +244,7 @@ class LocalRuntime:
             ledger=SqliteLedger(state_dir / "ledger.sqlite"),
             clock=self.clock,
             simulated=True,
+            secrets=ProfileSecrets(self.account),
         )
         use_services(self.services)
         handlers = {name: self._wrap(name, _load(target)) for name, target in FUNCTIONS.values()}
@@ -415,6 +431,20 @@ class LocalRuntime:
             warehouse=str(self.root),
             transitions=transitions,
         )
+
+
+RUNNER_SOURCE_KEY: Final = "runner/source.zip"
+
+
+def _runner_source() -> bytes:
+    """The runner image's build source, as the stack ships it: the benchmark Dockerfile (the simulated
+    CodeBuild does not build it, but the lifecycle hands CodeBuild a real bundle)."""
+    from pathprover.generate.bundle import Bundle, bundle_zip
+
+    template = asl_path().parents[1] / "containers" / "benchmark" / "Dockerfile.j2"
+    if not template.is_file():
+        template = Path(__file__).resolve().parents[1] / "_containers" / "benchmark" / "Dockerfile.j2"
+    return bundle_zip(Bundle(files={"benchmark/Dockerfile.j2": template.read_bytes()}))
 
 
 def _latest_record(store: LocalWarehouse) -> datetime:

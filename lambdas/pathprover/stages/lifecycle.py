@@ -64,6 +64,15 @@ def _now(svc: Services) -> datetime:
     return now if now.tzinfo else now.replace(tzinfo=UTC)
 
 
+def with_required_stages(run: RunConfig, svc: Services) -> RunConfig:
+    """The run as it must be proved. A gated model's weights are always staged to S3 first (by the stage
+    job, which reads the Hugging Face token from Secrets Manager): the endpoint then loads them from S3
+    (ModelDataSource) and never sees the token."""
+    if "stage" in run.stages or not svc.catalog.model(run.model_name).gated:
+        return run
+    return run.model_copy(update={"stages": ("stage", *run.stages)})
+
+
 def stage_plan(run: RunConfig) -> list[str]:
     """The stages this prove runs, in lifecycle order; tune stages only when tuning was asked for."""
     wanted = set(run.stages) | {"register", "clean"}
@@ -81,6 +90,8 @@ def stage_plan(run: RunConfig) -> list[str]:
     return plan
 
 
+RUNNER_IMAGE_MINUTES: Final = 10.0
+"""Expected build time of the benchmark runner image (python base + one wheel)."""
 QUICK_STAGE_SECONDS: Final = 60.0
 """generate, push, register: seconds of Lambda work, no job to poll."""
 INTERNAL_ERRORS: Final = frozenset(
@@ -198,6 +209,7 @@ def begin(state: ProveState, svc: Services) -> ProveState:
     """Lease the config and reserve its budget, or skip it with the reason."""
     now = _now(svc)
     state.started_at = state.started_at or now
+    state.run = with_required_stages(state.run, svc)
     state.plan = state.plan or stage_plan(state.run)
     owner = f"{state.execution_id}#{state.lane}"
     if not svc.ledger.acquire_lease(state.config_id, owner, LEASE_TTL_S, now):
@@ -366,9 +378,12 @@ def _deploy_spec(state: ProveState, svc: Services, now: datetime, variant: str =
     run = state.run
     names = resource_names(state.execution_id, state.config_id, state.attempt, variant)
     env = serving_env(svc, run)
-    if "model_s3_uri" in state.artifacts:
+    model_data_uri = state.artifacts.get("model_s3_uri")
+    if model_data_uri:
+        # SageMaker copies the uncompressed S3 prefix to /opt/ml/model (ModelDataSource, S3Prefix) before the
+        # container starts; the container serves from there.
         env["MODEL_SOURCE"] = "s3"
-        env["MODEL_S3_URI"] = state.artifacts["model_s3_uri"]
+        env["MODEL_S3_URI"] = model_data_uri
     if variant == "adapter" and "adapter_s3_uri" in state.artifacts:
         env["ADAPTER_S3_URI"] = state.artifacts["adapter_s3_uri"]
     io_prefix = svc.artifacts.uri(f"io/{names.endpoint}/")
@@ -395,7 +410,32 @@ def _deploy_spec(state: ProveState, svc: Services, now: datetime, variant: str =
         expiry=now + RESOURCE_EXPIRY,
         expected_ready_s=int(_expected_seconds(svc, state, "deploy")),
         stage="adapter" if variant else "deploy",
+        model_data_uri=model_data_uri,
+        **startup_timeouts(svc, run),
     )
+
+
+DOWNLOAD_BYTES_PER_S: Final = 150e6
+"""S3 → instance volume, a conservative sustained rate for one large model (an assumption, not a
+measurement: larger instances are faster, so the timeout is generous for them)."""
+LOAD_BYTES_PER_S: Final = 500e6
+"""Weights from the local volume into GPU memory (safetensors, mmap), aggregated over the instance."""
+ENGINE_INIT_S: Final = 600
+"""Engine start besides the weights: CUDA context, NCCL with TP, memory profiling, CUDA-graph capture."""
+STARTUP_TIMEOUT_RANGE: Final = (600, 3600)
+"""SageMaker accepts 60-3600 s for both; less than 10 minutes is too tight for any LLM engine."""
+
+
+def startup_timeouts(svc: Services, run: RunConfig) -> dict[str, int]:
+    """ModelDataDownloadTimeoutInSeconds and ContainerStartupHealthCheckTimeoutInSeconds, sized from the
+    model's bytes: SageMaker's defaults are too short for a large model (a 65 GB model with TP 4 does not
+    pass them). Twice the expected time, clamped to what SageMaker accepts; always sent."""
+    model = svc.catalog.model(run.model_name)
+    weight_bytes = model.total_params_b * 1e9 * svc.catalog.weight_bytes_per_param(model, run.vector.quantization)
+    low, high = STARTUP_TIMEOUT_RANGE
+    download = int(min(high, max(low, 2 * weight_bytes / DOWNLOAD_BYTES_PER_S)))
+    startup = int(min(high, max(low, 2 * (weight_bytes / LOAD_BYTES_PER_S) + ENGINE_INIT_S)))
+    return {"model_download_timeout_s": download, "startup_health_check_timeout_s": startup}
 
 
 def _start_deploy(state: ProveState, svc: Services, now: datetime, variant: str = "") -> ProveState:
@@ -535,6 +575,46 @@ def _start_benchmark(state: ProveState, svc: Services, now: datetime) -> ProveSt
     return _poll_later(state, svc.builder.start(job), suggest_wait(0, expected, billing=True))
 
 
+def _start_runner_image(state: ProveState, svc: Services, now: datetime) -> ProveState:
+    """The benchmark project runs in the runner image; the deploy builds it, but until that build is done
+    (or if it failed) this prove builds it, before anything bills: a missing image would otherwise fail the
+    benchmark in PROVISIONING with a GPU endpoint paid for."""
+    source = svc.settings.runner_source_s3_uri
+    if not source:
+        return _fail(
+            state,
+            "build",
+            f"the benchmark runner image {svc.settings.runner_image_uri} does not exist and no runner source is "
+            "configured to build it (PATHPROVER_RUNNER_SOURCE_S3_URI)",
+            "harness",
+        )
+    job = BuildJob(
+        project_name=svc.settings.runner_image_project,
+        kind="runner",
+        source_s3_uri=source,
+        source_digest=hashlib.sha256(svc.settings.runner_image_uri.encode()).hexdigest(),
+        env={"IMAGE_URI": svc.settings.runner_image_uri},
+        execution_id=state.execution_id,
+        config_id=state.config_id,
+        attempt=state.attempt,
+        expected_minutes=RUNNER_IMAGE_MINUTES,
+        timeout_minutes=int(RUNNER_IMAGE_MINUTES * DEADLINE_FACTOR) + 5,
+    )
+    state.notes.append(f"benchmark runner image {svc.settings.runner_image_uri} missing: building it")
+    state.deadline = now + timedelta(seconds=RUNNER_IMAGE_MINUTES * 60 * DEADLINE_FACTOR + DEADLINE_SLACK_S)
+    return _poll_later(state, svc.builder.start(job), suggest_wait(0, RUNNER_IMAGE_MINUTES * 60, billing=False))
+
+
+def _runner_done(state: ProveState, svc: Services, now: datetime, job_state: JobState) -> ProveState:
+    """The runner image build ended. Another lane may have pushed the same tag first (tags are immutable,
+    so this build then fails): what counts is whether the image is there now."""
+    if svc.builder.image_exists(svc.settings.runner_image_uri):
+        _finish_stage(state, now, note=f"benchmark runner image {svc.settings.runner_image_uri} ready")
+        return state
+    text = job_state.failure_text or "the runner image build finished without pushing the image"
+    return _fail(state, "build", f"benchmark runner image build failed: {text}", "harness")
+
+
 def _benchmark_buildspec() -> str:
     """The benchmark job: the project's own load generator, run where Lambda's 15 minutes do not apply."""
     return "version: 0.2\nphases:\n  build:\n    commands:\n      - pathprover benchmark-job\n"
@@ -615,11 +695,13 @@ def check(state: ProveState, svc: Services) -> ProveState:
         raise StageError(f"stage {stage} has no job to poll")
     job_state = (
         svc.builder.check(state.job)
-        if state.job.kind in ("build", "stage", "benchmark")
+        if state.job.kind in ("build", "stage", "benchmark", "runner")
         else (svc.fleet.check(state.job))
     )
     if job_state.done:
         _detection(record, job_state, now)
+        if state.job.kind == "runner":
+            return _runner_done(state, svc, now, job_state)
         if job_state.status == "failed":
             text = job_state.failure_text or f"{stage} failed"
             return _fail(state, job_state.failure_stage or stage, text, failure_origin(state.job, job_state))
@@ -681,6 +763,8 @@ def _succeeded(state: ProveState, svc: Services, now: datetime, stage: str, job_
         digest = detail.get("image_digest")
         if digest:
             state.artifacts["image_digest"] = str(digest)
+        if "benchmark" in state.plan and not svc.builder.image_exists(svc.settings.runner_image_uri):
+            return _start_runner_image(state, svc, now)
     elif stage in ("deploy", "adapter"):
         if detail.get("endpoint_url"):
             state.artifacts["endpoint_url"] = str(detail["endpoint_url"])
@@ -772,6 +856,7 @@ def clean(state: ProveState, svc: Services, keep: bool | None = None) -> ProveSt
     now = _now(svc)
     keep = state.keep_on_failure if keep is None else keep
     refs = [r for r in state.resources if r.kind in ("endpoint", "transform", "training")]
+    # A runner image build is shared by every prove that waits for it: it is not this prove's to stop.
     running = [r for r in state.resources if r.kind in ("build", "stage", "benchmark")]
     if state.job is not None and state.job.kind in ("build", "stage", "benchmark"):
         running.append(state.job)

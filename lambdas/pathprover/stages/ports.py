@@ -23,10 +23,11 @@ from typing import Any, Final, Literal, Protocol, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-JobKind = Literal["build", "stage", "benchmark", "endpoint", "transform", "training"]
+JobKind = Literal["build", "stage", "benchmark", "runner", "endpoint", "transform", "training"]
 JobStatus = Literal["running", "succeeded", "failed"]
 DeploymentTarget = Literal["realtime-inference", "async-inference", "batch-transform"]
-BuildKind = Literal["build", "stage", "benchmark"]
+BuildKind = Literal["build", "stage", "benchmark", "runner"]
+"""`runner`: the benchmark runner image, built once per tag (at deploy, or by the first prove that needs it)."""
 ManagedKind = Literal["endpoint", "endpoint-config", "model", "training-job", "transform-job"]
 
 MIN_WAIT_SECONDS: Final = 10
@@ -387,7 +388,7 @@ class BuildJob(BaseModel):
 
     @property
     def failure_stage(self) -> str:
-        return self.kind
+        return "build" if self.kind == "runner" else self.kind
 
 
 class DeploySpec(BaseModel):
@@ -542,6 +543,10 @@ class Builder(Protocol):
 
     def stop(self, ref: JobRef) -> None:
         """Stop the job if it still runs; a finished or unknown job is not an error."""
+        ...
+
+    def image_exists(self, image_uri: str) -> bool:
+        """Whether ``repository:tag`` is in the registry (the benchmark runner image before its first use)."""
         ...
 
 

@@ -14,7 +14,7 @@ from pathprover.catalog import CatalogError
 from pathprover.core.runconfig import RunConfig
 from pathprover.core.targets import TargetError, to_run_config
 from pathprover.services import Services
-from pathprover.stages.lifecycle import stage_plan
+from pathprover.stages.lifecycle import stage_plan, with_required_stages
 from pathprover.stages.state import ProveState
 from pathprover.workflow.models import ExecutionPlan, LaneTask, WorkflowInput
 
@@ -38,13 +38,36 @@ def parse_input(raw: Any) -> WorkflowInput:
         raise InvalidInput("invalid input: " + "; ".join(problems)) from exc
 
 
+def token_secret_missing(svc: Services) -> str | None:
+    """Why gated models cannot be proved in this account (None when the Hugging Face token secret exists)."""
+    secret = svc.settings.hf_token_secret
+    if not secret:
+        return (
+            "gated model: no Hugging Face token secret is configured (PATHPROVER_HF_TOKEN_SECRET; the stack sets "
+            "it from -c PathProverHfTokenSecret)"
+        )
+    if svc.secrets is not None and not svc.secrets.exists(secret):
+        return (
+            f"gated model: the Hugging Face token secret '{secret}' does not exist in Secrets Manager "
+            "(create it as docs/deploy.md shows)"
+        )
+    return None
+
+
 def _targets_to_runs(request: WorkflowInput, svc: Services) -> list[RunConfig]:
     runs = []
+    missing_token: str | None = None
+    checked_token = False
     for index, target in enumerate(request.TARGETS or []):
         try:
             run = to_run_config(target, svc.catalog)
         except (TargetError, CatalogError, ValueError) as exc:
             raise InvalidInput(f"TARGETS[{index}]: {exc}") from exc
+        if svc.catalog.model(run.model_name).gated:
+            if not checked_token:
+                missing_token, checked_token = token_secret_missing(svc), True
+            if missing_token is not None:
+                raise InvalidInput(f"TARGETS[{index}]: {run.model_name} is a {missing_token}; nothing was started")
         placement = Placement(model=svc.catalog.model(run.model_name), instance=svc.catalog.instance(run.instance_type))
         est = estimate(svc.catalog, placement, run.vector.deployment_target)
         if run.tuning is not None:
@@ -124,6 +147,8 @@ def plan_execution(raw: Any, execution_id: str, svc: Services) -> ExecutionPlan:
             max_cost_usd=request.MAX_COST_PER_RUN,
             rules=rules,
             max_excluded=200,
+            gated_allowed=(missing := token_secret_missing(svc)) is None,
+            gated_reason=missing,
         )
         runs = plan.selected
         excluded = [e.as_dict() for e in plan.excluded]
@@ -139,6 +164,7 @@ def plan_execution(raw: Any, execution_id: str, svc: Services) -> ExecutionPlan:
         )
         for i in range(lanes_count)
     ]
+    runs = [with_required_stages(run, svc) for run in runs]
     for position, run in enumerate(runs):
         lane = lanes[position % lanes_count]
         lane.queue.append(

@@ -151,3 +151,21 @@ class CodeBuildBuilder:
             if error_code(exc) in {"InvalidInputException", "ResourceNotFoundException"}:
                 return
             raise
+
+    def image_exists(self, image_uri: str) -> bool:
+        """ECR DescribeImages on ``<registry>/<repository>:<tag>``; a missing repository or tag is False."""
+        name, _, tag = image_uri.rpartition(":")
+        if not name or "/" in tag:
+            raise ValueError(f"not an image reference with a tag: {image_uri!r}")
+        registry, _, repository = name.partition("/")
+        account = registry.split(".", 1)[0]
+        request: dict[str, Any] = {"repositoryName": repository, "imageIds": [{"imageTag": tag}]}
+        if account.isdigit():
+            request["registryId"] = account
+        try:
+            found = self.clients("ecr").describe_images(**request)
+        except Exception as exc:
+            if error_code(exc) in ("ImageNotFoundException", "RepositoryNotFoundException"):
+                return False
+            raise
+        return bool(found.get("imageDetails"))

@@ -9,6 +9,7 @@ from pathprover.adapters.aws.ledger import DynamoLedger
 from pathprover.adapters.aws.results import AthenaResultsStore
 from pathprover.adapters.aws.s3 import S3ArtifactStore
 from pathprover.adapters.aws.sagemaker import SageMakerFleet
+from pathprover.adapters.aws.secrets import SecretsManagerLookup
 from pathprover.adapters.local.clock import SystemClock
 from pathprover.catalog import Catalog
 from pathprover.services import Services
@@ -45,4 +46,5 @@ def build_aws_services(settings: Settings, catalog: Catalog) -> Services:
         clock=SystemClock(),
         simulated=False,
         executions=StepFunctionsExecutions(clients, settings.state_machine_arn) if settings.state_machine_arn else None,
+        secrets=SecretsManagerLookup(clients),
     )

@@ -38,6 +38,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from pathprover.adapters.aws.codebuild import IMAGE_DIGEST_VAR, idempotency_token
+from pathprover.adapters.local.account import ESTABLISHED, AccountProfile
 from pathprover.adapters.local.faults import FaultPlan, job_context
 from pathprover.catalog import Catalog
 from pathprover.ports import Clock
@@ -54,7 +55,10 @@ _COMMANDS: Final[dict[str, str]] = {
     "build": 'docker build --pull --file "${BUILD_CONTEXT}/Dockerfile" --tag "$IMAGE_URI" "$BUILD_CONTEXT"',
     "stage": "bash buildspec/stage.sh",
     "benchmark": 'pathprover loadgen "${args[@]}" > "$RESULTS_DIR/summary.json"',
+    "runner": 'docker build --tag "$IMAGE_URI" benchmark && docker push "$IMAGE_URI"',
 }
+PROVISIONING_S: Final = 60.0
+"""A build that cannot provision (its image or a secret is missing) fails this soon."""
 
 
 @dataclass
@@ -70,6 +74,7 @@ class _Build:
     error: str | None = None
     finished: threading.Event = field(default_factory=threading.Event)
     log_uri: str | None = None
+    provisioning_error: str | None = None
 
 
 def image_digest(source_digest: str, kind: str) -> str:
@@ -89,8 +94,14 @@ class SimulatedBuilder:
         job_runner: JobRunner | None = None,
         *,
         runner_poll_s: float = 0.5,
+        account: AccountProfile = ESTABLISHED,
+        runner_image_uri: str | None = None,
     ) -> None:
         self.clock = clock
+        self.account = account
+        self.runner_image_uri = runner_image_uri
+        """The benchmark project's environment image; a benchmark job needs it in the registry."""
+        self._images: set[str] = {runner_image_uri} if runner_image_uri and account.runner_image_built else set()
         self.catalog = catalog
         self.faults = faults if faults is not None else FaultPlan()
         self.artifacts = artifacts
@@ -102,7 +113,46 @@ class SimulatedBuilder:
 
     # ------------------------------------------------------------------ start
     def _duration_s(self, job: BuildJob, params_b: float) -> float:
+        if job.kind == "runner":
+            return (job.expected_minutes or 10.0) * 60.0
         return self.catalog.search_space.timing.minutes(job.kind, params_b) * 60.0
+
+    def image_exists(self, image_uri: str) -> bool:
+        with self._lock:
+            return image_uri in self._images
+
+    def _cannot_provision(self, job: BuildJob) -> str | None:
+        """What CodeBuild reports in PROVISIONING when the environment image or a secret is missing."""
+        for name, reference in sorted(job.secrets.items()):
+            secret_id = reference.split(":", 1)[0] if not reference.startswith("arn:") else reference
+            if not self.account.has_secret(secret_id):
+                return (
+                    f"CLIENT_ERROR: Secrets Manager error for environment variable {name}: "
+                    "ResourceNotFoundException: Secrets Manager can't find the specified secret."
+                )
+        if job.kind == "benchmark" and self.runner_image_uri and self.runner_image_uri not in self._images:
+            return (
+                f"CLIENT_ERROR: Failed to pull the build environment image: CannotPullContainerError: Error response "
+                f"from daemon: manifest for {self.runner_image_uri} not found: manifest unknown: Requested image "
+                "not found"
+            )
+        return None
+
+    def _gated_without_token(self, job: BuildJob, model_name: str | None) -> str | None:
+        """A stage job downloads from the hub: a gated model needs the token (HF_TOKEN from the secret)."""
+        if job.kind != "stage" or not model_name or "HF_TOKEN" in job.secrets:
+            return None
+        try:
+            gated = self.catalog.model(model_name).gated
+        except Exception:
+            return None
+        if not gated:
+            return None
+        return (
+            "huggingface_hub.errors.GatedRepoError: 401 Client Error. Cannot access gated repo for url "
+            f"https://huggingface.co/{model_name}/resolve/main/config.json. Access to model {model_name} is "
+            "restricted. You must have access to it and be authenticated to access it. Please log in."
+        )
 
     def start(self, job: BuildJob) -> JobRef:
         token = idempotency_token(job.execution_id, job.config_id, job.attempt, job.kind)
@@ -111,17 +161,26 @@ class SimulatedBuilder:
             if existing is not None:  # CodeBuild's idempotency token: the same start is the same build
                 return self._ref(self._builds[existing], adopted=True)
             context = job_context(self.catalog, job.env)
-            fault = context.take(self.faults, job.kind)
+            provisioning = self._cannot_provision(job)
+            # Faults name lifecycle stages; the runner image is not a stage of any config.
+            fault = None if provisioning or job.kind == "runner" else context.take(self.faults, job.kind)
+            fault_text = fault.error if fault is not None else self._gated_without_token(job, context.model_name)
             build = _Build(
                 job=job,
                 build_id=f"{job.project_name}:{uuid.UUID(token[:32])}",
                 started=self.clock.now(),
-                duration_s=self._duration_s(job, context.params_b),
-                fault_text=fault.error if fault is not None else None,
+                duration_s=PROVISIONING_S if provisioning else self._duration_s(job, context.params_b),
+                fault_text=fault_text if provisioning is None else None,
+                provisioning_error=provisioning,
             )
             self._builds[build.build_id] = build
             self._by_token[token] = build.build_id
-        if job.kind == "benchmark" and self.job_runner is not None and build.fault_text is None:
+        if (
+            job.kind == "benchmark"
+            and self.job_runner is not None
+            and build.fault_text is None
+            and build.provisioning_error is None
+        ):
             thread = threading.Thread(
                 target=self._run, args=(build,), name=f"simulated-benchmark-{job.config_id}", daemon=True
             )
@@ -183,6 +242,17 @@ class SimulatedBuilder:
         if build.stopped_at is not None:
             detail["build_status"] = "STOPPED"
             return JobState.failed(self._failure(build, "STOPPED", "build was stopped"), stage, detail)
+        if build.provisioning_error is not None and elapsed >= build.duration_s:
+            detail["build_status"] = "FAILED"
+            detail["current_phase"] = "PROVISIONING"
+            text = (
+                f"CodeBuild build {build.build_id} FAILED (phase PROVISIONING) [simulated]\n"
+                f"phase PROVISIONING FAILED: {build.provisioning_error}"
+            )
+            detail["log_uri"] = self._write_log(build, text)
+            return JobState.failed(text, stage, detail)
+        if build.provisioning_error is not None:
+            return JobState.running(suggest_wait(elapsed, build.duration_s, billing=False), detail)
         if build.fault_text is not None and elapsed >= min(build.duration_s * FAIL_AT_FRACTION, timeout_s):
             detail["build_status"] = "FAILED"
             text = self._command_failure(build, build.fault_text)
@@ -213,12 +283,26 @@ class SimulatedBuilder:
             exported[IMAGE_DIGEST_VAR] = image_digest(job.source_digest, job.kind)
         elif job.kind == "stage":
             exported["MODEL_MANIFEST_SHA256"] = image_digest(job.source_digest, job.kind).removeprefix("sha256:")
+            self._write_staged(job)
+        elif job.kind == "runner" and "IMAGE_URI" in job.env:
+            with self._lock:
+                self._images.add(job.env["IMAGE_URI"])
         detail["exported"] = exported
         detail["image_digest"] = exported.get(IMAGE_DIGEST_VAR) or None
         if job.kind == "benchmark" and build.result is not None:
             detail["result"] = build.result
         detail["log_uri"] = self._write_log(build, f"simulated {job.kind} succeeded")
         return JobState.succeeded(detail)
+
+    def _write_staged(self, job: BuildJob) -> None:
+        """What the real stage job leaves in S3: the weights folder's config.json marker and its manifest
+        (no weights: nothing is downloaded here), so a later prove finds the weights already staged."""
+        prefix = job.env.get("MODEL_S3_URI")
+        put = getattr(self.artifacts, "put_uri", None)
+        if not prefix or put is None:
+            return
+        put(prefix + "config.json", json.dumps({"simulated": True, "model": job.env.get("MODEL_ID")}).encode())
+        put(prefix + "manifest.sha256", f"simulated  {job.env.get('MODEL_ID', '')}\n".encode())
 
     def _failure(self, build: _Build, status: str, note: str | None) -> str:
         lines = [f"CodeBuild build {build.build_id} {status} (phase BUILD) [simulated]", f"phase BUILD {status}"]

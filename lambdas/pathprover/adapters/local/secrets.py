@@ -1,0 +1,13 @@
+"""The simulated account's Secrets Manager: which secret ids exist (no values are ever held)."""
+
+from __future__ import annotations
+
+from pathprover.adapters.local.account import AccountProfile
+
+
+class ProfileSecrets:
+    def __init__(self, account: AccountProfile) -> None:
+        self.account = account
+
+    def exists(self, secret_id: str) -> bool:
+        return self.account.has_secret(secret_id)
