@@ -1,0 +1,80 @@
+"""Day one: the stack right after `cdk deploy` (empty table, runner image not built, token secret present)."""
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from pathprover.adapters.local.account import fresh_account
+from pathprover.adapters.local.warehouse import LocalWarehouse
+from pathprover.catalog import default_catalog
+from pathprover.cli.app import app
+from pathprover.runtime.local import LocalRuntime
+
+CATALOG = default_catalog()
+
+
+def _rows(warehouse: Path) -> list[dict]:
+    result = LocalWarehouse(warehouse).query(
+        "SELECT config_id, model_name, status, failure_scope FROM mlcc_ci.benchmark_results"
+    )
+    return [dict(zip(result.columns, row, strict=True)) for row in result.rows]
+
+
+def test_the_guides_first_run_on_a_fresh_account_proves_configurations(tmp_path):
+    # Given a fresh stack: no rows, no runner image yet, the token secret present
+    warehouse = tmp_path / "warehouse"
+    # When the guide's first run starts (5 proves, $50), as `pathprover run --fresh-account` does
+    result = CliRunner().invoke(
+        app,
+        ["run", "--fresh-account", "--max-proves", "5", "--max-cost", "50", "--json", "--warehouse", str(warehouse)],
+        catch_exceptions=False,
+    )
+    # Then it succeeds, proving at least three configs, one of them a gated model
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["status"] == "SUCCEEDED" and summary["simulated_account"] == "fresh"
+    rows = _rows(warehouse)
+    proved = {r["model_name"] for r in rows if r["status"] == "completed"}
+    assert len({r["config_id"] for r in rows if r["status"] == "completed"}) >= 3
+    assert any(CATALOG.model(m).gated for m in proved)
+    # And no unfeasible verdict is written for what is not the configuration's fault
+    assert all(r["failure_scope"] in (None, "config") for r in rows if r["status"] == "unfeasible")
+    # And gated weights came from S3 (the stage step ran), and the runner image was built before a benchmark
+    gated = [p for p in summary["proves"] if CATALOG.model(p["model_name"]).gated and p["status"] == "completed"]
+    assert all(p["stages"][0]["stage"] == "stage" for p in gated)
+    benchmarked = [p for p in summary["proves"] if any(s["stage"] == "benchmark" for s in p["stages"])]
+    assert benchmarked, "the first run should include a realtime prove that benchmarks"
+    assert summary["fleet_alive_after_run"] == []
+
+
+def test_a_gated_target_without_the_token_secret_is_refused_at_plan_time_naming_the_secret(tmp_path):
+    # Given an account without the Hugging Face token secret
+    account = fresh_account(token_secret=False)
+    target = {
+        "deployment_config": "vllm",
+        "model_name": "meta-llama/Llama-3.2-1B-Instruct",
+        "instance_type": "ml.g5.xlarge",
+    }
+    with LocalRuntime(tmp_path / "warehouse", account=account) as runtime:
+        # When a run asks for a gated model
+        outcome = runtime.run({"TARGETS": [target], "MAX_COST_PER_RUN": 20})
+        # Then the plan fails, naming the secret, and nothing was created
+        assert outcome.status == "FAILED"
+        assert "pathprover/huggingface-token" in (outcome.cause or "")
+        assert "does not exist" in (outcome.cause or "")
+        assert runtime.fleet.inventory() == []
+        assert runtime.builder.image_exists(runtime.settings.runner_image_uri) is False
+    assert not LocalWarehouse(tmp_path / "warehouse").exists()
+
+
+def test_a_first_run_without_the_token_secret_proves_only_open_models(tmp_path):
+    # Given a fresh account whose token secret was never created
+    with LocalRuntime(tmp_path / "warehouse", account=fresh_account(token_secret=False)) as runtime:
+        # When the guide's first run plans from the catalog
+        outcome = runtime.run({"MAX_PROVES_PER_RUN": 4, "MAX_COST_PER_RUN": 25})
+    # Then it succeeds without any gated model, and says why gated ones were left out
+    assert outcome.status == "SUCCEEDED", outcome.cause
+    summary = outcome.summary or {}
+    assert summary["proves"] and not any(CATALOG.model(p["model_name"]).gated for p in summary["proves"])
+    assert summary["excluded_counts"].get("needs_secret", 0) > 0
