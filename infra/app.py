@@ -2,8 +2,9 @@
 
 Also runs directly: `.venv/bin/python infra/app.py -c CreatePathProver=true -c PathProverSchedule="rate(1 day)"`
 writes the same assembly to ./cdk.out. No AWS credentials are needed to synthesize: without
-CDK_DEFAULT_ACCOUNT / CDK_DEFAULT_REGION (the CLI sets them from your profile) the stack is
-synthesized for account 111111111111 in us-east-1.
+CDK_DEFAULT_ACCOUNT (the CLI sets it from your profile) the stack is environment-agnostic: the template
+names the account and region as AWS::AccountId / AWS::Region and CloudFormation fills them in wherever it
+is deployed. It is never bound to a made-up account.
 
 cdk-nag's AwsSolutions pack runs on every synthesis (CDK's Validations API): an unacknowledged
 finding stops synthesis with the report.
@@ -15,7 +16,7 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Final, Literal
 
 _ROOT = Path(__file__).resolve().parents[1]
 if __name__ == "__main__":
@@ -44,23 +45,37 @@ FEATURE_FLAGS: dict[str, Any] = {
 }
 
 
-def environment() -> cdk.Environment:
-    return cdk.Environment(
-        account=os.environ.get("CDK_DEFAULT_ACCOUNT") or C.DEFAULT_ACCOUNT,
-        region=os.environ.get("CDK_DEFAULT_REGION") or C.DEFAULT_REGION,
-    )
+def environment(environ: Mapping[str, str] | None = None) -> cdk.Environment | None:
+    """The account and region the CLI resolved (CDK_DEFAULT_*), or None: an environment-agnostic stack.
+
+    Without an account there is no environment at all, even when a region is known: a stack bound to
+    a region but not an account would still be deployable anywhere, and one rule is easier to read.
+    """
+    env = os.environ if environ is None else environ
+    account = env.get("CDK_DEFAULT_ACCOUNT") or None
+    if account is None:
+        return None
+    return cdk.Environment(account=account, region=env.get("CDK_DEFAULT_REGION") or None)
+
+
+AUTO: Final = "auto"
 
 
 def build_app(
-    context: Mapping[str, Any] | None = None, *, nag: bool = True, outdir: str | None = None
+    context: Mapping[str, Any] | None = None,
+    *,
+    nag: bool = True,
+    outdir: str | None = None,
+    env: cdk.Environment | Literal["auto"] | None = AUTO,
 ) -> tuple[cdk.App, HarnessStack]:
-    """The app and its one stack. `context` plays the role of `-c` values (it wins over cdk.json)."""
+    """The app and its one stack. `context` plays the role of `-c` values (it wins over cdk.json);
+    `env` defaults to :func:`environment` (what the CLI resolved), None is environment-agnostic."""
     app = cdk.App(context=FEATURE_FLAGS, post_cli_context=dict(context or {}), outdir=outdir)
     stack = HarnessStack(
         app,
         C.STACK_NAME,
         config=HarnessConfig.from_node(app.node),
-        env=environment(),
+        env=environment() if env == AUTO else env,
         description="ML container CI harness: benchmark results (Glue/Athena) and the Path Prover",
     )
     if nag:

@@ -30,9 +30,8 @@ PACKAGE_DATA: Final[dict[str, Path]] = {
 
 # --------------------------------------------------------------------------- app and context
 STACK_NAME: Final = "MlccCiHarnessStack"
-DEFAULT_ACCOUNT: Final = "111111111111"
-"""Used for synthesis when no account is known (no credentials); `cdk deploy` supplies the real one."""
-DEFAULT_REGION: Final = "us-east-1"
+# No default account or region: without CDK_DEFAULT_ACCOUNT (no credentials) the stack is synthesized
+# environment-agnostic (AWS::AccountId / AWS::Region in the template), never bound to a made-up account.
 
 CTX_CREATE_PATH_PROVER: Final = "CreatePathProver"
 CTX_SCHEDULE: Final = "PathProverSchedule"
@@ -102,11 +101,50 @@ BENCHMARK_TIMEOUT_MINUTES: Final = 180
 
 # --------------------------------------------------------------------------- functions
 PYTHON_VERSION: Final = "3.12"
-PANDAS_LAYER_ACCOUNT: Final = "336392948345"
-PANDAS_LAYER_NAME: Final = "AWSSDKPandas-Python312"
-PANDAS_LAYER_VERSION: Final = 29
-"""AWS SDK for pandas managed layer, x86_64, Python 3.12 (us-east-1). Versions differ by region:
-override with `-c PathProverPandasLayerArn=...` (https://aws-sdk-pandas.readthedocs.io/en/stable/layers.html)."""
+PANDAS_LAYER_RELEASE: Final = "3.17.0"
+PANDAS_LAYER_ARNS: Final[dict[str, str]] = {
+    # AWS SDK for pandas managed layer, Python 3.12, x86_64, release 3.17.0, per region: the table in
+    # https://aws-sdk-pandas.readthedocs.io/en/stable/layers.html (docs/source/layers.rst of aws/aws-sdk-pandas).
+    # Version numbers and, outside the older regions, publishing accounts differ by region. A region not
+    # listed needs `-c PathProverPandasLayerArn=...`.
+    **{
+        region: f"arn:aws:lambda:{region}:336392948345:layer:AWSSDKPandas-Python312:{version}"
+        for region, version in (
+            ("af-south-1", 28),
+            ("ap-northeast-1", 29),
+            ("ap-northeast-2", 29),
+            ("ap-northeast-3", 29),
+            ("ap-south-1", 29),
+            ("ap-southeast-1", 29),
+            ("ap-southeast-2", 29),
+            ("ca-central-1", 29),
+            ("eu-central-1", 29),
+            ("eu-north-1", 29),
+            ("eu-west-1", 29),
+            ("eu-west-2", 29),
+            ("eu-west-3", 29),
+            ("sa-east-1", 29),
+            ("us-east-1", 29),
+            ("us-east-2", 29),
+            ("us-west-1", 29),
+            ("us-west-2", 29),
+        )
+    },
+    "ap-east-1": "arn:aws:lambda:ap-east-1:839552336658:layer:AWSSDKPandas-Python312:26",
+    "ap-south-2": "arn:aws:lambda:ap-south-2:246107603503:layer:AWSSDKPandas-Python312:26",
+    "ap-southeast-3": "arn:aws:lambda:ap-southeast-3:258944054355:layer:AWSSDKPandas-Python312:26",
+    "ap-southeast-4": "arn:aws:lambda:ap-southeast-4:945386623051:layer:AWSSDKPandas-Python312:26",
+    "ca-west-1": "arn:aws:lambda:ca-west-1:941713567376:layer:AWSSDKPandas-Python312:3",
+    "eu-central-2": "arn:aws:lambda:eu-central-2:956415814219:layer:AWSSDKPandas-Python312:26",
+    "eu-south-1": "arn:aws:lambda:eu-south-1:774444163449:layer:AWSSDKPandas-Python312:26",
+    "eu-south-2": "arn:aws:lambda:eu-south-2:982086096842:layer:AWSSDKPandas-Python312:26",
+    "il-central-1": "arn:aws:lambda:il-central-1:263840725265:layer:AWSSDKPandas-Python312:26",
+    "me-central-1": "arn:aws:lambda:me-central-1:593833071574:layer:AWSSDKPandas-Python312:26",
+    "cn-north-1": "arn:aws-cn:lambda:cn-north-1:406640652441:layer:AWSSDKPandas-Python312:10",
+    "cn-northwest-1": "arn:aws-cn:lambda:cn-northwest-1:406640652441:layer:AWSSDKPandas-Python312:10",
+}
+"""When the region is known at synthesis the ARN is looked up here; when it is not (an environment-agnostic
+synth) the template carries this table as a CfnMapping and picks the deploying region's entry."""
 SERVICE_NAME: Final = "path-prover"
 """Powertools service name (pathprover.handlers._powertools.SERVICE)."""
 METRICS_NAMESPACE: Final = "PathProver"

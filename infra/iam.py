@@ -46,8 +46,11 @@ RESOURCE_STAR_ACTIONS: Final[dict[str, str]] = {
     "logs:DescribeLogGroups": _LOG_DELIVERY,
 }
 
-_ARN = r"arn:[^:]+"
-_REGION_ACCOUNT = r"[^:]+:[^:]+"
+_PART = r"(?:<[A-Za-z0-9:.]+>|[^:<>]+)"
+"""One ARN field: a literal (`aws`, `us-east-1`, `123456789012`) or, in an environment-agnostic synth, a
+pseudo parameter as cdk-nag prints it (`<AWS::Partition>`, `<AWS::Region>`, `<AWS::AccountId>`)."""
+_ARN = rf"arn:{_PART}"
+_REGION_ACCOUNT = rf"{_PART}:{_PART}"
 _SAGEMAKER_TYPES = "|".join(re.escape(t) for t in C.SAGEMAKER_RESOURCE_TYPES)
 _AREAS = "|".join(C.ARTIFACT_AREAS)
 WILDCARD_RESOURCES: Final[tuple[tuple[re.Pattern[str], str], ...]] = (

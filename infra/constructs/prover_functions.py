@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Aws, CfnMapping, Duration, RemovalPolicy, Stack, Token
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -23,6 +23,8 @@ from infra import constants as C
 from infra.constructs.benchmark_data import BenchmarkData
 from infra.constructs.build_farm import BuildFarm, artifact_objects, list_areas
 from infra.iam import acknowledge, allow, allow_unscoped, least_privilege_role, sagemaker_arns, xray_statement
+
+PANDAS_LAYER_MAPPING = "AwsSdkPandasLayerByRegion"
 
 
 @dataclass(frozen=True)
@@ -60,14 +62,43 @@ def shared_environment(data: BenchmarkData, ledger: dynamodb.ITable, farm: Build
     }
 
 
+class LayerError(ValueError):
+    """No AWS SDK for pandas layer is known for the stack's region and none was given."""
+
+
+def pandas_layer_arn(scope: Construct, arn: str | None) -> str:
+    """The AWS SDK for pandas layer version ARN for the stack's region.
+
+    `-c PathProverPandasLayerArn` wins. A known region is looked up in :data:`C.PANDAS_LAYER_ARNS`; an
+    environment-agnostic stack (region unknown at synthesis) carries the table as a CfnMapping and resolves
+    the deploying region's entry (a region outside the table then fails the deploy on Fn::FindInMap, naming
+    the key: pass the context value for such a region).
+    """
+    if arn:
+        return arn
+    stack = Stack.of(scope)
+    if Token.is_unresolved(stack.region):
+        mapping = stack.node.try_find_child(PANDAS_LAYER_MAPPING)
+        if not isinstance(mapping, CfnMapping):
+            mapping = CfnMapping(
+                stack,
+                PANDAS_LAYER_MAPPING,
+                mapping={region: {"arn": value} for region, value in sorted(C.PANDAS_LAYER_ARNS.items())},
+            )
+        return mapping.find_in_map(Aws.REGION, "arn")
+    try:
+        return C.PANDAS_LAYER_ARNS[stack.region]
+    except KeyError:
+        raise LayerError(
+            f"no AWS SDK for pandas layer (Python 3.12, x86_64) is known for region {stack.region}: pass "
+            f"-c {C.CTX_PANDAS_LAYER_ARN}=arn:aws:lambda:{stack.region}:<account>:layer:AWSSDKPandas-Python312:<n> "
+            "from https://aws-sdk-pandas.readthedocs.io/en/stable/layers.html"
+        ) from None
+
+
 def pandas_layer(scope: Construct, arn: str | None) -> lambda_.ILayerVersion:
     """The AWS SDK for pandas managed layer (awswrangler, pandas, pyarrow, numpy) for Python 3.12."""
-    stack = Stack.of(scope)
-    default = (
-        f"arn:{stack.partition}:lambda:{stack.region}:{C.PANDAS_LAYER_ACCOUNT}:layer:"
-        f"{C.PANDAS_LAYER_NAME}:{C.PANDAS_LAYER_VERSION}"
-    )
-    return lambda_.LayerVersion.from_layer_version_arn(scope, "AwsSdkPandasLayer", arn or default)
+    return lambda_.LayerVersion.from_layer_version_arn(scope, "AwsSdkPandasLayer", pandas_layer_arn(scope, arn))
 
 
 def function_log_group(scope: Construct, construct_id: str, function_name: str) -> logs.LogGroup:

@@ -2,7 +2,9 @@
 
 `full` is the guide's command: `-c CreatePathProver=true -c PathProverSchedule="rate(1 day)"`;
 every variant is synthesized with cdk-nag registered exactly as `cdk synth` runs it, so an
-unacknowledged AwsSolutions finding fails synthesis here too.
+unacknowledged AwsSolutions finding fails synthesis here too. The variants are bound to the account
+and region `cdk deploy` resolves (:data:`ACCOUNT`, :data:`REGION`), except `agnostic`: the guide's
+command synthesized without credentials (no environment at all).
 """
 
 from __future__ import annotations
@@ -23,11 +25,14 @@ for _flag in ("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "JSII_SILENCE_WAR
 
 NEEDS_CDK = "the CDK app needs the infra extra: pip install -e '.[infra]'"
 try:
-    from aws_cdk import App, Stack
+    from aws_cdk import App, Environment, Stack
     from aws_cdk.assertions import Template
     from infra.app import build_app
 except ImportError:  # pragma: no cover - every test module skips itself with NEEDS_CDK
-    App = Stack = Template = None  # type: ignore[assignment,misc]
+    App = Environment = Stack = Template = None  # type: ignore[assignment,misc]
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
 
 NO_BUNDLING: dict[str, Any] = {"aws:cdk:bundling-stacks": []}
 FULL = {C.CTX_CREATE_PATH_PROVER: "true", C.CTX_SCHEDULE: "rate(1 day)"}
@@ -57,8 +62,9 @@ class Synth:
         return next(iter(found.items()))
 
 
-def synthesize(context: dict[str, Any], outdir: Path) -> Synth:
-    app, stack = build_app({**NO_BUNDLING, **context}, nag=True, outdir=str(outdir))
+def synthesize(context: dict[str, Any], outdir: Path, *, agnostic: bool = False) -> Synth:
+    env = None if agnostic else Environment(account=ACCOUNT, region=REGION)
+    app, stack = build_app({**NO_BUNDLING, **context}, nag=True, outdir=str(outdir), env=env)
     assembly = app.synth()
     artifact = assembly.get_stack_by_name(C.STACK_NAME)
     path = Path(artifact.template_full_path)
@@ -83,3 +89,9 @@ def custom_schedule(tmp_path_factory: pytest.TempPathFactory) -> Synth:
 @pytest.fixture(scope="session")
 def harness_only(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     return synthesize({}, tmp_path_factory.mktemp("cdk-harness"))
+
+
+@pytest.fixture(scope="session")
+def agnostic(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    """The guide's command without credentials: no CDK_DEFAULT_ACCOUNT, so no environment."""
+    return synthesize(FULL, tmp_path_factory.mktemp("cdk-agnostic"), agnostic=True)

@@ -17,7 +17,7 @@ from infra.iam import flatten
 
 from pathprover.core import schema
 from pathprover.settings import ENV_PREFIX, Settings
-from tests.infra.conftest import Synth
+from tests.infra.conftest import ACCOUNT, Synth
 
 PROVER_TYPES = {
     "AWS::Lambda::Function",
@@ -201,9 +201,7 @@ def test_each_function_is_python312_traced_with_its_own_role_logs_and_the_pandas
     assert props["Runtime"] == "python3.12"
     assert props["Architectures"] == ["x86_64"]
     assert props["TracingConfig"] == {"Mode": "Active"}
-    assert props["Layers"] == [
-        f"arn:aws:lambda:us-east-1:{C.PANDAS_LAYER_ACCOUNT}:layer:{C.PANDAS_LAYER_NAME}:{C.PANDAS_LAYER_VERSION}"
-    ]
+    assert props["Layers"] == ["arn:aws:lambda:us-east-1:336392948345:layer:AWSSDKPandas-Python312:29"]
     log_group = full.json["Resources"][props["LoggingConfig"]["LogGroup"]["Ref"]]["Properties"]
     assert log_group["LogGroupName"] == f"/aws/lambda/{spec.name}"
     assert log_group["RetentionInDays"] == C.LOG_RETENTION_DAYS
@@ -298,7 +296,7 @@ def test_sagemaker_role_is_assumed_by_sagemaker_only(full: Synth) -> None:
     role = full.json["Resources"][full.stack.get_logical_id(full.stack.prover.farm.sagemaker_role.node.default_child)]
     statements = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert [s["Principal"] for s in statements] == [{"Service": "sagemaker.amazonaws.com"}]
-    assert statements[0]["Condition"] == {"StringEquals": {"aws:SourceAccount": "111111111111"}}
+    assert statements[0]["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
 
 
 # --------------------------------------------------------------------------- janitor and alarms
