@@ -26,6 +26,9 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _LAYER_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:layer:[A-Za-z0-9_-]+:\d+$")
 _SECRET_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
 _IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_S3_LOCATION = re.compile(
+    r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<prefix>(?:[A-Za-z0-9!_.*'()=-]+/)+)$"
+)
 
 
 class ConfigError(ValueError):
@@ -82,6 +85,53 @@ def schedule_input(max_proves: Any, max_cost: Any) -> dict[str, int | float]:
 
 
 @dataclass(frozen=True)
+class TableLocation:
+    """Where an existing table's files are: `s3://<bucket>/<prefix>` (prefix ends with '/')."""
+
+    bucket: str
+    prefix: str
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}"
+
+
+def table_location(use_existing: Any, location: Any) -> TableLocation | None:
+    """The existing table's location with -c UseExistingBenchmarkTable=true, else None (the stack creates it).
+
+    The AWS runtime writes rows to `s3://<PATHPROVER_RESULTS_BUCKET>/<database>/<table>/`
+    (pathprover.adapters.aws.factory), so an existing table is usable only if its files live under that
+    prefix of some bucket: any other location is refused here rather than written beside the table.
+    """
+    use = _flag(C.CTX_USE_EXISTING_TABLE, use_existing)
+    text = _optional(location)
+    if not use:
+        if text is not None:
+            raise ConfigError(
+                f"-c {C.CTX_TABLE_LOCATION} is only used with -c {C.CTX_USE_EXISTING_TABLE}=true "
+                "(without it the stack creates the table in its own results bucket)"
+            )
+        return None
+    if text is None:
+        raise ConfigError(
+            f"-c {C.CTX_USE_EXISTING_TABLE}=true needs the existing table's S3 location: "
+            f"-c {C.CTX_TABLE_LOCATION}=s3://<bucket>/{C.TABLE_PREFIX} (the table's StorageDescriptor.Location, "
+            f"aws glue get-table --database-name {C.GLUE_DATABASE} --name {C.GLUE_TABLE})"
+        )
+    match = _S3_LOCATION.match(text if text.endswith("/") else text + "/")
+    if match is None:
+        raise ConfigError(f"-c {C.CTX_TABLE_LOCATION}={text!r}: expected s3://<bucket>/<prefix>/")
+    found = TableLocation(bucket=match["bucket"], prefix=match["prefix"])
+    if found.prefix != C.TABLE_PREFIX:
+        raise ConfigError(
+            f"-c {C.CTX_TABLE_LOCATION}={text!r}: the Path Prover writes rows to s3://<bucket>/{C.TABLE_PREFIX} "
+            f"(the {C.RESULTS_TABLE} layout); a table whose files are under {found.prefix!r} would not see them. "
+            f"Point the table at s3://{found.bucket}/{C.TABLE_PREFIX} or let the stack create it."
+        )
+    return found
+
+
+@dataclass(frozen=True)
 class HarnessConfig:
     create_path_prover: bool
     schedule: str | None
@@ -91,6 +141,8 @@ class HarnessConfig:
     hf_token_secret: str
     alarm_email: str | None
     strict_bundling: bool
+    existing_table: TableLocation | None = None
+    """Set with -c UseExistingBenchmarkTable=true: the stack creates no Glue database or table."""
 
     @classmethod
     def from_node(cls, node: Node) -> HarnessConfig:
@@ -116,6 +168,7 @@ class HarnessConfig:
         email = _optional(ctx.get(C.CTX_ALARM_EMAIL))
         if email is not None and not _EMAIL.match(email):
             raise ConfigError(f"-c {C.CTX_ALARM_EMAIL}={email!r}: not an e-mail address")
+        existing_table = table_location(ctx.get(C.CTX_USE_EXISTING_TABLE), ctx.get(C.CTX_TABLE_LOCATION))
         bundling = (_optional(ctx.get(C.CTX_BUNDLING)) or C.DEFAULT_BUNDLING).lower()
         if bundling not in ("pip", "strict"):
             raise ConfigError(f"-c {C.CTX_BUNDLING}={bundling!r}: expected pip or strict")
@@ -128,6 +181,7 @@ class HarnessConfig:
             hf_token_secret=secret,
             alarm_email=email,
             strict_bundling=bundling == "strict",
+            existing_table=existing_table,
         )
 
 
@@ -141,4 +195,6 @@ _KEYS = (
     C.CTX_HF_TOKEN_SECRET,
     C.CTX_ALARM_EMAIL,
     C.CTX_BUNDLING,
+    C.CTX_USE_EXISTING_TABLE,
+    C.CTX_TABLE_LOCATION,
 )

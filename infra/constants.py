@@ -45,6 +45,11 @@ CTX_BUNDLING: Final = "PathProverBundling"
 """`strict` (default: the Lambda dependencies must install, or synthesis fails) or `pip` (an offline synth
 may ship the package alone, with a warning; never deploy such an asset)."""
 DEFAULT_BUNDLING: Final = "strict"
+CTX_USE_EXISTING_TABLE: Final = "UseExistingBenchmarkTable"
+"""`true`: the account already has the Glue database and table (the guide's prerequisite made them): create
+neither, grant on them by ARN. Needs CTX_TABLE_LOCATION."""
+CTX_TABLE_LOCATION: Final = "BenchmarkTableLocation"
+"""`s3://bucket/mlcc_ci/benchmark_results/`: where the existing table's Parquet files are."""
 
 DEFAULT_MAX_PROVES: Final[int] = int(WorkflowInput.model_fields["MAX_PROVES_PER_RUN"].default)
 DEFAULT_MAX_COST: Final[float] = float(WorkflowInput.model_fields["MAX_COST_PER_RUN"].default)

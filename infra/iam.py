@@ -70,6 +70,11 @@ WILDCARD_RESOURCES: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
         "Parquet files of the results table (one object per write, under dt=YYYY-MM-DD partitions)",
     ),
     (
+        re.compile(rf"^arn:{_PART}:s3:::[a-z0-9][a-z0-9.-]+/{re.escape(C.TABLE_PREFIX)}\*$"),
+        "Parquet files of the existing results table (-c UseExistingBenchmarkTable): one object per write, "
+        "under dt=YYYY-MM-DD partitions of its table prefix",
+    ),
+    (
         re.compile(rf"^<[A-Za-z0-9]+\.Arn>/{re.escape(C.ATHENA_RESULTS_PREFIX)}\*$"),
         "Athena query results under the workgroup's output prefix (one object per query id)",
     ),

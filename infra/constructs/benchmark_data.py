@@ -3,6 +3,10 @@
 The table's columns come from :mod:`pathprover.core.schema` (one definition for the DuckDB view,
 the Parquet writer, the docs and this table). It is partitioned by `dt` (YYYY-MM-DD) with
 partition projection, so a new day's rows are queryable without a crawler or MSCK REPAIR.
+
+With `-c UseExistingBenchmarkTable=true` the account already has the database and table: neither is
+created (CloudFormation would fail on AlreadyExists), and the table's files are where
+`-c BenchmarkTableLocation` says; the results bucket then holds only Athena's query results.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra import constants as C
+from infra.config import TableLocation
 from infra.iam import acknowledge
 from pathprover.core import schema
 
@@ -52,13 +57,34 @@ def secure_bucket(
 class BenchmarkData(Construct):
     """Results bucket + Glue database/table + Athena workgroup, and the access-log bucket they share."""
 
-    def __init__(self, scope: Construct, construct_id: str) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, existing_table: TableLocation | None = None) -> None:
         super().__init__(scope, construct_id)
+        self.existing_table = existing_table
         self.access_logs = self._build_access_logs()
         self.bucket = self._build_results_bucket()
-        self.database = self._build_database()
-        self.table = self._build_table()
+        self.database: glue.CfnDatabase | None = None
+        self.table: glue.CfnTable | None = None
+        if existing_table is None:
+            self.database = self._build_database()
+            self.table = self._build_table()
         self.workgroup = self._build_workgroup()
+
+    # ------------------------------------------------------------------ where the rows are
+    @property
+    def table_bucket_name(self) -> str:
+        """The bucket of the table's files (PATHPROVER_RESULTS_BUCKET: the runtime writes under its table prefix)."""
+        return self.existing_table.bucket if self.existing_table else self.bucket.bucket_name
+
+    @property
+    def table_bucket_arn(self) -> str:
+        if self.existing_table is None:
+            return self.bucket.bucket_arn
+        return f"arn:{Stack.of(self).partition}:s3:::{self.existing_table.bucket}"
+
+    @property
+    def table_objects_arn(self) -> str:
+        """Every object under the table's prefix."""
+        return f"{self.table_bucket_arn}/{C.TABLE_PREFIX}*"
 
     # ------------------------------------------------------------------ buckets
     def _build_access_logs(self) -> s3.Bucket:
@@ -112,7 +138,7 @@ class BenchmarkData(Construct):
     # ------------------------------------------------------------------ Glue
     @property
     def table_location(self) -> str:
-        return f"s3://{self.bucket.bucket_name}/{C.TABLE_PREFIX}"
+        return self.existing_table.uri if self.existing_table else f"s3://{self.bucket.bucket_name}/{C.TABLE_PREFIX}"
 
     def _build_database(self) -> glue.CfnDatabase:
         return glue.CfnDatabase(

@@ -41,7 +41,8 @@ def shared_environment(data: BenchmarkData, ledger: dynamodb.ITable, farm: Build
     training_image = f"{C.TRAINING_IMAGE_ACCOUNT}.dkr.ecr.{stack.region}.{stack.url_suffix}/{C.TRAINING_IMAGE_PATH}"
     return {
         "PATHPROVER_RUNTIME": "aws",
-        "PATHPROVER_RESULTS_BUCKET": data.bucket.bucket_name,
+        # The runtime writes rows to s3://<this>/<database>/<table>/: the table's bucket (an existing table's, or ours).
+        "PATHPROVER_RESULTS_BUCKET": data.table_bucket_name,
         "PATHPROVER_ATHENA_WORKGROUP": C.ATHENA_WORKGROUP,
         "PATHPROVER_GLUE_DATABASE": C.GLUE_DATABASE,
         "PATHPROVER_GLUE_TABLE": C.GLUE_TABLE,
@@ -230,9 +231,10 @@ class ProverFunctions(Construct):
     def _query_results(self) -> list[iam.PolicyStatement]:
         """Athena (Trino) reads of the table in the workgroup, and what Athena does with the caller's rights."""
         stack = Stack.of(self)
-        bucket = self._data.bucket
+        data = self._data
+        bucket = data.bucket
         workgroup = stack.format_arn(service="athena", resource="workgroup", resource_name=C.ATHENA_WORKGROUP)
-        return [
+        statements = [
             allow(
                 [
                     "athena:GetQueryExecution",
@@ -243,24 +245,42 @@ class ProverFunctions(Construct):
                 [workgroup],
             ),
             allow(["glue:GetDatabase", "glue:GetPartition", "glue:GetPartitions", "glue:GetTable"], self._glue_arns()),
-            allow(["s3:GetObject"], [bucket.arn_for_objects(f"{C.TABLE_PREFIX}*")]),
+            allow(["s3:GetObject"], [data.table_objects_arn]),
             allow(
                 ["s3:AbortMultipartUpload", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:PutObject"],
                 [bucket.arn_for_objects(f"{C.ATHENA_RESULTS_PREFIX}*")],
             ),
-            allow(
-                ["s3:ListBucket"],
-                [bucket.bucket_arn],
-                {"StringLike": {"s3:prefix": [f"{C.TABLE_PREFIX}*", f"{C.ATHENA_RESULTS_PREFIX}*"]}},
-            ),
-            allow(["s3:GetBucketLocation", "s3:ListBucketMultipartUploads"], [bucket.bucket_arn]),
         ]
+        if data.existing_table is None:
+            statements.append(
+                allow(
+                    ["s3:ListBucket"],
+                    [bucket.bucket_arn],
+                    {"StringLike": {"s3:prefix": [f"{C.TABLE_PREFIX}*", f"{C.ATHENA_RESULTS_PREFIX}*"]}},
+                )
+            )
+        else:
+            # The existing table's files are in another bucket: list only its table prefix there.
+            statements += [
+                allow(
+                    ["s3:ListBucket"],
+                    [bucket.bucket_arn],
+                    {"StringLike": {"s3:prefix": [f"{C.ATHENA_RESULTS_PREFIX}*"]}},
+                ),
+                allow(
+                    ["s3:ListBucket"],
+                    [data.table_bucket_arn],
+                    {"StringLike": {"s3:prefix": [f"{C.TABLE_PREFIX}*"]}},
+                ),
+                allow(["s3:GetBucketLocation"], [data.table_bucket_arn]),
+            ]
+        statements.append(allow(["s3:GetBucketLocation", "s3:ListBucketMultipartUploads"], [bucket.bucket_arn]))
+        return statements
 
     def _write_results(self) -> list[iam.PolicyStatement]:
         """awswrangler's append: Parquet under the table prefix, partitions registered in Glue (no table changes)."""
-        bucket = self._data.bucket
         return [
-            allow(["s3:AbortMultipartUpload", "s3:PutObject"], [bucket.arn_for_objects(f"{C.TABLE_PREFIX}*")]),
+            allow(["s3:AbortMultipartUpload", "s3:PutObject"], [self._data.table_objects_arn]),
             allow(["glue:BatchCreatePartition", "glue:CreatePartition"], self._glue_arns()),
         ]
 

@@ -29,7 +29,7 @@ class HarnessStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, config: HarnessConfig, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.config = config
-        self.data = BenchmarkData(self, "BenchmarkData")
+        self.data = BenchmarkData(self, "BenchmarkData", existing_table=config.existing_table)
         self._output_benchmark_data()
         self.prover: PathProver | None = None
         if config.create_path_prover:

@@ -37,6 +37,12 @@ REGION = "us-east-1"
 NO_BUNDLING: dict[str, Any] = {"aws:cdk:bundling-stacks": []}
 FULL = {C.CTX_CREATE_PATH_PROVER: "true", C.CTX_SCHEDULE: "rate(1 day)"}
 UNSCHEDULED = {C.CTX_CREATE_PATH_PROVER: "true"}
+EXISTING_BUCKET = "mlcc-ci-benchmarks-example"
+EXISTING_TABLE = {
+    **FULL,
+    C.CTX_USE_EXISTING_TABLE: "true",
+    C.CTX_TABLE_LOCATION: f"s3://{EXISTING_BUCKET}/{C.TABLE_PREFIX}",
+}
 CUSTOM_SCHEDULE = {
     C.CTX_CREATE_PATH_PROVER: "true",
     C.CTX_SCHEDULE: "cron(0 6 ? * MON-FRI *)",
@@ -95,3 +101,9 @@ def harness_only(tmp_path_factory: pytest.TempPathFactory) -> Synth:
 def agnostic(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     """The guide's command without credentials: no CDK_DEFAULT_ACCOUNT, so no environment."""
     return synthesize(FULL, tmp_path_factory.mktemp("cdk-agnostic"), agnostic=True)
+
+
+@pytest.fixture(scope="session")
+def existing_table(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    """The guide's command on an account that already has mlcc_ci.benchmark_results."""
+    return synthesize(EXISTING_TABLE, tmp_path_factory.mktemp("cdk-existing-table"))

@@ -14,7 +14,7 @@ from cfnlint.api import ManualArgs, lint_file
 
 from tests.infra.conftest import Synth
 
-VARIANTS = ["full", "unscheduled", "harness_only", "agnostic"]
+VARIANTS = ["full", "unscheduled", "harness_only", "agnostic", "existing_table"]
 ALLOWED_WARNINGS = {
     # CDK's Function and StateMachine add an explicit DependsOn on the role they are given (so its policies
     # exist first); it duplicates the dependency the role's GetAtt already implies. Harmless.
