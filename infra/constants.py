@@ -89,7 +89,9 @@ BENCHMARK_REPOSITORY: Final = f"{IMAGE_REPOSITORY}-benchmark"
 DEFAULT_BENCHMARK_IMAGE_TAG: Final = "runner"
 ARTIFACT_PREFIX: Final = "pathprover"
 """The Lambdas' S3ArtifactStore prefix: every artifact key starts with it."""
-ARTIFACT_AREAS: Final = ("bundles", "models", "io", "tune", "benchmarks", "wheels")
+ARTIFACT_AREAS: Final = ("bundles", "models", "io", "tune", "benchmarks", "wheels", "runs")
+"""`runs`: a run's large state (plan, queue, per-prove results) kept out of the Step Functions payload
+(256 KB) and passed by key."""
 TRAINING_IMAGE_ACCOUNT: Final = _DEFAULTS.training_image.split(".", 1)[0]
 TRAINING_IMAGE_PATH: Final = _DEFAULTS.training_image.split("/", 1)[1]
 """`huggingface-pytorch-training:<tag>` from the Settings default; the registry is made regional."""

@@ -95,6 +95,7 @@ class BuildFarm(Construct):
                 expire("io", 14),
                 expire("tune", 30),
                 expire("models", 90),
+                expire("runs", 30),
                 s3.LifecycleRule(id="abort-uploads", abort_incomplete_multipart_upload_after=Duration.days(7)),
             ],
         )

@@ -194,8 +194,12 @@ class ProverFunctions(Construct):
 
     def _permissions(self) -> dict[str, Callable[[], list[iam.PolicyStatement]]]:
         return {
-            "Brain": lambda: self._query_results(),
-            "Begin": lambda: [*self._ledger_items(), *self._query_results()],
+            "Brain": lambda: [
+                *self._query_results(),
+                *self._run_state(write=True),
+                *self._hf_token_exists(),
+            ],
+            "Begin": lambda: [*self._ledger_items(), *self._query_results(), *self._run_state(read=True)],
             "Advance": lambda: [
                 *self._artifacts(Access(read=("models", "io"), write=("bundles", "io", "tune"))),
                 *self._start_builds(),
@@ -214,10 +218,27 @@ class ProverFunctions(Construct):
             ],
             "Failure": lambda: [*self._query_results(), *self._write_results()],
             "Clean": lambda: [*self._stop_builds(), *self._clean_sagemaker()],
-            "Settle": lambda: self._ledger_items(),
-            "Drop": lambda: [],  # files the prove as an error and loads the next: no AWS calls
-            "Summary": lambda: self._inventory(),
+            "Settle": lambda: [*self._ledger_items(), *self._run_state(read=True, write=True)],
+            # files the prove as an error and loads the next (the run's state in S3)
+            "Drop": lambda: self._run_state(read=True, write=True),
+            "Summary": lambda: [*self._inventory(), *self._run_state(read=True, list_=True)],
         }
+
+    # ------------------------------------------------------------------ run state (S3, passed by key)
+    def _run_state(self, *, read: bool = False, write: bool = False, list_: bool = False) -> list[iam.PolicyStatement]:
+        """The run's large state under `pathprover/runs/`: plan, queue and per-prove results, passed by key
+        so the execution payload stays far below Step Functions' 256 KB."""
+        bucket = self._farm.artifacts
+        actions = [*(["s3:GetObject"] if read else []), *(["s3:PutObject"] if write else [])]
+        statements = [allow(actions, [artifact_objects(bucket, "runs")])]
+        if list_:
+            statements.append(list_areas(bucket, "runs"))
+        return statements
+
+    def _hf_token_exists(self) -> list[iam.PolicyStatement]:
+        """The plan checks the Hugging Face token secret exists before planning a gated model (metadata
+        only: DescribeSecret never returns the value; only the stage build may read it)."""
+        return [allow(["secretsmanager:DescribeSecret"], [self._farm.hf_token_secret_arn])]
 
     # ------------------------------------------------------------------ results (Athena, Glue, S3)
     def _glue_arns(self) -> list[str]:

@@ -120,15 +120,15 @@ def test_sagemaker_resources_are_scoped_to_the_pp_prefix(statements: list[tuple[
 
 EXPECTED_SERVICES = {
     # function -> the AWS services its role may call (besides logs and X-Ray)
-    "pathprover-brain": {"athena", "glue", "s3"},
+    "pathprover-brain": {"athena", "glue", "s3", "secretsmanager"},
     "pathprover-begin": {"athena", "glue", "s3", "dynamodb"},
     "pathprover-advance": {"athena", "glue", "s3", "codebuild", "sagemaker", "iam"},
     "pathprover-check": {"s3", "codebuild", "sagemaker"},
     "pathprover-failure": {"athena", "glue", "s3"},
     "pathprover-clean": {"codebuild", "sagemaker"},
-    "pathprover-settle": {"dynamodb"},
-    "pathprover-drop": set(),
-    "pathprover-summary": {"sagemaker"},
+    "pathprover-settle": {"dynamodb", "s3"},
+    "pathprover-drop": {"s3"},
+    "pathprover-summary": {"sagemaker", "s3"},
     "pathprover-janitor": {"sagemaker", "states"},
 }
 
@@ -156,6 +156,8 @@ def test_read_only_steps_cannot_create_delete_or_write_results(full: Synth) -> N
         "sagemaker:ListTrainingJobs",
         "sagemaker:ListTransformJobs",
         "sagemaker:ListTags",
+        "s3:GetObject",  # the run's state, by key (pathprover/runs/) ...
+        "s3:ListBucket",  # ... listed only under that prefix
     }
     brain = actions_of(role_statements(full, function_role(full, "pathprover-brain")))
     assert "s3:PutObject" in brain  # Athena writes its results with the caller's rights ...
@@ -165,7 +167,8 @@ def test_read_only_steps_cannot_create_delete_or_write_results(full: Synth) -> N
         if "s3:PutObject" in _list(s["Action"])
         for r in _list(s["Resource"])
     ]
-    assert all(p.endswith(f"/{C.ATHENA_RESULTS_PREFIX}*") for p in brain_puts)  # ... only there
+    # ... only there, and the run's state (plan, queue) it hands on by key
+    assert all(p.endswith((f"/{C.ATHENA_RESULTS_PREFIX}*", f"/{C.ARTIFACT_PREFIX}/runs/*")) for p in brain_puts)
 
 
 def test_lambda_roles_trust_lambda_only(full: Synth) -> None:
@@ -192,3 +195,62 @@ def test_no_policy_is_shared_between_principals(full: Synth) -> None:
     for logical, policy in full.resources("AWS::IAM::Policy").items():
         principals = [*policy["Properties"].get("Roles", []), *policy["Properties"].get("Users", [])]
         assert len(principals) <= 1, f"{logical} is attached to {json.dumps(principals)}"
+
+
+RUN_STATE = f"/{C.ARTIFACT_PREFIX}/runs/*"
+RUN_STATE_ACCESS = {
+    # function -> S3 object actions on pathprover/runs/* (large state kept out of the execution payload)
+    "pathprover-brain": {"s3:PutObject"},
+    "pathprover-begin": {"s3:GetObject"},
+    "pathprover-settle": {"s3:GetObject", "s3:PutObject"},
+    "pathprover-drop": {"s3:GetObject", "s3:PutObject"},
+    "pathprover-summary": {"s3:GetObject"},
+    "pathprover-advance": set(),
+    "pathprover-check": set(),
+    "pathprover-failure": set(),
+    "pathprover-clean": set(),
+}
+
+
+@pytest.mark.parametrize(("function", "expected"), sorted(RUN_STATE_ACCESS.items()))
+def test_run_state_in_s3_is_reachable_exactly_by_the_steps_that_pass_it_on(
+    full: Synth, function: str, expected: set[str]
+) -> None:
+    granted = {
+        action
+        for s in role_statements(full, function_role(full, function))
+        if any(flatten(r).endswith(RUN_STATE) for r in _list(s["Resource"]))
+        for action in _list(s["Action"])
+    }
+    assert granted == expected
+
+
+def test_only_the_summary_lists_run_state_and_only_under_its_prefix(full: Synth) -> None:
+    listing = {}
+    for function in RUN_STATE_ACCESS:
+        for s in role_statements(full, function_role(full, function)):
+            prefixes = s.get("Condition", {}).get("StringLike", {}).get("s3:prefix", [])
+            if "s3:ListBucket" in _list(s["Action"]) and any("runs" in p for p in _list(prefixes)):
+                listing[function] = _list(prefixes)
+    assert listing == {"pathprover-summary": [f"{C.ARTIFACT_PREFIX}/runs/*"]}
+
+
+def test_the_brain_may_only_describe_the_hf_token_secret(full: Synth) -> None:
+    brain = role_statements(full, function_role(full, "pathprover-brain"))
+    secret = [s for s in brain if any(a.startswith("secretsmanager:") for a in _list(s["Action"]))]
+    assert [_list(s["Action"]) for s in secret] == [["secretsmanager:DescribeSecret"]]
+    assert flatten(secret[0]["Resource"]).endswith(":secret:pathprover/huggingface-token-??????")
+    env = next(
+        r["Properties"]["Environment"]["Variables"]
+        for r in full.resources("AWS::Lambda::Function").values()
+        if r["Properties"]["FunctionName"] == "pathprover-brain"
+    )
+    assert env["PATHPROVER_HF_TOKEN_SECRET"] == "pathprover/huggingface-token"
+    assert "PATHPROVER_ARTIFACT_BUCKET" in env
+
+
+def test_run_state_expires_with_the_other_per_run_artifacts(full: Synth) -> None:
+    bucket = full.stack.get_logical_id(full.stack.prover.farm.artifacts.node.default_child)
+    rules = {r["Id"]: r for r in full.json["Resources"][bucket]["Properties"]["LifecycleConfiguration"]["Rules"]}
+    assert rules["expire-runs"]["Prefix"] == f"{C.ARTIFACT_PREFIX}/runs/"
+    assert rules["expire-runs"]["ExpirationInDays"] == 30
