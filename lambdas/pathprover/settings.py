@@ -44,6 +44,11 @@ class Settings(BaseModel):
     runner_source_s3_uri: str | None = Field(
         default=None, description="s3://.../runner.zip: Dockerfile + wheel the runner image is built from"
     )
+    base_image_registry: str | None = Field(
+        default=None,
+        description="ECR registry whose pull-through cache serves the base images: '<registry>' or "
+        "'<registry>;<upstream>,...' (pathprover.generate.render.BaseImageRegistry); None pulls from the upstreams",
+    )
     training_image: str = (
         "763104351884.dkr.ecr.us-east-1.amazonaws.com/"
         "huggingface-pytorch-training:2.5.1-transformers4.49.0-gpu-py311-cu124-ubuntu22.04"

@@ -1012,3 +1012,114 @@ def test_build_buildspec_takes_a_full_repository_uri(catalog, tmp_path):
     assert (tmp_path / "log.registry").read_text().split() == ["210987654321", "210987654321"]
     with pytest.raises(RenderError, match="image_repo"):
         render_bundle(make_run(catalog, **GUIDE_TARGET), catalog, image_repo="Bad Repo")
+
+
+# --------------------------------------------------------------------------- base images through ECR
+
+CACHE = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
+
+
+@pytest.mark.parametrize(
+    ("image", "expected"),
+    [
+        ("vllm/vllm-openai:v0.11.0", ("docker.io", "vllm/vllm-openai:v0.11.0")),
+        ("python:3.11", ("docker.io", "library/python:3.11")),
+        ("docker.io/library/python:3.11", ("docker.io", "library/python:3.11")),
+        ("registry-1.docker.io/lmsysorg/sglang:v0.5.5", ("docker.io", "lmsysorg/sglang:v0.5.5")),
+        ("public.ecr.aws/docker/library/python:3.11-slim", ("public.ecr.aws", "docker/library/python:3.11-slim")),
+        ("nvcr.io/nvidia/tensorrt-llm/release:1.0.0", ("nvcr.io", "nvidia/tensorrt-llm/release:1.0.0")),
+        ("quay.io/org/img@sha256:" + "a" * 64, ("quay.io", "org/img@sha256:" + "a" * 64)),
+        ("localhost:5000/x:1", ("localhost:5000", "x:1")),
+    ],
+)
+def test_image_references_split_into_upstream_and_path(image, expected):
+    from pathprover.generate.render import split_image_reference
+
+    assert split_image_reference(image) == expected
+
+
+def test_the_cache_spec_lists_the_upstreams_it_serves():
+    from pathprover.generate.render import BASE_IMAGE_CACHE_PREFIXES, parse_base_image_registry
+
+    # The registry alone: every upstream with a cache prefix
+    assert parse_base_image_registry(CACHE).upstreams == frozenset(BASE_IMAGE_CACHE_PREFIXES)
+    # With a list: only those (the stack lists Docker Hub only when it has a credential for it)
+    only = parse_base_image_registry(f"{CACHE};public.ecr.aws, quay.io")
+    assert (only.registry, only.upstreams) == (CACHE, frozenset({"public.ecr.aws", "quay.io"}))
+    assert only.pull_reference("vllm/vllm-openai:v0.11.0") == "vllm/vllm-openai:v0.11.0"
+    assert (
+        only.pull_reference("public.ecr.aws/neuron/x:1")
+        == f"{CACHE}/{BASE_IMAGE_CACHE_PREFIXES['public.ecr.aws']}/neuron/x:1"
+    )
+    with pytest.raises(RenderError, match=r"base_image_registry: no pull-through cache prefix for nvcr\.io"):
+        parse_base_image_registry(f"{CACHE};nvcr.io")
+    with pytest.raises(RenderError, match="base_image_registry"):
+        parse_base_image_registry("not a registry;docker.io")
+
+
+def test_without_a_registry_base_images_are_pulled_from_their_upstream(catalog):
+    # Given the default (local use) / Then the bundle is byte for byte what it always was
+    bundle = render_bundle(make_run(catalog, **GUIDE_TARGET), catalog)
+    assert bundle.digest == GUIDE_DIGEST
+    assert "base_image_pull" not in json.loads(bundle.text("run.json"))
+    assert "BASE_REGISTRY" not in bundle.text("buildspec/build.yml")
+
+
+def test_with_a_registry_every_cached_parent_comes_through_ecr(catalog):
+    from pathprover.generate.render import BASE_IMAGE_CACHE_PREFIXES, BENCHMARK_BASE_IMAGE
+
+    docker_hub = BASE_IMAGE_CACHE_PREFIXES["docker.io"]
+    ecr_public = BASE_IMAGE_CACHE_PREFIXES["public.ecr.aws"]
+    # Given a vLLM target (Docker Hub parent) with the benchmark runner (ECR Public parent)
+    run = make_run(catalog, **GUIDE_TARGET)
+    bundle = render_bundle(run, catalog, base_image_registry=CACHE)
+    upstream = catalog.deployment_config("transformers-vllm").base_image
+    # Then the Dockerfiles pull through the account's cache, the upstream path kept under the rule's prefix
+    serving_from = dockerfile_instructions(bundle.text("serving/Dockerfile"))[0]
+    assert serving_from == ("FROM", f"{CACHE}/{docker_hub}/{upstream}")
+    bench_from = dockerfile_instructions(bundle.text("benchmark/Dockerfile"))[0]
+    assert bench_from == ("FROM", f"{CACHE}/{ecr_public}/{BENCHMARK_BASE_IMAGE.split('/', 1)[1]}")
+    # And what the image is built from is still named by its upstream (label, run.json)
+    assert f'io.pathprover.base-image="{upstream}"' in bundle.text("serving/Dockerfile")
+    manifest = json.loads(bundle.text("run.json"))
+    assert manifest["base_image"] == upstream
+    assert manifest["base_image_pull"] == f"{CACHE}/{docker_hub}/{upstream}"
+    # And the build logs in to the cache's registry
+    build = yaml.safe_load(bundle.text("buildspec/build.yml"))
+    assert f"BASE_REGISTRY={CACHE}" in "\n".join(build["phases"]["pre_build"]["commands"])
+
+
+def test_parents_without_a_cache_rule_stay_upstream(catalog):
+    # Given TensorRT-LLM (NGC has no ECR pull-through cache) and a cache without Docker Hub (no credential)
+    trt = render_bundle(qwen8b(catalog, "tensorrt-llm"), catalog, base_image_registry=CACHE)
+    assert dockerfile_instructions(trt.text("serving/Dockerfile"))[0] == (
+        "FROM",
+        catalog.deployment_config("tensorrt-llm").base_image,
+    )
+    assert "BASE_REGISTRY" not in trt.text("buildspec/build.yml")
+    vllm = render_bundle(qwen8b(catalog), catalog, base_image_registry=f"{CACHE};public.ecr.aws,quay.io")
+    assert dockerfile_instructions(vllm.text("serving/Dockerfile"))[0] == (
+        "FROM",
+        catalog.deployment_config("transformers-vllm").base_image,
+    )
+    # Then only the ECR Public parent (the benchmark runner's) comes through the cache
+    assert dockerfile_instructions(vllm.text("benchmark/Dockerfile"))[0][1].startswith(f"{CACHE}/")
+
+
+def test_the_build_logs_in_to_a_cache_in_another_registry(catalog, tmp_path):
+    cache = "210987654321.dkr.ecr.eu-west-1.amazonaws.com"
+    out = written(render_bundle(make_run(catalog, **GUIDE_TARGET), catalog, base_image_registry=cache), tmp_path)
+    result = run_buildspec(out / "buildspec/build.yml", tmp_path)
+    assert result.returncode == 0, result.stderr
+    log = (tmp_path / "log").read_text()
+    assert "docker login --username AWS --password-stdin 123456789012.dkr.ecr.us-east-1.amazonaws.com" in log
+    assert f"docker login --username AWS --password-stdin {cache}" in log
+    assert "docker build --pull --file serving/Dockerfile" in log
+
+
+def test_settings_carry_the_base_image_registry():
+    from pathprover.settings import Settings
+
+    assert Settings().base_image_registry is None
+    spec = f"{CACHE};public.ecr.aws,quay.io"
+    assert Settings.from_env({"PATHPROVER_BASE_IMAGE_REGISTRY": spec}).base_image_registry == spec

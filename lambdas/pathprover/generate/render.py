@@ -39,22 +39,37 @@ from pathprover.generate.bundle import Bundle, bundle_tarball, bundle_zip, write
 from pathprover.generate.engines import EngineSpec, engine_spec
 
 __all__ = [
+    "BASE_IMAGE_CACHE_PREFIXES",
     "BENCHMARK_BASE_IMAGE",
     "DEFAULT_HF_TOKEN_SECRET",
+    "BaseImageRegistry",
     "Bundle",
     "RenderError",
     "bundle_tarball",
     "bundle_zip",
     "default_containers_dir",
+    "parse_base_image_registry",
     "render_bundle",
     "render_template",
     "serving_environment",
+    "split_image_reference",
     "template_environment",
     "write_bundle",
 ]
 
 BENCHMARK_BASE_IMAGE: Final = "public.ecr.aws/docker/library/python:3.11.11-slim-bookworm"
 """Parent of the benchmark runner image (not an engine image, so not in the catalog)."""
+DOCKER_HUB: Final = "docker.io"
+BASE_IMAGE_CACHE_PREFIXES: Final[dict[str, str]] = {
+    DOCKER_HUB: "pathprover-cache/docker-hub",
+    "public.ecr.aws": "pathprover-cache/ecr-public",
+    "quay.io": "pathprover-cache/quay",
+}
+"""Upstream registry -> the repository prefix of its ECR pull-through cache rule (the CDK stack creates the
+rules with these prefixes). An image `<upstream>/<path>:<tag>` is then pulled as
+`<account>.dkr.ecr.<region>.amazonaws.com/<prefix>/<path>:<tag>`. Docker Hub needs a credential
+(a Secrets Manager secret `ecr-pullthroughcache/...`); ECR Public and Quay do not. NGC (nvcr.io) has no
+pull-through cache in ECR: those images are pulled from the upstream."""
 DEFAULT_HF_TOKEN_SECRET: Final = "pathprover/huggingface-token"
 """Secrets Manager secret holding the Hugging Face token, read by the stage buildspec for gated models."""
 ENGINE_PORT: Final = 8081
@@ -213,6 +228,70 @@ def _check_pattern(field: str, value: str, pattern: re.Pattern[str], example: st
     return value
 
 
+# --- base images through an ECR pull-through cache ---------------------------------------------
+
+_DOCKER_HUB_ALIASES: Final = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
+
+
+def split_image_reference(image: str) -> tuple[str, str]:
+    """`<registry>/<path>[:tag][@digest]` -> (registry, path with tag/digest), Docker Hub normalised:
+    `vllm/vllm-openai:v1` -> ("docker.io", "vllm/vllm-openai:v1"); `python:3` -> ("docker.io", "library/python:3")
+    (an official image lives under `library/`, which the Docker Hub cache needs spelled out)."""
+    if not image or _CONTROL.search(image) or " " in image:
+        raise RenderError(f"base image: {image!r} is not an image reference")
+    first, sep, rest = image.partition("/")
+    if sep and ("." in first or ":" in first or first == "localhost"):
+        registry, path = first, rest
+    else:
+        registry, path = DOCKER_HUB, image
+    if registry in _DOCKER_HUB_ALIASES:
+        registry = DOCKER_HUB
+        if "/" not in path:
+            path = f"library/{path}"
+    if not path:
+        raise RenderError(f"base image: {image!r} names no repository")
+    return registry, path
+
+
+class BaseImageRegistry:
+    """Where base images are pulled from instead of their upstream: an ECR registry with pull-through cache
+    rules for some upstreams (:data:`BASE_IMAGE_CACHE_PREFIXES`).
+
+    Spelled (Settings.base_image_registry, PATHPROVER_BASE_IMAGE_REGISTRY) as the registry alone, which
+    caches every upstream in the table, or `<registry>;<upstream>,<upstream>` for only those
+    (the stack lists the rules it created: Docker Hub only when it was given a credential).
+    """
+
+    def __init__(self, registry: str, upstreams: frozenset[str]) -> None:
+        self.registry = registry
+        self.upstreams = upstreams
+
+    def pull_reference(self, image: str) -> str:
+        """`image` as pulled through the cache, or unchanged when its upstream has no cache rule."""
+        upstream, path = split_image_reference(image)
+        if upstream not in self.upstreams:
+            return image
+        return f"{self.registry}/{BASE_IMAGE_CACHE_PREFIXES[upstream]}/{path}"
+
+
+def parse_base_image_registry(spec: str) -> BaseImageRegistry:
+    """Parse `<registry>[;<upstream>,...]` (see :class:`BaseImageRegistry`); RenderError names the field."""
+    field = "base_image_registry"
+    registry, sep, listed = spec.strip().partition(";")
+    registry = registry.strip().rstrip("/")
+    _check_pattern(field, registry, _REGISTRY, "'123456789012.dkr.ecr.us-east-1.amazonaws.com'")
+    if not sep:
+        return BaseImageRegistry(registry, frozenset(BASE_IMAGE_CACHE_PREFIXES))
+    upstreams = frozenset(u.strip() for u in listed.split(",") if u.strip())
+    unknown = sorted(upstreams - set(BASE_IMAGE_CACHE_PREFIXES))
+    if unknown:
+        raise RenderError(
+            f"{field}: no pull-through cache prefix for {', '.join(unknown)} "
+            f"(known: {', '.join(sorted(BASE_IMAGE_CACHE_PREFIXES))})"
+        )
+    return BaseImageRegistry(registry, upstreams)
+
+
 # --- deploy.json --------------------------------------------------------------------------
 
 
@@ -324,12 +403,16 @@ def render_bundle(
     hf_token_secret: str = DEFAULT_HF_TOKEN_SECRET,
     benchmark_base_image: str = BENCHMARK_BASE_IMAGE,
     templates_dir: Path | None = None,
+    base_image_registry: str | None = None,
 ) -> Bundle:
     """Render every file `run` needs into a :class:`Bundle` (same inputs -> same digest).
 
     `model_s3_uri` is the prefix the weights are staged under; it is only meaningful (and only
-    accepted) when `run.stages` includes "stage". Raises :class:`RenderError` (a ValueError) or
-    :class:`~pathprover.catalog.CatalogError` naming the field, before any template runs.
+    accepted) when `run.stages` includes "stage". `base_image_registry` (see :class:`BaseImageRegistry`)
+    makes the Dockerfiles pull their parent images through that ECR registry's pull-through cache instead
+    of anonymously from Docker Hub / ECR Public / Quay; None (the default, and local use) pulls them from
+    the upstream. Raises :class:`RenderError` (a ValueError) or :class:`~pathprover.catalog.CatalogError`
+    naming the field, before any template runs.
     """
     vector = run.vector
     target = vector.deployment_target
@@ -359,6 +442,9 @@ def render_bundle(
             "(CreateTransformJob has no CapacityReservationConfig); use realtime-inference or async-inference"
         )
     registry, repository = split_image_repo(image_repo)
+    cache = parse_base_image_registry(base_image_registry) if base_image_registry else None
+    pulled_base_image = cache.pull_reference(base_image) if cache else base_image
+    pulled_benchmark_image = cache.pull_reference(benchmark_base_image) if cache else benchmark_base_image
     _check_pattern("hf_token_secret", hf_token_secret, _SECRET_ID, "'pathprover/huggingface-token'")
     staged = "stage" in run.stages
     if model_s3_uri is not None:
@@ -409,7 +495,7 @@ def render_bundle(
         "run": run_ctx,
         "engine": engine_ctx,
         "env_prefix": config.env_prefix,
-        "base_image": base_image,
+        "base_image": pulled_base_image,
         "accelerator_kind": instance.accelerator_kind,
         "serving_env": serving_env,
         "engine_contract_params": sorted(spec.contract_params),
@@ -440,6 +526,7 @@ def render_bundle(
             "image_tag": serving_tag,
             "tag_source": "config_id + sha256 of serving/",
             "fetch_wheel": False,
+            "base_registry": _cache_registry(cache, base_image, pulled_base_image),
         },
     )
     images: dict[str, Any] = {
@@ -465,7 +552,7 @@ def render_bundle(
     if benchmarked:
         workload = run.benchmark
         bench_ctx = {
-            "base_image": benchmark_base_image,
+            "base_image": pulled_benchmark_image,
             "concurrency": [str(level) for level in workload.concurrency_levels],
             "requests_per_level": workload.requests_per_level,
             "input_tokens": workload.input_tokens,
@@ -487,6 +574,7 @@ def render_bundle(
                 "image_tag": bench_tag,
                 "tag_source": "sha256 of benchmark/Dockerfile + sha256 of the wheel",
                 "fetch_wheel": True,
+                "base_registry": _cache_registry(cache, benchmark_base_image, pulled_benchmark_image),
             },
         )
         files["benchmark/run.yml"] = render("benchmark/run.yml.j2", benchmark=bench_ctx)
@@ -508,25 +596,31 @@ def render_bundle(
             max_concurrency=max_concurrency,
         )
     )
-    files["run.json"] = _json_bytes(
-        {
-            "format": "pathprover.bundle/1",
-            "config_id": run.config_id,
-            "run_config_hash": run.run_config_hash,
-            "run_config": run.model_dump(mode="json"),
-            "engine": spec.name,
-            "accelerator_kind": instance.accelerator_kind,
-            "base_image": base_image,
-            "env_prefix": config.env_prefix,
-            "serving_env": dict(serving_env),
-            "model_source": model_source,
-            "model_s3_uri": model_s3_uri,
-            "images": images,
-            "stage_buildspec": "buildspec/stage.yml" if staged else None,
-            "benchmark": {"rendered": benchmarked, "reason": None if benchmarked else _no_benchmark_reason(run)},
-        }
-    )
+    manifest: dict[str, Any] = {
+        "format": "pathprover.bundle/1",
+        "config_id": run.config_id,
+        "run_config_hash": run.run_config_hash,
+        "run_config": run.model_dump(mode="json"),
+        "engine": spec.name,
+        "accelerator_kind": instance.accelerator_kind,
+        "base_image": base_image,
+        "env_prefix": config.env_prefix,
+        "serving_env": dict(serving_env),
+        "model_source": model_source,
+        "model_s3_uri": model_s3_uri,
+        "images": images,
+        "stage_buildspec": "buildspec/stage.yml" if staged else None,
+        "benchmark": {"rendered": benchmarked, "reason": None if benchmarked else _no_benchmark_reason(run)},
+    }
+    if pulled_base_image != base_image:
+        manifest["base_image_pull"] = pulled_base_image  # only when a cache is used: unchanged bundles otherwise
+    files["run.json"] = _json_bytes(manifest)
     return Bundle(files)
+
+
+def _cache_registry(cache: BaseImageRegistry | None, image: str, pulled: str) -> str | None:
+    """The registry a build must log in to for its parent image: the cache's, when the image comes through it."""
+    return cache.registry if cache is not None and pulled != image else None
 
 
 def _no_benchmark_reason(run: RunConfig) -> str:
