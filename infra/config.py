@@ -26,6 +26,11 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _LAYER_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:layer:[A-Za-z0-9_-]+:\d+$")
 _SECRET_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
 _IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_PTC_SECRET_NAME = re.compile(rf"^{re.escape(C.DOCKER_HUB_CREDENTIAL_PREFIX)}[A-Za-z0-9/_+=.@-]+$")
+_PTC_SECRET_ARN = re.compile(
+    rf"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{{12}}:secret:{re.escape(C.DOCKER_HUB_CREDENTIAL_PREFIX)}"
+    r"[A-Za-z0-9/_+=.@-]+$"
+)
 _S3_LOCATION = re.compile(
     r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<prefix>(?:[A-Za-z0-9!_.*'()=-]+/)+)$"
 )
@@ -137,12 +142,15 @@ class HarnessConfig:
     schedule: str | None
     schedule_input: dict[str, int | float]
     pandas_layer_arn: str | None
-    benchmark_image_tag: str
+    benchmark_image_tag: str | None
+    """None: the content-addressed runner tag (runner-<sha12 of its source>); set only to pin one."""
     hf_token_secret: str
     alarm_email: str | None
     strict_bundling: bool
     existing_table: TableLocation | None = None
     """Set with -c UseExistingBenchmarkTable=true: the stack creates no Glue database or table."""
+    docker_hub_credential: str | None = None
+    """Name or ARN of the `ecr-pullthroughcache/...` secret for the Docker Hub cache rule (None: no rule)."""
 
     @classmethod
     def from_node(cls, node: Node) -> HarnessConfig:
@@ -159,8 +167,8 @@ class HarnessConfig:
         layer = _optional(ctx.get(C.CTX_PANDAS_LAYER_ARN))
         if layer is not None and not _LAYER_ARN.match(layer):
             raise ConfigError(f"-c {C.CTX_PANDAS_LAYER_ARN}={layer!r}: expected a Lambda layer version ARN")
-        tag = _optional(ctx.get(C.CTX_BENCHMARK_IMAGE_TAG)) or C.DEFAULT_BENCHMARK_IMAGE_TAG
-        if not _IMAGE_TAG.match(tag):
+        tag = _optional(ctx.get(C.CTX_BENCHMARK_IMAGE_TAG))
+        if tag is not None and not _IMAGE_TAG.match(tag):
             raise ConfigError(f"-c {C.CTX_BENCHMARK_IMAGE_TAG}={tag!r}: not a valid image tag")
         secret = _optional(ctx.get(C.CTX_HF_TOKEN_SECRET)) or DEFAULT_HF_TOKEN_SECRET
         if not _SECRET_NAME.match(secret):
@@ -169,6 +177,13 @@ class HarnessConfig:
         if email is not None and not _EMAIL.match(email):
             raise ConfigError(f"-c {C.CTX_ALARM_EMAIL}={email!r}: not an e-mail address")
         existing_table = table_location(ctx.get(C.CTX_USE_EXISTING_TABLE), ctx.get(C.CTX_TABLE_LOCATION))
+        docker_hub = _optional(ctx.get(C.CTX_DOCKER_HUB_CREDENTIAL))
+        if docker_hub is not None and not (_PTC_SECRET_NAME.match(docker_hub) or _PTC_SECRET_ARN.match(docker_hub)):
+            raise ConfigError(
+                f"-c {C.CTX_DOCKER_HUB_CREDENTIAL}={docker_hub!r}: expected the name or ARN of a Secrets Manager "
+                f"secret whose name starts with {C.DOCKER_HUB_CREDENTIAL_PREFIX!r} (ECR reads pull-through cache "
+                "credentials only from such secrets)"
+            )
         bundling = (_optional(ctx.get(C.CTX_BUNDLING)) or C.DEFAULT_BUNDLING).lower()
         if bundling not in ("pip", "strict"):
             raise ConfigError(f"-c {C.CTX_BUNDLING}={bundling!r}: expected pip or strict")
@@ -182,6 +197,7 @@ class HarnessConfig:
             alarm_email=email,
             strict_bundling=bundling == "strict",
             existing_table=existing_table,
+            docker_hub_credential=docker_hub,
         )
 
 
@@ -197,4 +213,5 @@ _KEYS = (
     C.CTX_BUNDLING,
     C.CTX_USE_EXISTING_TABLE,
     C.CTX_TABLE_LOCATION,
+    C.CTX_DOCKER_HUB_CREDENTIAL,
 )

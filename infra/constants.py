@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Final
 
 from pathprover.core import schema
+from pathprover.generate.render import BASE_IMAGE_CACHE_PREFIXES, DOCKER_HUB
 from pathprover.settings import Settings
 from pathprover.stages import ports
 from pathprover.workflow.models import WorkflowInput
@@ -45,6 +46,10 @@ CTX_BUNDLING: Final = "PathProverBundling"
 """`strict` (default: the Lambda dependencies must install, or synthesis fails) or `pip` (an offline synth
 may ship the package alone, with a warning; never deploy such an asset)."""
 DEFAULT_BUNDLING: Final = "strict"
+CTX_DOCKER_HUB_CREDENTIAL: Final = "DockerHubCredentialSecret"
+"""Secrets Manager secret (name `ecr-pullthroughcache/...` or its ARN) with a Docker Hub username and access
+token: with it the stack adds the Docker Hub pull-through cache rule; without it Docker Hub parents are
+pulled anonymously (rate-limited)."""
 CTX_USE_EXISTING_TABLE: Final = "UseExistingBenchmarkTable"
 """`true`: the account already has the Glue database and table (the guide's prerequisite made them): create
 neither, grant on them by ARN. Needs CTX_TABLE_LOCATION."""
@@ -86,7 +91,13 @@ BENCHMARK_BUILDSPEC: Final = "buildspec.yml"
 IMAGE_REPOSITORY: Final = "pathprover"
 BENCHMARK_REPOSITORY: Final = f"{IMAGE_REPOSITORY}-benchmark"
 """The generator names the runner image's repository `<image repository>-benchmark`."""
-DEFAULT_BENCHMARK_IMAGE_TAG: Final = "runner"
+RUNNER_IMAGE_PROJECT: Final = _DEFAULTS.runner_image_project
+RUNNER_TAG_PREFIX: Final = "runner-"
+"""The runner image's tag is `runner-<sha256[:12] of its build source zip>` (infra/runner_source.py): the
+runner build pushes it, the benchmark project runs in it, the Lambdas check it exists."""
+RUNNER_BUILD_TIMEOUT_MINUTES: Final = 60
+RUNNER_TRIGGER_FUNCTION: Final = "pathprover-runner-image-trigger"
+"""The custom resource's function that starts the runner image build at deploy."""
 ARTIFACT_PREFIX: Final = "pathprover"
 """The Lambdas' S3ArtifactStore prefix: every artifact key starts with it."""
 ARTIFACT_AREAS: Final = ("bundles", "models", "io", "tune", "benchmarks", "wheels", "runs")
@@ -105,6 +116,21 @@ TAG_EXPIRY: Final = ports.TAG_EXPIRY
 BUILD_TIMEOUT_MINUTES: Final = 120
 STAGE_TIMEOUT_MINUTES: Final = 480
 BENCHMARK_TIMEOUT_MINUTES: Final = 180
+
+# --------------------------------------------------------------------------- base images (ECR pull-through cache)
+BASE_IMAGE_CACHE_ROOT: Final = "pathprover-cache"
+"""Every cache rule's repository prefix starts with it (pathprover.generate.render.BASE_IMAGE_CACHE_PREFIXES):
+the cached repositories the builds may create and import into are `pathprover-cache/*`."""
+PULL_THROUGH_UPSTREAMS: Final[dict[str, tuple[str, str]]] = {
+    # upstream (as render names it) -> (UpstreamRegistry, UpstreamRegistryUrl) of AWS::ECR::PullThroughCacheRule
+    DOCKER_HUB: ("docker-hub", "registry-1.docker.io"),
+    "public.ecr.aws": ("ecr-public", "public.ecr.aws"),
+    "quay.io": ("quay", "quay.io"),
+}
+assert set(PULL_THROUGH_UPSTREAMS) == set(BASE_IMAGE_CACHE_PREFIXES)
+assert all(p.startswith(f"{BASE_IMAGE_CACHE_ROOT}/") for p in BASE_IMAGE_CACHE_PREFIXES.values())
+DOCKER_HUB_CREDENTIAL_PREFIX: Final = "ecr-pullthroughcache/"
+"""ECR reads an upstream credential only from a secret whose name starts with this."""
 
 # --------------------------------------------------------------------------- functions
 PYTHON_VERSION: Final = "3.12"

@@ -70,6 +70,11 @@ WILDCARD_RESOURCES: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
         "Parquet files of the results table (one object per write, under dt=YYYY-MM-DD partitions)",
     ),
     (
+        re.compile(rf"^{_ARN}:ecr:{_REGION_ACCOUNT}:repository/{re.escape(C.BASE_IMAGE_CACHE_ROOT)}/\*$"),
+        "ECR pull-through cache repositories: the first pull of a parent image creates "
+        "pathprover-cache/<upstream>/<path> and imports it; their names come from the base images",
+    ),
+    (
         re.compile(rf"^arn:{_PART}:s3:::[a-z0-9][a-z0-9.-]+/{re.escape(C.TABLE_PREFIX)}\*$"),
         "Parquet files of the existing results table (-c UseExistingBenchmarkTable): one object per write, "
         "under dt=YYYY-MM-DD partitions of its table prefix",

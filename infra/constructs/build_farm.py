@@ -1,9 +1,11 @@
 """Where proves are built and run: artifact bucket, ECR, the CodeBuild projects, the SageMaker role.
 
 - `pathprover-build` (privileged: Docker) builds and pushes the serving image from a bundle's
-  `buildspec/build.yml`; `pathprover-stage` pre-stages weights from the Hugging Face hub with
+  `buildspec/build.yml`, its parent pulled through the ECR pull-through cache (image_cache.py);
+  `pathprover-stage` pre-stages weights from the Hugging Face hub with
   `buildspec/stage.yml` (token from Secrets Manager); `pathprover-benchmark` runs
-  `pathprover benchmark-job` (the bundle's `buildspec.yml`) in the benchmark runner image.
+  `pathprover benchmark-job` (the bundle's `buildspec.yml`) in the benchmark runner image, which
+  `pathprover-runner-image` builds at deploy (runner_image.py) under the one tag both use.
   The lifecycle starts each build with an S3 source override (a bundle zip under
   `pathprover/bundles/`) and environment overrides; nothing here waits on a build.
 - The SageMaker execution role may only be passed to SageMaker (`iam:PassedToService`).
@@ -22,6 +24,8 @@ from constructs import Construct
 
 from infra import constants as C
 from infra.constructs.benchmark_data import secure_bucket
+from infra.constructs.image_cache import BaseImageCache
+from infra.constructs.runner_image import RunnerImage
 from infra.iam import acknowledge, allow, allow_unscoped, least_privilege_role, sagemaker_arns, service_principal
 
 ECR_PULL = ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
@@ -60,7 +64,8 @@ class BuildFarm(Construct):
         key: kms.IKey,
         access_logs: s3.IBucket,
         hf_token_secret: str,
-        benchmark_image_tag: str,
+        benchmark_image_tag: str | None = None,
+        docker_hub_credential: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self._key = key
@@ -68,11 +73,20 @@ class BuildFarm(Construct):
         self.artifacts = self._build_artifact_bucket(access_logs)
         self.repository = self._build_repository("Repository", C.IMAGE_REPOSITORY)
         self.benchmark_repository = self._build_repository("BenchmarkRepository", C.BENCHMARK_REPOSITORY)
+        self.image_cache = BaseImageCache(self, "BaseImageCache", docker_hub_credential=docker_hub_credential)
+        self.runner = RunnerImage(
+            self,
+            "RunnerImage",
+            repository=self.benchmark_repository,
+            key=key,
+            cache=self.image_cache,
+            tag=benchmark_image_tag,
+        )
         self.hf_token_secret_arn = self._hf_token_secret_arn()
         self.sagemaker_role = self._build_sagemaker_role()
         self.build_project = self._build_build_project()
         self.stage_project = self._build_stage_project()
-        self.benchmark_project = self._build_benchmark_project(benchmark_image_tag)
+        self.benchmark_project = self._build_benchmark_project(self.runner.tag)
 
     @property
     def projects(self) -> list[codebuild.Project]:
@@ -264,6 +278,7 @@ class BuildFarm(Construct):
             allow_unscoped(["ecr:GetAuthorizationToken"]),
             allow(ECR_PUSH, [self.repository.repository_arn, self.benchmark_repository.repository_arn]),
             allow(["s3:GetObject"], [artifact_objects(self.artifacts, "wheels")]),
+            self.image_cache.pull_statement(),
         )
         project = self._project(
             "BuildProject",
@@ -340,8 +355,8 @@ class BuildFarm(Construct):
         acknowledge(
             project,
             "AwsSolutions-CB5",
-            "The benchmark runs in the project's own runner image (python + the pathprover wheel, built by "
-            "benchmark/build.yml into the pathprover-benchmark ECR repository, scanned on push); no CodeBuild "
-            "managed image carries the load generator.",
+            "The benchmark runs in the project's own runner image (python + the pathprover wheel, built at "
+            "deploy by the pathprover-runner-image project into the pathprover-benchmark ECR repository, "
+            "scanned on push); no CodeBuild managed image carries the load generator.",
         )
         return project

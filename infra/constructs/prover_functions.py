@@ -55,6 +55,8 @@ def shared_environment(data: BenchmarkData, ledger: dynamodb.ITable, farm: Build
         "PATHPROVER_LEDGER_TABLE": ledger.table_name,
         "PATHPROVER_HF_TOKEN_SECRET": farm.hf_token_secret_name,
         "PATHPROVER_TRAINING_IMAGE": training_image,
+        **farm.runner.environment(),
+        "PATHPROVER_BASE_IMAGE_REGISTRY": farm.image_cache.spec,
         "POWERTOOLS_SERVICE_NAME": C.SERVICE_NAME,
         "POWERTOOLS_METRICS_NAMESPACE": C.METRICS_NAMESPACE,
         "POWERTOOLS_LOG_LEVEL": "INFO",
@@ -204,6 +206,7 @@ class ProverFunctions(Construct):
                 *self._artifacts(Access(read=("models", "io"), write=("bundles", "io", "tune"))),
                 *self._start_builds(),
                 *self._stop_builds(),
+                *self._ensure_runner_image(),
                 *self._deploy(),
                 *self._invoke(),
                 *self._clean_sagemaker(),
@@ -213,6 +216,7 @@ class ProverFunctions(Construct):
             "Check": lambda: [
                 *self._artifacts(Access(read=("benchmarks", "io"), write=("io",))),
                 *self._poll_builds(),
+                *self._ensure_runner_image(),
                 *self._poll_sagemaker(),
                 *self._invoke(),
             ],
@@ -345,6 +349,10 @@ class ProverFunctions(Construct):
 
     def _stop_builds(self) -> list[iam.PolicyStatement]:
         return [allow(["codebuild:StopBuild"], self._projects())]
+
+    def _ensure_runner_image(self) -> list[iam.PolicyStatement]:
+        """Before the first benchmark: does the runner image exist (ECR), and if not build it and poll the build."""
+        return self._farm.runner.ensure_statements(self._farm.benchmark_repository)
 
     # ------------------------------------------------------------------ SageMaker
     def _deploy(self) -> list[iam.PolicyStatement]:

@@ -65,6 +65,7 @@ class PathProver(Construct):
             access_logs=data.access_logs,
             hf_token_secret=config.hf_token_secret,
             benchmark_image_tag=config.benchmark_image_tag,
+            docker_hub_credential=config.docker_hub_credential,
         )
         code = lambda_code(strict=config.strict_bundling, on_incomplete=self._warn_incomplete_bundle)
         layer = pandas_layer(self, config.pandas_layer_arn)

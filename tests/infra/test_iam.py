@@ -122,14 +122,15 @@ EXPECTED_SERVICES = {
     # function -> the AWS services its role may call (besides logs and X-Ray)
     "pathprover-brain": {"athena", "glue", "s3", "secretsmanager"},
     "pathprover-begin": {"athena", "glue", "s3", "dynamodb"},
-    "pathprover-advance": {"athena", "glue", "s3", "codebuild", "sagemaker", "iam"},
-    "pathprover-check": {"s3", "codebuild", "sagemaker"},
+    "pathprover-advance": {"athena", "glue", "s3", "codebuild", "sagemaker", "iam", "ecr"},
+    "pathprover-check": {"s3", "codebuild", "sagemaker", "ecr"},
     "pathprover-failure": {"athena", "glue", "s3"},
     "pathprover-clean": {"codebuild", "sagemaker"},
     "pathprover-settle": {"dynamodb", "s3"},
     "pathprover-drop": {"s3"},
     "pathprover-summary": {"sagemaker", "s3"},
     "pathprover-janitor": {"sagemaker", "states"},
+    C.RUNNER_TRIGGER_FUNCTION: {"codebuild"},  # starts the runner image build at deploy
 }
 
 

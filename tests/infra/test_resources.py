@@ -31,6 +31,8 @@ PROVER_TYPES = {
     "AWS::SNS::Topic",
     "AWS::KMS::Key",
     "AWS::IAM::Role",
+    "AWS::ECR::PullThroughCacheRule",
+    "Custom::PathProverRunnerImageBuild",
 }
 SETTINGS_ON_AWS = {
     f"{ENV_PREFIX}{name.upper()}"
@@ -64,10 +66,10 @@ def test_without_create_path_prover_the_stack_holds_only_the_benchmark_data(harn
 
 def test_with_create_path_prover_every_part_exists(full: Synth) -> None:
     count = full.template.resource_count_is
-    count("AWS::Lambda::Function", len(C.FUNCTIONS) + 1)  # the handlers and the janitor
+    count("AWS::Lambda::Function", len(C.FUNCTIONS) + 2)  # the handlers, the janitor, the runner build trigger
     count("AWS::StepFunctions::StateMachine", 1)
     count("AWS::DynamoDB::Table", 1)
-    count("AWS::CodeBuild::Project", 3)
+    count("AWS::CodeBuild::Project", 4)  # build, stage, benchmark, runner image
     count("AWS::ECR::Repository", 2)
     count("AWS::S3::Bucket", 3)  # results, access logs, artifacts
     count("AWS::Glue::Table", 1)
@@ -214,7 +216,7 @@ def test_each_function_is_python312_traced_with_its_own_role_logs_and_the_pandas
 
 def test_every_function_has_a_role_of_its_own(full: Synth) -> None:
     roles = [json.dumps(r["Properties"]["Role"]) for r in full.resources("AWS::Lambda::Function").values()]
-    assert len(roles) == len(set(roles)) == len(C.FUNCTIONS) + 1
+    assert len(roles) == len(set(roles)) == len(C.FUNCTIONS) + 2
 
 
 def test_the_function_environment_is_what_settings_reads(full: Synth) -> None:
@@ -265,7 +267,7 @@ def test_function_names_and_handlers_match_the_local_runtime() -> None:
 
 def test_codebuild_projects_take_their_buildspec_from_the_bundle(full: Synth) -> None:
     projects = {r["Properties"]["Name"]: r["Properties"] for r in full.resources("AWS::CodeBuild::Project").values()}
-    assert set(projects) == {C.BUILD_PROJECT, C.STAGE_PROJECT, C.BENCHMARK_PROJECT}
+    assert set(projects) == {C.BUILD_PROJECT, C.STAGE_PROJECT, C.BENCHMARK_PROJECT, C.RUNNER_IMAGE_PROJECT}
     assert projects[C.BUILD_PROJECT]["Source"]["BuildSpec"] == "buildspec/build.yml"
     assert projects[C.STAGE_PROJECT]["Source"]["BuildSpec"] == "buildspec/stage.yml"
     assert projects[C.BENCHMARK_PROJECT]["Source"]["BuildSpec"] == "buildspec.yml"
@@ -276,7 +278,7 @@ def test_codebuild_projects_take_their_buildspec_from_the_bundle(full: Synth) ->
         assert props["EncryptionKey"]
         assert props["LogsConfig"]["CloudWatchLogs"]["Status"] == "ENABLED"
     benchmark_image = json.dumps(projects[C.BENCHMARK_PROJECT]["Environment"]["Image"])
-    assert f":{C.DEFAULT_BENCHMARK_IMAGE_TAG}" in benchmark_image
+    assert f':{full.stack.prover.farm.runner.tag}"' in benchmark_image  # the runner image, one tag scheme
     assert projects[C.BENCHMARK_PROJECT]["Environment"]["ImagePullCredentialsType"] == "SERVICE_ROLE"
 
 

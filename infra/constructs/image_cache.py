@@ -1,0 +1,98 @@
+"""Base images through ECR: pull-through cache rules, so CodeBuild never pulls parents anonymously from Docker Hub.
+
+One rule per upstream the serving and runner images come from (pathprover.generate.render names the
+upstreams and their repository prefixes, all under `pathprover-cache/`):
+
+- ECR Public (`public.ecr.aws`: the Neuron DLC, the runner's python) and Quay need no credential: always.
+- Docker Hub (vLLM, SGLang, PyTorch) requires one: a Secrets Manager secret named `ecr-pullthroughcache/...`
+  holding `{"username": ..., "accessToken": ...}`, given with `-c DockerHubCredentialSecret=...`. Without it
+  there is no Docker Hub rule and those parents are pulled from Docker Hub directly (anonymous, rate-limited).
+- NVIDIA NGC (`nvcr.io`: TensorRT-LLM) has no ECR pull-through cache: pulled from NGC.
+
+The first pull of `<registry>/pathprover-cache/<upstream>/<path>:<tag>` creates the cached repository and
+imports the image; the builds that pull need `ecr:CreateRepository` and `ecr:BatchImportUpstreamImage` on
+those repositories (https://docs.aws.amazon.com/AmazonECR/latest/userguide/pull-through-cache-iam.html).
+The Lambdas receive `PATHPROVER_BASE_IMAGE_REGISTRY` = `<registry>;<upstreams with a rule>` and render the
+Dockerfiles' FROM lines through it.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import ArnFormat, Stack
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from infra import constants as C
+from infra.iam import allow
+
+ECR_CACHE_PULL = (
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:BatchGetImage",
+    "ecr:BatchImportUpstreamImage",
+    "ecr:CreateRepository",
+    "ecr:GetDownloadUrlForLayer",
+)
+
+
+class BaseImageCache(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, docker_hub_credential: str | None) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        self.registry = f"{stack.account}.dkr.ecr.{stack.region}.{stack.url_suffix}"
+        self.rules: dict[str, ecr.CfnPullThroughCacheRule] = {}
+        for upstream, prefix in C.BASE_IMAGE_CACHE_PREFIXES.items():
+            credential = None
+            if upstream == C.DOCKER_HUB:
+                if docker_hub_credential is None:
+                    continue
+                credential = self._secret_arn(docker_hub_credential)
+            registry, url = C.PULL_THROUGH_UPSTREAMS[upstream]
+            self.rules[upstream] = ecr.CfnPullThroughCacheRule(
+                self,
+                f"Rule{registry.title().replace('-', '')}",
+                ecr_repository_prefix=prefix,
+                upstream_registry=registry,
+                upstream_registry_url=url,
+                credential_arn=credential,
+            )
+
+    @property
+    def upstreams(self) -> list[str]:
+        """The upstreams with a rule, in the table's order."""
+        return list(self.rules)
+
+    @property
+    def spec(self) -> str:
+        """PATHPROVER_BASE_IMAGE_REGISTRY: this registry, and only the upstreams it has a rule for."""
+        return f"{self.registry};{','.join(self.upstreams)}"
+
+    def _secret_arn(self, name_or_arn: str) -> str:
+        """The credential's ARN: given as an ARN, or a partial ARN built from its name in this account/region."""
+        if name_or_arn.startswith("arn:"):
+            return name_or_arn
+        return Stack.of(self).format_arn(
+            service="secretsmanager",
+            resource="secret",
+            resource_name=name_or_arn,
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+
+    def repositories_arn(self) -> str:
+        """Every repository a cache rule creates: `repository/pathprover-cache/*`."""
+        return Stack.of(self).format_arn(
+            service="ecr", resource="repository", resource_name=f"{C.BASE_IMAGE_CACHE_ROOT}/*"
+        )
+
+    def pull_statement(self) -> iam.PolicyStatement:
+        """Pull a parent image through the cache: create its repository and import it on first use."""
+        return allow(ECR_CACHE_PULL, [self.repositories_arn()])
+
+    def pull_reference(self, image: str) -> str | None:
+        """`image` as pulled through this cache (a token string in an agnostic stack), None without a rule."""
+        from pathprover.generate.render import split_image_reference
+
+        upstream, path = split_image_reference(image)
+        if upstream not in self.rules:
+            return None
+        return f"{self.registry}/{C.BASE_IMAGE_CACHE_PREFIXES[upstream]}/{path}"
