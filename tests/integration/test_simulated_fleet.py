@@ -27,7 +27,7 @@ from pathprover.adapters.local.builder import SimulatedBuilder, image_digest
 from pathprover.adapters.local.clock import SystemClock, VirtualClock
 from pathprover.adapters.local.endpoint import LatencyModel, SimulatedEndpointServer, accelerator_key
 from pathprover.adapters.local.faults import Fault, FaultFileError, FaultPlan, job_context, load_faults
-from pathprover.adapters.local.fleet import LOAD_FRACTION, SimulatedFleet
+from pathprover.adapters.local.fleet import LOAD_FRACTION, SimulatedFleet, duration_factor
 from pathprover.catalog import Catalog, default_catalog
 from pathprover.classifier import classify
 from pathprover.ports import Clock
@@ -87,8 +87,25 @@ def deploy_spec(
     attempt: int = 1,
     target: str = "realtime-inference",
     stage: str = "deploy",
+    staged: bool | None = None,
+    env: dict[str, str] | None = None,
+    instance_count: int = 1,
 ) -> DeploySpec:
+    """A deploy request as the runtime sends it: gated models' weights staged to S3 (``staged=None``)."""
     extra: dict[str, Any] = {}
+    variables = {
+        "HF_MODEL_ID": model,
+        "TP_DEGREE": str(tp),
+        "QUANTIZATION": quantization,
+        "DEPLOYMENT_CONFIG": deployment_config,
+    }
+    if staged is None:
+        staged = model in default_catalog().models and default_catalog().model(model).gated
+    if staged:
+        uri = f"s3://pp-bucket/weights/{model}/"
+        variables.update(MODEL_SOURCE="s3", MODEL_S3_URI=uri)
+        extra["model_data_uri"] = uri
+    variables.update(env or {})
     if target == "async-inference":
         extra["async_output_s3"] = "s3://pp-bucket/async/"
     if target == "batch-transform":
@@ -99,13 +116,9 @@ def deploy_spec(
         attempt=attempt,
         names=resource_names(EXECUTION, config_id, attempt),
         image_uri="123456789012.dkr.ecr.us-east-1.amazonaws.com/pp-serving:local",
-        env={
-            "HF_MODEL_ID": model,
-            "TP_DEGREE": str(tp),
-            "QUANTIZATION": quantization,
-            "DEPLOYMENT_CONFIG": deployment_config,
-        },
+        env=variables,
         instance_type=instance_type,
+        instance_count=instance_count,
         target=target,
         role_arn=ROLE,
         expiry=datetime(2026, 11, 24, tzinfo=UTC),
@@ -114,8 +127,10 @@ def deploy_spec(
     )
 
 
-def deploy_seconds(catalog: Catalog, model: str) -> float:
-    return catalog.search_space.timing.minutes("deploy", catalog.model(model).total_params_b) * 60
+def deploy_seconds(catalog: Catalog, model: str, config_id: str = "c0ffee0000000001", attempt: int = 1) -> float:
+    """The catalog's deploy time for the model, times the endpoint's deterministic jitter."""
+    minutes = catalog.search_space.timing.minutes("deploy", catalog.model(model).total_params_b)
+    return minutes * 60 * duration_factor(config_id, attempt, "endpoint")
 
 
 def run_until_done(fleet: SimulatedFleet, clock: VirtualClock, ref: JobRef, max_polls: int = 200) -> JobState:
@@ -240,7 +255,7 @@ def test_polling_with_suggested_waits_reaches_in_service_in_a_few_polls(
 
     # Then it is InService soon after the deploy duration
     assert state.status == "succeeded"
-    assert fleet.billed_seconds(ref) < deploy_seconds(catalog, SMALL) + 60
+    assert fleet.billed_seconds(ref) < deploy_seconds(catalog, SMALL, "c0ffee0000000002") + 60
     fleet.clean([ref], keep=False)
 
 
@@ -255,7 +270,7 @@ def test_oversized_model_fails_with_a_cuda_oom_the_classifier_calls_oom(
     ref = fleet.start_deploy(deploy_spec(LARGE, config_id="c0ffee0000000003"))
 
     # When the virtual clock passes the model-load part of the deploy
-    duration = deploy_seconds(catalog, LARGE)
+    duration = deploy_seconds(catalog, LARGE, "c0ffee0000000003")
     clock.advance(duration * LOAD_FRACTION - 1)
     assert fleet.check(ref).status == "running"
     clock.advance(2)
@@ -433,7 +448,9 @@ def test_a_tune_fault_fails_the_training_job(
     assert classify(bad_state.failure_text or "").category == "model_incompatibility"
     assert good_state.status == "succeeded" and good_state.detail["model_artifacts"].endswith("model.tar.gz")
     assert fleet.alive({}) == []
-    tune_s = catalog.search_space.timing.minutes("tune", 0.6) * 60
+    tune_s = (
+        catalog.search_space.timing.minutes("tune", 0.6) * 60 * duration_factor("c0ffee000000000b", 1, "training-job")
+    )
     assert fleet.billed_seconds(good) == pytest.approx(tune_s)
 
 
@@ -457,7 +474,9 @@ def test_async_endpoint_and_batch_transform(
     assert transform.status == "succeeded" and transform.detail["transform_job_status"] == "Completed"
     timing = catalog.search_space.timing
     assert fleet.billed_seconds(batch) == pytest.approx(
-        (timing.minutes("deploy", 0.6) + timing.minutes("test", 0.6)) * 60
+        (timing.minutes("deploy", 0.6) + timing.minutes("test", 0.6))
+        * 60
+        * duration_factor("c0ffee000000000f", 1, "transform-job")
     )
     report = fleet.clean([endpoint, batch], keep=False)
     assert f"transform-job/{batch.name}" in report.already_gone  # finished jobs have nothing to stop

@@ -8,20 +8,31 @@ at create time, and the outcome surfaces when the virtual clock gets there:
 
 * instance type unknown to the catalog -> CreateEndpointConfig refused (ValidationException);
 * tp_degree above the instance's accelerators (NeuronCores on inf2) -> CreateEndpoint refused;
+* the account's '<type> for endpoint usage' quota (``account``, an
+  :class:`~pathprover.adapters.local.account.AccountProfile`) would be exceeded by the
+  instances still held by endpoints plus this request -> CreateEndpoint refused
+  (ResourceLimitExceeded);
 * a scarce family (p5, p5e, p4de by default) -> InsufficientCapacity at create for a
   deterministic share of (config_id, attempt) (``capacity_failure_fraction``, default 0);
 * a ``deploy`` (or the spec's stage, e.g. ``adapter``) fault -> Failed with the fault's text;
+* ``MODEL_SOURCE=s3`` without ``model_data_uri`` -> start.sh's "/opt/ml/model has no config.json";
 * a model the catalog does not know -> the container cannot download it;
+* a gated model read from the Hub without a token -> huggingface_hub's GatedRepoError (401);
 * the engine cannot run the accelerator, the quantization or the compute capability ->
   a vLLM-style error in the container log;
 * attention heads not divisible by tp_degree -> vLLM's divisibility error;
-* weights + KV reserve do not fit (:func:`pathprover.brain.sizing.estimate_fit`) -> CUDA OOM
-  (or "No available memory for the cache blocks" when only the KV cache is short).
+* the engine's own start-up memory accounting (:mod:`.truth`, sourced facts in
+  ``catalog/simulation.yaml``, independent of the brain's sizing rule) fails -> its log line:
+  CUDA OOM while loading or profiling, "No available memory for the cache blocks", the KV cache
+  cannot hold one ``max_model_len`` sequence, SGLang's "Not enough memory", ...
+
+Durations vary around the catalog figures: a deterministic log-normal factor from
+(config_id, attempt) (:func:`duration_factor`, ``duration_jitter_sigma``, default 0.2).
 
 Container failures surface after :data:`LOAD_FRACTION` of the deploy duration with
 SageMaker's FailureReason ("did not pass the ping health check") plus the container
 log line, so the classifier sees what it would see on AWS. Durations come from the
-catalog timing (deploy / tune minutes by model size).
+catalog timing (deploy / tune minutes by model size), jittered per job.
 
 Once InService, an endpoint is served for real by a :class:`SimulatedEndpointServer`
 (``detail["endpoint_url"]``); a ``test`` fault makes it answer HTTP 500 with the fault
@@ -42,18 +53,22 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import threading
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from statistics import NormalDist
 from typing import Any, Final, cast
 
 from pathprover.adapters.aws.sagemaker import VARIANT_NAME
+from pathprover.adapters.local.account import ESTABLISHED, AccountProfile
 from pathprover.adapters.local.endpoint import LatencyModel, SimulatedEndpointServer
 from pathprover.adapters.local.faults import MODEL_ID_KEYS, FaultPlan, JobContext, job_context
-from pathprover.brain.sizing import estimate_fit
-from pathprover.catalog import Catalog, CatalogError, InstanceType, ModelSpec
+from pathprover.adapters.local.truth import SimulationFacts, container_start, load_facts
+from pathprover.catalog import Catalog, CatalogError, DeploymentConfig, InstanceType, ModelSpec
 from pathprover.ports import Clock
 from pathprover.stages.ports import (
     TAG_MANAGED_BY,
@@ -152,6 +167,50 @@ def _capacity_share(config_id: str, attempt: int) -> float:
     return int(digest[:8], 16) / 2**32
 
 
+DURATION_JITTER_SIGMA: Final = 0.2
+"""Spread of simulated durations around the catalog figure: log-normal, this sigma (0 turns it off)."""
+DURATION_JITTER_BOUNDS: Final = (0.6, 1.8)
+"""The jitter factor is clamped to this range (a deploy never takes less than 60 % of the catalog time)."""
+
+
+def duration_factor(config_id: str, attempt: int, kind: str, sigma: float = DURATION_JITTER_SIGMA) -> float:
+    """Deterministic log-normal jitter for one job: ``exp(sigma * z)``, z from sha256(kind:config_id:attempt).
+
+    The median is 1 (the catalog figure), about 68 % of jobs land within ``exp(+-sigma)`` and the
+    factor is clamped to :data:`DURATION_JITTER_BOUNDS`. Same (config, attempt, kind), same factor.
+    """
+    if sigma <= 0:
+        return 1.0
+    digest = hashlib.sha256(f"duration:{kind}:{config_id}:{attempt}".encode()).hexdigest()
+    uniform = (int(digest[:13], 16) + 0.5) / 16**13
+    low, high = DURATION_JITTER_BOUNDS
+    return min(high, max(low, math.exp(sigma * NormalDist().inv_cdf(uniform))))
+
+
+HF_TOKEN_KEYS: Final = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
+"""A container with one of these set can download a gated model (the runtime never sends one: it stages to S3)."""
+
+
+def gated_repo_error(model_id: str, request_id: str = "Root=1-00000000-simulated") -> str:
+    """huggingface_hub's GatedRepoError for an anonymous download of a gated repo's config.json (HTTP 401)."""
+    return (
+        f"huggingface_hub.errors.GatedRepoError: 401 Client Error. (Request ID: {request_id})\n\n"
+        f"Cannot access gated repo for url https://huggingface.co/{model_id}/resolve/main/config.json.\n"
+        f"Access to model {model_id} is restricted. You must have access to it and be authenticated to access it. "
+        "Please log in."
+    )
+
+
+def quota_text(operation: str, instance_type: str, quota: int, used: int, delta: int) -> str:
+    """SageMaker's ResourceLimitExceeded for '<type> for endpoint usage', in the refusal layout of this fleet."""
+    return (
+        f"{operation} failed: ResourceLimitExceeded: The account-level service limit '{instance_type} for endpoint "
+        f"usage' is {quota} Instances, with current utilization of {used} Instances and a request delta of {delta} "
+        "Instances. Please use AWS Service Quotas to request an increase for this quota. If AWS Service Quotas is "
+        "not available, contact AWS support to request an increase for this quota. (simulated)"
+    )
+
+
 class SimulatedFleet:
     """:class:`~pathprover.stages.ports.Fleet` on a virtual clock, served by a local HTTP server. Thread-safe."""
 
@@ -167,9 +226,14 @@ class SimulatedFleet:
         artifacts: ArtifactStore | None = None,
         invoke_timeout_s: float = 30.0,
         account_id: str = ACCOUNT_ID,
+        account: AccountProfile = ESTABLISHED,
+        duration_jitter_sigma: float = DURATION_JITTER_SIGMA,
+        facts: SimulationFacts | None = None,
     ) -> None:
         if not 0.0 <= capacity_failure_fraction <= 1.0:
             raise ValueError(f"capacity_failure_fraction must be in [0, 1], not {capacity_failure_fraction}")
+        if duration_jitter_sigma < 0:
+            raise ValueError(f"duration_jitter_sigma must be >= 0, not {duration_jitter_sigma}")
         self.clock = clock
         self.catalog = catalog
         self.faults = faults if faults is not None else FaultPlan()
@@ -180,6 +244,9 @@ class SimulatedFleet:
         self.artifacts = artifacts
         self.invoke_timeout_s = invoke_timeout_s
         self.account_id = account_id
+        self.account = account
+        self.duration_jitter_sigma = duration_jitter_sigma
+        self.facts = facts if facts is not None else load_facts(catalog)
         self._resources: dict[tuple[str, str], _Resource] = {}
         self._lock = threading.RLock()
 
@@ -209,6 +276,27 @@ class SimulatedFleet:
             and _capacity_share(config_id, attempt) < self.capacity_failure_fraction
         )
 
+    def _endpoint_instances_in_use(self, instance_type: str, now: datetime) -> int:
+        """Instances of a type held by endpoints: created and not deleted, not failed (a Failed endpoint's go)."""
+        used = 0
+        for resource in self._resources.values():
+            if resource.kind != "endpoint" or resource.deleted_at is not None:
+                continue
+            if resource.extra.get("instance_type") != instance_type:
+                continue
+            if resource.status(now) in ("Creating", "InService"):
+                used += int(resource.extra.get("instance_count", 1))
+        return used
+
+    def _quota_refusal(self, operation: str, instance_type: str, delta: int, now: datetime) -> str | None:
+        quota = self.account.endpoint_quota(instance_type)
+        if quota is None:
+            return None
+        used = self._endpoint_instances_in_use(instance_type, now)
+        if used + delta <= quota:
+            return None
+        return quota_text(operation, instance_type, quota, used, delta)
+
     @staticmethod
     def _capacity_text(operation: str, instance_type: str) -> str:
         return (
@@ -235,15 +323,38 @@ class SimulatedFleet:
 
     # ------------------------------------------------------------------ what the container does
     def _container_failure(
-        self, context: JobContext, model: ModelSpec | None, instance: InstanceType, quantization: str, tp: int
+        self,
+        context: JobContext,
+        model: ModelSpec | None,
+        instance: InstanceType,
+        quantization: str,
+        tp: int,
+        env: Mapping[str, str] | None = None,
+        model_data_uri: str | None = None,
     ) -> str | None:
-        """The container log line that kills this deployment, or None if it would serve."""
+        """The container log line that kills this deployment, or None if it would serve.
+
+        In the container's order: where the weights come from (start.sh), the Hub download, the
+        engine's checks, then the memory at start (:func:`.truth.container_start`).
+        """
+        env = env or {}
+        model_id = context.model_name or "?"
+        from_s3 = env.get("MODEL_SOURCE", "hub").strip().lower() == "s3"
+        if from_s3 and not model_data_uri:
+            # containers/serving/start.sh.j2 pp_model_path: SageMaker copied nothing to /opt/ml/model.
+            where = env.get("MODEL_S3_URI") or "the staged S3 prefix"
+            return (
+                "start.sh: error: MODEL_SOURCE=s3 but /opt/ml/model has no config.json: the deploy request must set "
+                f"PrimaryContainer.ModelDataSource.S3DataSource to {where}"
+            )
         if model is None:
-            model_id = context.model_name or "?"
             return (
                 "huggingface_hub.errors.RepositoryNotFoundError: 404 Client Error. "
                 f"Repository Not Found for url: https://huggingface.co/api/models/{model_id}/revision/main."
             )
+        if model.gated and not from_s3 and not any(env.get(key, "").strip() for key in HF_TOKEN_KEYS):
+            return gated_repo_error(model.name)
+        config: DeploymentConfig | None = None
         config_name = context.vector.get("deployment_config")
         if isinstance(config_name, str):
             try:
@@ -273,32 +384,11 @@ class SimulatedFleet:
                 f"ValueError: Total number of attention heads ({model.num_attention_heads}) must be divisible "
                 f"by tensor parallel size ({tp})."
             )
-        fit = estimate_fit(self.catalog, model, quantization, instance, tp)
-        if fit.fits:
-            return None
-        sizing = self.catalog.search_space.sizing
-        total = instance.accelerator_memory_gib / instance.cores_per_accelerator
-        weights_need = fit.weights_gib * (1 + sizing.activation_overhead_fraction) / tp + sizing.framework_overhead_gib
-        if weights_need <= fit.usable_per_device_gib:
-            return (
-                "ValueError: No available memory for the cache blocks. Try increasing `gpu_memory_utilization` "
-                f"when initializing the engine. ({fit.explain(model, instance, tp)})"
-            )
-        in_use = total * 0.965
-        free_mib = int((total - in_use) * 1024)
-        # The allocation that fails: one layer's share of the weights, or more than what is left.
-        layer = fit.weights_gib / model.num_layers / tp
-        tried = max(layer, (total - in_use) * 1.25, 0.01)
-        if instance.accelerator_kind == "neuron":
-            return (
-                f"RuntimeError: Neuron runtime failed to allocate {tried:.2f} GiB on NeuronCore 0: out of memory "
-                f"({total:.2f} GiB of HBM per core, {free_mib} MiB free)."
-            )
-        return (
-            f"torch.OutOfMemoryError: CUDA out of memory. Tried to allocate {tried:.2f} GiB. GPU 0 has a total "
-            f"capacity of {total:.2f} GiB of which {free_mib} MiB is free. Including non-PyTorch memory, this "
-            f"process has {in_use:.2f} GiB memory in use."
+        engine = config.engine if config is not None else None
+        outcome = container_start(
+            model, instance, engine=engine, quantization=quantization, tp=tp, env=env, facts=self.facts
         )
+        return outcome.log
 
     # ------------------------------------------------------------------ deploy
     def start_deploy(self, spec: DeploySpec) -> JobRef:
@@ -355,6 +445,11 @@ class SimulatedFleet:
                     f"supported on {instance.name}: it has {instance.accelerator_count} {instance.accelerator} "
                     f"({instance.max_tp_degree} device ranks). (simulated)"
                 )
+            if not batch:
+                # '<type> for endpoint usage' is checked when the endpoint asks for its instances.
+                over = self._quota_refusal(operation, instance.name, spec.instance_count, now)
+                if over is not None:
+                    return refused(over)
             if self._scarce(instance, spec.config_id, spec.attempt):
                 return refused(self._capacity_text(operation, instance.name))
 
@@ -364,6 +459,7 @@ class SimulatedFleet:
             duration = timing.minutes("deploy", context.params_b) * 60.0
             if batch:
                 duration += timing.minutes("test", context.params_b) * 60.0
+            duration *= duration_factor(spec.config_id, spec.attempt, primary, self.duration_jitter_sigma)
             resource = _Resource(
                 primary,
                 name,
@@ -375,12 +471,15 @@ class SimulatedFleet:
                 price_per_hour=instance.price_per_hour_usd * spec.instance_count,
                 target=spec.target,
             )
+            resource.extra.update(instance_type=instance.name, instance_count=spec.instance_count)
             fault = context.take(self.faults, spec.stage)
             if fault is not None:
                 resource.fail_after_s = duration * LOAD_FRACTION
                 resource.failure = fault.error.strip()
             else:
-                log = self._container_failure(context, model, instance, quantization, tp)
+                log = self._container_failure(
+                    context, model, instance, quantization, tp, env=spec.env, model_data_uri=spec.model_data_uri
+                )
                 if log is not None:
                     resource.fail_after_s = duration * LOAD_FRACTION
                     resource.failure = (
@@ -459,6 +558,7 @@ class SimulatedFleet:
             if self._scarce(instance, spec.config_id, spec.attempt):
                 return refused(self._capacity_text("CreateTrainingJob", instance.name))
             duration = self.catalog.search_space.timing.minutes("tune", context.params_b) * 60.0
+            duration *= duration_factor(spec.config_id, spec.attempt, "training-job", self.duration_jitter_sigma)
             resource = _Resource(
                 "training-job",
                 spec.job_name,
