@@ -32,7 +32,8 @@ _PTC_SECRET_ARN = re.compile(
     r"[A-Za-z0-9/_+=.@-]+$"
 )
 _S3_LOCATION = re.compile(
-    r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<prefix>(?:[A-Za-z0-9!_.*'()=-]+/)+)$"
+    # Bucket names are 3-63 characters in AWS; a shorter one (e.g. the docs' s3://x/y/) still synthesizes.
+    r"^s3://(?P<bucket>[a-z0-9](?:[a-z0-9.-]{0,61}[a-z0-9])?)/(?P<prefix>(?:[A-Za-z0-9!_.'()=-]+/)+)$"
 )
 
 
@@ -102,12 +103,7 @@ class TableLocation:
 
 
 def table_location(use_existing: Any, location: Any) -> TableLocation | None:
-    """The existing table's location with -c UseExistingBenchmarkTable=true, else None (the stack creates it).
-
-    The AWS runtime writes rows to `s3://<PATHPROVER_RESULTS_BUCKET>/<database>/<table>/`
-    (pathprover.adapters.aws.factory), so an existing table is usable only if its files live under that
-    prefix of some bucket: any other location is refused here rather than written beside the table.
-    """
+    """The existing table's location with -c UseExistingBenchmarkTable=true, else None (the stack creates it)."""
     use = _flag(C.CTX_USE_EXISTING_TABLE, use_existing)
     text = _optional(location)
     if not use:
@@ -120,20 +116,14 @@ def table_location(use_existing: Any, location: Any) -> TableLocation | None:
     if text is None:
         raise ConfigError(
             f"-c {C.CTX_USE_EXISTING_TABLE}=true needs the existing table's S3 location: "
-            f"-c {C.CTX_TABLE_LOCATION}=s3://<bucket>/{C.TABLE_PREFIX} (the table's StorageDescriptor.Location, "
-            f"aws glue get-table --database-name {C.GLUE_DATABASE} --name {C.GLUE_TABLE})"
+            f"-c {C.CTX_TABLE_LOCATION}=s3://<bucket>/{C.TABLE_PREFIX} (the table's StorageDescriptor.Location: "
+            f"aws glue get-table --database-name {C.GLUE_DATABASE} --name {C.GLUE_TABLE} "
+            "--query Table.StorageDescriptor.Location)"
         )
     match = _S3_LOCATION.match(text if text.endswith("/") else text + "/")
     if match is None:
         raise ConfigError(f"-c {C.CTX_TABLE_LOCATION}={text!r}: expected s3://<bucket>/<prefix>/")
-    found = TableLocation(bucket=match["bucket"], prefix=match["prefix"])
-    if found.prefix != C.TABLE_PREFIX:
-        raise ConfigError(
-            f"-c {C.CTX_TABLE_LOCATION}={text!r}: the Path Prover writes rows to s3://<bucket>/{C.TABLE_PREFIX} "
-            f"(the {C.RESULTS_TABLE} layout); a table whose files are under {found.prefix!r} would not see them. "
-            f"Point the table at s3://{found.bucket}/{C.TABLE_PREFIX} or let the stack create it."
-        )
-    return found
+    return TableLocation(bucket=match["bucket"], prefix=match["prefix"])
 
 
 @dataclass(frozen=True)

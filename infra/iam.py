@@ -75,11 +75,6 @@ WILDCARD_RESOURCES: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
         "pathprover-cache/<upstream>/<path> and imports it; their names come from the base images",
     ),
     (
-        re.compile(rf"^arn:{_PART}:s3:::[a-z0-9][a-z0-9.-]+/{re.escape(C.TABLE_PREFIX)}\*$"),
-        "Parquet files of the existing results table (-c UseExistingBenchmarkTable): one object per write, "
-        "under dt=YYYY-MM-DD partitions of its table prefix",
-    ),
-    (
         re.compile(rf"^<[A-Za-z0-9]+\.Arn>/{re.escape(C.ATHENA_RESULTS_PREFIX)}\*$"),
         "Athena query results under the workgroup's output prefix (one object per query id)",
     ),
@@ -96,9 +91,18 @@ WILDCARD_RESOURCES: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
 )
 
 
-def justify_resource(resource: str) -> str | None:
+def existing_table_objects(bucket: str, prefix: str) -> tuple[re.Pattern[str], str]:
+    """The one extra wildcard a stack on an existing table needs: that table's files, by its configured location."""
+    return (
+        re.compile(rf"^arn:{_PART}:s3:::{re.escape(bucket)}/{re.escape(prefix)}\*$"),
+        "Parquet files of the existing results table (-c UseExistingBenchmarkTable, -c BenchmarkTableLocation): "
+        "one object per write, under dt=YYYY-MM-DD partitions of its location",
+    )
+
+
+def justify_resource(resource: str, extra: Sequence[tuple[re.Pattern[str], str]] = ()) -> str | None:
     """The reason a wildcard resource (flattened as cdk-nag prints it) is allowed, or None."""
-    for pattern, reason in WILDCARD_RESOURCES:
+    for pattern, reason in (*WILDCARD_RESOURCES, *extra):
         if pattern.match(resource):
             return reason
     return None
@@ -212,7 +216,9 @@ def _documents(node: IConstruct) -> list[dict[str, Any]]:
     return []
 
 
-def wildcard_findings(document: dict[str, Any]) -> dict[str, str | None]:
+def wildcard_findings(
+    document: dict[str, Any], extra: Sequence[tuple[re.Pattern[str], str]] = ()
+) -> dict[str, str | None]:
     """cdk-nag IAM5 findings of one policy document -> the reason they are allowed (None: not allowed)."""
     findings: dict[str, str | None] = {}
     star_actions: set[str] = set()
@@ -230,7 +236,7 @@ def wildcard_findings(document: dict[str, Any]) -> dict[str, str | None]:
             if flat == "*":
                 star_actions.update(actions)
                 continue
-            findings[f"Resource::{flat}"] = justify_resource(flat)
+            findings[f"Resource::{flat}"] = justify_resource(flat, extra)
     if star_actions:
         unjustified = sorted(a for a in star_actions if a not in RESOURCE_STAR_ACTIONS)
         findings["Resource::*"] = (
@@ -243,11 +249,15 @@ def wildcard_findings(document: dict[str, Any]) -> dict[str, str | None]:
 
 @jsii.implements(IAspect)
 class AcknowledgeJustifiedWildcards:
-    """Acknowledge each AwsSolutions-IAM5 finding that the lists above justify, with their reason."""
+    """Acknowledge each AwsSolutions-IAM5 finding that the lists above (and `extra`, this stack's own
+    configured locations) justify, with their reason."""
+
+    def __init__(self, extra: Sequence[tuple[re.Pattern[str], str]] = ()) -> None:
+        self.extra = tuple(extra)
 
     def visit(self, node: IConstruct) -> None:
         for document in _documents(node):
-            for finding, reason in wildcard_findings(document).items():
+            for finding, reason in wildcard_findings(document, self.extra).items():
                 if reason is not None:
                     Validations.of(node).acknowledge(Acknowledgment(id=f"AwsSolutions-IAM5[{finding}]", reason=reason))
 

@@ -43,6 +43,8 @@ def shared_environment(data: BenchmarkData, ledger: dynamodb.ITable, farm: Build
         "PATHPROVER_RUNTIME": "aws",
         # The runtime writes rows to s3://<this>/<database>/<table>/: the table's bucket (an existing table's, or ours).
         "PATHPROVER_RESULTS_BUCKET": data.table_bucket_name,
+        # Where the table's files are (for a runtime that writes to the table's own location).
+        "PATHPROVER_TABLE_LOCATION": data.table_location,
         "PATHPROVER_ATHENA_WORKGROUP": C.ATHENA_WORKGROUP,
         "PATHPROVER_GLUE_DATABASE": C.GLUE_DATABASE,
         "PATHPROVER_GLUE_TABLE": C.GLUE_TABLE,
@@ -295,7 +297,7 @@ class ProverFunctions(Construct):
                 allow(
                     ["s3:ListBucket"],
                     [data.table_bucket_arn],
-                    {"StringLike": {"s3:prefix": [f"{C.TABLE_PREFIX}*"]}},
+                    {"StringLike": {"s3:prefix": [f"{data.table_prefix}*"]}},
                 ),
                 allow(["s3:GetBucketLocation"], [data.table_bucket_arn]),
             ]

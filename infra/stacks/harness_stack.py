@@ -19,7 +19,7 @@ from infra.constructs.ledger import Ledger
 from infra.constructs.prover_functions import ProverFunctions, pandas_layer, shared_environment
 from infra.constructs.prover_schedule import ProverSchedule
 from infra.constructs.prover_state_machine import ProverStateMachine
-from infra.iam import AcknowledgeJustifiedWildcards
+from infra.iam import AcknowledgeJustifiedWildcards, existing_table_objects
 
 
 class HarnessStack(Stack):
@@ -43,7 +43,9 @@ class HarnessStack(Stack):
             CfnOutput(self, C.OUTPUT_ARTIFACT_BUCKET, value=self.prover.farm.artifacts.bucket_name)
             CfnOutput(self, C.OUTPUT_ALARM_TOPIC, value=self.prover.alarms.topic.topic_arn)
         Tags.of(self).add("project", "path-prover")
-        Aspects.of(self).add(AcknowledgeJustifiedWildcards())
+        table = config.existing_table
+        extra = [existing_table_objects(table.bucket, table.prefix)] if table else []
+        Aspects.of(self).add(AcknowledgeJustifiedWildcards(extra))
 
     def _output_benchmark_data(self) -> None:
         CfnOutput(self, C.OUTPUT_RESULTS_TABLE, value=C.RESULTS_TABLE, description="Glue database.table for Athena")

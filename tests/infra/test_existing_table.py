@@ -16,7 +16,7 @@ import infra.constants as C
 from infra.config import ConfigError, HarnessConfig
 from infra.iam import flatten
 
-from tests.infra.conftest import ACCOUNT, EXISTING_BUCKET, REGION, Synth, synthesize
+from tests.infra.conftest import ACCOUNT, EXISTING_BUCKET, FULL, REGION, Synth, synthesize
 from tests.infra.test_iam import actions_of, function_role, role_statements
 
 TABLE_OBJECTS = f"arn:aws:s3:::{EXISTING_BUCKET}/{C.TABLE_PREFIX}*"
@@ -120,13 +120,32 @@ def _roles(synth: Synth) -> list[str]:
         ({C.CTX_TABLE_LOCATION: f"s3://bucket-1/{C.TABLE_PREFIX}"}, C.CTX_USE_EXISTING_TABLE),
         ({C.CTX_USE_EXISTING_TABLE: "true", C.CTX_TABLE_LOCATION: "https://bucket-1/x/"}, "s3://<bucket>/<prefix>/"),
         ({C.CTX_USE_EXISTING_TABLE: "true", C.CTX_TABLE_LOCATION: "s3://bucket-1/"}, "s3://<bucket>/<prefix>/"),
-        ({C.CTX_USE_EXISTING_TABLE: "true", C.CTX_TABLE_LOCATION: "s3://bucket-1/other/prefix/"}, "would not see them"),
         ({C.CTX_USE_EXISTING_TABLE: "maybe", C.CTX_TABLE_LOCATION: "s3://bucket-1/x/"}, "expected true or false"),
     ],
 )
 def test_bad_table_options_fail_synthesis_naming_the_key(context: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message.replace("<", ".").replace(">", ".")):
         HarnessConfig.from_mapping({C.CTX_CREATE_PATH_PROVER: "true", **context})
+
+
+def test_a_location_outside_the_runtimes_layout_is_granted_and_warned_about(tmp_path: Path) -> None:
+    # Given an existing table whose files are somewhere else than <bucket>/mlcc_ci/benchmark_results/
+    synth = synthesize({**FULL, C.CTX_USE_EXISTING_TABLE: "true", C.CTX_TABLE_LOCATION: "s3://x/y/"}, tmp_path)
+    # Then the functions are granted exactly that location (cdk-nag acknowledged it: synthesis passed)
+    reads = _resources(_statements_with(synth, "pathprover-brain", "s3:GetObject"))
+    assert "arn:aws:s3:::x/y/*" in reads
+    writes = _resources(_statements_with(synth, "pathprover-advance", "s3:PutObject"))
+    assert "arn:aws:s3:::x/y/*" in writes and not [w for w in writes if w.startswith("arn:aws:s3:::x/mlcc_ci")]
+    env = next(iter(synth.resources("AWS::Lambda::Function").values()))["Properties"]["Environment"]["Variables"]
+    assert env["PATHPROVER_TABLE_LOCATION"] == "s3://x/y/"
+    # And synthesis says plainly that today's runtime writes elsewhere
+    warnings = [
+        str(entry.data)
+        for construct in synth.app.node.find_all()
+        for entry in construct.node.metadata
+        if entry.type == "aws:cdk:warning"
+    ]
+    assert any("s3://x/y/" in w and "PATHPROVER_TABLE_LOCATION" in w for w in warnings)
 
 
 def test_the_location_may_omit_its_trailing_slash() -> None:
