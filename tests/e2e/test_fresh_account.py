@@ -78,3 +78,20 @@ def test_a_first_run_without_the_token_secret_proves_only_open_models(tmp_path):
     summary = outcome.summary or {}
     assert summary["proves"] and not any(CATALOG.model(p["model_name"]).gated for p in summary["proves"])
     assert summary["excluded_counts"].get("needs_secret", 0) > 0
+
+
+def test_a_fifty_prove_run_stays_well_inside_step_functions_limits(seeded):
+    # Given the largest run the input allows, in 16 lanes
+    with LocalRuntime(seeded) as runtime:
+        # When it runs on the interpreter that enforces Step Functions' limits
+        outcome = runtime.run({"MAX_PROVES_PER_RUN": 50, "MAX_COST_PER_RUN": 1000, "PARALLEL_LANES": 16})
+    # Then it succeeds, with its largest state and its history far from 256 KB and 25,000 events
+    assert outcome.status == "SUCCEEDED", outcome.cause
+    summary = outcome.summary or {}
+    assert len(summary["proves"]) == 50
+    assert outcome.limit_exceeded is None
+    assert 0 < summary["max_state_bytes"] < 200_000
+    assert 0 < summary["history_events"] < 20_000
+    # And the summary's own estimates (what it reports on AWS) agree with what the interpreter measured
+    assert abs(summary["history_events_estimated"] - summary["history_events"]) <= 0.05 * summary["history_events"]
+    assert abs(summary["max_state_bytes_estimated"] - summary["max_state_bytes"]) <= 0.05 * summary["max_state_bytes"]

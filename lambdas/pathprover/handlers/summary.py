@@ -6,7 +6,7 @@ from typing import Any
 
 from pathprover.handlers._powertools import entry_point, logger
 from pathprover.services import get_services
-from pathprover.workflow.summary import summarise_run
+from pathprover.workflow.summary import store_summary, summarise_run
 
 
 @entry_point
@@ -23,4 +23,4 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             "errors": summary.errors,
         },
     )
-    return summary.model_dump(mode="json")
+    return store_summary(summary, get_services()).model_dump(mode="json")

@@ -30,7 +30,7 @@ from pathprover.adapters.local.ledger import SqliteLedger
 from pathprover.adapters.local.secrets import ProfileSecrets
 from pathprover.adapters.local.warehouse import LocalWarehouse
 from pathprover.catalog import Catalog, load_catalog
-from pathprover.runtime.moto_patches import Dispatch, patched
+from pathprover.runtime.moto_patches import Dispatch, ExecutionLimits, patched
 from pathprover.services import Services, use_services
 from pathprover.settings import Settings
 from pathprover.stages.ports import BuildJob
@@ -123,6 +123,12 @@ class LaneClock:
 
     advance = sleep
 
+    def elapsed_of(self, execution_name: str) -> float:
+        """Virtual seconds one execution has run: its furthest lane."""
+        prefix = f"{execution_name}/"
+        with self._lock:
+            return max((v for k, v in self._offsets.items() if k.startswith(prefix)), default=0.0)
+
     @property
     def furthest_seconds(self) -> float:
         with self._lock:
@@ -154,6 +160,12 @@ class RunOutcome:
     virtual_seconds: float
     warehouse: str
     transitions: dict[str, int]
+    max_state_bytes: int = 0
+    """The largest state data the interpreter saw (Step Functions' limit: 262,144)."""
+    history_events: int = 0
+    """Events in the execution's history (Step Functions' limit: 25,000)."""
+    limit_exceeded: str | None = None
+    """The hard limit that ended the execution, if one did."""
 
 
 class LocalRuntime:
@@ -248,7 +260,11 @@ class LocalRuntime:
         )
         use_services(self.services)
         handlers = {name: self._wrap(name, _load(target)) for name, target in FUNCTIONS.values()}
-        self.dispatch = Dispatch(handlers, self.clock.sleep_for, on_invoke=self.clock.activate)
+        self.limits = ExecutionLimits(
+            timeout_seconds=json.loads(asl_path().read_text()).get("TimeoutSeconds"),
+            elapsed=self.clock.elapsed_of,
+        )
+        self.dispatch = Dispatch(handlers, self.clock.sleep_for, on_invoke=self.clock.activate, limits=self.limits)
         self._patch = patched(self.dispatch)
         self._patch.__enter__()
         if self.server_port is None:
@@ -411,8 +427,20 @@ class LocalRuntime:
         arn = self.start(payload)
         described = self.wait(arn, timeout_s)
         summary = json.loads(described["output"]) if described.get("output") else self.last_summary
+        if summary and summary.get("summary_uri"):
+            # The execution output is the compact summary; the whole one is in the store.
+            summary = json.loads(self.artifacts.get_bytes(str(summary["summary_uri"])))
         transitions = dict(self.dispatch.transitions) if self.dispatch else {}
         name = arn.rsplit(":", 1)[-1]
+        usage = {
+            "max_state_bytes": int(self.limits.state_bytes.get(name, 0)),
+            "history_events": int(self.limits.history_events.get(name, 0)),
+        }
+        if summary is not None:
+            # The interpreter's own measure replaces the summary's estimate (kept beside it for comparison).
+            for key, value in usage.items():
+                summary[f"{key}_estimated"] = summary.get(key)
+                summary[key] = value
         if summary and summary.get("proves"):
             for prove in summary["proves"]:
                 measured = transitions.get(f"{name}/{prove['config_id']}")
@@ -430,6 +458,8 @@ class LocalRuntime:
             virtual_seconds=round(self.clock.furthest_seconds, 1),
             warehouse=str(self.root),
             transitions=transitions,
+            limit_exceeded=self.limits.failures.get(name),
+            **usage,
         )
 
 

@@ -231,6 +231,16 @@ def begin(state: ProveState, svc: Services) -> ProveState:
     if already and already[0][0]:
         svc.ledger.release_lease(state.config_id, owner)
         return _skip(state, now, "already proved or recorded unfeasible by another execution")
+    if state.run_deadline is not None:
+        needed = expected_prove_seconds(state.run, svc) * DEADLINE_FACTOR
+        if now + timedelta(seconds=needed) > state.run_deadline:
+            svc.ledger.release_lease(state.config_id, owner)
+            return _skip(
+                state,
+                now,
+                f"not enough time left in this execution: the prove may take {needed / 3600:.1f} h and the "
+                f"execution's TimeoutSeconds is reached at {state.run_deadline:%Y-%m-%d %H:%M} UTC",
+            )
     estimate = state.run.budget_ceiling_usd or state.run.estimated_cost_usd or 0.0
     if not svc.ledger.reserve(state.execution_id, state.config_id, estimate, state.max_cost_usd):
         svc.ledger.release_lease(state.config_id, owner)
@@ -276,6 +286,8 @@ def advance(state: ProveState, svc: Services) -> ProveState:
     if stage == "test":
         budget = COLD_START_TIMEOUT_S * state.run.timeout_multiplier
     state.deadline = now + timedelta(seconds=budget)
+    if state.run_deadline is not None and stage not in ("clean", "register"):
+        state.deadline = min(state.deadline, max(now, state.run_deadline))
     # The cap grows with the deadline, so a longer timeout (multiplier) is not cut short by the poll count.
     state.max_polls = MAX_POLLS_PER_STAGE + int(budget // 120)
     starter = _STARTERS[stage]
@@ -728,7 +740,33 @@ def check(state: ProveState, svc: Services) -> ProveState:
         wait = max(10, min(wait, int(left / _price(svc, state) * 3600)))
     if state.deadline is not None:
         wait = max(10, min(wait, int((state.deadline - now).total_seconds()) + 1))
+        wait = max(wait, _event_floor_wait(state, now))
     return _poll_later(state, state.job, wait)
+
+
+EVENTS_PER_POLL: Final = 9
+"""Wait (2) + Check (5) + the Choice after it (2)."""
+EVENTS_TO_FINISH_PER_STAGE: Final = 7
+"""Advance (5) + its Choice (2), for each stage still to start."""
+EVENTS_TO_END: Final = 40
+"""Failure, Clean, Settle and the lane's next HasProve, with room for a retry."""
+
+
+def _event_floor_wait(state: ProveState, now: datetime) -> int:
+    """The shortest wait that still reaches the stage's deadline within the prove's share of history
+    events: a slow stage polls less often instead of pushing the execution past 25,000 events."""
+    if state.events_allowance is None or state.deadline is None:
+        return 0
+    reserve = EVENTS_TO_FINISH_PER_STAGE * max(0, len(state.plan) - state.index - 1) + EVENTS_TO_END
+    polls_left = (state.events_allowance - state.events_used - reserve) // EVENTS_PER_POLL
+    seconds_left = max(0.0, (state.deadline - now).total_seconds())
+    return int(seconds_left / max(1, polls_left)) + 1
+
+
+def expected_prove_seconds(run: RunConfig, svc: Services) -> float:
+    """How long a prove takes when all goes as expected: its stages' expected times, back to back."""
+    state = ProveState(execution_id="-", run=run, plan=stage_plan(run))
+    return sum(_expected_seconds(svc, state, stage) for stage in state.plan)
 
 
 def _over_budget(state: ProveState, svc: Services, now: datetime, stage: str) -> ProveState | None:

@@ -96,6 +96,18 @@ class ProveState(BaseModel):
     lambda_invocations: int = 0
     steps: dict[str, int] = Field(default_factory=dict, description="task invocations by step")
     notes: list[str] = Field(default_factory=list)
+    events_allowance: int | None = Field(
+        default=None, description="history events this prove may add (its share of the execution's 25,000)"
+    )
+    run_deadline: datetime | None = Field(
+        default=None, description="when the execution's TimeoutSeconds is near: nothing may run past it"
+    )
+
+    @property
+    def events_used(self) -> int:
+        """History events so far: every task (5), and each Choice and Wait around them (2)."""
+        choices = sum(self.steps.get(step, 0) for step in ("begin", "advance", "check"))
+        return 2 + 5 * self.lambda_invocations + 2 * (choices + self.steps.get("check", 0))
 
     @property
     def config_id(self) -> str:

@@ -28,7 +28,7 @@ class WorkflowInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     MAX_PROVES_PER_RUN: int = Field(
-        default=10, ge=0, le=50, description="at most 50: the plan travels in the execution state (256 KB)"
+        default=10, ge=0, le=50, description="at most 50: one execution's history holds 25,000 events"
     )
     MAX_COST_PER_RUN: float = Field(default=50.0, ge=0, le=1_000_000)
     TARGETS: list[ValidationTarget] | None = None
@@ -67,8 +67,31 @@ class ProveSummary(BaseModel):
     virtual_seconds: float = 0.0
 
 
+class DoneRef(BaseModel):
+    """A settled prove, as the lane carries it: its outcome, and where its full summary is (by key).
+
+    Step Functions passes at most 256 KB between states: a 50-prove run's summaries do not fit, so
+    each lives in the artifact store (S3) and the state carries this line.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    config_id: str
+    status: str
+    failure_category: str | None = None
+    failure_scope: str | None = None
+    skip_reason: str | None = Field(default=None, max_length=200)
+    actual_cost_usd: float = 0.0
+    summary_uri: str
+
+
 class LaneTask(BaseModel):
-    """One lane's state: the prove in flight, the queue behind it and the summaries of those done."""
+    """One lane's state: the prove in flight, where its queue is, and the outcomes of those done.
+
+    The queue lives in the artifact store (``queue_uri``, written by the plan; ``queue_next`` is the
+    next position); ``queue`` holds it inline only where no store is involved (tests, a lane built in
+    memory).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -81,7 +104,10 @@ class LaneTask(BaseModel):
     wait_seconds: int = 0
     prove: ProveState | None = None
     queue: list[ProveState] = Field(default_factory=list)
-    done: list[ProveSummary] = Field(default_factory=list)
+    queue_uri: str | None = None
+    queue_next: int = 0
+    queue_total: int = 0
+    done: list[DoneRef] = Field(default_factory=list)
     error: dict[str, Any] | None = None
 
 
@@ -100,6 +126,7 @@ class ExecutionPlan(BaseModel):
     estimated_total_usd: float = 0.0
     source: str = "gaps"
     gaps_total: int = 0
+    plan_uri: str | None = Field(default=None, description="the whole plan, every exclusion included (by key)")
 
 
 class RunSummary(BaseModel):
@@ -128,3 +155,10 @@ class RunSummary(BaseModel):
     has_errors: bool
     simulated: bool
     error_report: str = ""
+    max_state_bytes: int = Field(
+        default=0, description="largest state data of the run (Step Functions' limit is 262,144 bytes)"
+    )
+    history_events: int = Field(
+        default=0, description="events in the execution's history (Step Functions' limit is 25,000)"
+    )
+    summary_uri: str | None = Field(default=None, description="this summary in full, stage by stage (by key)")

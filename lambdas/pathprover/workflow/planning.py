@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from datetime import timedelta
+from typing import Any, Final
 
 from pydantic import ValidationError
 
@@ -14,7 +16,7 @@ from pathprover.catalog import CatalogError
 from pathprover.core.runconfig import RunConfig
 from pathprover.core.targets import TargetError, to_run_config
 from pathprover.services import Services
-from pathprover.stages.lifecycle import stage_plan, with_required_stages
+from pathprover.stages.lifecycle import DEADLINE_FACTOR, expected_prove_seconds, stage_plan, with_required_stages
 from pathprover.stages.state import ProveState
 from pathprover.workflow.models import ExecutionPlan, LaneTask, WorkflowInput
 
@@ -165,8 +167,30 @@ def plan_execution(raw: Any, execution_id: str, svc: Services) -> ExecutionPlan:
         for i in range(lanes_count)
     ]
     runs = [with_required_stages(run, svc) for run in runs]
-    for position, run in enumerate(runs):
-        lane = lanes[position % lanes_count]
+    run_deadline = planned_at + timedelta(seconds=EXECUTION_TIMEOUT_S - RUN_END_MARGIN_S)
+    allowance = events_allowance(len(runs), lanes_count)
+    lane_seconds = [0.0] * lanes_count
+    kept: list[RunConfig] = []
+    for run in runs:
+        # Each prove goes to the lane that frees up first; one that cannot finish before the execution's
+        # TimeoutSeconds (at DEADLINE_FACTOR x its expected time) is left out with the reason.
+        index = min(range(lanes_count), key=lambda i: (lane_seconds[i], i))
+        seconds = expected_prove_seconds(run, svc) * DEADLINE_FACTOR
+        if lane_seconds[index] + seconds > EXECUTION_TIMEOUT_S - RUN_END_MARGIN_S:
+            counts["over_time"] = counts.get("over_time", 0) + 1
+            excluded.append(
+                {
+                    "config_id": run.config_id,
+                    **run.vector.as_dict(),
+                    "kind": "over_time",
+                    "reason": f"over time: lane {index} would need {(lane_seconds[index] + seconds) / 3600:.1f} h, "
+                    f"past the execution's TimeoutSeconds ({EXECUTION_TIMEOUT_S / 3600:.0f} h)",
+                }
+            )
+            continue
+        lane_seconds[index] += seconds
+        kept.append(run)
+        lane = lanes[index]
         lane.queue.append(
             ProveState(
                 execution_id=execution_id,
@@ -177,11 +201,16 @@ def plan_execution(raw: Any, execution_id: str, svc: Services) -> ExecutionPlan:
                 plan=stage_plan(run),
                 explicit=source == "targets",
                 planned_at=planned_at,
+                events_allowance=allowance,
+                run_deadline=run_deadline,
             )
         )
-    for lane in lanes:
-        load_next(lane)
-    return ExecutionPlan(
+    runs = kept
+    if not request.DRY_RUN:
+        for lane in lanes:
+            _store_queue(lane, svc)
+            load_next(lane, svc)
+    execution_plan = ExecutionPlan(
         execution_id=execution_id,
         dry_run=request.DRY_RUN,
         max_proves=request.MAX_PROVES_PER_RUN,
@@ -207,13 +236,69 @@ def plan_execution(raw: Any, execution_id: str, svc: Services) -> ExecutionPlan:
         source=source,
         gaps_total=gaps_total,
     )
+    return _store_plan(execution_plan, svc)
 
 
-def load_next(lane: LaneTask) -> LaneTask:
+EXECUTION_TIMEOUT_S: Final = 172_800
+"""The state machine's TimeoutSeconds (48 h; a test keeps it equal to the ASL file's)."""
+RUN_END_MARGIN_S: Final = 3600
+"""Kept free at the end of an execution for the last clean-ups, settles and the summary."""
+HISTORY_EVENTS_BUDGET: Final = 24_000
+"""Of Step Functions' 25,000 events per execution; the rest is margin for retries."""
+EVENTS_FIXED: Final = 40
+"""Plan, Map and Summarise events, and each lane's own (added per lane below)."""
+EVENTS_PER_LANE: Final = 8
+MAX_EVENTS_PER_PROVE: Final = 2_000
+
+
+def events_allowance(proves: int, lanes: int) -> int:
+    """Each prove's share of the execution's history events (its polls are spaced to stay within it)."""
+    free = HISTORY_EVENTS_BUDGET - EVENTS_FIXED - EVENTS_PER_LANE * lanes
+    return min(MAX_EVENTS_PER_PROVE, free // max(1, proves))
+
+
+STATE_EXCLUSIONS: Final = 20
+"""Exclusions carried in the execution state; all of them are in the stored plan (``plan_uri``)."""
+
+
+def run_key(execution_id: str, name: str) -> str:
+    """Where an execution keeps what is too large for its state: `runs/<execution>/<name>`."""
+    return f"runs/{execution_id}/{name}"
+
+
+def _store_plan(plan: ExecutionPlan, svc: Services) -> ExecutionPlan:
+    plan.plan_uri = svc.artifacts.put_bytes(run_key(plan.execution_id, "plan.json"), plan.model_dump_json().encode())
+    plan.excluded = plan.excluded[:STATE_EXCLUSIONS]
+    return plan
+
+
+def _store_queue(lane: LaneTask, svc: Services) -> None:
+    """The lane's queue goes to the store; the state keeps its key and the next position."""
+    data = json.dumps([p.model_dump(mode="json") for p in lane.queue]).encode()
+    lane.queue_uri = svc.artifacts.put_bytes(run_key(lane.execution_id, f"lanes/{lane.lane}.json"), data)
+    lane.queue_total = len(lane.queue)
+    lane.queue_next = 0
+    lane.queue = []
+
+
+def queued(lane: LaneTask, svc: Services | None) -> list[ProveState]:
+    """The proves still waiting in the lane (inline, or in the store from ``queue_next`` on)."""
+    if lane.queue or not lane.queue_uri or lane.queue_next >= lane.queue_total or svc is None:
+        return list(lane.queue)
+    items = json.loads(svc.artifacts.get_bytes(lane.queue_uri))
+    return [ProveState.model_validate(item) for item in items[lane.queue_next :]]
+
+
+def load_next(lane: LaneTask, svc: Services | None = None) -> LaneTask:
     """Put the next queued prove in flight (or mark the lane idle)."""
     lane.error = None
-    if lane.queue:
-        lane.prove = lane.queue.pop(0)
+    waiting = lane.queue or queued(lane, svc)
+    if waiting:
+        lane.prove = waiting[0]
+        if lane.queue:
+            lane.queue.pop(0)
+        else:
+            lane.queue_next += 1
         lane.has_prove = True
         lane.status = "begin"
     else:

@@ -2,25 +2,51 @@
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import Any, Final
 
 from pathprover.services import Services
 from pathprover.stages.ports import TAG_EXECUTION, standard_tags
 from pathprover.workflow.models import ExecutionPlan, LaneTask, ProveSummary, RunSummary
+from pathprover.workflow.planning import queued, run_key
+
+EVENTS_PER_TASK: Final = 5
+"""TaskStateEntered, LambdaFunctionScheduled, LambdaFunctionStarted, LambdaFunctionSucceeded, TaskStateExited."""
+EVENTS_PER_STATE: Final = 2
+"""A Choice, Wait, Pass, Succeed or Fail state: entered and exited."""
+EVENTS_FIXED: Final = 2 + 1 + 2 + 4 + 1 + 2 + 2
+"""Execution started and ended, Plan (a task, counted apart), IsDryRun, the Map's four own events,
+Summarise (a task, counted apart), AnyErrors, Done."""
+
+
+def history_events_of(proves: list[ProveSummary], lanes: int) -> int:
+    """The execution's history events, from what each prove did (Step Functions counts these; the run
+    fails at 25,000). Per prove: every task, and the Choice, Wait states around them; per lane: its
+    iteration's start/end and its last HasProve/LaneDone."""
+    per_prove = sum(
+        EVENTS_PER_TASK * p.lambda_invocations + EVENTS_PER_STATE * (p.transitions - p.lambda_invocations)
+        for p in proves
+    )
+    return EVENTS_FIXED + 2 * EVENTS_PER_TASK + lanes * (2 + 2 * EVENTS_PER_STATE) + per_prove
+
+
+def _load(uri: str, svc: Services) -> ProveSummary:
+    return ProveSummary.model_validate_json(svc.artifacts.get_bytes(uri))
 
 
 def summarise_run(
     plan_data: dict[str, Any], lanes_data: list[Any], svc: Services, map_error: dict[str, Any] | None = None
 ) -> RunSummary:
+    state_bytes = len(json.dumps({"plan": plan_data, "lanes": lanes_data}, separators=(",", ":")).encode())
     plan = ExecutionPlan.model_validate(plan_data)
     proves: list[ProveSummary] = []
     errors: list[str] = []
     for item in lanes_data or []:
         lane = LaneTask.model_validate(item)
-        proves.extend(lane.done)
+        proves.extend(_load(ref.summary_uri, svc) for ref in lane.done)
         if lane.prove is not None:
             errors.append(f"lane {lane.lane} stopped with {lane.prove.config_id} in flight")
-        errors.extend(f"lane {lane.lane}: {p.config_id} was never attempted" for p in lane.queue)
+        errors.extend(f"lane {lane.lane}: {p.config_id} was never attempted" for p in queued(lane, svc))
     if map_error:
         errors.append(f"a lane crashed: {map_error.get('Error')}: {str(map_error.get('Cause'))[:500]}")
     errors.extend(f"{p.config_id}: internal error (see the execution history)" for p in proves if p.status == "error")
@@ -71,4 +97,14 @@ def summarise_run(
     )
     if errors:
         summary.error_report = "; ".join(errors)[:30000]
+    summary.max_state_bytes = state_bytes
+    summary.history_events = history_events_of(proves, len(lanes_data or []))
     return summary
+
+
+def store_summary(summary: RunSummary, svc: Services) -> RunSummary:
+    """The whole summary goes to the store; the execution output (256 KB at most) drops the per-stage detail."""
+    summary.summary_uri = svc.artifacts.put_bytes(
+        run_key(summary.execution_id, "summary.json"), summary.model_dump_json().encode()
+    )
+    return summary.model_copy(update={"proves": [p.model_copy(update={"stages": []}) for p in summary.proves]})

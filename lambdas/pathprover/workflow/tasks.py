@@ -7,8 +7,8 @@ from typing import Any
 from pathprover.services import Services
 from pathprover.stages import lifecycle
 from pathprover.stages.state import ProveState
-from pathprover.workflow.models import LaneTask, ProveSummary
-from pathprover.workflow.planning import load_next
+from pathprover.workflow.models import DoneRef, LaneTask, ProveSummary
+from pathprover.workflow.planning import load_next, run_key
 
 CHOICE_AFTER = ("begin", "advance", "check")
 """Steps followed by a Choice in the lane loop (failure, clean and settle go straight on)."""
@@ -100,8 +100,23 @@ def settle_and_next(event: dict[str, Any], svc: Services) -> dict[str, Any]:
         prove.notes.append(f"task error before settle: {lane.error.get('Error')}: {lane.error.get('Cause')}"[:500])
         prove.outcome = "error"
     prove = _guard(lambda: lifecycle.settle(prove, svc))
-    lane.done.append(summarise(prove, svc))
-    return load_next(lane).model_dump(mode="json")
+    lane.done.append(_file_summary(lane, summarise(prove, svc), svc))
+    return _guard(lambda: load_next(lane, svc)).model_dump(mode="json")
+
+
+def _file_summary(lane: LaneTask, summary: ProveSummary, svc: Services) -> DoneRef:
+    """The prove's full summary goes to the store (by key); the lane keeps one line of it."""
+    key = run_key(lane.execution_id, f"proves/{lane.lane}-{len(lane.done)}-{summary.config_id}.json")
+    uri = svc.artifacts.put_bytes(key, summary.model_dump_json().encode())
+    return DoneRef(
+        config_id=summary.config_id,
+        status=summary.status,
+        failure_category=summary.failure_category,
+        failure_scope=summary.failure_scope,
+        skip_reason=(summary.skip_reason or "")[:200] or None,
+        actual_cost_usd=summary.actual_cost_usd,
+        summary_uri=uri,
+    )
 
 
 def drop_and_next(event: dict[str, Any], svc: Services) -> dict[str, Any]:
@@ -112,14 +127,14 @@ def drop_and_next(event: dict[str, Any], svc: Services) -> dict[str, Any]:
     lane = LaneTask.model_validate(event)
     prove = lane.prove
     if prove is None:
-        return load_next(lane).model_dump(mode="json")
+        return load_next(lane, svc).model_dump(mode="json")
     prove.lambda_invocations += 1
     prove.steps["drop"] = prove.steps.get("drop", 0) + 1
     error = lane.error or {}
     prove.notes.append(f"settle failed, reservation left open: {error.get('Error')}: {error.get('Cause')}"[:500])
     prove.outcome = "error"
-    lane.done.append(summarise(prove, svc))
-    return load_next(lane).model_dump(mode="json")
+    lane.done.append(_file_summary(lane, summarise(prove, svc), svc))
+    return load_next(lane, svc).model_dump(mode="json")
 
 
 def transitions_of(prove: ProveState) -> int:
