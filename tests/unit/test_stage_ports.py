@@ -64,10 +64,16 @@ def test_suggest_wait_examples() -> None:
     assert suggest_wait(0, 600, billing=True) == 540
     assert suggest_wait(540, 600, billing=True) == 60
     assert suggest_wait(880, 900, billing=True) == 20
-    # overdue: short waits that back off slowly, capped
-    assert suggest_wait(901, 900, billing=True) == 16
-    assert suggest_wait(100_000, 900, billing=True) == 60
-    assert suggest_wait(100_000, 900, billing=False) == 120
+    # overdue: a tenth of the time taken so far (plus 15 s / 30 s), capped
+    assert suggest_wait(901, 900, billing=True) == 106
+    assert suggest_wait(100_000, 900, billing=True) == 120
+    assert suggest_wait(100_000, 900, billing=False) == 300
+    # a deploy half again as long as expected is seen within a few polls
+    elapsed, polls = 600.0, 0
+    while elapsed < 900:
+        elapsed += suggest_wait(elapsed, 600, billing=True)
+        polls += 1
+    assert polls <= 4 and elapsed - 900 <= 120
     # unknown expectation
     assert suggest_wait(50, 0, billing=True) == 30
     assert suggest_wait(-5, float("nan"), billing=False) == 60
