@@ -200,7 +200,8 @@ class ProverFunctions(Construct):
         return {
             "Brain": lambda: [
                 *self._query_results(),
-                *self._run_state(write=True),
+                # writes the plan and the lane queues, then reads each queue back to load its first prove
+                *self._run_state(read=True, write=True),
                 *self._hf_token_exists(),
             ],
             "Begin": lambda: [*self._ledger_items(), *self._query_results(), *self._run_state(read=True)],
@@ -227,7 +228,8 @@ class ProverFunctions(Construct):
             "Settle": lambda: [*self._ledger_items(), *self._run_state(read=True, write=True)],
             # files the prove as an error and loads the next (the run's state in S3)
             "Drop": lambda: self._run_state(read=True, write=True),
-            "Summary": lambda: [*self._inventory(), *self._run_state(read=True, list_=True)],
+            # reads the per-prove summaries, stores the whole run summary (summary.json) beside them
+            "Summary": lambda: [*self._inventory(), *self._run_state(read=True, write=True, list_=True)],
         }
 
     # ------------------------------------------------------------------ run state (S3, passed by key)

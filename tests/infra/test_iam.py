@@ -142,6 +142,16 @@ def test_each_function_role_reaches_only_the_services_its_handler_calls(
     assert {a.split(":")[0] for a in actions} - {"logs", "xray"} == services
 
 
+def test_summary_writes_only_the_run_state(full: Synth) -> None:
+    puts = [
+        flatten(r)
+        for s in role_statements(full, function_role(full, "pathprover-summary"))
+        if "s3:PutObject" in _list(s["Action"])
+        for r in _list(s["Resource"])
+    ]
+    assert puts and all(p.endswith(f"/{C.ARTIFACT_PREFIX}/runs/*") for p in puts)
+
+
 def test_read_only_steps_cannot_create_delete_or_write_results(full: Synth) -> None:
     check = actions_of(role_statements(full, function_role(full, "pathprover-check"))) - {"logs:CreateLogStream"}
     assert not {a for a in check if ":Create" in a or ":Delete" in a or ":Stop" in a}
@@ -158,7 +168,8 @@ def test_read_only_steps_cannot_create_delete_or_write_results(full: Synth) -> N
         "sagemaker:ListTransformJobs",
         "sagemaker:ListTags",
         "s3:GetObject",  # the run's state, by key (pathprover/runs/) ...
-        "s3:ListBucket",  # ... listed only under that prefix
+        "s3:ListBucket",  # ... listed only under that prefix ...
+        "s3:PutObject",  # ... and the run summary stored there (summary.json)
     }
     brain = actions_of(role_statements(full, function_role(full, "pathprover-brain")))
     assert "s3:PutObject" in brain  # Athena writes its results with the caller's rights ...
@@ -201,11 +212,14 @@ def test_no_policy_is_shared_between_principals(full: Synth) -> None:
 RUN_STATE = f"/{C.ARTIFACT_PREFIX}/runs/*"
 RUN_STATE_ACCESS = {
     # function -> S3 object actions on pathprover/runs/* (large state kept out of the execution payload)
-    "pathprover-brain": {"s3:PutObject"},
+    # pathprover.workflow: the brain stores the plan and lane queues and loads each lane's first prove
+    # back; settle/drop file a prove's summary and load the next; the summary reads them all and stores
+    # the run summary (summary.json) beside them
+    "pathprover-brain": {"s3:GetObject", "s3:PutObject"},
     "pathprover-begin": {"s3:GetObject"},
     "pathprover-settle": {"s3:GetObject", "s3:PutObject"},
     "pathprover-drop": {"s3:GetObject", "s3:PutObject"},
-    "pathprover-summary": {"s3:GetObject"},
+    "pathprover-summary": {"s3:GetObject", "s3:PutObject"},
     "pathprover-advance": set(),
     "pathprover-check": set(),
     "pathprover-failure": set(),
