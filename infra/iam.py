@@ -27,6 +27,8 @@ from infra import constants as C
 _LOG_DELIVERY: Final = "Step Functions log delivery: the vended-logs APIs have no resource-level permissions"
 RESOURCE_STAR_ACTIONS: Final[dict[str, str]] = {
     "xray:PutTraceSegments": "X-Ray tracing: X-Ray has no resource-level permissions",
+    "servicequotas:ListServiceQuotas": "the plan reads the account's SageMaker instance quotas (read-only): "
+    "ListServiceQuotas has no resource-level permissions",
     "xray:PutTelemetryRecords": "X-Ray tracing: X-Ray has no resource-level permissions",
     "ecr:GetAuthorizationToken": "ECR login: the registry token is account-wide; the API takes no repository",
     "sagemaker:ListEndpoints": "inventory of live pp- endpoints: SageMaker List APIs take no resource ARN",

@@ -203,6 +203,8 @@ class ProverFunctions(Construct):
                 # writes the plan and the lane queues, then reads each queue back to load its first prove
                 *self._run_state(read=True, write=True),
                 *self._hf_token_exists(),
+                # instance types the account's quota rules out (0) are left out of the plan
+                allow_unscoped(["servicequotas:ListServiceQuotas"]),
             ],
             "Begin": lambda: [*self._ledger_items(), *self._query_results(), *self._run_state(read=True)],
             "Advance": lambda: [

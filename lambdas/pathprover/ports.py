@@ -74,3 +74,11 @@ class SecretLookup(Protocol):
     """Whether a Secrets Manager secret exists. Never reads its value: the plan only needs to know."""
 
     def exists(self, secret_id: str) -> bool: ...
+
+
+class QuotaLookup(Protocol):
+    """The account's applied SageMaker quotas, as far as the plan needs them."""
+
+    def instance_quota(self, instance_type: str, usage: str) -> int | None:
+        """'<instance type> for <usage>' (usage: 'endpoint usage' or 'transform job usage'); None: unknown."""
+        ...

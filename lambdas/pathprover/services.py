@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass
 
 from pathprover.catalog import Catalog, load_catalog
-from pathprover.ports import Clock, Ledger, ResultsStore, SecretLookup
+from pathprover.ports import Clock, Ledger, QuotaLookup, ResultsStore, SecretLookup
 from pathprover.settings import Settings
 from pathprover.stages.ports import ArtifactStore, Builder, ExecutionLookup, Fleet
 
@@ -32,6 +32,8 @@ class Services:
     """Workflow execution statuses (the janitor); None where no state machine is configured."""
     secrets: SecretLookup | None = None
     """Whether the Hugging Face token secret exists (the plan checks it before planning a gated model)."""
+    quotas: QuotaLookup | None = None
+    """The account's instance quotas (the plan leaves out types the account may not run)."""
 
 
 _lock = threading.Lock()

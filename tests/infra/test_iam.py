@@ -120,7 +120,7 @@ def test_sagemaker_resources_are_scoped_to_the_pp_prefix(statements: list[tuple[
 
 EXPECTED_SERVICES = {
     # function -> the AWS services its role may call (besides logs and X-Ray)
-    "pathprover-brain": {"athena", "glue", "s3", "secretsmanager"},
+    "pathprover-brain": {"athena", "glue", "s3", "secretsmanager", "servicequotas"},
     "pathprover-begin": {"athena", "glue", "s3", "dynamodb"},
     "pathprover-advance": {"athena", "glue", "s3", "codebuild", "sagemaker", "iam", "ecr"},
     "pathprover-check": {"s3", "codebuild", "sagemaker", "ecr"},

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -70,23 +71,39 @@ def concretise(
     )
 
 
+QuotaOf = Callable[[str, str], "int | None"]
+"""(instance type, usage) -> the account's applied quota, None when unknown."""
+
+
+def usage_of(deployment_target: str) -> str:
+    """The SageMaker quota a deployment target counts against."""
+    return "transform job usage" if deployment_target == "batch-transform" else "endpoint usage"
+
+
 def _gated(catalog: Catalog, rules: FeasibilityRules, gap: Gap) -> bool:
     placement = rules.check(gap.key)
     return isinstance(placement, Placement) and placement.model.gated
 
 
-def cold_start_order(search: GapSearch, catalog: Catalog, rules: FeasibilityRules) -> list[int]:
+REALTIME: Final = "realtime-inference"
+
+
+def cold_start_order(
+    search: GapSearch, catalog: Catalog, rules: FeasibilityRules, quota: QuotaOf | None = None
+) -> list[int]:
     """Ranks in the order a first run proves them: most informative, then cheapest.
 
     With nothing proven, neighbour counts are all zero and say nothing. A greedy cover
     does: each pick is a feasible gap that adds a (model family, instance family) pair not
-    yet planned, the cheapest such (the cost follows the model and the instance, so many
-    variants tie), and among equals the one adding the most dimension values not yet
-    planned (engine, quantization, target, tp), then the rank. Once every pair is planned,
-    gaps adding any new value come next, cheapest first; then the rest by cost. Infeasible
-    gaps follow in rank order, so the plan still says why each was left out.
+    yet planned, preferring a real-time target (the only one benchmarked: it yields latency
+    and throughput, not only a smoke test), then the cheapest (the cost follows the model and
+    the instance, so many variants tie), and among equals the one adding the most dimension
+    values not yet planned (engine, quantization, tp), then the rank. Once every pair is
+    planned, gaps adding any new value come next, the same way; then the rest by cost.
+    Infeasible gaps, and those on instance types the account's quota rules out, follow in rank
+    order, so the plan still says why each was left out.
     """
-    candidates: list[tuple[int, tuple[Any, Any], tuple[tuple[str, Any], ...], float]] = []
+    candidates: list[tuple[int, tuple[Any, Any], tuple[tuple[str, Any], ...], float, bool]] = []
     rest: list[int] = []
     for rank in range(search.total):
         gap = search.gap(rank)
@@ -95,31 +112,33 @@ def cold_start_order(search: GapSearch, catalog: Catalog, rules: FeasibilityRule
             rest.append(rank)
             continue
         values = dict(zip(DIMENSIONS, gap.key, strict=True))
-        cost = ceiling_of(estimate(catalog, placement, str(values["deployment_target"])).cost_usd)
+        target = str(values["deployment_target"])
+        if quota is not None and quota(placement.instance.name, usage_of(target)) == 0:
+            rest.append(rank)  # the account may not run it: it teaches nothing this run
+            continue
+        cost = ceiling_of(estimate(catalog, placement, target).cost_usd)
         pair = (values["model_family"], values["instance_family"])
-        candidates.append((rank, pair, tuple(values.items()), cost))
+        candidates.append((rank, pair, tuple(values.items()), cost, target == REALTIME))
     pairs: set[tuple[Any, Any]] = set()
     seen: set[tuple[str, Any]] = set()
     order: list[int] = []
     remaining = sorted(candidates, key=lambda c: (c[3], c[0]))  # cheapest first, then rank
     while remaining:
         best_index: int | None = None
-        best: tuple[bool, bool, int] = (False, False, 0)
+        best: tuple[bool, bool, bool, int] = (False, False, False, 0)
         best_cost = 0.0
-        for index, (_, pair, items, cost) in enumerate(remaining):
-            if best_index is not None and cost > best_cost and best >= (pair not in pairs, True, 0):
-                continue  # costlier and cannot beat the best on what comes before the cost
+        for index, (_, pair, items, cost, realtime) in enumerate(remaining):
+            head = (pair not in pairs, True, realtime)
+            if best_index is not None and cost > best_cost and head <= best[:3]:
+                continue  # costlier, and cannot beat the best on what ranks before the cost
             new_values = sum(item not in seen for item in items)
-            score = (pair not in pairs, new_values > 0, new_values)
-            if (
-                best_index is None
-                or score[:2] > best[:2]
-                or (score[:2] == best[:2] and cost == best_cost and score[2] > best[2])
-            ):
+            score = (pair not in pairs, new_values > 0, realtime, new_values)
+            better = score[:3] > best[:3] or (score[:3] == best[:3] and cost == best_cost and score[3] > best[3])
+            if best_index is None or better:
                 best_index, best, best_cost = index, score, cost
         if best_index is None or not (best[0] or best[1]):
             break
-        rank, pair, items, _ = remaining.pop(best_index)
+        rank, pair, items, _, _ = remaining.pop(best_index)
         pairs.add(pair)
         seen.update(items)
         order.append(rank)
@@ -201,11 +220,13 @@ def make_plan(
     rules: FeasibilityRules | None = None,
     gated_allowed: bool = True,
     gated_reason: str | None = None,
+    quota: QuotaOf | None = None,
 ) -> Plan:
     """Select gaps in rank order within the limits (on an empty table: :func:`cold_start_order`).
 
     ``gated_allowed=False`` (the Hugging Face token secret is missing) leaves gated models out with
-    ``gated_reason``: their weights cannot be read from the hub.
+    ``gated_reason``: their weights cannot be read from the hub. ``quota(instance_type, usage)`` is the
+    account's applied quota: a type it may not run at all (0) is left out with the quota to raise.
     """
     if max_proves < 0:
         raise ValueError("MAX_PROVES_PER_RUN must be 0 or more")
@@ -224,7 +245,7 @@ def make_plan(
             excluded.append(Exclusion(gap, kind, reason))
 
     ranks: list[int] = (
-        cold_start_order(search, catalog, rules) if search.completed_cells == 0 else list(range(search.total))
+        cold_start_order(search, catalog, rules, quota) if search.completed_cells == 0 else list(range(search.total))
     )
     for rank in ranks:
         gap = search.gap(rank)
@@ -239,6 +260,16 @@ def make_plan(
             continue
         entry = history.configs.get(gap.key)
         run = concretise(catalog, rules, gap.key, multiplier=timeout_multiplier(entry))
+        if quota is not None:
+            usage = usage_of(run.vector.deployment_target)
+            if quota(run.instance_type, usage) == 0:
+                exclude(
+                    gap,
+                    "account_quota",
+                    f"account quota: '{run.instance_type} for {usage}' is 0 instances in this account "
+                    "(request an increase in Service Quotas to prove it)",
+                )
+                continue
         cost = run.budget_ceiling_usd or 0.0
         if spent + cost > max_cost_usd + 1e-9:
             exclude(

@@ -27,7 +27,7 @@ from pathprover.adapters.local.endpoint import SimulatedEndpointServer
 from pathprover.adapters.local.faults import FaultPlan
 from pathprover.adapters.local.fleet import SimulatedFleet
 from pathprover.adapters.local.ledger import SqliteLedger
-from pathprover.adapters.local.secrets import ProfileSecrets
+from pathprover.adapters.local.secrets import ProfileQuotas, ProfileSecrets
 from pathprover.adapters.local.warehouse import LocalWarehouse
 from pathprover.catalog import Catalog, load_catalog
 from pathprover.runtime.moto_patches import Dispatch, ExecutionLimits, patched
@@ -230,7 +230,9 @@ class LocalRuntime:
         state_dir = self.root.parent / (self.root.name + "-runtime")
         self.artifacts = LocalArtifactStore(state_dir / "artifacts", s3_bucket=LOCAL_BUCKET)
         self.server = SimulatedEndpointServer()
-        self.fleet = SimulatedFleet(self.clock, self.catalog, self.faults, self.server, artifacts=self.artifacts)
+        self.fleet = SimulatedFleet(
+            self.clock, self.catalog, self.faults, self.server, artifacts=self.artifacts, account=self.account
+        )
         # A check waits (real time) for the benchmark runner once the job's virtual time is up, so the
         # real load generator's seconds do not turn into dozens of extra polls.
         self.builder = SimulatedBuilder(
@@ -257,6 +259,7 @@ class LocalRuntime:
             clock=self.clock,
             simulated=True,
             secrets=ProfileSecrets(self.account),
+            quotas=ProfileQuotas(self.account),
         )
         use_services(self.services)
         handlers = {name: self._wrap(name, _load(target)) for name, target in FUNCTIONS.values()}

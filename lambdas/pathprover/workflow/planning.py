@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from pathprover.brain.feasibility import FeasibilityRules, Placement
 from pathprover.brain.gaps import search_gaps
 from pathprover.brain.history import read_history
-from pathprover.brain.plan import ceiling_of, estimate, make_plan
+from pathprover.brain.plan import ceiling_of, estimate, make_plan, usage_of
 from pathprover.catalog import CatalogError
 from pathprover.core.runconfig import RunConfig
 from pathprover.core.targets import TargetError, to_run_config
@@ -111,6 +111,15 @@ def plan_execution(raw: Any, execution_id: str, svc: Services) -> ExecutionPlan:
                     f"duplicate: TARGETS[{position}] is the same config as "
                     f"TARGETS[{seen[run.config_id]}] ({run.config_id})",
                 )
+            elif (
+                svc.quotas is not None
+                and svc.quotas.instance_quota(run.instance_type, usage := usage_of(run.vector.deployment_target)) == 0
+            ):
+                reason = (
+                    "account_quota",
+                    f"account quota: '{run.instance_type} for {usage}' is 0 instances in this account (request an "
+                    "increase in Service Quotas to prove it)",
+                )
             elif len(runs) >= request.MAX_PROVES_PER_RUN:
                 reason = ("limit_reached", f"limit reached: MAX_PROVES_PER_RUN is {request.MAX_PROVES_PER_RUN}")
             elif spent + cost > request.MAX_COST_PER_RUN + 1e-9:
@@ -151,6 +160,7 @@ def plan_execution(raw: Any, execution_id: str, svc: Services) -> ExecutionPlan:
             max_excluded=200,
             gated_allowed=(missing := token_secret_missing(svc)) is None,
             gated_reason=missing,
+            quota=svc.quotas.instance_quota if svc.quotas is not None else None,
         )
         runs = plan.selected
         excluded = [e.as_dict() for e in plan.excluded]
@@ -174,7 +184,7 @@ def plan_execution(raw: Any, execution_id: str, svc: Services) -> ExecutionPlan:
     for run in runs:
         # Each prove goes to the lane that frees up first; one that cannot finish before the execution's
         # TimeoutSeconds (at DEADLINE_FACTOR x its expected time) is left out with the reason.
-        index = min(range(lanes_count), key=lambda i: (lane_seconds[i], i))
+        index = min(_lanes_for(run, lanes, svc), key=lambda i: (lane_seconds[i], i))
         seconds = expected_prove_seconds(run, svc) * DEADLINE_FACTOR
         if lane_seconds[index] + seconds > EXECUTION_TIMEOUT_S - RUN_END_MARGIN_S:
             counts["over_time"] = counts.get("over_time", 0) + 1
@@ -255,6 +265,19 @@ def events_allowance(proves: int, lanes: int) -> int:
     """Each prove's share of the execution's history events (its polls are spaced to stay within it)."""
     free = HISTORY_EVENTS_BUDGET - EVENTS_FIXED - EVENTS_PER_LANE * lanes
     return min(MAX_EVENTS_PER_PROVE, free // max(1, proves))
+
+
+def _lanes_for(run: RunConfig, lanes: list[LaneTask], svc: Services) -> list[int]:
+    """Lanes this prove may join: an instance type with a quota of q runs in at most q lanes at once, so
+    lanes of one run never race each other for the account's last instance."""
+    every = [lane.lane for lane in lanes]
+    if svc.quotas is None:
+        return every
+    quota = svc.quotas.instance_quota(run.instance_type, usage_of(run.vector.deployment_target))
+    if not quota:
+        return every
+    holding = [lane.lane for lane in lanes if any(p.run.instance_type == run.instance_type for p in lane.queue)]
+    return holding if len(holding) >= quota else every
 
 
 STATE_EXCLUSIONS: Final = 20

@@ -6,6 +6,7 @@ from pathprover.adapters.aws.clients import AwsClients
 from pathprover.adapters.aws.codebuild import CodeBuildBuilder
 from pathprover.adapters.aws.executions import StepFunctionsExecutions
 from pathprover.adapters.aws.ledger import DynamoLedger
+from pathprover.adapters.aws.quotas import ServiceQuotasLookup
 from pathprover.adapters.aws.results import AthenaResultsStore
 from pathprover.adapters.aws.s3 import S3ArtifactStore
 from pathprover.adapters.aws.sagemaker import SageMakerFleet
@@ -30,7 +31,8 @@ def build_aws_services(settings: Settings, catalog: Catalog) -> Services:
     clients = AwsClients(settings.region)
     store = AthenaResultsStore(
         clients,
-        table_s3_uri=f"s3://{settings.results_bucket}/{settings.glue_database}/{settings.glue_table}/",
+        table_s3_uri=settings.table_location
+        or f"s3://{settings.results_bucket}/{settings.glue_database}/{settings.glue_table}/",
         database=settings.glue_database,
         table=settings.glue_table,
         workgroup=settings.athena_workgroup,
@@ -47,4 +49,5 @@ def build_aws_services(settings: Settings, catalog: Catalog) -> Services:
         simulated=False,
         executions=StepFunctionsExecutions(clients, settings.state_machine_arn) if settings.state_machine_arn else None,
         secrets=SecretsManagerLookup(clients),
+        quotas=ServiceQuotasLookup(clients),
     )
