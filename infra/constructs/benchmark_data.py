@@ -11,7 +11,7 @@ created (CloudFormation would fail on AlreadyExists), and the table's files are 
 
 from __future__ import annotations
 
-from aws_cdk import Annotations, Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_athena as athena
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_s3 as s3
@@ -67,15 +67,6 @@ class BenchmarkData(Construct):
         if existing_table is None:
             self.database = self._build_database()
             self.table = self._build_table()
-        elif existing_table.prefix != C.TABLE_PREFIX:
-            Annotations.of(self).add_warning_v2(
-                "pathprover:table-location-layout",
-                f"The existing table's files are under {existing_table.uri}, but the AWS runtime writes rows to "
-                f"s3://<PATHPROVER_RESULTS_BUCKET>/{C.TABLE_PREFIX} (pathprover.adapters.aws.factory): until it "
-                f"reads PATHPROVER_TABLE_LOCATION, its appends there are denied (the functions are granted "
-                f"{existing_table.uri} only) and no row is written. Point the table at "
-                f"s3://{existing_table.bucket}/{C.TABLE_PREFIX} to use it today.",
-            )
         self.workgroup = self._build_workgroup()
 
     # ------------------------------------------------------------------ where the rows are

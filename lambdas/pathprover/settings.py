@@ -23,6 +23,11 @@ class Settings(BaseModel):
     catalog_dir: Path | None = Field(default=None, description="catalog folder (default: the shipped catalog)")
     region: str = Field(default="us-east-1", description="AWS region of runs and prices")
     results_bucket: str | None = None
+    table_location: str | None = Field(
+        default=None,
+        description="s3://bucket/prefix/ of the table's files (an existing table's); default: "
+        "s3://<results_bucket>/<glue_database>/<glue_table>/",
+    )
     athena_workgroup: str | None = None
     glue_database: str = "mlcc_ci"
     glue_table: str = "benchmark_results"

@@ -341,7 +341,11 @@ def _render(svc: Services, state: ProveState, model_s3_uri: str | None = None) -
     from pathprover.generate.render import render_bundle
 
     return render_bundle(
-        state.run, svc.catalog, image_repo=svc.settings.image_repository_uri, model_s3_uri=model_s3_uri
+        state.run,
+        svc.catalog,
+        image_repo=svc.settings.image_repository_uri,
+        model_s3_uri=model_s3_uri,
+        base_image_registry=svc.settings.base_image_registry,
     )
 
 

@@ -1,0 +1,99 @@
+"""The AWS adapters day one needs, on real boto3 clients answered by botocore's Stubber: the runner image
+check (ECR), the token secret check (Secrets Manager), the account's quotas (Service Quotas) and the
+table location of an existing table."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from pathprover.adapters.aws.clients import AwsClients
+from pathprover.adapters.aws.codebuild import CodeBuildBuilder
+from pathprover.adapters.aws.factory import build_aws_services
+from pathprover.adapters.aws.quotas import ServiceQuotasLookup
+from pathprover.adapters.aws.secrets import SecretsManagerLookup
+from pathprover.catalog import default_catalog
+from pathprover.settings import Settings
+
+RUNNER = "123456789012.dkr.ecr.us-east-1.amazonaws.com/pathprover-benchmark:runner-0123456789ab"
+
+
+def _clients(service: str) -> tuple[AwsClients, Stubber]:
+    clients = AwsClients("us-east-1")
+    client = boto3.client(service, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
+    clients.set(service, client)
+    return clients, Stubber(client)
+
+
+def test_the_runner_image_is_found_by_its_tag_in_its_registry():
+    clients, stub = _clients("ecr")
+    expected = {
+        "repositoryName": "pathprover-benchmark",
+        "imageIds": [{"imageTag": "runner-0123456789ab"}],
+        "registryId": "123456789012",
+    }
+    stub.add_response("describe_images", {"imageDetails": [{"imageTags": ["runner-0123456789ab"]}]}, expected)
+    stub.add_client_error("describe_images", "ImageNotFoundException", expected_params=expected)
+    stub.add_client_error("describe_images", "RepositoryNotFoundException", expected_params=expected)
+    stub.add_client_error("describe_images", "AccessDeniedException", expected_params=expected)
+    builder = CodeBuildBuilder(clients)
+    with stub:
+        assert builder.image_exists(RUNNER) is True
+        assert builder.image_exists(RUNNER) is False  # the deploy's build has not pushed it yet
+        assert builder.image_exists(RUNNER) is False  # no repository yet
+        with pytest.raises(Exception, match="AccessDenied"):  # a real problem is not "missing"
+            builder.image_exists(RUNNER)
+    with pytest.raises(ValueError, match="tag"):
+        builder.image_exists("123456789012.dkr.ecr.us-east-1.amazonaws.com/pathprover-benchmark")
+
+
+def test_the_token_secret_is_checked_without_reading_its_value():
+    clients, stub = _clients("secretsmanager")
+    stub.add_response("describe_secret", {"Name": "pathprover/huggingface-token"}, {"SecretId": "pathprover/hf"})
+    stub.add_client_error("describe_secret", "ResourceNotFoundException", expected_params={"SecretId": "pathprover/hf"})
+    stub.add_response(
+        "describe_secret",
+        {"Name": "pathprover/hf", "DeletedDate": "2026-12-01T00:00:00Z"},
+        {"SecretId": "pathprover/hf"},
+    )
+    lookup = SecretsManagerLookup(clients)
+    with stub:
+        assert lookup.exists("pathprover/hf") is True
+        assert lookup.exists("pathprover/hf") is False
+        assert lookup.exists("pathprover/hf") is False  # scheduled for deletion: the stage job cannot read it
+    stub.assert_no_pending_responses()
+
+
+def test_the_accounts_instance_quotas_are_read_once_and_unknown_ones_stay_unknown():
+    clients, stub = _clients("service-quotas")
+    quotas = [
+        {"QuotaName": "ml.g5.xlarge for endpoint usage", "Value": 4.0},
+        {"QuotaName": "ml.p4d.24xlarge for endpoint usage", "Value": 0.0},
+        {"QuotaName": "ml.g5.xlarge for transform job usage", "Value": 1.0},
+    ]
+    stub.add_response("list_service_quotas", {"Quotas": quotas, "NextToken": "n"}, {"ServiceCode": "sagemaker"})
+    stub.add_response("list_service_quotas", {"Quotas": []}, {"ServiceCode": "sagemaker", "NextToken": "n"})
+    lookup = ServiceQuotasLookup(clients)
+    with stub:
+        assert lookup.instance_quota("ml.p4d.24xlarge", "endpoint usage") == 0
+        assert lookup.instance_quota("ml.g5.xlarge", "endpoint usage") == 4
+        assert lookup.instance_quota("ml.g5.xlarge", "transform job usage") == 1
+        assert lookup.instance_quota("ml.g6.xlarge", "endpoint usage") is None
+    stub.assert_no_pending_responses()
+
+
+def test_quotas_that_cannot_be_read_leave_the_plan_without_them():
+    clients, stub = _clients("service-quotas")
+    stub.add_client_error("list_service_quotas", "AccessDeniedException")
+    lookup = ServiceQuotasLookup(clients)
+    with stub:
+        assert lookup.instance_quota("ml.p4d.24xlarge", "endpoint usage") is None
+
+
+def test_an_existing_tables_location_is_where_rows_are_written():
+    base = {"runtime": "aws", "results_bucket": "results", "ledger_table": "ledger"}
+    default = build_aws_services(Settings(**base), default_catalog())
+    assert default.store.table_s3_uri == "s3://results/mlcc_ci/benchmark_results/"  # type: ignore[attr-defined]
+    existing = build_aws_services(Settings(**base, table_location="s3://x/y"), default_catalog())
+    assert existing.store.table_s3_uri == "s3://x/y/"  # type: ignore[attr-defined]
