@@ -16,8 +16,7 @@ Bundle layout (paths relative to the bundle root, which is the CodeBuild source 
     buildspec/build.yml      CodeBuild: build + push the serving image, export IMAGE_DIGEST
     buildspec/stage.yml      CodeBuild: pre-stage the weights to S3     (stages include "stage")
     buildspec/stage.sh       the staging script stage.yml runs          (stages include "stage")
-    benchmark/Dockerfile     benchmark runner image                     (benchmark, real-time only)
-    benchmark/build.yml      CodeBuild: build + push the runner image   (benchmark, real-time only)
+    benchmark/Dockerfile     benchmark runner image (the stack builds it once, see below)  (benchmark, real-time)
     benchmark/run.yml        CodeBuild: `pathprover loadgen` against the endpoint
 """
 
@@ -525,7 +524,6 @@ def render_bundle(
             "repo_uri_var": "IMAGE_REPO_URI",
             "image_tag": serving_tag,
             "tag_source": "config_id + sha256 of serving/",
-            "fetch_wheel": False,
             "base_registry": _cache_registry(cache, base_image, pulled_base_image),
         },
     )
@@ -562,28 +560,16 @@ def render_bundle(
         }
         files["benchmark/Dockerfile"] = render("benchmark/Dockerfile.j2", benchmark=bench_ctx)
         bench_repo = f"{repository}-benchmark"
-        bench_tag = f"runner-{Bundle(files).subtree_digest('benchmark')[:12]}"
-        files["benchmark/build.yml"] = render(
-            "buildspec/build.yml.j2",
-            build={
-                "purpose": "benchmark runner",
-                "context_dir": "benchmark",
-                "registry": registry,
-                "image_repo": bench_repo,
-                "repo_uri_var": "BENCHMARK_REPO_URI",
-                "image_tag": bench_tag,
-                "tag_source": "sha256 of benchmark/Dockerfile + sha256 of the wheel",
-                "fetch_wheel": True,
-                "base_registry": _cache_registry(cache, benchmark_base_image, pulled_benchmark_image),
-            },
-        )
         files["benchmark/run.yml"] = render("benchmark/run.yml.j2", benchmark=bench_ctx)
         images["benchmark"] = {
             "registry": registry or None,
             "repository": bench_repo,
-            "tag": f"{bench_tag}-<wheel sha256[:12]>",
+            # One runner image per stack, one tag scheme: the CDK app zips this Dockerfile with the pathprover
+            # wheel, and the pathprover-runner-image project pushes it as runner-<sha256 of that zip>[:12] (at
+            # deploy; or the first prove that finds it missing). The benchmark project runs in that tag.
+            "tag": "runner-<sha256 of the runner source zip>[:12]",
             "context": "benchmark",
-            "buildspec": "benchmark/build.yml",
+            "built_by": "the pathprover-runner-image CodeBuild project",
             "run_buildspec": "benchmark/run.yml",
         }
     files["deploy.json"] = _json_bytes(
