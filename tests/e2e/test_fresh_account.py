@@ -95,3 +95,40 @@ def test_a_fifty_prove_run_stays_well_inside_step_functions_limits(seeded):
     # And the summary's own estimates (what it reports on AWS) agree with what the interpreter measured
     assert abs(summary["history_events_estimated"] - summary["history_events"]) <= 0.05 * summary["history_events"]
     assert abs(summary["max_state_bytes_estimated"] - summary["max_state_bytes"]) <= 0.05 * summary["max_state_bytes"]
+
+
+def _targets(*pairs: tuple[str, str]) -> list[dict]:
+    return [{"deployment_config": "vllm", "model_name": m, "instance_type": i} for m, i in pairs]
+
+
+def test_the_plan_keeps_each_lane_within_the_executions_timeout(tmp_path):
+    from pathprover.workflow.planning import EXECUTION_TIMEOUT_S, plan_execution
+
+    # Given eight proves of a 405B model (about 7.4 h each at the deadline factor) for one lane
+    big = _targets(("meta-llama/Llama-3.1-405B-Instruct", "ml.p5.48xlarge"))[0]
+    targets = [
+        {**big, "deployment_config": engine, "quantization": q}
+        for engine in ("vllm", "sglang")
+        for q in ("none", "fp8", "awq", "gptq")
+    ]
+    with LocalRuntime(tmp_path / "warehouse") as runtime:
+        plan = plan_execution({"TARGETS": targets, "MAX_COST_PER_RUN": 100_000}, "e-time", runtime.services)
+    # Then what cannot finish before TimeoutSeconds is left out, saying so, before anything starts
+    over = [e for e in plan.excluded if e["kind"] == "over_time"]
+    assert over and len(plan.selected) + len(over) == 8
+    assert f"{EXECUTION_TIMEOUT_S / 3600:.0f} h" in over[0]["reason"]
+
+
+def test_a_type_with_a_quota_of_one_runs_in_one_lane(tmp_path):
+    from pathprover.workflow.planning import plan_execution
+
+    # Given a fresh account (ml.g6.xlarge: 1 instance for endpoint usage) and three proves on it in three lanes
+    targets = [
+        {**t, "quantization": q}
+        for t, q in zip(_targets(*[("Qwen/Qwen3-0.6B", "ml.g6.xlarge")] * 3), ["none", "fp8", "awq"], strict=True)
+    ]
+    with LocalRuntime(tmp_path / "warehouse", account=fresh_account()) as runtime:
+        plan = plan_execution({"TARGETS": targets, "PARALLEL_LANES": 3}, "e-quota", runtime.services)
+    # Then they queue in one lane instead of racing each other for the one instance
+    busy = [lane for lane in plan.lanes if lane.has_prove]
+    assert len(plan.selected) == 3 and len(busy) == 1 and busy[0].queue_total == 3
