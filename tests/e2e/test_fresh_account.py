@@ -104,8 +104,8 @@ def _targets(*pairs: tuple[str, str]) -> list[dict]:
 def test_the_plan_keeps_each_lane_within_the_executions_timeout(tmp_path):
     from pathprover.workflow.planning import EXECUTION_TIMEOUT_S, plan_execution
 
-    # Given eight proves of a 405B model (about 7.4 h each at the deadline factor) for one lane
-    big = _targets(("meta-llama/Llama-3.1-405B-Instruct", "ml.p5.48xlarge"))[0]
+    # Given eight proves of a 671B model (about 11 h each at the deadline factor) for one lane
+    big = _targets(("deepseek-ai/DeepSeek-R1", "ml.p5e.48xlarge"))[0]
     targets = [
         {**big, "deployment_config": engine, "quantization": q}
         for engine in ("vllm", "sglang")
@@ -132,3 +132,19 @@ def test_a_type_with_a_quota_of_one_runs_in_one_lane(tmp_path):
     # Then they queue in one lane instead of racing each other for the one instance
     busy = [lane for lane in plan.lanes if lane.has_prove]
     assert len(plan.selected) == 3 and len(busy) == 1 and busy[0].queue_total == 3
+
+
+def test_a_model_too_large_for_any_staging_path_is_left_out_with_the_reason(tmp_path):
+    from pathprover.workflow.planning import plan_execution
+
+    # Given a gated model whose checkpoint (810 GB) no stage build can hold, and one that fits a 2XLARGE build
+    targets = _targets(
+        ("meta-llama/Llama-3.1-405B-Instruct", "ml.p5e.48xlarge"),
+        ("meta-llama/Llama-3.1-70B-Instruct", "ml.p4d.24xlarge"),
+    )
+    with LocalRuntime(tmp_path / "warehouse") as runtime:
+        plan = plan_execution({"TARGETS": targets, "MAX_COST_PER_RUN": 10_000}, "e-big", runtime.services)
+    # Then the first is excluded saying why, and the second is planned (staged on the larger build)
+    [excluded] = [e for e in plan.excluded if e["kind"] == "too_large_to_stage"]
+    assert excluded["model_family"] == "llama3" and "810 GB" in excluded["reason"]
+    assert [s["model_name"] for s in plan.selected] == ["meta-llama/Llama-3.1-70B-Instruct"]

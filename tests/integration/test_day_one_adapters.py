@@ -97,3 +97,36 @@ def test_an_existing_tables_location_is_where_rows_are_written():
     assert default.store.table_s3_uri == "s3://results/mlcc_ci/benchmark_results/"  # type: ignore[attr-defined]
     existing = build_aws_services(Settings(**base, table_location="s3://x/y"), default_catalog())
     assert existing.store.table_s3_uri == "s3://x/y/"  # type: ignore[attr-defined]
+
+
+def test_a_large_checkpoint_is_staged_on_a_bigger_build_via_compute_type_override():
+    from botocore.stub import ANY
+
+    from pathprover.stages.ports import BuildJob
+
+    clients, stub = _clients("codebuild")
+    job = BuildJob(
+        project_name="pathprover-stage",
+        kind="stage",
+        source_s3_uri="s3://bucket/bundles/stage.zip",
+        source_digest="a" * 64,
+        execution_id="e1",
+        config_id="c1",
+        compute_type="BUILD_GENERAL1_2XLARGE",
+    )
+    stub.add_response(
+        "start_build",
+        {"build": {"id": "pathprover-stage:1", "buildStatus": "IN_PROGRESS"}},
+        {
+            "projectName": "pathprover-stage",
+            "sourceTypeOverride": "S3",
+            "sourceLocationOverride": "bucket/bundles/stage.zip",
+            "environmentVariablesOverride": ANY,
+            "timeoutInMinutesOverride": 60,
+            "idempotencyToken": ANY,
+            "computeTypeOverride": "BUILD_GENERAL1_2XLARGE",
+        },
+    )
+    with stub:
+        CodeBuildBuilder(clients).start(job)
+    stub.assert_no_pending_responses()

@@ -282,3 +282,15 @@ def test_without_the_token_secret_gated_models_are_left_out_with_the_reason():
     assert plan.selected and not any(CATALOG.model(r.model_name).gated for r in plan.selected)
     assert plan.excluded_counts.get("needs_secret", 0) > 0
     assert any(e.reason == "gated model: no secret X" for e in plan.excluded if e.kind == "needs_secret")
+
+
+def test_each_checkpoint_is_staged_on_a_build_whose_disk_holds_it_or_said_to_be_too_large():
+    from pathprover.stages.staging import stage_compute, too_large_to_stage
+
+    # Small checkpoints on the project's own build, 70B ones on the 824 GB build, 405B (810 GB) nowhere
+    assert stage_compute(CATALOG, "Qwen/Qwen3-0.6B") == "BUILD_GENERAL1_LARGE"
+    assert stage_compute(CATALOG, "meta-llama/Llama-3.1-70B-Instruct") == "BUILD_GENERAL1_2XLARGE"
+    assert stage_compute(CATALOG, "meta-llama/Llama-3.1-405B-Instruct") is None
+    reason = too_large_to_stage(CATALOG, "meta-llama/Llama-3.1-405B-Instruct") or ""
+    assert "810 GB" in reason and "gated" in reason
+    assert too_large_to_stage(CATALOG, "meta-llama/Llama-3.1-70B-Instruct") is None

@@ -19,6 +19,7 @@ from pathprover.brain.history import History
 from pathprover.catalog import Catalog
 from pathprover.core.dimensions import DIMENSIONS, ConfigVector
 from pathprover.core.runconfig import BenchmarkWorkload, RunConfig
+from pathprover.stages.staging import too_large_to_stage
 
 DEFAULT_MAX_PROVES: Final = 10
 DEFAULT_MAX_COST_USD: Final = 50.0
@@ -260,6 +261,9 @@ def make_plan(
             continue
         entry = history.configs.get(gap.key)
         run = concretise(catalog, rules, gap.key, multiplier=timeout_multiplier(entry))
+        if catalog.model(run.model_name).gated and (unstageable := too_large_to_stage(catalog, run.model_name)):
+            exclude(gap, "too_large_to_stage", unstageable)
+            continue
         if quota is not None:
             usage = usage_of(run.vector.deployment_target)
             if quota(run.instance_type, usage) == 0:

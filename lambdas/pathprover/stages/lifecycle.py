@@ -38,6 +38,7 @@ from pathprover.stages.ports import (
     resource_names,
     suggest_wait,
 )
+from pathprover.stages.staging import DEFAULT_STAGE_COMPUTE, stage_compute, too_large_to_stage
 from pathprover.stages.state import STAGE_ORDER, Failure, ProveState, StageRecord
 
 DEADLINE_FACTOR: Final = 2.0
@@ -296,6 +297,9 @@ def advance(state: ProveState, svc: Services) -> ProveState:
 
 def _start_stage_weights(state: ProveState, svc: Services, now: datetime) -> ProveState:
     run = state.run
+    unstageable = too_large_to_stage(svc.catalog, run.model_name)
+    if unstageable is not None:  # the plan leaves these out; a hand-made state must not start a doomed build
+        return _fail(state, "stage", unstageable, "harness")
     prefix = f"models/{hashlib.sha256(run.model_name.encode()).hexdigest()[:16]}/"
     manifest_key = prefix + "manifest.sha256"
     model_uri = svc.artifacts.uri(prefix)
@@ -312,6 +316,9 @@ def _start_stage_weights(state: ProveState, svc: Services, now: datetime) -> Pro
         source_digest=bundle.digest,
         env={**_job_env(svc, state), "MODEL_S3_URI": model_uri, "MANIFEST_KEY": manifest_key},
         secrets={"HF_TOKEN": svc.settings.hf_token_secret} if svc.settings.hf_token_secret else {},
+        compute_type=compute
+        if (compute := stage_compute(svc.catalog, run.model_name)) != DEFAULT_STAGE_COMPUTE
+        else None,
         execution_id=state.execution_id,
         config_id=state.config_id,
         attempt=state.attempt,

@@ -354,6 +354,9 @@ class BuildJob(BaseModel):
         description="variable name -> Secrets Manager reference (secret-id[:json-key:...]); passed as SECRETS_MANAGER",
     )
     timeout_minutes: int = Field(default=60, ge=5, le=2160)
+    compute_type: str | None = Field(
+        default=None, pattern=r"^BUILD_GENERAL1_[A-Z0-9]+$", description="computeTypeOverride (a bigger disk)"
+    )
     execution_id: str
     config_id: str
     attempt: int = Field(default=1, ge=1)

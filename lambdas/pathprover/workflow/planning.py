@@ -17,6 +17,7 @@ from pathprover.core.runconfig import RunConfig
 from pathprover.core.targets import TargetError, to_run_config
 from pathprover.services import Services
 from pathprover.stages.lifecycle import DEADLINE_FACTOR, expected_prove_seconds, stage_plan, with_required_stages
+from pathprover.stages.staging import too_large_to_stage
 from pathprover.stages.state import ProveState
 from pathprover.workflow.models import ExecutionPlan, LaneTask, WorkflowInput
 
@@ -111,6 +112,10 @@ def plan_execution(raw: Any, execution_id: str, svc: Services) -> ExecutionPlan:
                     f"duplicate: TARGETS[{position}] is the same config as "
                     f"TARGETS[{seen[run.config_id]}] ({run.config_id})",
                 )
+            elif (svc.catalog.model(run.model_name).gated or "stage" in run.stages) and (
+                unstageable := too_large_to_stage(svc.catalog, run.model_name)
+            ):
+                reason = ("too_large_to_stage", unstageable)
             elif (
                 svc.quotas is not None
                 and svc.quotas.instance_quota(run.instance_type, usage := usage_of(run.vector.deployment_target)) == 0

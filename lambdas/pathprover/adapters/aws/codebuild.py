@@ -85,6 +85,8 @@ class CodeBuildBuilder:
             "timeoutInMinutesOverride": job.timeout_minutes,
             "idempotencyToken": idempotency_token(job.execution_id, job.config_id, job.attempt, job.kind),
         }
+        if job.compute_type:
+            request["computeTypeOverride"] = job.compute_type
         response = call_with_throttle_retry(lambda: self._cb.start_build(**request), sleep=self.sleep)
         build = response["build"]
         expected_min = job.expected_minutes if job.expected_minutes is not None else job.timeout_minutes / 2
