@@ -227,6 +227,12 @@ def _print_summary(out: Console, result: dict[str, Any]) -> None:
         out.print(f"[yellow]account:[/yellow] {action}", highlight=False)
     for error in result.get("errors") or []:
         out.print(f"[red]error:[/red] {error}", highlight=False)
+    if result.get("history_events"):
+        out.print(
+            f"step functions: largest state {result.get('max_state_bytes', 0):,} of 262,144 bytes, "
+            f"{result['history_events']:,} of 25,000 history events",
+            highlight=False,
+        )
     leaked = result.get("leaked_resources") or []
     out.print(f"resources left alive: {', '.join(leaked) if leaked else 'none'}", highlight=False)
     b, a = result["coverage_before"], result["coverage_after"]
