@@ -1123,3 +1123,15 @@ def test_settings_carry_the_base_image_registry():
     assert Settings().base_image_registry is None
     spec = f"{CACHE};public.ecr.aws,quay.io"
     assert Settings.from_env({"PATHPROVER_BASE_IMAGE_REGISTRY": spec}).base_image_registry == spec
+
+
+def test_a_gated_model_is_always_rendered_from_staged_weights_never_with_the_token_in_create_model(catalog):
+    # Given a gated model whose target does not ask for the stage step
+    run = make_run(catalog, **{**GUIDE_TARGET, "model_name": "meta-llama/Llama-3.1-8B-Instruct"})
+    assert "stage" not in run.stages
+    bundle = render_bundle(run, catalog)
+    deploy = json.loads(bundle.text("deploy.json"))
+    # Then the weights are staged (the stage build reads the token from Secrets Manager) and loaded from S3
+    assert "buildspec/stage.yml" in bundle.files
+    assert deploy["model_source"] == "s3"
+    assert "HF_TOKEN" not in json.dumps(deploy)

@@ -300,7 +300,6 @@ def _deploy_request(
     *,
     model_source: str,
     model_s3_uri: str | None,
-    model_gated: bool,
     max_concurrency: int,
 ) -> dict[str, Any]:
     """What the deploy stage sends to SageMaker, minus names, role and image (listed in `fill_in`)."""
@@ -325,8 +324,6 @@ def _deploy_request(
             }
         else:
             fill_in.append("CreateModel.PrimaryContainer.ModelDataSource.S3DataSource (the staged S3 prefix)")
-    elif model_gated:
-        fill_in.append("CreateModel.PrimaryContainer.Environment.HF_TOKEN (gated model read from the hub)")
     request: dict[str, Any] = {
         "format": "pathprover.deploy/1",
         "config_id": run.config_id,
@@ -445,11 +442,16 @@ def render_bundle(
     pulled_base_image = cache.pull_reference(base_image) if cache else base_image
     pulled_benchmark_image = cache.pull_reference(benchmark_base_image) if cache else benchmark_base_image
     _check_pattern("hf_token_secret", hf_token_secret, _SECRET_ID, "'pathprover/huggingface-token'")
-    staged = "stage" in run.stages
+    # A gated model is always deployed from staged weights: the token stays in Secrets Manager (read by the
+    # stage build), never in CreateModel's environment, where DescribeModel would show it.
+    staged = "stage" in run.stages or model.gated
     if model_s3_uri is not None:
         _check_pattern("model_s3_uri", model_s3_uri, _S3_URI, "'s3://bucket/models/Qwen/Qwen3-32B'")
         if not staged:
-            raise RenderError("model_s3_uri: only used when stages include 'stage' (weights pre-staged to S3)")
+            raise RenderError(
+                "model_s3_uri: only used when the weights are pre-staged to S3 "
+                "(stages include 'stage', or the model is gated)"
+            )
     model_source = "s3" if staged else "hub"
     max_concurrency = max(run.benchmark.concurrency_levels)
 
@@ -578,7 +580,6 @@ def render_bundle(
             instance,
             model_source=model_source,
             model_s3_uri=model_s3_uri,
-            model_gated=model.gated,
             max_concurrency=max_concurrency,
         )
     )
