@@ -156,3 +156,28 @@ def test_begin_skips_a_prove_that_could_not_finish_before_the_executions_timeout
     assert state.status == "skipped" and "not enough time left" in (state.skip_reason or "")
     # And the lease is free again for the next run
     assert svc.ledger.acquire_lease(state.config_id, "other", 60, now)
+
+
+def test_the_engine_holds_the_context_the_plan_sized_for_unless_the_target_says_otherwise(svc):
+    # Given Llama 3.1 (128K context) on vLLM with no max_model_len in the target
+    state = _state("meta-llama/Llama-3.1-8B-Instruct", "ml.g5.xlarge", svc)
+    # Then the engine is told the catalog's KV reserve, which is what the brain sized the config for
+    reserve = svc.catalog.search_space.sizing.kv_reserve_tokens
+    assert state.run.serving_params["max_model_len"] == reserve
+    assert lifecycle.serving_env(svc, state.run)["SM_VLLM_MAX_MODEL_LEN"] == str(reserve)
+    # And a target's own value is kept
+    run = to_run_config(
+        ValidationTarget(
+            deployment_config="vllm",
+            model_name="meta-llama/Llama-3.1-8B-Instruct",
+            instance_type="ml.g5.xlarge",
+            serving_params={"max_model_len": 16384},
+        ),
+        svc.catalog,
+    )
+    assert lifecycle.with_required_stages(run, svc).serving_params["max_model_len"] == 16384
+    # And a model whose own context is shorter keeps its own
+    small = _state("google/gemma-3-1b-it", "ml.g5.xlarge", svc)
+    assert small.run.serving_params["max_model_len"] == min(
+        reserve, CATALOG.model("google/gemma-3-1b-it").context_length
+    )

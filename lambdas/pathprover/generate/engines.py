@@ -43,6 +43,8 @@ class EngineSpec:
     """Keys the launch command sets (model path, host, port, served name): refused from a target."""
     allowed_params: frozenset[str] | None = None
     """When not None, the only serving_params the engine understands (others are refused)."""
+    context_param: str | None = None
+    """serving_params key of the longest sequence the engine must hold (None: the engine has none)."""
 
     @property
     def reserved_params(self) -> frozenset[str]:
@@ -78,6 +80,7 @@ ENGINES: Final[dict[str, EngineSpec]] = {
             quantization_param="quantization",
             quantization_values=_QUANTIZATION_FLAGS,
             contract_params=frozenset({"model", "host", "port", "served_model_name"}),
+            context_param="max_model_len",
         ),
         EngineSpec(
             name="sglang",
@@ -88,6 +91,7 @@ ENGINES: Final[dict[str, EngineSpec]] = {
             quantization_param="quantization",
             quantization_values=_QUANTIZATION_FLAGS,
             contract_params=frozenset({"model_path", "host", "port", "served_model_name"}),
+            context_param="context_length",
         ),
         EngineSpec(
             # trtllm-serve's click options are spelled with underscores (--tp_size, --max_batch_size).
@@ -98,6 +102,7 @@ ENGINES: Final[dict[str, EngineSpec]] = {
             health_path="/health",
             tp_param="tp_size",
             contract_params=frozenset({"model", "host", "port", "served_model_name"}),
+            context_param="max_seq_len",
         ),
         EngineSpec(
             # No engine: serve.py loads the model with transformers and answers /invocations itself.

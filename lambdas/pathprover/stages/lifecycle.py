@@ -66,12 +66,29 @@ def _now(svc: Services) -> datetime:
 
 
 def with_required_stages(run: RunConfig, svc: Services) -> RunConfig:
-    """The run as it must be proved. A gated model's weights are always staged to S3 first (by the stage
-    job, which reads the Hugging Face token from Secrets Manager): the endpoint then loads them from S3
-    (ModelDataSource) and never sees the token."""
-    if "stage" in run.stages or not svc.catalog.model(run.model_name).gated:
-        return run
-    return run.model_copy(update={"stages": ("stage", *run.stages)})
+    """The run as it must be proved.
+
+    - A gated model's weights are always staged to S3 first (by the stage job, which reads the Hugging
+      Face token from Secrets Manager): the endpoint then loads them from S3 (ModelDataSource) and never
+      sees the token.
+    - The engine holds the context the plan sized the config for (the catalog's KV reserve, or the
+      benchmark's longest request if longer, capped by the model's own context) unless the target says
+      otherwise: left to its default, an engine
+      reserves the model's full context (128K tokens for Llama 3.1) and a config the brain sized to fit
+      fails for a reason no one chose.
+    """
+    from pathprover.generate.engines import engine_spec
+
+    update: dict[str, Any] = {}
+    model = svc.catalog.model(run.model_name)
+    if model.gated and "stage" not in run.stages:
+        update["stages"] = ("stage", *run.stages)
+    engine = engine_spec(svc.catalog.deployment_config(run.vector.deployment_config).engine)
+    if engine.context_param and engine.context_param not in run.serving_params:
+        workload = run.benchmark.input_tokens + run.benchmark.output_tokens
+        context = min(model.context_length, max(svc.catalog.search_space.sizing.kv_reserve_tokens, workload))
+        update["serving_params"] = {**run.serving_params, engine.context_param: context}
+    return run.model_copy(update=update) if update else run
 
 
 def stage_plan(run: RunConfig) -> list[str]:
