@@ -156,3 +156,31 @@ def test_a_table_written_before_failure_scope_reads_its_failures_as_the_configs(
     verdict = history_verdict(entry, now)
     assert verdict is not None and verdict.kind == "cooldown"
     assert history_verdict(entry, now + CAPACITY_COOLDOWN) is None
+
+
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        ("SELECT * FROM read_text('/etc/passwd')", "refused: this SQL may read only"),
+        ("SELECT * FROM read_csv('/etc/hosts')", "refused: this SQL may read only"),
+        ("COPY (SELECT 1) TO '/tmp/pathprover-leak.csv'", "not COPY"),
+        ("ATTACH '/tmp/pathprover-leak.db' AS x", "only a query|cannot parse"),
+        ("INSTALL httpfs", "only a query"),
+        ("SET enable_external_access = true", "not SET"),
+        ("CREATE TABLE t AS SELECT 1", "not CREATE"),
+        ("DELETE FROM mlcc_ci.benchmark_results", "not DELETE"),
+        ("SELECT 1; SELECT 2", "exactly one SQL statement"),
+    ],
+)
+def test_sql_a_person_types_may_only_read_the_table(tmp_path, sql, message):
+    # Given a seeded warehouse
+    store = LocalWarehouse(tmp_path / "wh")
+    store.append(rows())
+    # When untrusted SQL tries to read or write anything else, it is refused, saying why
+    with pytest.raises(WarehouseError, match=message):
+        store.query(sql, untrusted=True)
+    assert not Path("/tmp/pathprover-leak.csv").exists() and not Path("/tmp/pathprover-leak.db").exists()
+    # And reading the table still works, CTEs and set operations included
+    assert store.query("SELECT COUNT(*) FROM mlcc_ci.benchmark_results", untrusted=True).rows[0][0] >= 1
+    both = "WITH a AS (SELECT config_id FROM mlcc_ci.benchmark_results) SELECT * FROM a UNION SELECT 'x'"
+    assert store.query(both, untrusted=True).rows

@@ -373,7 +373,7 @@ def sql(
 ) -> None:
     """Run Athena SQL on the local table (DuckDB; sqlglot transpiles Trino functions)."""
     with people_errors():
-        result = _queryable(warehouse, table).query(query)
+        result = _queryable(warehouse, table).query(query, untrusted=True)
     if as_json:
         emit_json({"columns": result.columns, "rows": result.rows})
     else:
@@ -393,7 +393,7 @@ def _queryable(warehouse: Path | None, table: Path | None) -> LocalWarehouse:
 
 def _report(name: str, warehouse: Path | None, table: Path | None, as_json: bool) -> None:
     with people_errors():
-        result = _queryable(warehouse, table).query(REPORTS[name])
+        result = _queryable(warehouse, table).query(REPORTS[name], untrusted=True)
     if as_json:
         emit_json({"report": name, "sql": REPORTS[name], "columns": result.columns, "rows": result.rows})
     else:

@@ -19,6 +19,7 @@ from typing import Any
 
 import duckdb
 import sqlglot
+from sqlglot import exp
 from sqlglot.errors import ParseError
 
 from pathprover.core import schema
@@ -33,16 +34,23 @@ class WarehouseError(Exception):
 _TABLE_SUBDIR = Path(schema.TABLE_DATABASE) / schema.TABLE_NAME
 
 
-def transpile(sql: str) -> str:
-    """Athena (Trino) SQL to DuckDB SQL."""
+def transpile(sql: str, *, select_only: bool = False) -> str:
+    """Athena (Trino) SQL to DuckDB SQL. ``select_only``: the statement must be one query (SELECT, WITH
+    ... SELECT, or a set operation of them): what a person types into `pathprover sql` may read the table,
+    never write, attach, install, set or copy anything."""
     try:
-        statements = sqlglot.transpile(sql, read="trino", write="duckdb")
+        parsed = [e for e in sqlglot.parse(sql, read="trino") if e is not None]
     except ParseError as exc:
         raise WarehouseError(f"cannot parse the SQL: {exc}") from exc
-    statements = [s for s in statements if s.strip()]
-    if len(statements) != 1:
+    if len(parsed) != 1:
         raise WarehouseError("give exactly one SQL statement")
-    return statements[0]
+    statement = parsed[0]
+    if select_only and not isinstance(statement, exp.Query):
+        kind = statement.key.upper()
+        raise WarehouseError(
+            f"only a query (SELECT or WITH ... SELECT) is allowed here, not {kind}: the table is read-only"
+        )
+    return statement.sql(dialect="duckdb")
 
 
 class LocalWarehouse:
@@ -76,12 +84,20 @@ class LocalWarehouse:
         return bool(self.files())
 
     # ---------------------------------------------------------------- reading
-    def connect(self) -> duckdb.DuckDBPyConnection:
-        """A DuckDB connection with `mlcc_ci.benchmark_results` defined as a typed view."""
+    def connect(self, *, sandboxed: bool = False) -> duckdb.DuckDBPyConnection:
+        """A DuckDB connection with `mlcc_ci.benchmark_results` defined as a typed view.
+
+        ``sandboxed``: the connection may read the table's own Parquet files and nothing else (DuckDB's
+        external access off, only those paths allowed, the configuration locked), for SQL a person wrote.
+        """
         con = duckdb.connect(":memory:")
         con.execute("SET TimeZone = 'UTC'")
         con.execute(f"CREATE SCHEMA {schema.TABLE_DATABASE}")
         con.execute(f"CREATE VIEW {schema.QUALIFIED_TABLE} AS {self._view_sql(con)}")
+        if sandboxed:
+            con.execute("SET allowed_paths = $paths", {"paths": [str(f) for f in self.files()]})
+            con.execute("SET enable_external_access = false")
+            con.execute("SET lock_configuration = true")
         return con
 
     def _raw_sql(self, files: list[Path]) -> str:
@@ -114,11 +130,17 @@ class LocalWarehouse:
         parts.append("CAST(dt AS VARCHAR) AS dt" if "dt" in present else "CAST(NULL AS VARCHAR) AS dt")
         return f"SELECT {', '.join(parts)} FROM {raw}"
 
-    def query(self, sql: str) -> QueryResult:
-        duck_sql = transpile(sql)
-        con = self.connect()
+    def query(self, sql: str, *, untrusted: bool = False) -> QueryResult:
+        """Run Athena SQL. ``untrusted`` (what a person typed): one query only, on a sandboxed connection."""
+        duck_sql = transpile(sql, select_only=untrusted)
+        con = self.connect(sandboxed=untrusted)
         try:
             cursor = con.execute(duck_sql)
+        except duckdb.PermissionException as exc:
+            first = str(exc).splitlines()[0]
+            raise WarehouseError(
+                f"refused: this SQL may read only {schema.QUALIFIED_TABLE}, no other file or setting ({first})"
+            ) from exc
         except duckdb.Error as exc:
             raise WarehouseError(f"query failed: {exc}") from exc
         columns = [d[0] for d in cursor.description or []]
