@@ -148,3 +148,26 @@ def test_a_model_too_large_for_any_staging_path_is_left_out_with_the_reason(tmp_
     [excluded] = [e for e in plan.excluded if e["kind"] == "too_large_to_stage"]
     assert excluded["model_family"] == "llama3" and "810 GB" in excluded["reason"]
     assert [s["model_name"] for s in plan.selected] == ["meta-llama/Llama-3.1-70B-Instruct"]
+
+
+def test_a_token_in_a_failure_leaves_no_piece_of_it_in_the_table_or_the_summary(seeded):
+    from pathprover.adapters.local.faults import parse_faults
+
+    # Given a deploy failure whose log holds a Hugging Face token ~100 characters before the error phrase
+    token = "hf_" + "Qx7" * 11 + "K"
+    error = (
+        "The primary container for production variant AllTraffic did not pass the ping health check.\n"
+        f"loading weights with HF_TOKEN={token} from the hub, sharded into safetensors files (4 of 4) ........ "
+        "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB."
+    )
+    faults = parse_faults([{"match": {"model_name": "Qwen/Qwen3-0.6B"}, "stage": "deploy", "error": error}], "f")
+    with LocalRuntime(seeded, faults=faults) as runtime:
+        outcome = runtime.run({"TARGETS": _targets(("Qwen/Qwen3-0.6B", "ml.g5.xlarge"))})
+    # Then the row, its notes and the run summary hold no piece of it
+    result = LocalWarehouse(seeded).query(
+        f"SELECT * FROM mlcc_ci.benchmark_results WHERE execution_id = '{outcome.execution_name}'"
+    )
+    everything = json.dumps([result.rows, outcome.summary], default=str)
+    assert "OutOfMemoryError" in everything  # the evidence is there...
+    for piece in (token[3:11], token[11:19], token[-8:]):
+        assert piece not in everything  # ...the token is not

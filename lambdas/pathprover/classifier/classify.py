@@ -102,8 +102,9 @@ def _split_lines(text: str) -> list[str]:
 
 
 def bounded(text: str) -> str:
-    """The part of a message that is judged: all of it, or its head and tail when very long; redacted."""
-    text = _CONTROL.sub(" ", text.encode("utf-8", errors="replace").decode("utf-8"))
+    """The part of a message that is judged: all of it, or its head and tail when very long; redacted
+    whole first, so no window can cut a secret into pieces that no longer look like one."""
+    text = redact(_CONTROL.sub(" ", redact(text.encode("utf-8", errors="replace").decode("utf-8"))))
     if len(text) > MAX_MESSAGE_CHARS:
         head = text[:_HEAD_CHARS]
         tail = text[-(MAX_MESSAGE_CHARS - _HEAD_CHARS) :]
@@ -111,7 +112,7 @@ def bounded(text: str) -> str:
         head = head[: head.rfind("\n")] if "\n" in head else head
         tail = tail[tail.find("\n") + 1 :] if "\n" in tail else tail
         text = head + "\n[...]\n" + tail
-    return redact(text)
+    return text
 
 
 def _trim(line: str) -> str:

@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from pathprover.classifier import classify
+from pathprover.classifier.redact import redact
 from pathprover.classifier.scope import FailureOrigin
 from pathprover.core.records import ProveContext, completed_records, failure_record
 from pathprover.core.runconfig import RunConfig
@@ -180,7 +181,7 @@ def _fail(state: ProveState, stage: str | None, text: str, origin: FailureOrigin
     """Take the failure path; ``origin`` says where it was seen (it informs who is at fault)."""
     state.status = "failed"
     state.wait_seconds = 0
-    state.failure = Failure(stage=stage, text=text, origin=origin)
+    state.failure = Failure(stage=stage, text=redact(text), origin=origin)
     if state.history and state.history[-1].outcome == "running":
         state.history[-1].outcome = "failed"
     return state

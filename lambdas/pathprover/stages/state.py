@@ -11,8 +11,9 @@ import typing
 from datetime import datetime
 from typing import Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 
+from pathprover.classifier.redact import redact
 from pathprover.classifier.scope import FailureOrigin
 from pathprover.core.records import FailureScope
 from pathprover.core.runconfig import RunConfig, Stage
@@ -37,6 +38,19 @@ class StageRecord(BaseModel):
     detection_latency_s: float | None = None
     note: str | None = None
 
+    @field_validator("note")
+    @classmethod
+    def _clean_note(cls, value: str | None) -> str | None:
+        return None if value is None else redact(value)
+
+    @field_serializer("note")
+    def _dump_note(self, value: str | None) -> str | None:
+        return None if value is None else redact(value)
+
+
+def _redacted_texts(values: list[str]) -> list[str]:
+    return [redact(v) for v in values]
+
 
 class Failure(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -53,6 +67,17 @@ class Failure(BaseModel):
     action: str | None = Field(default=None, description="what a person must change (account, harness)")
     decided_by: str | None = None
     confidence: float | None = None
+
+    # A failure text is redacted whole as it enters the state and again as it leaves it (the state is the
+    # Step Functions history): no window is ever cut from an unredacted text.
+    @field_validator("text", "evidence")
+    @classmethod
+    def _clean(cls, value: str | None) -> str | None:
+        return None if value is None else redact(value)
+
+    @field_serializer("text", "evidence")
+    def _dump(self, value: str | None) -> str | None:
+        return None if value is None else redact(value)
 
 
 class ProveState(BaseModel):
@@ -96,6 +121,16 @@ class ProveState(BaseModel):
     lambda_invocations: int = 0
     steps: dict[str, int] = Field(default_factory=dict, description="task invocations by step")
     notes: list[str] = Field(default_factory=list)
+
+    @field_validator("notes")
+    @classmethod
+    def _clean_notes(cls, value: list[str]) -> list[str]:
+        return _redacted_texts(value)
+
+    @field_serializer("notes")
+    def _dump_notes(self, value: list[str]) -> list[str]:
+        return _redacted_texts(value)
+
     events_allowance: int | None = Field(
         default=None, description="history events this prove may add (its share of the execution's 25,000)"
     )
