@@ -6,6 +6,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pathprover.adapters.local.warehouse import LocalWarehouse, WarehouseError
 from pathprover.core.dimensions import ConfigVector
@@ -184,3 +186,95 @@ def test_sql_a_person_types_may_only_read_the_table(tmp_path, sql, message):
     assert store.query("SELECT COUNT(*) FROM mlcc_ci.benchmark_results", untrusted=True).rows[0][0] >= 1
     both = "WITH a AS (SELECT config_id FROM mlcc_ci.benchmark_results) SELECT * FROM a UNION SELECT 'x'"
     assert store.query(both, untrusted=True).rows
+
+
+FOREIGN_OPTIONAL = ["failure_category", "failure_reason", "failure_scope", "run_timestamp", "status"]
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
+@given(
+    dropped=st.sets(st.sampled_from(FOREIGN_OPTIONAL)),
+    statuses=st.lists(st.sampled_from(["completed", "failed", "unfeasible", None]), min_size=1, max_size=6),
+    nulls=st.sets(st.sampled_from(["failure_category", "failure_reason", "failure_scope", "run_timestamp"])),
+    string_times=st.booleans(),
+)
+def test_a_foreign_table_with_any_subset_of_columns_works_with_the_brain(
+    tmp_path_factory, dropped, statuses, nulls, string_times
+):
+    from pathprover.brain.history import HistoryError, read_history
+
+    # Given a Parquet table from elsewhere: some columns missing, NULLs, timestamps as strings
+    folder = tmp_path_factory.mktemp("foreign")
+    columns = {
+        "deployment_config": "'vllm'",
+        "model_family": "'qwen3'",
+        "instance_family": "'g5'",
+        "quantization": "'none'",
+        "tp_degree": "1",
+        "deployment_target": "'realtime-inference'",
+        "model_name": "'Qwen/Qwen3-8B'",
+        "instance_type": "'ml.g5.xlarge'",
+        "failure_category": "NULL" if "failure_category" in nulls else "'timeout'",
+        "failure_reason": "NULL" if "failure_reason" in nulls else "'boom'",
+        "failure_scope": "NULL" if "failure_scope" in nulls else "'config'",
+        "run_timestamp": "NULL"
+        if "run_timestamp" in nulls
+        else ("'2026-11-01T10:00:00Z'" if string_times else "TIMESTAMP '2026-11-01 10:00:00'"),
+    }
+    selects = []
+    for i, status in enumerate(statuses):
+        values = {**columns, "status": "NULL" if status is None else f"'{status}'"}
+        values["instance_family"] = f"'{['g5', 'g6', 'g6e'][i % 3]}'"
+        kept = {k: v for k, v in values.items() if k not in dropped}
+        selects.append("SELECT " + ", ".join(f"{v} AS {k}" for k, v in kept.items()))
+    duckdb.connect().execute(f"COPY ({' UNION ALL '.join(selects)}) TO '{folder / 't.parquet'}' (FORMAT PARQUET)")
+    # When the brain reads it: it works, or names the problem (never a crash)
+    try:
+        history = read_history(LocalWarehouse(tmp_path_factory.mktemp("wh"), table=folder / "t.parquet"))
+    except HistoryError as exc:
+        assert str(exc)
+        return
+    assert history.total_rows >= 0
+
+
+def test_failed_rows_without_a_failure_category_column_work_with_nearest_gaps_and_plan(tmp_path):
+    from typer.testing import CliRunner
+
+    from pathprover.cli.app import app
+
+    # Given a table whose failed and unfeasible rows have no failure_category column
+    table = tmp_path / "foreign.parquet"
+    duckdb.connect().execute(
+        "COPY (SELECT * FROM (VALUES "
+        "('vllm','qwen3','g5','none',1,'realtime-inference','completed', TIMESTAMP '2026-11-01 10:00:00'),"
+        "('vllm','qwen3','g6','none',1,'realtime-inference','failed', TIMESTAMP '2026-11-02 10:00:00'),"
+        "('sglang','qwen3','g5','none',1,'realtime-inference','unfeasible', TIMESTAMP '2026-11-03 10:00:00')"
+        ") t(deployment_config, model_family, instance_family, quantization, tp_degree, deployment_target, status,"
+        f" run_timestamp)) TO '{table}' (FORMAT PARQUET)"
+    )
+    runner = CliRunner()
+    for args in (
+        ["gaps", "--catalog", "--limit", "3"],
+        ["plan", "--max-proves", "2"],
+        [
+            "nearest",
+            "--deployment-config",
+            "vllm",
+            "--model-family",
+            "qwen3",
+            "--instance-family",
+            "g6e",
+            "--quantization",
+            "none",
+            "--tp-degree",
+            "1",
+            "--deployment-target",
+            "realtime-inference",
+        ],
+    ):
+        result = runner.invoke(app, [*args, "--table", str(table)])
+        # Then each works (missing columns read as NULL, as the docs promise)
+        assert result.exit_code == 0, result.output
+        assert "Traceback" not in result.output

@@ -98,6 +98,16 @@ class History:
         return self._completed
 
 
+def _count(value: Any) -> int:
+    """A count from the table: NULL is none; anything else must be a whole number."""
+    if value is None:
+        return 0
+    try:
+        return int(value)
+    except (TypeError, ValueError) as exc:
+        raise HistoryError(f"malformed row: count {value!r} is not a number") from exc
+
+
 def _as_utc(value: Any) -> datetime | None:
     if value is None:
         return None
@@ -162,7 +172,14 @@ def build_history(completed: Iterable[list[Any]], outcomes: Iterable[list[Any]] 
             account_at,
             account_reason,
         ) = row[6:17]
-        total += int(unfeasible_rows) + int(failed_rows)
+        # Counts can be NULL where a foreign table lacks the column a condition reads (DuckDB's COUNT_IF).
+        unfeasible_rows, failed_rows, timeouts, unknowns = (
+            _count(unfeasible_rows),
+            _count(failed_rows),
+            _count(timeouts),
+            _count(unknowns),
+        )
+        total += unfeasible_rows + failed_rows
         entry = configs.get(key)
         if entry is None:
             entry = configs[key] = ConfigHistory(key=key)
@@ -181,7 +198,7 @@ def build_history(completed: Iterable[list[Any]], outcomes: Iterable[list[Any]] 
             for category, count in (
                 ("timeout", timeouts),
                 ("unknown", unknowns),
-                ("other", int(failed_rows) - int(timeouts) - int(unknowns)),
+                ("other", failed_rows - timeouts - unknowns),
             ):
                 if count:
                     entry.failures[category] = entry.failures.get(category, 0) + int(count)
