@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator
 
 from pathprover.core.dimensions import ConfigVector
 
@@ -52,25 +53,34 @@ class InfraParams(BaseModel):
     )
 
 
+StrictCount = Annotated[int, Strict()]
+"""An integer a person wrote: 5, never true or "5"."""
+MAX_SERVING_PARAMS: Final = 64
+MAX_SERVING_STRING: Final = 512
+MAX_SERVING_NUMBER: Final = 1e12
+
+
 class TuningRequest(BaseModel):
     """Present only when the prove asks for fine-tuning; tune stages are skipped otherwise."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     technique: Literal["sft-lora"] = "sft-lora"
-    max_steps: int = Field(default=50, ge=1, le=100_000)
-    lora_rank: int = Field(default=8, ge=1, le=256)
+    max_steps: StrictCount = Field(default=50, ge=1, le=100_000)
+    lora_rank: StrictCount = Field(default=8, ge=1, le=256)
 
 
 class BenchmarkWorkload(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    concurrency_levels: tuple[int, ...] = (1, 4, 8)
-    requests_per_level: int = Field(default=64, ge=1, le=100_000)
-    warmup_requests: int = Field(default=4, ge=0, le=1000)
-    input_tokens: int = Field(default=512, ge=1, le=200_000)
-    output_tokens: int = Field(default=128, ge=1, le=32_000)
-    seed: int = 42
+    concurrency_levels: tuple[Annotated[StrictCount, Field(ge=1, le=1024)], ...] = Field(
+        default=(1, 4, 8), min_length=1, max_length=16
+    )
+    requests_per_level: StrictCount = Field(default=64, ge=1, le=100_000)
+    warmup_requests: StrictCount = Field(default=4, ge=0, le=1000)
+    input_tokens: StrictCount = Field(default=512, ge=1, le=200_000)
+    output_tokens: StrictCount = Field(default=128, ge=1, le=32_000)
+    seed: StrictCount = Field(default=42, ge=0, le=2**31 - 1)
 
     @field_validator("concurrency_levels")
     @classmethod
@@ -83,14 +93,22 @@ class BenchmarkWorkload(BaseModel):
 def validate_serving_params(params: dict[str, Any]) -> dict[str, ServingValue]:
     """Reject keys that cannot become a safe `SM_<ENGINE>_<KEY>` variable, before anything is rendered."""
     clean: dict[str, ServingValue] = {}
+    if len(params) > MAX_SERVING_PARAMS:
+        raise ValueError(f"serving_params: at most {MAX_SERVING_PARAMS} parameters, got {len(params)}")
     for key, value in params.items():
-        if not isinstance(key, str) or not SERVING_PARAM_KEY.match(key):
-            raise ValueError(f"serving_params key {key!r} must match ^[a-z][a-z0-9_]*$")
-        if isinstance(value, bool | int | float):
+        if not isinstance(key, str) or not SERVING_PARAM_KEY.match(key) or len(key) > 64:
+            raise ValueError(f"serving_params key {key!r} must match ^[a-z][a-z0-9_]*$ (at most 64 characters)")
+        if isinstance(value, bool):
+            clean[key] = value
+        elif isinstance(value, int | float):
+            if not math.isfinite(value) or abs(value) > MAX_SERVING_NUMBER:
+                raise ValueError(f"serving_params.{key}: {value!r} is not a finite number within ±1e12")
             clean[key] = value
         elif isinstance(value, str):
             if any(ch in value for ch in "\n\r\x00"):
                 raise ValueError(f"serving_params.{key}: value must be one line without control characters")
+            if len(value) > MAX_SERVING_STRING:
+                raise ValueError(f"serving_params.{key}: at most {MAX_SERVING_STRING} characters")
             clean[key] = value
         else:
             raise ValueError(f"serving_params.{key}: value must be a string, number or boolean, got {value!r}")

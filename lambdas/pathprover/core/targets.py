@@ -7,15 +7,14 @@ from the names, tp_degree = the instance's accelerator count, quantization
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pathprover.catalog import Catalog
 from pathprover.core.dimensions import DeploymentConfigName, DeploymentTarget, Quantization, TpDegree
+from pathprover.core.documents import DocumentError, load_document
 from pathprover.core.runconfig import (
     REQUIRED_STAGES,
     BenchmarkWorkload,
@@ -49,6 +48,14 @@ class ValidationTarget(BaseModel):
     stages: tuple[Stage, ...] | None = None
     tuning: TuningRequest | None = None
     benchmark: BenchmarkWorkload | None = None
+
+    @field_validator("tp_degree", mode="before")
+    @classmethod
+    def _whole_number(cls, value: Any) -> Any:
+        """A person writes 2, not "2" or true: strings and booleans are refused before normalising."""
+        if value is not None and (isinstance(value, bool | str | float)):
+            raise ValueError(f"tp_degree must be a whole number like 2, got {value!r}")
+        return value
 
     def model_post_init(self, __context: Any) -> None:
         validate_serving_params(dict(self.serving_params))
@@ -122,13 +129,9 @@ def parse_targets(data: Any, source: str = "targets") -> list[ValidationTarget]:
 
 
 def load_targets(path: Path) -> list[ValidationTarget]:
-    """Read targets from a JSON or YAML file."""
+    """Read targets from a JSON or YAML file (binary files and duplicate keys are refused)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise TargetError(f"cannot read {path}: {exc.strerror}") from exc
-    try:
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise TargetError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {exc}") from exc
+        data = load_document(path)
+    except DocumentError as exc:
+        raise TargetError(str(exc)) from None
     return parse_targets(data, str(path))

@@ -6,9 +6,9 @@ Choices read only fields that are always present: `plan.dry_run`,
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from pathprover.core.targets import ValidationTarget
 from pathprover.stages.state import ProveState
@@ -17,9 +17,9 @@ from pathprover.stages.state import ProveState
 class WorkflowFilters(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    model_family: list[str] | None = None
-    instance_family: list[str] | None = None
-    deployment_config: list[str] | None = None
+    model_family: list[Annotated[str, Field(max_length=100)]] | None = Field(default=None, max_length=50)
+    instance_family: list[Annotated[str, Field(max_length=100)]] | None = Field(default=None, max_length=50)
+    deployment_config: list[Annotated[str, Field(max_length=100)]] | None = Field(default=None, max_length=50)
 
 
 class WorkflowInput(BaseModel):
@@ -27,16 +27,18 @@ class WorkflowInput(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    MAX_PROVES_PER_RUN: int = Field(
+    MAX_PROVES_PER_RUN: StrictInt = Field(
         default=10, ge=0, le=50, description="at most 50: one execution's history holds 25,000 events"
     )
-    MAX_COST_PER_RUN: float = Field(default=50.0, ge=0, le=1_000_000)
-    TARGETS: list[ValidationTarget] | None = None
-    PARALLEL_LANES: int = Field(default=1, ge=1, le=16)
-    DRY_RUN: bool = False
-    KEEP_ON_FAILURE: bool = False
+    MAX_COST_PER_RUN: float = Field(default=50.0, ge=0, le=1_000_000, allow_inf_nan=False, strict=True)
+    TARGETS: list[ValidationTarget] | None = Field(
+        default=None, min_length=1, max_length=200, description="leave it out to prove gaps; never empty"
+    )
+    PARALLEL_LANES: StrictInt = Field(default=1, ge=1, le=16)
+    DRY_RUN: StrictBool = False
+    KEEP_ON_FAILURE: StrictBool = False
     FILTERS: WorkflowFilters | None = None
-    INCLUDE_CATALOG: bool = Field(default=False, description="search the catalog's values, not only those seen")
+    INCLUDE_CATALOG: StrictBool = Field(default=False, description="search the catalog's values, not only those seen")
 
 
 class ProveSummary(BaseModel):

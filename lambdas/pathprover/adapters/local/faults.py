@@ -42,13 +42,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from pathprover.catalog import Catalog, CatalogError
 from pathprover.classifier import STAGES as FAULT_STAGES
 from pathprover.classifier import normalise_stage
 from pathprover.core.dimensions import DIMENSIONS, DimensionValueError, normalise_value
+from pathprover.core.documents import DocumentError, load_document
 
 MATCH_KEYS: Final[tuple[str, ...]] = (*DIMENSIONS, "model_name", "instance_type")
 """What a fault may match on: the six dimensions, the model id and the instance type."""
@@ -262,11 +262,9 @@ def load_faults(path: Path | str) -> FaultPlan:
     """Read a fault file (YAML list); a bad entry raises :class:`FaultFileError` naming its index and field."""
     file = Path(path)
     try:
-        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise FaultFileError(f"{file}: cannot read the fault file: {exc}") from None
-    except yaml.YAMLError as exc:
-        raise FaultFileError(f"{file}: not valid YAML: {exc}") from None
+        raw = load_document(file)
+    except DocumentError as exc:
+        raise FaultFileError(f"fault file {exc}") from None
     return parse_faults(raw, str(file))
 
 
