@@ -44,12 +44,26 @@ class Clock(Protocol):
     def now(self) -> datetime: ...
 
 
+@dataclass(frozen=True)
+class Held:
+    """One config an execution still holds."""
+
+    lease_owner: str | None = None
+    reserved_usd: float | None = None
+    """The open reservation's amount (None: settled, or never reserved)."""
+
+
 class Ledger(Protocol):
     """Budget reservations and config leases shared by every lane and every overlapping execution.
 
     DynamoDB on AWS (conditional writes), SQLite locally (one transaction per call).
     Invariant: for an execution, settled actual cost + open reservations <= its max cost.
     """
+
+    def in_flight(self, execution_id: str) -> dict[str, Held]:
+        """What the execution still holds, by config id (its lease, its open reservation): what a stopped
+        execution leaves behind."""
+        ...
 
     def reserve(self, execution_id: str, config_id: str, amount_usd: float, max_cost_usd: float) -> bool:
         """Reserve `amount_usd` for one prove; False when it would break the budget. Idempotent per prove."""

@@ -130,3 +130,89 @@ def test_a_large_checkpoint_is_staged_on_a_bigger_build_via_compute_type_overrid
     with stub:
         CodeBuildBuilder(clients).start(job)
     stub.assert_no_pending_responses()
+
+
+def _dynamo_ledger():
+    from moto import mock_aws
+
+    from pathprover.adapters.aws.ledger import DynamoLedger
+
+    mock = mock_aws()
+    mock.start()
+    client = boto3.client("dynamodb", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
+    client.create_table(
+        TableName="ledger",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    clients = AwsClients("us-east-1")
+    clients.set("dynamodb", client)
+    return mock, DynamoLedger(clients, "ledger")
+
+
+@pytest.mark.parametrize("ledger_kind", ["sqlite", "dynamodb"])
+def test_what_a_stopped_execution_still_holds_is_found_in_both_ledgers(tmp_path, ledger_kind):
+    from datetime import UTC, datetime
+
+    from pathprover.adapters.local.ledger import SqliteLedger
+    from pathprover.ports import Held
+
+    mock = None
+    if ledger_kind == "sqlite":
+        ledger = SqliteLedger(tmp_path / "ledger.sqlite")
+    else:
+        mock, ledger = _dynamo_ledger()
+    try:
+        now = datetime.now(UTC)
+        # Given an execution with one prove in flight, one settled, and another execution's lease
+        assert ledger.reserve("run_1", "c1", 2.5, 10)
+        assert ledger.acquire_lease("c1", "run_1#0", 600, now)
+        assert ledger.reserve("run_1", "c2", 1.0, 10)
+        ledger.settle("run_1", "c2", 0.5)
+        assert ledger.acquire_lease("c3", "runX1#0", 600, now)  # `_` is not a wildcard
+        # Then only the one in flight is held, with its lease and its open reservation
+        assert ledger.in_flight("run_1") == {"c1": Held(lease_owner="run_1#0", reserved_usd=2.5)}
+    finally:
+        if mock is not None:
+            mock.stop()
+
+
+def test_the_builds_a_stopped_execution_started_are_found_on_codebuild():
+    clients, stub = _clients("codebuild")
+
+    def build(build_id: str, status: str, execution: str) -> dict:
+        variables = [
+            {"name": "PP_EXECUTION_ID", "value": execution, "type": "PLAINTEXT"},
+            {"name": "PP_JOB_KIND", "value": "stage", "type": "PLAINTEXT"},
+        ]
+        return {
+            "id": build_id,
+            "buildStatus": status,
+            "environment": {
+                "type": "LINUX_CONTAINER",
+                "image": "x",
+                "computeType": "BUILD_GENERAL1_LARGE",
+                "environmentVariables": variables,
+            },
+        }
+
+    stub.add_response(
+        "list_builds_for_project",
+        {"ids": ["p:1", "p:2", "p:3"]},
+        {"projectName": "pathprover-stage", "sortOrder": "DESCENDING"},
+    )
+    stub.add_response(
+        "batch_get_builds",
+        {
+            "builds": [
+                build("p:1", "IN_PROGRESS", "run-1"),
+                build("p:2", "SUCCEEDED", "run-1"),
+                build("p:3", "IN_PROGRESS", "run-2"),
+            ]
+        },
+        {"ids": ["p:1", "p:2", "p:3"]},
+    )
+    with stub:
+        refs = CodeBuildBuilder(clients).running("run-1", "pathprover-stage")
+    assert [(r.arn_or_id, r.kind) for r in refs] == [("p:1", "stage")]

@@ -155,7 +155,18 @@ def run_command(
         )
     with LocalRuntime(settings.warehouse, faults=plan, progress=_progress_printer(err), account=account) as runtime:
         err.print(f"state machine {runtime.state_machine_arn}", highlight=False)
-        outcome = runtime.run(payload)
+        try:
+            outcome = runtime.run(payload)
+        except KeyboardInterrupt:
+            # Ctrl-C: stop the execution and release what it held now, so the next run is not blocked.
+            arn = runtime.current_execution_arn
+            if arn is None:
+                raise typer.Exit(130) from None
+            err.print("interrupted: stopping the execution and cleaning up ...", highlight=False)
+            report = runtime.stop_and_clean(arn, "stopped by Ctrl-C")
+            for line in report.lines():
+                err.print(line, highlight=False, markup=False)
+            raise typer.Exit(130) from None
         leftovers = runtime.fleet.alive({})
     summary = outcome.summary or {}
     after = _coverage(store)

@@ -205,6 +205,7 @@ class LocalRuntime:
         self.dispatch: Dispatch | None = None
         self.state_machine_arn = ""
         self.last_summary: dict[str, Any] | None = None
+        self.current_execution_arn: str | None = None
         self.server_port = server_port
         self._server: Any = None
 
@@ -424,10 +425,28 @@ class LocalRuntime:
                 raise TimeoutError(f"the local run took more than {timeout_s:.0f} s of real time")
             time.sleep(0.02)
 
+    def stop_and_clean(self, execution_arn: str, cause: str = "stopped by the operator") -> Any:
+        """StopExecution, then release at once everything the execution held (workflow/stopped.py): its
+        resources, builds, leases and reservations, with one `harness` row per prove in flight."""
+        from pathprover.workflow.stopped import clean_up_stopped
+
+        sfn = self._client("stepfunctions")
+        described = sfn.describe_execution(executionArn=execution_arn)
+        if described["status"] == "RUNNING":
+            sfn.stop_execution(executionArn=execution_arn, error="Stopped", cause=cause)
+        deadline = time.monotonic() + 30
+        while sfn.describe_execution(executionArn=execution_arn)["status"] == "RUNNING":
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        time.sleep(0.2)  # a task already running finishes its call; then nothing else starts
+        return clean_up_stopped(execution_arn.rsplit(":", 1)[-1], self.services, f"the execution was {cause}")
+
     def run(self, payload: dict[str, Any], timeout_s: float = 900.0) -> RunOutcome:
         started = time.monotonic()
         self.last_summary = None
         arn = self.start(payload)
+        self.current_execution_arn = arn
         described = self.wait(arn, timeout_s)
         summary = json.loads(described["output"]) if described.get("output") else self.last_summary
         if summary and summary.get("summary_uri"):

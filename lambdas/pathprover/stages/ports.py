@@ -557,6 +557,11 @@ class Builder(Protocol):
         """Whether ``repository:tag`` is in the registry (the benchmark runner image before its first use)."""
         ...
 
+    def running(self, execution_id: str, project: str) -> list[JobRef]:
+        """Builds of ``project`` that ``execution_id`` started and that still run (to stop after the
+        execution was stopped)."""
+        ...
+
 
 class ManagedInventory(Protocol):
     """What the janitor needs from a fleet: everything Path Prover made, and a way to remove it."""

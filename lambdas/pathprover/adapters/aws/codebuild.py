@@ -7,10 +7,10 @@ import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, get_args
 
 from pathprover.adapters.aws.clients import AwsClients, call_with_throttle_retry, error_code
-from pathprover.stages.ports import BuildJob, JobRef, JobState, parse_s3_uri, suggest_wait
+from pathprover.stages.ports import BuildJob, BuildKind, JobRef, JobState, parse_s3_uri, suggest_wait
 
 _FAILED: Final = frozenset({"FAILED", "FAULT", "TIMED_OUT", "STOPPED"})
 IMAGE_DIGEST_VAR: Final = "IMAGE_DIGEST"
@@ -46,6 +46,10 @@ def _failure_text(build: dict[str, Any]) -> str:
     if status == "TIMED_OUT":
         lines.append(f"build timed out after {build.get('timeoutInMinutes', '?')} minutes")
     return "\n".join(lines)
+
+
+def _job_kind(value: Any) -> BuildKind:
+    return value if value in get_args(BuildKind) else "build"
 
 
 class CodeBuildBuilder:
@@ -153,6 +157,29 @@ class CodeBuildBuilder:
             if error_code(exc) in {"InvalidInputException", "ResourceNotFoundException"}:
                 return
             raise
+
+    def running(self, execution_id: str, project: str) -> list[JobRef]:
+        """The project's newest builds (one page: a stopped execution's builds are among its latest) that
+        are in progress and carry this execution's PP_EXECUTION_ID."""
+        ids = self._cb.list_builds_for_project(projectName=project, sortOrder="DESCENDING").get("ids", [])
+        refs: list[JobRef] = []
+        for start in range(0, len(ids), 100):
+            for build in self._cb.batch_get_builds(ids=ids[start : start + 100]).get("builds", []):
+                env = {
+                    v.get("name"): v.get("value") for v in build.get("environment", {}).get("environmentVariables", [])
+                }
+                # The start's environment overrides are part of the build's environment.
+                if build.get("buildStatus") == "IN_PROGRESS" and env.get("PP_EXECUTION_ID") == execution_id:
+                    refs.append(
+                        JobRef(
+                            kind=_job_kind(env.get("PP_JOB_KIND")),
+                            name=project,
+                            arn_or_id=build["id"],
+                            started_at=build.get("startTime") or self.now(),
+                            meta={"failure_stage": "build"},
+                        )
+                    )
+        return refs
 
     def image_exists(self, image_uri: str) -> bool:
         """ECR DescribeImages on ``<registry>/<repository>:<tag>``; a missing repository or tag is False."""

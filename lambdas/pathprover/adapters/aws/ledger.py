@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from pathprover.adapters.aws.clients import AwsClients
+from pathprover.ports import Held
 
 TTL_ATTRIBUTE = "expires_at"
 _KEEP_SECONDS = 30 * 24 * 3600
@@ -159,6 +160,35 @@ class DynamoLedger:
             return True
         except self._ddb.exceptions.ConditionalCheckFailedException:
             return False
+
+    def in_flight(self, execution_id: str) -> dict[str, Held]:
+        """A scan: the ledger holds only live budgets, reservations and leases (items expire), and this runs
+        once per stopped execution, never on a prove's path."""
+        reservations = f"reservation#{execution_id}#"
+        amounts: dict[str, float] = {}
+        owners: dict[str, str] = {}
+        for page in self._ddb.get_paginator("scan").paginate(
+            TableName=self.table,
+            FilterExpression="(begins_with(pk, :r) AND settled = :f) OR (begins_with(pk, :l) AND begins_with(#o, :e))",
+            ExpressionAttributeNames={"#o": "owner"},
+            ExpressionAttributeValues={
+                ":r": {"S": reservations},
+                ":f": {"BOOL": False},
+                ":l": {"S": "lease#"},
+                ":e": {"S": f"{execution_id}#"},
+            },
+            ConsistentRead=True,
+        ):
+            for item in page.get("Items", []):
+                pk = item["pk"]["S"]
+                if pk.startswith(reservations):
+                    amounts[pk[len(reservations) :]] = float(item["amount"]["N"])
+                else:
+                    owners[pk.removeprefix("lease#")] = item["owner"]["S"]
+        return {
+            config: Held(lease_owner=owners.get(config), reserved_usd=amounts.get(config))
+            for config in sorted(set(amounts) | set(owners))
+        }
 
     def release_lease(self, config_id: str, owner: str) -> None:
         try:

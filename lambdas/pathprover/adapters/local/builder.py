@@ -117,6 +117,19 @@ class SimulatedBuilder:
             return (job.expected_minutes or 10.0) * 60.0
         return self.catalog.search_space.timing.minutes(job.kind, params_b) * 60.0
 
+    def running(self, execution_id: str, project: str) -> list[JobRef]:
+        now = self.clock.now()
+        with self._lock:
+            builds = [
+                b
+                for b in self._builds.values()
+                if b.job.execution_id == execution_id
+                and b.job.project_name == project
+                and b.stopped_at is None
+                and ((now - b.started).total_seconds() < b.duration_s or not b.finished.is_set())
+            ]
+        return [self._ref(b, adopted=True) for b in builds]
+
     def image_exists(self, image_uri: str) -> bool:
         with self._lock:
             return image_uri in self._images

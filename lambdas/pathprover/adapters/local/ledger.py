@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from pathprover.ports import Held
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS budgets (
     execution_id TEXT PRIMARY KEY, max_cost REAL NOT NULL, spent REAL NOT NULL DEFAULT 0,
@@ -114,6 +116,22 @@ class SqliteLedger:
                 (config_id, owner, expires),
             )
             return True
+
+    def in_flight(self, execution_id: str) -> dict[str, Held]:
+        prefix = execution_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "#%"
+        with self._tx() as con:
+            amounts = dict(
+                con.execute(
+                    "SELECT config_id, amount FROM reservations WHERE execution_id = ? AND settled = 0", (execution_id,)
+                ).fetchall()
+            )
+            owners = dict(
+                con.execute("SELECT config_id, owner FROM leases WHERE owner LIKE ? ESCAPE '\\'", (prefix,)).fetchall()
+            )
+        return {
+            config: Held(lease_owner=owners.get(config), reserved_usd=amounts.get(config))
+            for config in sorted(set(amounts) | set(owners))
+        }
 
     def release_lease(self, config_id: str, owner: str) -> None:
         with self._tx() as con:
