@@ -7,7 +7,7 @@ from pathprover.runtime.moto_patches import PATCHED_NAMES, check_patch_targets
 
 def test_every_patched_name_exists_in_the_installed_moto():
     assert check_patch_targets() == []
-    assert len(PATCHED_NAMES) == 7
+    assert len(PATCHED_NAMES) == 8
 
 
 def test_moto_is_the_pinned_version():

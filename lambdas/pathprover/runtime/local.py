@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
 import time
 import uuid
@@ -206,6 +207,8 @@ class LocalRuntime:
         self.state_machine_arn = ""
         self.last_summary: dict[str, Any] | None = None
         self.current_execution_arn: str | None = None
+        self.stop_reports: dict[str, Any] = {}
+        self._stop_causes: dict[str, str] = {}
         self.server_port = server_port
         self._server: Any = None
 
@@ -268,7 +271,9 @@ class LocalRuntime:
             timeout_seconds=json.loads(asl_path().read_text()).get("TimeoutSeconds"),
             elapsed=self.clock.elapsed_of,
         )
-        self.dispatch = Dispatch(handlers, self.clock.sleep_for, on_invoke=self.clock.activate, limits=self.limits)
+        self.dispatch = Dispatch(
+            handlers, self.clock.sleep_for, on_invoke=self.clock.activate, limits=self.limits, on_stop=self._stopped
+        )
         self._patch = patched(self.dispatch)
         self._patch.__enter__()
         if self.server_port is None:
@@ -428,19 +433,26 @@ class LocalRuntime:
     def stop_and_clean(self, execution_arn: str, cause: str = "stopped by the operator") -> Any:
         """StopExecution, then release at once everything the execution held (workflow/stopped.py): its
         resources, builds, leases and reservations, with one `harness` row per prove in flight."""
+        sfn = self._client("stepfunctions")
+        name = execution_arn.rsplit(":", 1)[-1]
+        self._stop_causes[name] = cause
+        if sfn.describe_execution(executionArn=execution_arn)["status"] == "RUNNING":
+            sfn.stop_execution(executionArn=execution_arn, error="Stopped", cause=cause)  # runs _stopped
+        return self.stop_reports.get(name) or self._stopped(execution_arn)
+
+    def _stopped(self, execution_arn: str) -> Any:
+        """After any StopExecution (the runtime's, or `aws stepfunctions stop-execution` against `serve`)."""
         from pathprover.workflow.stopped import clean_up_stopped
 
-        sfn = self._client("stepfunctions")
-        described = sfn.describe_execution(executionArn=execution_arn)
-        if described["status"] == "RUNNING":
-            sfn.stop_execution(executionArn=execution_arn, error="Stopped", cause=cause)
-        deadline = time.monotonic() + 30
-        while sfn.describe_execution(executionArn=execution_arn)["status"] == "RUNNING":
-            if time.monotonic() > deadline:
-                break
-            time.sleep(0.05)
-        time.sleep(0.2)  # a task already running finishes its call; then nothing else starts
-        return clean_up_stopped(execution_arn.rsplit(":", 1)[-1], self.services, f"the execution was {cause}")
+        name = execution_arn.rsplit(":", 1)[-1]
+        time.sleep(0.3)  # a task already running finishes its call; after it nothing else starts
+        cause = self._stop_causes.get(name, "stopped by the operator")
+        report = clean_up_stopped(name, self.services, f"the execution was {cause}")
+        self.stop_reports[name] = report
+        if self.server_port is not None:
+            for line in report.lines():
+                print(line, file=sys.stderr, flush=True)
+        return report
 
     def run(self, payload: dict[str, Any], timeout_s: float = 900.0) -> RunOutcome:
         started = time.monotonic()

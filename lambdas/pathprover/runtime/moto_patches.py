@@ -6,8 +6,10 @@
 2. Wait states and Retry backoff sleep on the runtime's virtual clock instead of the wall.
 3. State entries are counted per prove (from the state's input), so the summary reports
    transitions the interpreter actually made.
-4. StartExecution without a name gets a unique one (AWS generates a UUID; moto's server
-   mode used the string "None", so every CLI-started run had the same execution id).
+4. StopExecution runs the runtime's clean-up for that execution (``on_stop``; on AWS the
+   hourly janitor still does it, not yet an EventBridge rule). StartExecution without a
+   name gets a unique one (AWS generates a UUID; moto's server mode used the string
+   "None", so every CLI-started run had the same execution id).
 5. Step Functions' hard limits, which moto does not enforce, are (see :class:`ExecutionLimits`):
    a state's data over 256 KB fails the execution with States.DataLimitExceeded; reaching
    25,000 history events fails it with States.Runtime ("The execution reached the maximum
@@ -44,6 +46,7 @@ PATCHED_NAMES: tuple[tuple[str, str, str], ...] = (
     ("moto.stepfunctions.parser.models", "StepFunctionsParserBackend", "start_execution"),
     ("moto.stepfunctions.parser.asl.eval.event.event_manager", "EventManager", "add_event"),
     ("moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl", "ErrorEqualsDecl", "_eval_body"),
+    ("moto.stepfunctions.parser.models", "StepFunctionsParserBackend", "stop_execution"),
 )
 UNCATCHABLE_BY_ALL: Final = frozenset({"States.DataLimitExceeded", "States.Runtime"})
 """AWS: "States.ALL ... can't catch the States.DataLimitExceeded terminal error type and runtime error
@@ -105,12 +108,15 @@ class Dispatch:
         sleep: Callable[[float, Any], None],
         on_invoke: Callable[[Any], None] | None = None,
         limits: ExecutionLimits | None = None,
+        on_stop: Callable[[str], None] | None = None,
     ) -> None:
         self.handlers = handlers
         self.sleep = sleep
         """Virtual sleep; receives the seconds and the input of the state that sleeps (to find its lane)."""
         self.on_invoke = on_invoke
         self.limits = limits or ExecutionLimits()
+        self.on_stop = on_stop
+        """Called with the execution ARN after StopExecution (the API's, the CLI's or the runtime's own)."""
         self._roots: dict[int, tuple[str, Any]] = {}
         self._early: Counter[int] = Counter()
         """Events written before the first state registered the execution (ExecutionStarted)."""
@@ -241,6 +247,15 @@ def patched(dispatch: Dispatch) -> Iterator[Dispatch]:
         equals_cls._eval_body,
     )
     original_add_event = events_cls.add_event
+    had_stop = "stop_execution" in sfn_cls.__dict__
+    original_stop = sfn_cls.stop_execution
+
+    def stop_execution(self: Any, execution_arn: str, *args: Any, **kwargs: Any) -> Any:
+        result = original_stop(self, execution_arn, *args, **kwargs)
+        if dispatch.on_stop is not None:
+            dispatch.on_stop(execution_arn)
+        return result
+
     original_equals = equals_cls._eval_body
 
     def error_equals(self: Any, env: Any) -> None:
@@ -326,6 +341,7 @@ def patched(dispatch: Dispatch) -> Iterator[Dispatch]:
     sfn_cls.start_execution = start_execution
     events_cls.add_event = add_event
     equals_cls._eval_body = error_equals
+    sfn_cls.stop_execution = stop_execution
     try:
         yield dispatch
     finally:
@@ -335,3 +351,7 @@ def patched(dispatch: Dispatch) -> Iterator[Dispatch]:
         sfn_cls.start_execution = saved[4]
         events_cls.add_event = saved[5]
         equals_cls._eval_body = saved[6]
+        if had_stop:
+            sfn_cls.stop_execution = original_stop
+        else:
+            del sfn_cls.stop_execution
