@@ -148,9 +148,13 @@ def run_command(
     err.print(f"[bold]Path Prover[/bold] local runtime — {SIMULATED_NOTE}.", highlight=False)
     if not store.exists() and targets is None:
         err.print("the table is empty: a first run plans from the catalog's search space", highlight=False)
+    if no_token_secret and not fresh_account:
+        err.print("simulated account: the Hugging Face token secret is missing", highlight=False)
     if fresh_account:
         err.print(
-            "simulated account: fresh (runner image not built yet, token secret present, new-account endpoint quotas)",
+            "simulated account: fresh (runner image not built yet, token secret "
+            + ("missing" if no_token_secret else "present")
+            + ", new-account endpoint quotas)",
             highlight=False,
         )
     with LocalRuntime(settings.warehouse, faults=plan, progress=_progress_printer(err), account=account) as runtime:
@@ -202,6 +206,17 @@ def _failure_cell(prove: dict[str, Any]) -> str:
     return f"{category} ({scope})" if scope and scope != "config" else str(category)
 
 
+def _cause_line(error: Any, cause: str) -> str:
+    """A failed execution's cause in one line: a Lambda error's message, not its JSON and stack trace."""
+    try:
+        payload = json.loads(cause)
+    except ValueError:
+        return f"{error}: {cause}"
+    if isinstance(payload, dict) and payload.get("errorMessage"):
+        return f"{payload.get('errorType') or error}: {payload['errorMessage']}"
+    return f"{error}: {cause}"
+
+
 def _print_summary(out: Console, result: dict[str, Any]) -> None:
     out.print()
     out.print(
@@ -210,7 +225,7 @@ def _print_summary(out: Console, result: dict[str, Any]) -> None:
         highlight=False,
     )
     if result.get("status") != "SUCCEEDED" and result.get("cause"):
-        out.print(f"[red]{result.get('error')}: {result['cause']}[/red]", highlight=False)
+        out.print(f"[red]{escape(_cause_line(result.get('error'), result['cause']))}[/red]", highlight=False)
     table = Table(title="Proves (simulated fleet)")
     for col in ("config_id", "model", "instance", "status", "failure", "transitions", "polls", "est. $", "actual $"):
         table.add_column(col)
@@ -234,6 +249,14 @@ def _print_summary(out: Console, result: dict[str, Any]) -> None:
         f"${result.get('max_cost_usd', 0):.2f}",
         highlight=False,
     )
+    counts = result.get("excluded_counts") or {}
+    if counts:
+        examples = {e.get("kind"): e.get("reason") for e in reversed(result.get("excluded") or [])}
+        shown = ", ".join(f"{kind} {n:,}" for kind, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+        out.print(f"left out of the plan: {shown}", highlight=False)
+        for kind in sorted(counts):
+            if kind in examples and kind not in ("limit_reached",):
+                out.print(f"  {kind}, e.g.: {escape(str(examples[kind]))}", highlight=False)
     for action in result.get("account_actions") or []:
         out.print(f"[yellow]account:[/yellow] {action}", highlight=False)
     for error in result.get("errors") or []:

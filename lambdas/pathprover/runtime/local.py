@@ -463,7 +463,8 @@ class LocalRuntime:
         summary = json.loads(described["output"]) if described.get("output") else self.last_summary
         if summary and summary.get("summary_uri"):
             # The execution output is the compact summary; the whole one is in the store.
-            summary = json.loads(self.artifacts.get_bytes(str(summary["summary_uri"])))
+            uri = str(summary["summary_uri"])
+            summary = {**json.loads(self.artifacts.get_bytes(uri)), "summary_uri": uri}
         transitions = dict(self.dispatch.transitions) if self.dispatch else {}
         name = arn.rsplit(":", 1)[-1]
         usage = {

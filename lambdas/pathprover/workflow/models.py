@@ -153,6 +153,10 @@ class RunSummary(BaseModel):
     planned: list[dict[str, Any]]
     excluded_total: int
     excluded_counts: dict[str, int]
+    excluded: list[dict[str, Any]] = Field(
+        default_factory=list, description="the first exclusions, each with its reason (all of them: plan_uri)"
+    )
+    plan_uri: str | None = None
     records_written: int
     has_errors: bool
     simulated: bool

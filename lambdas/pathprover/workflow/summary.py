@@ -91,6 +91,8 @@ def summarise_run(
         planned=plan.selected,
         excluded_total=plan.excluded_total,
         excluded_counts=plan.excluded_counts,
+        excluded=plan.excluded,
+        plan_uri=plan.plan_uri,
         records_written=sum(p.records_written for p in proves),
         has_errors=bool(errors),
         simulated=svc.simulated,
