@@ -162,3 +162,46 @@ def test_an_execution_within_its_timeout_succeeds():
     }
     described, _ = _run(definition, {"execution_id": "t1", "lane": 0}, timeout_seconds=3600)
     assert described["status"] == "SUCCEEDED"
+
+
+def test_a_map_whose_gathered_results_pass_256_kb_fails_the_execution():
+    # Given a Map whose iterations are each small, but whose gathered result is not
+    definition = {
+        "StartAt": "Fan",
+        "States": {
+            "Fan": {
+                "Type": "Map",
+                "ItemsPath": "$.items",
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "INLINE"},
+                    "StartAt": "One",
+                    "States": {"One": {"Type": "Pass", "Result": {"blob": "z" * 2_000}, "End": True}},
+                },
+                "Next": "After",
+            },
+            "After": {"Type": "Pass", "End": True},
+        },
+    }
+    described, _ = _run(definition, {"items": list(range(150))})
+    # Then it fails as on AWS: the data between two states may not exceed 256 KB
+    assert described["status"] == "FAILED"
+    assert described["error"] == "States.DataLimitExceeded"
+
+
+def test_an_input_over_256_kb_never_reaches_a_state():
+    # Given an execution input over the limit (AWS refuses it at StartExecution; moto takes it): the
+    # runtime's own check on every state's input stops it before the first state runs
+    definition = {"StartAt": "First", "States": {"First": {"Type": "Pass", "End": True}}}
+    described, dispatch = _run(definition, {"blob": "q" * (MAX_STATE_BYTES + 1)})
+    assert described["status"] == "FAILED"
+    assert described["error"] == "States.DataLimitExceeded"
+    assert dispatch.limits.state_bytes["t1"] > MAX_STATE_BYTES
+
+
+def test_the_local_runtime_enforces_the_definitions_own_timeout(tmp_path):
+    from pathprover.runtime.local import LocalRuntime
+
+    with LocalRuntime(tmp_path / "warehouse") as runtime:
+        assert runtime.limits.timeout_seconds == json.loads(asl_path().read_text())["TimeoutSeconds"]
+        assert runtime.limits.max_state_bytes == MAX_STATE_BYTES
+        assert runtime.limits.max_history_events == MAX_HISTORY_EVENTS
