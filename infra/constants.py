@@ -13,7 +13,12 @@ from pathlib import Path
 from typing import Final
 
 from pathprover.core import schema
-from pathprover.generate.render import BASE_IMAGE_CACHE_PREFIXES, DOCKER_HUB
+from pathprover.generate.render import (
+    BASE_IMAGE_CACHE_PREFIXES,
+    BASE_IMAGE_MIRROR_PREFIXES,
+    DOCKER_HUB,
+    MIRROR_SPEC_PREFIX,
+)
 from pathprover.settings import Settings
 from pathprover.stages import ports
 from pathprover.workflow.models import WorkflowInput
@@ -129,6 +134,11 @@ PULL_THROUGH_UPSTREAMS: Final[dict[str, tuple[str, str]]] = {
 }
 assert set(PULL_THROUGH_UPSTREAMS) == set(BASE_IMAGE_CACHE_PREFIXES)
 assert all(p.startswith(f"{BASE_IMAGE_CACHE_ROOT}/") for p in BASE_IMAGE_CACHE_PREFIXES.values())
+BASE_IMAGE_MIRROR_ROOT: Final = "pathprover-mirror"
+"""One-time mirrors of parents whose upstream has no cache rule (Docker Hub without a credential): the build
+that first needs a parent pulls it once and pushes it to `pathprover-mirror/<upstream>/<path>`."""
+assert all(p.startswith(f"{BASE_IMAGE_MIRROR_ROOT}/") for p in BASE_IMAGE_MIRROR_PREFIXES.values())
+MIRROR_UPSTREAM_SPEC: Final = MIRROR_SPEC_PREFIX
 DOCKER_HUB_CREDENTIAL_PREFIX: Final = "ecr-pullthroughcache/"
 """ECR reads an upstream credential only from a secret whose name starts with this."""
 

@@ -77,6 +77,11 @@ WILDCARD_RESOURCES: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
         "pathprover-cache/<upstream>/<path> and imports it; their names come from the base images",
     ),
     (
+        re.compile(rf"^{_ARN}:ecr:{_REGION_ACCOUNT}:repository/{re.escape(C.BASE_IMAGE_MIRROR_ROOT)}/\*$"),
+        "one-time mirrors of Docker Hub parents (no pull-through credential given): the first build that needs "
+        "a parent creates pathprover-mirror/<upstream>/<path> and pushes it; names come from the base images",
+    ),
+    (
         re.compile(rf"^<[A-Za-z0-9]+\.Arn>/{re.escape(C.ATHENA_RESULTS_PREFIX)}\*$"),
         "Athena query results under the workgroup's output prefix (one object per query id)",
     ),

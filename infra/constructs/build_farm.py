@@ -279,6 +279,7 @@ class BuildFarm(Construct):
             allow(ECR_PUSH, [self.repository.repository_arn, self.benchmark_repository.repository_arn]),
             allow(["s3:GetObject"], [artifact_objects(self.artifacts, "wheels")]),
             self.image_cache.pull_statement(),
+            self.image_cache.mirror_statement(),
         )
         project = self._project(
             "BuildProject",

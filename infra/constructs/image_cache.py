@@ -6,7 +6,9 @@ upstreams and their repository prefixes, all under `pathprover-cache/`):
 - ECR Public (`public.ecr.aws`: the Neuron DLC, the runner's python) and Quay need no credential: always.
 - Docker Hub (vLLM, SGLang, PyTorch) requires one: a Secrets Manager secret named `ecr-pullthroughcache/...`
   holding `{"username": ..., "accessToken": ...}`, given with `-c DockerHubCredentialSecret=...`. Without it
-  there is no Docker Hub rule and those parents are pulled from Docker Hub directly (anonymous, rate-limited).
+  there is no Docker Hub rule; those parents are mirrored instead: the first build that needs one pulls it
+  once from Docker Hub and pushes it to `pathprover-mirror/docker-hub/...`, and every later build pulls it
+  from ECR (one anonymous pull per parent and account, not one per build).
 - NVIDIA NGC (`nvcr.io`: TensorRT-LLM) has no ECR pull-through cache: pulled from NGC.
 
 The first pull of `<registry>/pathprover-cache/<upstream>/<path>:<tag>` creates the cached repository and
@@ -32,6 +34,19 @@ ECR_CACHE_PULL = (
     "ecr:BatchImportUpstreamImage",
     "ecr:CreateRepository",
     "ecr:GetDownloadUrlForLayer",
+)
+
+
+ECR_MIRROR = (
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:BatchGetImage",
+    "ecr:CompleteLayerUpload",
+    "ecr:CreateRepository",
+    "ecr:DescribeImages",
+    "ecr:GetDownloadUrlForLayer",
+    "ecr:InitiateLayerUpload",
+    "ecr:PutImage",
+    "ecr:UploadLayerPart",
 )
 
 
@@ -63,9 +78,22 @@ class BaseImageCache(Construct):
         return list(self.rules)
 
     @property
+    def mirrored(self) -> list[str]:
+        """Upstreams without a rule that are mirrored once into ECR instead (Docker Hub without a credential)."""
+        return [u for u in C.BASE_IMAGE_MIRROR_PREFIXES if u not in self.rules]
+
+    @property
     def spec(self) -> str:
-        """PATHPROVER_BASE_IMAGE_REGISTRY: this registry, and only the upstreams it has a rule for."""
-        return f"{self.registry};{','.join(self.upstreams)}"
+        """PATHPROVER_BASE_IMAGE_REGISTRY: this registry, the upstreams it has a rule for, and the mirrored ones."""
+        entries = [*self.upstreams, *(C.MIRROR_UPSTREAM_SPEC + u for u in self.mirrored)]
+        return f"{self.registry};{','.join(entries)}"
+
+    def mirror_statement(self) -> iam.PolicyStatement:
+        """Mirror a parent once: create `pathprover-mirror/...`, push it, and read it back."""
+        arn = Stack.of(self).format_arn(
+            service="ecr", resource="repository", resource_name=f"{C.BASE_IMAGE_MIRROR_ROOT}/*"
+        )
+        return allow(ECR_MIRROR, [arn])
 
     def _secret_arn(self, name_or_arn: str) -> str:
         """The credential's ARN: given as an ARN, or a partial ARN built from its name in this account/region."""

@@ -56,8 +56,8 @@ def test_without_a_credential_ecr_public_and_quay_are_cached(full: Synth) -> Non
     assert rules["public.ecr.aws"]["UpstreamRegistry"] == "ecr-public"
     assert rules["quay.io"]["EcrRepositoryPrefix"] == BASE_IMAGE_CACHE_PREFIXES["quay.io"]
     assert all("CredentialArn" not in r for r in rules.values())
-    # And the Lambdas render only those through the cache: Docker Hub parents stay upstream
-    assert _spec(full) == f"{REGISTRY};public.ecr.aws,quay.io"
+    # And the Lambdas render those through the cache, and Docker Hub parents through a one-time mirror
+    assert _spec(full) == f"{REGISTRY};public.ecr.aws,quay.io,mirror:docker.io"
 
 
 def test_with_a_credential_docker_hub_is_cached_too(with_docker_hub: Synth) -> None:
@@ -69,12 +69,15 @@ def test_with_a_credential_docker_hub_is_cached_too(with_docker_hub: Synth) -> N
     assert _spec(with_docker_hub) == f"{REGISTRY};docker.io,public.ecr.aws,quay.io"
 
 
-def test_the_stacks_spec_makes_render_pull_vllm_through_the_cache_only_with_the_credential(
+def test_the_stacks_spec_makes_render_pull_vllm_through_the_cache_with_the_credential_else_a_mirror(
     full: Synth, with_docker_hub: Synth
 ) -> None:
     registry = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
     without = parse_base_image_registry(_spec(full).replace("<AWS::URLSuffix>", "amazonaws.com"))
-    assert without.pull_reference("vllm/vllm-openai:v0.11.0") == "vllm/vllm-openai:v0.11.0"
+    assert without.pull_reference("vllm/vllm-openai:v0.11.0") == (
+        f"{registry}/pathprover-mirror/docker-hub/vllm/vllm-openai:v0.11.0"
+    )
+    assert without.mirror_source("vllm/vllm-openai:v0.11.0") == "docker.io/vllm/vllm-openai:v0.11.0"
     with_hub = parse_base_image_registry(_spec(with_docker_hub).replace("<AWS::URLSuffix>", "amazonaws.com"))
     assert (
         with_hub.pull_reference("vllm/vllm-openai:v0.11.0")
@@ -99,8 +102,12 @@ def test_only_the_image_builds_may_create_and_import_cached_repositories(full: S
     importers = {}
     for owner, statement in policies(full):
         actions = set(_list(statement["Action"]))
-        if actions & {"ecr:BatchImportUpstreamImage", "ecr:CreateRepository"}:
-            importers[owner] = (actions, {flatten(r) for r in _list(statement["Resource"])})
+        resources = {flatten(r) for r in _list(statement["Resource"])}
+        if "ecr:BatchImportUpstreamImage" in actions or (
+            "ecr:CreateRepository" in actions
+            and not any(r.endswith(f"{C.BASE_IMAGE_MIRROR_ROOT}/*") for r in resources)
+        ):
+            importers[owner] = (actions, resources)
     farm = full.stack.prover.farm
     builders = {
         full.stack.get_logical_id(farm.build_project.role.node.default_child),
@@ -110,3 +117,16 @@ def test_only_the_image_builds_may_create_and_import_cached_repositories(full: S
     for actions, resources in importers.values():
         assert resources == {cache}
         assert {"ecr:BatchImportUpstreamImage", "ecr:CreateRepository", "ecr:BatchGetImage"} <= actions
+
+
+def test_without_a_credential_the_build_may_mirror_docker_hub_parents_into_ecr_once(full: Synth) -> None:
+    # The serving build's role may create and push pathprover-mirror/* (the one-time mirrors), no other role may
+    mirror = f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/{C.BASE_IMAGE_MIRROR_ROOT}/*"
+    pushers = {}
+    for owner, statement in policies(full):
+        resources = {flatten(r) for r in _list(statement["Resource"])}
+        if mirror in resources:
+            pushers[owner] = set(_list(statement["Action"]))
+    farm = full.stack.prover.farm
+    assert set(pushers) == {full.stack.get_logical_id(farm.build_project.role.node.default_child)}
+    assert {"ecr:CreateRepository", "ecr:PutImage", "ecr:DescribeImages"} <= next(iter(pushers.values()))

@@ -1051,7 +1051,7 @@ def test_the_cache_spec_lists_the_upstreams_it_serves():
         only.pull_reference("public.ecr.aws/neuron/x:1")
         == f"{CACHE}/{BASE_IMAGE_CACHE_PREFIXES['public.ecr.aws']}/neuron/x:1"
     )
-    with pytest.raises(RenderError, match=r"base_image_registry: no pull-through cache prefix for nvcr\.io"):
+    with pytest.raises(RenderError, match=r"base_image_registry: no pull-through cache or mirror prefix for nvcr\.io"):
         parse_base_image_registry(f"{CACHE};nvcr.io")
     with pytest.raises(RenderError, match="base_image_registry"):
         parse_base_image_registry("not a registry;docker.io")
@@ -1135,3 +1135,17 @@ def test_a_gated_model_is_always_rendered_from_staged_weights_never_with_the_tok
     assert "buildspec/stage.yml" in bundle.files
     assert deploy["model_source"] == "s3"
     assert "HF_TOKEN" not in json.dumps(deploy)
+
+
+def test_without_a_docker_hub_cache_the_build_mirrors_the_parent_into_ecr_once(catalog):
+    # Given a registry spec that caches ECR Public and Quay and mirrors Docker Hub (no credential)
+    spec = f"{CACHE.split('/')[0]};public.ecr.aws,quay.io,mirror:docker.io"
+    bundle = render_bundle(make_run(catalog, **GUIDE_TARGET), catalog, base_image_registry=spec)
+    # Then the vLLM parent is pulled from the mirror, and the build mirrors it first if it is missing
+    parent = dockerfile_instructions(bundle.text("serving/Dockerfile"))[0][1]
+    assert parent.endswith("/pathprover-mirror/docker-hub/vllm/vllm-openai:v0.11.0")
+    build = bundle.text("buildspec/build.yml")
+    assert "MIRROR_FROM=docker.io/vllm/vllm-openai:v0.11.0" in build
+    assert 'docker push "$MIRROR_TO"' in build
+    # And without a mirror the build has no such step (bundles stay byte-identical)
+    assert "MIRROR_FROM" not in render_bundle(make_run(catalog, **GUIDE_TARGET), catalog).text("buildspec/build.yml")

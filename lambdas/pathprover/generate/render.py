@@ -69,6 +69,11 @@ rules with these prefixes). An image `<upstream>/<path>:<tag>` is then pulled as
 `<account>.dkr.ecr.<region>.amazonaws.com/<prefix>/<path>:<tag>`. Docker Hub needs a credential
 (a Secrets Manager secret `ecr-pullthroughcache/...`); ECR Public and Quay do not. NGC (nvcr.io) has no
 pull-through cache in ECR: those images are pulled from the upstream."""
+BASE_IMAGE_MIRROR_PREFIXES: Final[dict[str, str]] = {DOCKER_HUB: "pathprover-mirror/docker-hub"}
+"""Upstream -> the repository prefix of its one-time mirror in ECR, for an upstream without a cache rule
+(Docker Hub when the stack has no credential for it): the first build that needs a parent pulls it once
+from the upstream and pushes it there; every later build pulls it from ECR."""
+MIRROR_SPEC_PREFIX: Final = "mirror:"
 DEFAULT_HF_TOKEN_SECRET: Final = "pathprover/huggingface-token"
 """Secrets Manager secret holding the Hugging Face token, read by the stage buildspec for gated models."""
 ENGINE_PORT: Final = 8081
@@ -261,16 +266,26 @@ class BaseImageRegistry:
     (the stack lists the rules it created: Docker Hub only when it was given a credential).
     """
 
-    def __init__(self, registry: str, upstreams: frozenset[str]) -> None:
+    def __init__(self, registry: str, upstreams: frozenset[str], mirrored: frozenset[str] = frozenset()) -> None:
         self.registry = registry
         self.upstreams = upstreams
+        self.mirrored = mirrored - upstreams
+        """Upstreams without a cache rule whose images go through a one-time mirror in this registry
+        (listed as `mirror:<upstream>`)."""
 
     def pull_reference(self, image: str) -> str:
-        """`image` as pulled through the cache, or unchanged when its upstream has no cache rule."""
+        """`image` as pulled through the cache or its mirror, or unchanged when its upstream has neither."""
         upstream, path = split_image_reference(image)
-        if upstream not in self.upstreams:
-            return image
-        return f"{self.registry}/{BASE_IMAGE_CACHE_PREFIXES[upstream]}/{path}"
+        if upstream in self.upstreams:
+            return f"{self.registry}/{BASE_IMAGE_CACHE_PREFIXES[upstream]}/{path}"
+        if upstream in self.mirrored and "@" not in path:  # a digest-pinned parent is pulled as pinned
+            return f"{self.registry}/{BASE_IMAGE_MIRROR_PREFIXES[upstream]}/{path}"
+        return image
+
+    def mirror_source(self, image: str) -> str | None:
+        """Where a mirrored image is pulled from once (the upstream reference), None when not mirrored."""
+        upstream, path = split_image_reference(image)
+        return f"{upstream}/{path}" if upstream in self.mirrored and "@" not in path else None
 
 
 def parse_base_image_registry(spec: str) -> BaseImageRegistry:
@@ -281,14 +296,19 @@ def parse_base_image_registry(spec: str) -> BaseImageRegistry:
     _check_pattern(field, registry, _REGISTRY, "'123456789012.dkr.ecr.us-east-1.amazonaws.com'")
     if not sep:
         return BaseImageRegistry(registry, frozenset(BASE_IMAGE_CACHE_PREFIXES))
-    upstreams = frozenset(u.strip() for u in listed.split(",") if u.strip())
-    unknown = sorted(upstreams - set(BASE_IMAGE_CACHE_PREFIXES))
+    entries = [u.strip() for u in listed.split(",") if u.strip()]
+    mirrored = frozenset(e.removeprefix(MIRROR_SPEC_PREFIX) for e in entries if e.startswith(MIRROR_SPEC_PREFIX))
+    upstreams = frozenset(e for e in entries if not e.startswith(MIRROR_SPEC_PREFIX))
+    unknown = sorted(upstreams - set(BASE_IMAGE_CACHE_PREFIXES)) + sorted(
+        f"{MIRROR_SPEC_PREFIX}{m}" for m in mirrored - set(BASE_IMAGE_MIRROR_PREFIXES)
+    )
     if unknown:
         raise RenderError(
-            f"{field}: no pull-through cache prefix for {', '.join(unknown)} "
-            f"(known: {', '.join(sorted(BASE_IMAGE_CACHE_PREFIXES))})"
+            f"{field}: no pull-through cache or mirror prefix for {', '.join(unknown)} "
+            f"(known: {', '.join(sorted(BASE_IMAGE_CACHE_PREFIXES))}; "
+            f"{', '.join(MIRROR_SPEC_PREFIX + m for m in sorted(BASE_IMAGE_MIRROR_PREFIXES))})"
         )
-    return BaseImageRegistry(registry, upstreams)
+    return BaseImageRegistry(registry, upstreams, mirrored)
 
 
 # --- deploy.json --------------------------------------------------------------------------
@@ -527,6 +547,8 @@ def render_bundle(
             "image_tag": serving_tag,
             "tag_source": "config_id + sha256 of serving/",
             "base_registry": _cache_registry(cache, base_image, pulled_base_image),
+            "mirror_from": cache.mirror_source(base_image) if cache else None,
+            "mirror_to": pulled_base_image,
         },
     )
     images: dict[str, Any] = {
