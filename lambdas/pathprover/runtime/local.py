@@ -292,6 +292,8 @@ class LocalRuntime:
         from moto.core.config import default_user_config
         from moto.server import ThreadedMotoServer
 
+        # moto's process-wide defaults: restored in close(), so later mock_aws() users get moto's own.
+        self._saved_moto_config = {k: default_user_config.get(k) for k in ("stepfunctions", "lambda")}
         default_user_config["stepfunctions"] = {"execute_state_machine": True}
         default_user_config["lambda"] = {"use_docker": False}
         self._saved_env["MOTO_PORT"] = os.environ.get("MOTO_PORT")
@@ -312,6 +314,13 @@ class LocalRuntime:
         if self._server is not None:
             self._server.stop()
             self._server = None
+            from moto.core.config import default_user_config
+
+            for key, value in getattr(self, "_saved_moto_config", {}).items():
+                if value is None:
+                    default_user_config.pop(key, None)  # type: ignore[misc]
+                else:
+                    default_user_config[key] = value  # type: ignore[literal-required]
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
