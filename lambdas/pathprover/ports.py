@@ -24,6 +24,11 @@ class AppendResult:
     files: list[str] = field(default_factory=list)
 
 
+class TransientFailure(Exception):
+    """A dependency said "try again" in a way no error code shows (a DynamoDB transaction cancelled by a
+    conflicting one): the workflow retries the task, as it does throttling."""
+
+
 class ResultsStore(Protocol):
     """The benchmark table: Athena/Glue on AWS, Parquet + DuckDB locally."""
 

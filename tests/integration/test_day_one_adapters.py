@@ -216,3 +216,44 @@ def test_the_builds_a_stopped_execution_started_are_found_on_codebuild():
     with stub:
         refs = CodeBuildBuilder(clients).running("run-1", "pathprover-stage")
     assert [(r.arn_or_id, r.kind) for r in refs] == [("p:1", "stage")]
+
+
+@pytest.mark.parametrize("operation", ["reserve", "settle"])
+def test_a_transaction_conflict_is_retried_never_read_as_over_budget_or_settled(operation):
+    from pathprover.adapters.aws.ledger import DynamoLedger
+    from pathprover.ports import TransientFailure
+
+    clients, stub = _clients("dynamodb")
+    ledger = DynamoLedger(clients, "ledger")
+    reasons = {"CancellationReasons": [{"Code": "TransactionConflict"}, {"Code": "None"}]}
+    if operation == "reserve":
+        stub.add_client_error("put_item", "ConditionalCheckFailedException")  # the budget exists
+        stub.add_client_error("transact_write_items", "TransactionCanceledException", modeled_fields=reasons)
+
+        def call() -> object:
+            return ledger.reserve("run-1", "c1", 2.0, 10.0)
+    else:
+        stub.add_response(
+            "get_item",
+            {"Item": {"pk": {"S": "reservation#run-1#c1"}, "amount": {"N": "2"}, "settled": {"BOOL": False}}},
+            {"TableName": "ledger", "Key": {"pk": {"S": "reservation#run-1#c1"}}, "ConsistentRead": True},
+        )
+        stub.add_client_error("transact_write_items", "TransactionCanceledException", modeled_fields=reasons)
+
+        def call() -> object:
+            return ledger.settle("run-1", "c1", 1.5)
+
+    # Then the conflict is raised as transient (the task is retried), not answered False or swallowed
+    with stub, pytest.raises(TransientFailure, match="TransactionConflict"):
+        call()
+
+
+def test_the_workflow_retries_a_transient_failure():
+    from pathprover.ports import TransientFailure
+    from pathprover.workflow.tasks import TransientError, _guard
+
+    def conflict() -> None:
+        raise TransientFailure("reserve c1: DynamoDB transaction cancelled (TransactionConflict); retry")
+
+    with pytest.raises(TransientError):
+        _guard(conflict)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pathprover.ports import TransientFailure
 from pathprover.services import Services
 from pathprover.stages import lifecycle
 from pathprover.stages.state import ProveState
@@ -35,6 +36,8 @@ class TransientError(Exception):
 
 
 def _transient(exc: BaseException) -> bool:
+    if isinstance(exc, TransientFailure):
+        return True
     response = getattr(exc, "response", None)
     if isinstance(response, dict):
         return str((response.get("Error") or {}).get("Code")) in TRANSIENT_CODES

@@ -19,10 +19,29 @@ from decimal import Decimal
 from typing import Any
 
 from pathprover.adapters.aws.clients import AwsClients
-from pathprover.ports import Held
+from pathprover.ports import Held, TransientFailure
 
 TTL_ATTRIBUTE = "expires_at"
 _KEEP_SECONDS = 30 * 24 * 3600
+
+
+TRANSIENT_CANCELLATIONS = frozenset(
+    {
+        "TransactionConflict",
+        "ThrottlingError",
+        "ProvisionedThroughputExceeded",
+        "RequestLimitExceeded",
+        "InternalServerError",
+    }
+)
+"""Cancellation reasons that say nothing about the budget: another transaction or DynamoDB was busy."""
+
+
+def _raise_if_transient(reasons: list[Any], what: str) -> None:
+    """A transaction cancelled by a conflict is retried, never read as "over budget" or "already settled"."""
+    busy = sorted({str(r) for r in reasons if r in TRANSIENT_CANCELLATIONS})
+    if busy:
+        raise TransientFailure(f"{what}: DynamoDB transaction cancelled ({', '.join(busy)}); retry")
 
 
 def _d(value: float) -> Decimal:
@@ -88,6 +107,7 @@ class DynamoLedger:
             return True
         except self._ddb.exceptions.TransactionCanceledException as exc:
             reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+            _raise_if_transient(reasons, f"reserve {config_id}")
             if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
                 # The reservation exists: a retried task keeps it while open; a settled one is spent.
                 item = self._ddb.get_item(
@@ -132,8 +152,10 @@ class DynamoLedger:
                     },
                 ]
             )
-        except self._ddb.exceptions.TransactionCanceledException:
-            return  # settled concurrently by a retried task
+        except self._ddb.exceptions.TransactionCanceledException as exc:
+            reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+            _raise_if_transient(reasons, f"settle {config_id}")
+            return  # the condition failed: settled concurrently by a retried task
 
     def totals(self, execution_id: str) -> tuple[float, float]:
         item = self._ddb.get_item(
