@@ -9,11 +9,15 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pathprover.handlers._powertools import entry_point, logger, metrics
 from pathprover.services import get_services
 from pathprover.workflow.planning import plan_execution
+from pathprover.workflow.tasks import retry_transient
 
 
 @entry_point
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    plan = plan_execution(event.get("input"), str(event.get("execution_id") or "local"), get_services())
+    # A throttle or a busy dependency is retried by the state machine (TransientError), not a failed plan.
+    plan = retry_transient(
+        lambda: plan_execution(event.get("input"), str(event.get("execution_id") or "local"), get_services())
+    )
     metrics.add_metric(name="PlannedProves", unit=MetricUnit.Count, value=len(plan.selected))
     logger.info(
         "planned",

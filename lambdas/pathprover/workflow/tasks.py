@@ -45,7 +45,7 @@ def _transient(exc: BaseException) -> bool:
     return "database is locked" in text or "could not connect to the endpoint" in text
 
 
-def _guard(action: Any) -> Any:
+def retry_transient(action: Any) -> Any:
     """Run a step; a transient dependency error becomes TransientError, the only error the ASL retries."""
     try:
         return action()
@@ -88,7 +88,7 @@ def _run(lane: LaneTask, step: str, svc: Services) -> LaneTask:
 
 def run_step(event: dict[str, Any], step: str, svc: Services) -> dict[str, Any]:
     lane = LaneTask.model_validate(event)
-    return _guard(lambda: _run(lane, step, svc)).model_dump(mode="json")
+    return retry_transient(lambda: _run(lane, step, svc)).model_dump(mode="json")
 
 
 def settle_and_next(event: dict[str, Any], svc: Services) -> dict[str, Any]:
@@ -102,9 +102,9 @@ def settle_and_next(event: dict[str, Any], svc: Services) -> dict[str, Any]:
     if lane.error is not None and prove.outcome == "pending":
         prove.notes.append(f"task error before settle: {lane.error.get('Error')}: {lane.error.get('Cause')}"[:500])
         prove.outcome = "error"
-    prove = _guard(lambda: lifecycle.settle(prove, svc))
+    prove = retry_transient(lambda: lifecycle.settle(prove, svc))
     lane.done.append(_file_summary(lane, summarise(prove, svc), svc))
-    return _guard(lambda: load_next(lane, svc)).model_dump(mode="json")
+    return retry_transient(lambda: load_next(lane, svc)).model_dump(mode="json")
 
 
 def _file_summary(lane: LaneTask, summary: ProveSummary, svc: Services) -> DoneRef:
