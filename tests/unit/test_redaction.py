@@ -107,3 +107,8 @@ def test_names_that_only_look_like_secrets_are_kept() -> None:
     text = "INPUT_TOKENS=512 max_tokens: 16 hf_transfer hf_hub_download commit 0123456789abcdef0123456789abcdef01234567"
     assert redact(text) == text
     assert MASK not in redact("Tokenizer loaded; num_tokens=42")
+
+
+def test_an_error_name_after_a_secret_name_is_not_taken_for_its_value() -> None:
+    text = "Secrets Manager error for environment variable HF_TOKEN: ResourceNotFoundException: not found"
+    assert redact(text) == text

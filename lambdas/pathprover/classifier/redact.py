@@ -76,6 +76,8 @@ def _value(match: re.Match[str]) -> str:
     if value.startswith(MASK) or value.startswith("hf_" + MASK):
         return match.group(0)
     quote = match.groupdict().get("q") or ""
+    if not quote and value.endswith(":"):
+        return match.group(0)  # `HF_TOKEN: ResourceNotFoundException: ...`: a message, not a value
     return match.group("key") + quote + MASK + quote
 
 

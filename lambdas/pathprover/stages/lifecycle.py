@@ -40,7 +40,14 @@ from pathprover.stages.ports import (
     suggest_wait,
 )
 from pathprover.stages.staging import DEFAULT_STAGE_COMPUTE, stage_compute, too_large_to_stage
-from pathprover.stages.state import STAGE_ORDER, Failure, ProveState, StageRecord
+from pathprover.stages.state import (
+    EVENTS_PER_STATE,
+    EVENTS_PER_TASK,
+    STAGE_ORDER,
+    Failure,
+    ProveState,
+    StageRecord,
+)
 
 DEADLINE_FACTOR: Final = 2.0
 """A stage may take this many times its expected duration (x the config's timeout multiplier)."""
@@ -773,10 +780,10 @@ def check(state: ProveState, svc: Services) -> ProveState:
     return _poll_later(state, state.job, wait)
 
 
-EVENTS_PER_POLL: Final = 9
-"""Wait (2) + Check (5) + the Choice after it (2)."""
-EVENTS_TO_FINISH_PER_STAGE: Final = 7
-"""Advance (5) + its Choice (2), for each stage still to start."""
+EVENTS_PER_POLL: Final = EVENTS_PER_STATE + EVENTS_PER_TASK + EVENTS_PER_STATE
+"""Wait, Check, and the Choice after it."""
+EVENTS_TO_FINISH_PER_STAGE: Final = EVENTS_PER_TASK + EVENTS_PER_STATE
+"""Advance and its Choice, for each stage still to start."""
 EVENTS_TO_END: Final = 40
 """Failure, Clean, Settle and the lane's next HasProve, with room for a retry."""
 

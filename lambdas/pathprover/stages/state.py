@@ -26,6 +26,25 @@ failed: the failure path; skipped: nothing ran."""
 STAGE_ORDER: Final[tuple[str, ...]] = typing.get_args(Stage)
 """Lifecycle order: the Stage type lists the stages in the order they run."""
 
+# ---- Step Functions history events (one execution may hold 25,000): the one account of them, used by
+# the plan (each prove's share), the check (poll spacing) and the summary (the run's total).
+CHOICE_AFTER: Final = ("begin", "advance", "check")
+"""Steps followed by a Choice in the lane loop (failure, clean and settle go straight on)."""
+EVENTS_PER_TASK: Final = 5
+"""TaskStateEntered, LambdaFunctionScheduled, LambdaFunctionStarted, LambdaFunctionSucceeded, TaskStateExited."""
+EVENTS_PER_STATE: Final = 2
+"""A Choice, Wait, Pass, Succeed or Fail state: entered and exited."""
+RUN_EVENTS_FIXED: Final = 2 + 1 + 2 + 4 + 1 + 2 + 2 + 2 * EVENTS_PER_TASK
+"""Execution started and ended, IsDryRun, the Map's four own events, AnyErrors, Done, and the Plan and
+Summarise tasks."""
+LANE_EVENTS: Final = 2 + 2 * EVENTS_PER_STATE
+"""A lane's Map iteration start and end, and its last HasProve and LaneDone."""
+
+
+def prove_events(lambda_invocations: int, transitions: int) -> int:
+    """History events of one prove: every task, and the Choice and Wait states around them."""
+    return EVENTS_PER_TASK * lambda_invocations + EVENTS_PER_STATE * (transitions - lambda_invocations)
+
 
 class StageRecord(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -139,10 +158,17 @@ class ProveState(BaseModel):
     )
 
     @property
+    def transitions(self) -> int:
+        """State transitions of this prove in the lane loop, from what it did: the lane's HasProve choice,
+        every Task, the Choice after begin/advance/check, and the Wait before every check. The local
+        runtime checks this against the states the interpreter actually entered."""
+        choices = sum(self.steps.get(step, 0) for step in CHOICE_AFTER)
+        return 1 + self.lambda_invocations + choices + self.steps.get("check", 0)
+
+    @property
     def events_used(self) -> int:
-        """History events so far: every task (5), and each Choice and Wait around them (2)."""
-        choices = sum(self.steps.get(step, 0) for step in ("begin", "advance", "check"))
-        return 2 + 5 * self.lambda_invocations + 2 * (choices + self.steps.get("check", 0))
+        """History events so far (see :func:`prove_events`)."""
+        return prove_events(self.lambda_invocations, self.transitions)
 
     @property
     def config_id(self) -> str:

@@ -18,7 +18,7 @@ from pathprover.core.targets import TargetError, to_run_config
 from pathprover.services import Services
 from pathprover.stages.lifecycle import DEADLINE_FACTOR, expected_prove_seconds, stage_plan, with_required_stages
 from pathprover.stages.staging import too_large_to_stage
-from pathprover.stages.state import ProveState
+from pathprover.stages.state import LANE_EVENTS, RUN_EVENTS_FIXED, ProveState
 from pathprover.workflow.models import ExecutionPlan, LaneTask, WorkflowInput
 
 
@@ -260,15 +260,12 @@ RUN_END_MARGIN_S: Final = 3600
 """Kept free at the end of an execution for the last clean-ups, settles and the summary."""
 HISTORY_EVENTS_BUDGET: Final = 24_000
 """Of Step Functions' 25,000 events per execution; the rest is margin for retries."""
-EVENTS_FIXED: Final = 40
-"""Plan, Map and Summarise events, and each lane's own (added per lane below)."""
-EVENTS_PER_LANE: Final = 8
 MAX_EVENTS_PER_PROVE: Final = 2_000
 
 
 def events_allowance(proves: int, lanes: int) -> int:
     """Each prove's share of the execution's history events (its polls are spaced to stay within it)."""
-    free = HISTORY_EVENTS_BUDGET - EVENTS_FIXED - EVENTS_PER_LANE * lanes
+    free = HISTORY_EVENTS_BUDGET - RUN_EVENTS_FIXED - LANE_EVENTS * lanes
     return min(MAX_EVENTS_PER_PROVE, free // max(1, proves))
 
 

@@ -3,31 +3,21 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Final
+from typing import Any
 
 from pathprover.services import Services
 from pathprover.stages.ports import TAG_EXECUTION, standard_tags
+from pathprover.stages.state import LANE_EVENTS, RUN_EVENTS_FIXED, prove_events
 from pathprover.workflow.models import ExecutionPlan, LaneTask, ProveSummary, RunSummary
 from pathprover.workflow.planning import queued, run_key
-
-EVENTS_PER_TASK: Final = 5
-"""TaskStateEntered, LambdaFunctionScheduled, LambdaFunctionStarted, LambdaFunctionSucceeded, TaskStateExited."""
-EVENTS_PER_STATE: Final = 2
-"""A Choice, Wait, Pass, Succeed or Fail state: entered and exited."""
-EVENTS_FIXED: Final = 2 + 1 + 2 + 4 + 1 + 2 + 2
-"""Execution started and ended, Plan (a task, counted apart), IsDryRun, the Map's four own events,
-Summarise (a task, counted apart), AnyErrors, Done."""
 
 
 def history_events_of(proves: list[ProveSummary], lanes: int) -> int:
     """The execution's history events, from what each prove did (Step Functions counts these; the run
     fails at 25,000). Per prove: every task, and the Choice, Wait states around them; per lane: its
     iteration's start/end and its last HasProve/LaneDone."""
-    per_prove = sum(
-        EVENTS_PER_TASK * p.lambda_invocations + EVENTS_PER_STATE * (p.transitions - p.lambda_invocations)
-        for p in proves
-    )
-    return EVENTS_FIXED + 2 * EVENTS_PER_TASK + lanes * (2 + 2 * EVENTS_PER_STATE) + per_prove
+    per_prove = sum(prove_events(p.lambda_invocations, p.transitions) for p in proves)
+    return RUN_EVENTS_FIXED + lanes * LANE_EVENTS + per_prove
 
 
 def _load(uri: str, svc: Services) -> ProveSummary:

@@ -11,9 +11,6 @@ from pathprover.stages.state import ProveState
 from pathprover.workflow.models import DoneRef, LaneTask, ProveSummary
 from pathprover.workflow.planning import load_next, run_key
 
-CHOICE_AFTER = ("begin", "advance", "check")
-"""Steps followed by a Choice in the lane loop (failure, clean and settle go straight on)."""
-
 TRANSIENT_CODES = frozenset(
     {
         "ThrottlingException",
@@ -140,17 +137,6 @@ def drop_and_next(event: dict[str, Any], svc: Services) -> dict[str, Any]:
     return load_next(lane, svc).model_dump(mode="json")
 
 
-def transitions_of(prove: ProveState) -> int:
-    """State transitions of one prove in the lane loop, from what it did.
-
-    The lane's HasProve choice, every Task, the Choice after begin/advance/check, and the
-    Wait before every check. The local runtime checks this against the states the
-    interpreter actually entered.
-    """
-    choices = sum(prove.steps.get(step, 0) for step in CHOICE_AFTER)
-    return 1 + prove.lambda_invocations + choices + prove.steps.get("check", 0)
-
-
 def summarise(prove: ProveState, svc: Services) -> ProveSummary:
     failure = prove.failure
     started = prove.started_at
@@ -165,7 +151,7 @@ def summarise(prove: ProveState, svc: Services) -> ProveSummary:
         failure_reason=(failure.evidence or failure.text)[:500] if failure else None,
         skip_reason=prove.skip_reason,
         tuned=prove.run.tuning is not None,
-        transitions=transitions_of(prove),
+        transitions=prove.transitions,
         lambda_invocations=prove.lambda_invocations,
         polls=prove.polls,
         detection_latency_s=prove.detection_latency_s,
