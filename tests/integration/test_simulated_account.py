@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,28 +32,10 @@ from pathprover.adapters.local.fleet import (
     gated_repo_error,
 )
 from pathprover.brain.sizing import estimate_fit
-from pathprover.catalog import Catalog, default_catalog
+from pathprover.catalog import Catalog
 from pathprover.classifier import classify
 from pathprover.stages.ports import JobRef, JobState, TrainingSpec
 from tests.integration.test_simulated_fleet import ROLE, deploy_spec, run_until_done
-
-START = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def catalog() -> Catalog:
-    return default_catalog()
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[SimulatedEndpointServer]:
-    with SimulatedEndpointServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-def clock() -> VirtualClock:
-    return VirtualClock(START)
 
 
 def fleet_for(clock: VirtualClock, catalog: Catalog, server: SimulatedEndpointServer, **kw: Any) -> SimulatedFleet:

@@ -14,7 +14,6 @@ import json
 import statistics
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -44,7 +43,6 @@ from pathprover.stages.ports import (
     resource_names,
 )
 
-START = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 EXECUTION = "local-exec-1"
 ROLE = "arn:aws:iam::123456789012:role/pp-sagemaker"
 SMALL = "Qwen/Qwen3-0.6B"
@@ -52,22 +50,6 @@ LARGE = "meta-llama/Llama-3.1-70B-Instruct"
 
 
 # --------------------------------------------------------------------------- fixtures
-
-
-@pytest.fixture(scope="module")
-def catalog() -> Catalog:
-    return default_catalog()
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[SimulatedEndpointServer]:
-    with SimulatedEndpointServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-def clock() -> VirtualClock:
-    return VirtualClock(START)
 
 
 def make_fleet(
