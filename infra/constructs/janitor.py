@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
@@ -23,6 +24,36 @@ from constructs import Construct
 from infra import constants as C
 from infra.constructs.prover_functions import python_function
 from infra.iam import allow, allow_unscoped, sagemaker_arns
+
+
+def fleet_cleanup_statements(scope: Construct) -> list[iam.PolicyStatement]:
+    """List Path Prover's SageMaker resources by tag, delete its endpoints, configs and models, stop its
+    jobs (`SageMakerFleet.inventory/delete`): the janitor's rights, and the stopped-execution clean-up's."""
+    return [
+        allow_unscoped(
+            [
+                "sagemaker:ListEndpointConfigs",
+                "sagemaker:ListEndpoints",
+                "sagemaker:ListModels",
+                "sagemaker:ListTrainingJobs",
+                "sagemaker:ListTransformJobs",
+            ]
+        ),
+        allow(["sagemaker:ListTags"], sagemaker_arns(scope, *C.SAGEMAKER_RESOURCE_TYPES)),
+        allow(
+            ["sagemaker:DeleteEndpoint", "sagemaker:DeleteEndpointConfig", "sagemaker:DeleteModel"],
+            sagemaker_arns(scope, "endpoint", "endpoint-config", "model"),
+        ),
+        allow(
+            [
+                "sagemaker:DescribeTrainingJob",
+                "sagemaker:DescribeTransformJob",
+                "sagemaker:StopTrainingJob",
+                "sagemaker:StopTransformJob",
+            ],
+            sagemaker_arns(scope, "training-job", "transform-job"),
+        ),
+    ]
 
 
 class Janitor(Construct):
@@ -60,29 +91,7 @@ class Janitor(Construct):
             layers=[layer],
             environment={**environment, "PATHPROVER_STATE_MACHINE_ARN": state_machine.state_machine_arn},
             statements=[
-                allow_unscoped(
-                    [
-                        "sagemaker:ListEndpointConfigs",
-                        "sagemaker:ListEndpoints",
-                        "sagemaker:ListModels",
-                        "sagemaker:ListTrainingJobs",
-                        "sagemaker:ListTransformJobs",
-                    ]
-                ),
-                allow(["sagemaker:ListTags"], sagemaker_arns(self, *C.SAGEMAKER_RESOURCE_TYPES)),
-                allow(
-                    ["sagemaker:DeleteEndpoint", "sagemaker:DeleteEndpointConfig", "sagemaker:DeleteModel"],
-                    sagemaker_arns(self, "endpoint", "endpoint-config", "model"),
-                ),
-                allow(
-                    [
-                        "sagemaker:DescribeTrainingJob",
-                        "sagemaker:DescribeTransformJob",
-                        "sagemaker:StopTrainingJob",
-                        "sagemaker:StopTransformJob",
-                    ],
-                    sagemaker_arns(self, "training-job", "transform-job"),
-                ),
+                *fleet_cleanup_statements(self),
                 allow(["states:DescribeExecution"], [executions]),
                 # A tag spelling that is not an execution name: match it against the RUNNING executions.
                 allow(["states:ListExecutions"], [state_machine.state_machine_arn]),

@@ -234,6 +234,21 @@ class ProverFunctions(Construct):
             "Summary": lambda: [*self._inventory(), *self._run_state(read=True, write=True, list_=True)],
         }
 
+    def stopped_cleanup_statements(self) -> list[iam.PolicyStatement]:
+        """What releasing a stopped execution takes (pathprover.workflow.stopped.clean_up_stopped): its
+        builds stopped, its open reservations and leases found (one ledger scan) and settled or freed, its
+        lane queues read, and one failure row per prove in flight (after checking none was written).
+        Deleting its SageMaker resources is the janitor's set of rights (the StoppedCleanup construct)."""
+        return [
+            allow(["codebuild:ListBuildsForProject", "codebuild:BatchGetBuilds"], self._projects()),
+            *self._stop_builds(),
+            *self._ledger_items(),
+            allow(["dynamodb:Scan"], [self._ledger.table_arn]),
+            *self._artifacts(Access(read=("runs",))),
+            *self._query_results(),
+            *self._write_results(),
+        ]
+
     # ------------------------------------------------------------------ run state (S3, passed by key)
     def _run_state(self, *, read: bool = False, write: bool = False, list_: bool = False) -> list[iam.PolicyStatement]:
         """The run's large state under `pathprover/runs/`: plan, queue and per-prove results, passed by key
