@@ -94,6 +94,7 @@ class PathProver(Construct):
             layer=layer,
             environment=shared_environment(data, self.ledger, self.farm),
             state_machine=self.workflow.state_machine,
+            projects=self.farm.projects,
         )
         self.stopped_cleanup = StoppedCleanup(
             self,

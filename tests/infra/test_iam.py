@@ -129,7 +129,7 @@ EXPECTED_SERVICES = {
     "pathprover-settle": {"dynamodb", "s3"},
     "pathprover-drop": {"s3"},
     "pathprover-summary": {"sagemaker", "s3"},
-    "pathprover-janitor": {"sagemaker", "states"},
+    "pathprover-janitor": {"sagemaker", "states", "codebuild"},
     # deletes, stops, settles, frees and records what an ended execution held
     "pathprover-stopped-cleanup": {"athena", "codebuild", "dynamodb", "glue", "s3", "sagemaker"},
     C.RUNNER_TRIGGER_FUNCTION: {"codebuild"},  # starts the runner image build at deploy

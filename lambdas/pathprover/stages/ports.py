@@ -562,6 +562,11 @@ class Builder(Protocol):
         execution was stopped)."""
         ...
 
+    def in_progress(self, project: str) -> list[JobRef]:
+        """Every build of ``project`` that still runs, with the execution that started it in
+        ``meta["execution_id"]`` (absent when the build carries none): what the janitor judges."""
+        ...
+
 
 class ManagedInventory(Protocol):
     """What the janitor needs from a fleet: everything Path Prover made, and a way to remove it."""
