@@ -41,6 +41,24 @@ class ExecutionEnded(EventBridgeModel):
     detail: ExecutionStatusDetail
 
 
+def execution_ended_event(execution_arn: str, status: str, at: str = "1970-01-01T00:00:00Z") -> dict[str, Any]:
+    """The EventBridge event Step Functions sends when ``execution_arn`` ends with ``status`` (the local
+    runtime hands its ended executions to this handler in the same shape)."""
+    _, _, _, region, account, _, machine, name = execution_arn.split(":", 7)
+    state_machine = f"arn:aws:states:{region}:{account}:stateMachine:{machine}"
+    return {
+        "version": "0",
+        "id": f"{name}-{status}",
+        "detail-type": "Step Functions Execution Status Change",
+        "source": "aws.states",
+        "account": account,
+        "time": at,
+        "region": region,
+        "resources": [execution_arn],
+        "detail": {"executionArn": execution_arn, "stateMachineArn": state_machine, "name": name, "status": status},
+    }
+
+
 class CleanupIncomplete(RuntimeError):
     """Some of the clean-up failed: raised so EventBridge invokes the function again."""
 
