@@ -877,6 +877,8 @@ def handle_failure(state: ProveState, svc: Services, error: dict[str, Any] | Non
             state.notes.append(f"internal error in {state.current}: {error_name}: {state.failure.text}"[:500])
     if state.failure is None:
         state.failure = Failure(stage=state.current, text="the prove failed without a message", origin="harness")
+    if any(r.stage == "register" and r.outcome == "succeeded" for r in state.history):
+        return _failed_after_record(state, now)
     failure = state.failure
     verdict = classify(failure.text, stage=failure.stage, origin=failure.origin)
     failure.category = verdict.category
@@ -909,6 +911,22 @@ def handle_failure(state: ProveState, svc: Services, error: dict[str, Any] | Non
     state.records_written += result.written
     # An internal exception of Path Prover is an error of the run (it fails the summary), recorded as such.
     state.outcome = "error" if internal else record.status
+    state.status = "failed"
+    state.job = None
+    return state
+
+
+def _failed_after_record(state: ProveState, now: datetime) -> ProveState:
+    """The config was proved and its `completed` row written; what failed after it (clean-up) is not a
+    second verdict on the config: one attempt, one row. The failure is kept as a note, Clean runs again,
+    and anything still alive is reported by the summary as a leak."""
+    failure = state.failure
+    assert failure is not None
+    state.notes.append(f"after the record was written, {failure.stage or 'a stage'} failed: {failure.text}"[:500])
+    if state.history and state.history[-1].outcome == "running":
+        state.history[-1].outcome = "failed"
+        state.history[-1].finished_at = now
+    state.outcome = "completed"
     state.status = "failed"
     state.job = None
     return state
