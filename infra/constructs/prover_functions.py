@@ -219,6 +219,8 @@ class ProverFunctions(Construct):
                 *self._write_results(),
             ],
             "Check": lambda: [
+                # renews the prove's lease on every poll (a conditional PutItem: a running prove never loses it)
+                allow(["dynamodb:PutItem"], [self._ledger.table_arn]),
                 *self._artifacts(Access(read=("benchmarks", "io"), write=("io",))),
                 *self._poll_builds(),
                 *self._ensure_runner_image(),

@@ -55,9 +55,8 @@ DEADLINE_SLACK_S: Final = 300
 MAX_POLLS_PER_STAGE: Final = 60
 COLD_START_TIMEOUT_S: Final = 900
 """The smoke test keeps retrying connection refused / 503 for this long after InService."""
-LEASE_TTL_S: Final = 12 * 3600
-RESOURCE_EXPIRY: Final = timedelta(hours=12)
-"""Tag the janitor reads: resources older than this are deleted even if the execution is still running."""
+HORIZON_MARGIN: Final = timedelta(hours=1)
+"""Beyond the prove's own deadlines: Lambda retries, a Wait that overshoots, Clean and Settle."""
 SMOKE_PROMPT: Final = "Say hello in one short sentence."
 LONG_STAGES: Final = frozenset({"stage", "build", "deploy", "tune", "adapter", "benchmark"})
 BILLING_STAGES: Final = frozenset({"deploy", "test", "tune", "adapter", "benchmark"})
@@ -237,8 +236,8 @@ def begin(state: ProveState, svc: Services) -> ProveState:
     state.started_at = state.started_at or now
     state.run = with_required_stages(state.run, svc)
     state.plan = state.plan or stage_plan(state.run)
-    owner = f"{state.execution_id}#{state.lane}"
-    if not svc.ledger.acquire_lease(state.config_id, owner, LEASE_TTL_S, now):
+    owner = _lease_owner(state)
+    if not svc.ledger.acquire_lease(state.config_id, owner, _seconds_until(prove_horizon(state, svc, now), now), now):
         return _skip(state, now, "another execution is proving this config (lease held)")
     # Checked under the lease: another execution may have proved it since this run's plan was made.
     since = ""
@@ -308,9 +307,7 @@ def advance(state: ProveState, svc: Services) -> ProveState:
     state.current = stage
     state.stage_started_at = now
     state.history.append(StageRecord(stage=stage, started_at=now))
-    budget = _expected_seconds(svc, state, stage) * DEADLINE_FACTOR + DEADLINE_SLACK_S
-    if stage == "test":
-        budget = COLD_START_TIMEOUT_S * state.run.timeout_multiplier
+    budget = _stage_budget(svc, state, stage)
     state.deadline = now + timedelta(seconds=budget)
     if state.run_deadline is not None and stage not in ("clean", "register"):
         state.deadline = min(state.deadline, max(now, state.run_deadline))
@@ -318,6 +315,36 @@ def advance(state: ProveState, svc: Services) -> ProveState:
     state.max_polls = MAX_POLLS_PER_STAGE + int(budget // 120)
     starter = _STARTERS[stage]
     return starter(state, svc, now)
+
+
+def _stage_budget(svc: Services, state: ProveState, stage: str) -> float:
+    """Seconds a stage may take before it fails as a timeout (its deadline)."""
+    if stage == "test":
+        return COLD_START_TIMEOUT_S * state.run.timeout_multiplier
+    return _expected_seconds(svc, state, stage) * DEADLINE_FACTOR + DEADLINE_SLACK_S
+
+
+def prove_horizon(state: ProveState, svc: Services, now: datetime) -> datetime:
+    """The latest a prove can still be running: the current stage's deadline (or now), then every later
+    stage at its full budget, plus a margin; never past the execution's own end (plus the margin).
+
+    The lease's expiry and the resources' `pathprover:expiry` tag follow it, so neither the lease nor
+    the janitor can take from a prove that is still within its deadlines, however long its plan is;
+    the lease is renewed to it on every check."""
+    later = state.plan[state.index + 1 :] if state.current is not None else state.plan[state.index :]
+    start = max(now, state.deadline) if state.deadline is not None else now
+    horizon = start + timedelta(seconds=sum(_stage_budget(svc, state, s) for s in later)) + HORIZON_MARGIN
+    if state.run_deadline is not None:
+        horizon = min(horizon, max(now, state.run_deadline) + HORIZON_MARGIN)
+    return horizon
+
+
+def _seconds_until(when: datetime, now: datetime) -> int:
+    return max(60, int((when - now).total_seconds()))
+
+
+def _lease_owner(state: ProveState) -> str:
+    return f"{state.execution_id}#{state.lane}"
 
 
 def _start_stage_weights(state: ProveState, svc: Services, now: datetime) -> ProveState:
@@ -455,7 +482,7 @@ def _deploy_spec(state: ProveState, svc: Services, now: datetime, variant: str =
         batch_output_s3=io_prefix + "output/" if target == "batch-transform" else None,
         capacity_reservation_arn=run.infra_params.capacity_reservation_arn if target != "batch-transform" else None,
         role_arn=svc.settings.sagemaker_role_arn,
-        expiry=now + RESOURCE_EXPIRY,
+        expiry=prove_horizon(state, svc, now),
         expected_ready_s=int(_expected_seconds(svc, state, "deploy")),
         stage="adapter" if variant else "deploy",
         model_data_uri=model_data_uri,
@@ -570,7 +597,7 @@ def _start_tune(state: ProveState, svc: Services, now: datetime) -> ProveState:
         input_channels={"train": data.rsplit("/", 1)[0] + "/"},
         output_s3=out + "output/",
         capacity_reservation_arn=run.infra_params.capacity_reservation_arn,
-        expiry=now + RESOURCE_EXPIRY,
+        expiry=prove_horizon(state, svc, now),
         expected_s=int(_expected_seconds(svc, state, "tune")),
         max_runtime_s=max(600, int(_expected_seconds(svc, state, "tune") * DEADLINE_FACTOR)),
     )
@@ -734,6 +761,11 @@ def check(state: ProveState, svc: Services) -> ProveState:
     stage = state.current
     record = state.history[-1]
     record.polls += 1
+    if not svc.ledger.acquire_lease(
+        state.config_id, _lease_owner(state), _seconds_until(prove_horizon(state, svc, now), now), now
+    ):
+        # Only possible if the lease had lapsed and another execution took the config: stop, do not race it.
+        return _fail(state, stage, "the config's lease was lost to another execution while proving it", "harness")
     over = _over_budget(state, svc, now, stage)
     if over is not None:
         return over
@@ -975,7 +1007,7 @@ def settle(state: ProveState, svc: Services) -> ProveState:
         return state
     state.actual_cost_usd = _billing_cost(svc, state, now)
     svc.ledger.settle(state.execution_id, state.config_id, state.actual_cost_usd)
-    svc.ledger.release_lease(state.config_id, f"{state.execution_id}#{state.lane}")
+    svc.ledger.release_lease(state.config_id, _lease_owner(state))
     if state.outcome == "pending":
         state.outcome = "completed" if state.status == "finished" else "error"
     state.finished_at = now
