@@ -944,8 +944,15 @@ def handle_failure(state: ProveState, svc: Services, error: dict[str, Any] | Non
     # An internal exception of Path Prover is an error of the run (it fails the summary), recorded as such.
     state.outcome = "error" if internal else record.status
     state.status = "failed"
-    state.job = None
+    _keep_job_for_clean(state)
     return state
+
+
+def _keep_job_for_clean(state: ProveState) -> None:
+    """The job the prove was polling (a build past its deadline, say) may still run: Clean must see it."""
+    if state.job is not None and state.job not in state.resources:
+        state.resources.append(state.job)
+    state.job = None
 
 
 def _failed_after_record(state: ProveState, now: datetime) -> ProveState:
@@ -960,7 +967,7 @@ def _failed_after_record(state: ProveState, now: datetime) -> ProveState:
         state.history[-1].finished_at = now
     state.outcome = "completed"
     state.status = "failed"
-    state.job = None
+    _keep_job_for_clean(state)
     return state
 
 
@@ -980,6 +987,7 @@ def clean(state: ProveState, svc: Services, keep: bool | None = None) -> ProveSt
     now = _now(svc)
     keep = state.keep_on_failure if keep is None else keep
     refs = [r for r in state.resources if r.kind in ("endpoint", "transform", "training")]
+    refs += _named_refs(state, now, known={(r.kind, r.name) for r in refs})
     # A runner image build is shared by every prove that waits for it: it is not this prove's to stop.
     running = [r for r in state.resources if r.kind in ("build", "stage", "benchmark")]
     if state.job is not None and state.job.kind in ("build", "stage", "benchmark"):
@@ -998,6 +1006,49 @@ def clean(state: ProveState, svc: Services, keep: bool | None = None) -> ProveSt
         state.leaked_resources = [f"{e}" for e in report.errors]
     state.cleaned = not keep
     return state
+
+
+_VARIANT_OF_STAGE: Final = {"deploy": "", "adapter": "adapter"}
+
+
+def _named_refs(state: ProveState, now: datetime, known: set[tuple[str, str]]) -> list[JobRef]:
+    """What the prove may have created, from its deterministic names rather than from its state: a task
+    that timed out after CreateEndpoint never stored the ref, but the name is known. Only for the stages
+    that started; a name that was never created is simply `already_gone`."""
+    started = {record.stage for record in state.history}
+    refs: list[JobRef] = []
+    for stage, variant in _VARIANT_OF_STAGE.items():
+        if stage not in started:
+            continue
+        names = resource_names(state.execution_id, state.config_id, state.attempt, variant)
+        if state.run.vector.deployment_target == "batch-transform":
+            ref = JobRef(
+                kind="transform",
+                name=names.transform_job,
+                arn_or_id=names.transform_job,
+                started_at=now,
+                meta={"transform_job": names.transform_job, "model": names.model, "by_name": "true"},
+            )
+        else:
+            ref = JobRef(
+                kind="endpoint",
+                name=names.endpoint,
+                arn_or_id=names.endpoint,
+                started_at=now,
+                meta={
+                    "endpoint": names.endpoint,
+                    "endpoint_config": names.endpoint_config,
+                    "model": names.model,
+                    "by_name": "true",
+                },
+            )
+        if (ref.kind, ref.name) not in known:
+            refs.append(ref)
+    if "tune" in started:
+        job = resource_names(state.execution_id, state.config_id, state.attempt).training_job
+        if ("training", job) not in known:
+            refs.append(JobRef(kind="training", name=job, arn_or_id=job, started_at=now, meta={"by_name": "true"}))
+    return refs
 
 
 def settle(state: ProveState, svc: Services) -> ProveState:
