@@ -147,6 +147,8 @@ class _Endpoint:
     latency: LatencyModel
     model_name: str
     ready: bool
+    served_models: tuple[str, ...] | None = None
+    """Names a request may ask for (the base model and any adapter); None: any name (no check)."""
     error_text: str | None = None
     error_fraction: float = 0.0
     error_acc: float = 0.0
@@ -342,10 +344,25 @@ class SimulatedEndpointServer:
         return f"{self.start()}/endpoints/{name}"
 
     # ------------------------------------------------------------------ endpoints
-    def register(self, name: str, latency: LatencyModel, *, model_name: str, ready: bool = True) -> str:
-        """Host endpoint ``name`` (replacing one of the same name); returns its URL."""
+    def register(
+        self,
+        name: str,
+        latency: LatencyModel,
+        *,
+        model_name: str,
+        ready: bool = True,
+        served_models: list[str] | tuple[str, ...] | None = None,
+    ) -> str:
+        """Host endpoint ``name`` (replacing one of the same name); returns its URL. With ``served_models``, a
+        request naming another model is refused as the OpenAI-compatible engines do (404)."""
         with self._lock:
-            self._endpoints[name] = _Endpoint(name=name, latency=latency, model_name=model_name, ready=ready)
+            self._endpoints[name] = _Endpoint(
+                name=name,
+                latency=latency,
+                model_name=model_name,
+                ready=ready,
+                served_models=tuple(served_models) if served_models is not None else None,
+            )
         return self.endpoint_url(name)
 
     def set_ready(self, name: str, ready: bool = True) -> None:
@@ -479,6 +496,20 @@ class SimulatedEndpointServer:
             if not 1 <= n_tokens <= MAX_OUTPUT_TOKENS:
                 return _error(
                     400, f"Input validation error: max_tokens must be in [1, {MAX_OUTPUT_TOKENS}]", "BadRequestError"
+                )
+            asked = body.get("model")
+            if asked and endpoint.served_models is not None and str(asked) not in endpoint.served_models:
+                # vLLM / SGLang: an unknown model (an adapter the engine did not load) is a 404, not the base model.
+                return _json(
+                    404,
+                    {
+                        "object": "error",
+                        "message": f"The model `{asked}` does not exist.",
+                        "type": "NotFoundError",
+                        "param": None,
+                        "code": 404,
+                        "simulated": True,
+                    },
                 )
             prompt = _prompt_text(body.get("messages") if chat else body.get("prompt"))
             input_tokens = max(1, len(prompt.split()))
