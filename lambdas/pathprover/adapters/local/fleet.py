@@ -321,13 +321,15 @@ class _Adapter:
             return f"ValueError: LoRA rank {rank} is greater than max_lora_rank {serving.max_rank}."
         base = str(self.config.get("base_model_name_or_path") or "")
         trained = next((f for name, f in facts.models.items() if name.lower() == base.lower()), None)
-        if self.base_model is not None and trained is not None:
+        if self.base_model is not None and trained is not None and base.lower() != self.base_model.name.lower():
             mine = facts.model(self.base_model)
-            if (trained.hidden_size, trained.vocab_size) != (mine.hidden_size, mine.vocab_size):
+            if trained.hidden_size != mine.hidden_size or trained.vocab_size != mine.vocab_size:
                 return (
-                    f"RuntimeError: Loading lora {ADAPTER_DIR} failed: size mismatch: the adapter was trained for "
-                    f"{base} (hidden size {trained.hidden_size}), the served model {self.base_model.name} has "
-                    f"{mine.hidden_size}"
+                    f"RuntimeError: Loading lora {self.name} failed: Error(s) in loading state_dict for "
+                    "PeftModelForCausalLM: size mismatch for base_model.model.model.layers.0.self_attn.q_proj."
+                    f"lora_A.weight: the adapter was trained for {base} (hidden size {trained.hidden_size}, vocabulary "
+                    f"{trained.vocab_size}), the served {self.base_model.name} has {mine.hidden_size} and "
+                    f"{mine.vocab_size}"
                 )
         return None
 
