@@ -214,8 +214,10 @@ class RunConfig(BaseModel):
 
     @property
     def run_config_hash(self) -> str:
-        """Hash over every field, nested ones included (the prior art dropped nested objects)."""
-        payload = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        """Hash over every field, nested ones included (the prior art dropped nested objects). An absent
+        adapter_s3_uri is left out, so configs hashed before the field existed keep their hash."""
+        exclude = {"adapter_s3_uri"} if self.adapter_s3_uri is None else set()
+        payload = json.dumps(self.model_dump(mode="json", exclude=exclude), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
 

@@ -428,7 +428,9 @@ class SimulatedEndpointServer:
             mapped = _to_openai(json.loads(await request.read() or b"{}"))
         except ValueError as exc:
             return _error(400, f"Input validation error: {exc}", "BadRequestError")
-        return await self._generate(request, t0, mapped.body, chat=mapped.openai_path.endswith("chat/completions"))
+        return await self._generate(
+            request, t0, mapped.body, chat=mapped.openai_path.endswith("chat/completions"), proxied=True
+        )
 
     async def _completions(self, request: web.Request) -> web.StreamResponse:
         return await self._openai(request, chat=False)
@@ -479,7 +481,7 @@ class SimulatedEndpointServer:
         self._timer.note(loop.time() - target)
 
     async def _generate(
-        self, request: web.Request, t0: float, body: Mapping[str, Any], *, chat: bool
+        self, request: web.Request, t0: float, body: Mapping[str, Any], *, chat: bool, proxied: bool = False
     ) -> web.StreamResponse:
         from aiohttp import web
 
@@ -498,7 +500,10 @@ class SimulatedEndpointServer:
                     400, f"Input validation error: max_tokens must be in [1, {MAX_OUTPUT_TOKENS}]", "BadRequestError"
                 )
             asked = body.get("model")
-            if asked and endpoint.served_models is not None and str(asked) not in endpoint.served_models:
+            if proxied and endpoint.served_models is not None and str(asked) not in endpoint.served_models:
+                # serve.py's proxy names the base model for anything but the adapter the container serves.
+                body = {**body, "model": endpoint.model_name}
+            elif asked and endpoint.served_models is not None and str(asked) not in endpoint.served_models:
                 # vLLM / SGLang: an unknown model (an adapter the engine did not load) is a 404, not the base model.
                 return _json(
                     404,

@@ -720,10 +720,11 @@ class SimulatedFleet:
             "simulated": "true",
         }
         env = dict(spec.env)
+        hyper = {key: decode_hyperparameter(value) for key, value in spec.hyperparameters.items()}
         if not any(env.get(k) for k in MODEL_ID_KEYS):
             for key in _TRAINING_MODEL_KEYS:
-                if spec.hyperparameters.get(key):
-                    env["MODEL_ID"] = spec.hyperparameters[key]
+                if hyper.get(key):
+                    env["MODEL_ID"] = str(hyper[key])
                     break
         context = job_context(self.catalog, env, instance_type=spec.instance_type)
         with self._lock:
@@ -752,7 +753,6 @@ class SimulatedFleet:
                 )
             if self._scarce(instance, spec.config_id, spec.attempt):
                 return refused(self._capacity_text("CreateTrainingJob", instance.name))
-            hyper = {key: decode_hyperparameter(value) for key, value in spec.hyperparameters.items()}
             model = self._model_spec(context)
             jitter = duration_factor(spec.config_id, spec.attempt, "training-job", self.duration_jitter_sigma)
             failure: str | None = None
@@ -773,6 +773,11 @@ class SimulatedFleet:
                 fail_after = None if outcome.fail_after_s is None else outcome.fail_after_s * jitter
             else:
                 duration = self.facts.training.starting_s + self.facts.training.image_download_s
+                failure = (
+                    "huggingface_hub.errors.RepositoryNotFoundError: 404 Client Error. Repository Not Found for url: "
+                    f"https://huggingface.co/api/models/{context.model_name or '?'}/revision/main."
+                )
+                fail_after = duration
             script_failure = self._script_failure(hyper, spec, model, context)
             if script_failure is not None:
                 failure = script_failure
