@@ -8,6 +8,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from pathprover.adapters.local.fleet import simulated_adapter
+from pathprover.adapters.local.warehouse import LocalWarehouse
+from pathprover.brain.history import read_history
 from pathprover.cli.app import app
 from pathprover.runtime.local import LocalRuntime
 from pathprover.stages.lifecycle import ADAPTER_NAME
@@ -150,3 +152,24 @@ def test_bad_tune_and_adapter_requests_are_refused_at_plan_time_and_create_nothi
             assert words in (outcome.cause or ""), (case, outcome.cause)
             assert rows_for(seeded, outcome.execution_name) == [], case
         assert runtime.fleet.alive({}) == []
+
+
+def test_a_model_the_instance_cannot_train_is_unfeasible_to_tune_but_not_to_serve(seeded):
+    # Given Qwen3-14B in fp8, which serves on one 22 GiB L4 but cannot be trained there in bf16
+    target = {
+        "model_name": "Qwen/Qwen3-14B",
+        "instance_type": "ml.g6.xlarge",
+        "quantization": "fp8",
+        "stages": TUNED_STAGES,
+    }
+    with LocalRuntime(seeded) as runtime:
+        outcome = runtime.run({"TARGETS": [target], "MAX_COST_PER_RUN": 10})
+        alive = runtime.fleet.alive({})
+    history = read_history(LocalWarehouse(seeded))
+    prove = outcome.summary["proves"][0]
+    # Then the tune stage fails with the training job's CUDA OOM: unfeasible to tune, nothing left alive
+    assert (prove["status"], prove["failure_stage"], prove["failure_category"]) == ("unfeasible", "tune", "oom")
+    assert prove["actual_cost_usd"] <= outcome.summary["planned"][0]["reserved_usd"] and alive == []
+    # And the brain does not hold the inference config back: a tuned failure says nothing about serving it
+    key = tuple(prove["dimensions"].values())
+    assert key not in history.configs or history.configs[key].unfeasible_at is None
