@@ -31,6 +31,7 @@ from pathprover.core.runconfig import RunConfig
 from pathprover.generate.bundle import Bundle, bundle_zip
 from pathprover.services import Services
 from pathprover.stages.ports import (
+    ADAPTER_NAME_ENV,
     BuildJob,
     DeploySpec,
     JobRef,
@@ -99,20 +100,25 @@ def with_required_stages(run: RunConfig, svc: Services) -> RunConfig:
 
 
 def stage_plan(run: RunConfig) -> list[str]:
-    """The stages this prove runs, in lifecycle order; tune stages only when tuning was asked for."""
+    """The stages this prove runs, in lifecycle order; tune stages only when tuning was asked for, the adapter
+    stage when there is an adapter to serve (RunConfig refuses an adapter stage without one)."""
     wanted = set(run.stages) | {"register", "clean"}
     if run.tuning is not None:
         wanted |= {"tune", "adapter"}
-    else:
-        wanted -= {"tune", "adapter"}
+    if run.adapter_s3_uri is not None:
+        wanted.add("adapter")
     if run.vector.deployment_target != "realtime-inference":
         # The load generator streams tokens from a realtime endpoint; async and batch targets are proved by
         # the smoke request through their own path (output in S3), not benchmarked.
         wanted.discard("benchmark")
     plan = [s for s in STAGE_ORDER if s in wanted]
-    if run.tuning is not None and "test" in plan:
+    if "adapter" in plan and "test" in plan:
         plan.insert(plan.index("adapter") + 1, "test")
     return plan
+
+
+ADAPTER_NAME: Final = "pathprover-lora"
+"""The name the adapter is served under: the adapter test and the benchmark send it as the OpenAI `model`."""
 
 
 RUNNER_IMAGE_MINUTES: Final = 10.0
@@ -163,6 +169,25 @@ def _billing_cost(svc: Services, state: ProveState, now: datetime) -> float:
         end = datetime.fromisoformat(span[1]) if len(span) > 1 else now
         seconds += max(0.0, (end - start).total_seconds())
     return round(seconds / 3600.0 * price, 4)
+
+
+def _stop_billing(state: ProveState, name: str, at: datetime) -> None:
+    """Close a billing span (a job that ended by itself, an endpoint deleted before the prove's clean)."""
+    span = state.billing.get(name)
+    if span is not None and len(span) == 1:
+        start = datetime.fromisoformat(span[0])
+        span.append(max(start, at).isoformat())
+
+
+def _job_end(job_state: JobState, now: datetime) -> datetime:
+    finished = job_state.detail.get("finished_at")
+    if isinstance(finished, str):
+        try:
+            at = datetime.fromisoformat(finished)
+            return min(now, at if at.tzinfo else at.replace(tzinfo=UTC))
+        except ValueError:
+            pass
+    return now
 
 
 def _clean_cost(svc: Services, state: ProveState) -> float:
@@ -459,8 +484,13 @@ def _deploy_spec(state: ProveState, svc: Services, now: datetime, variant: str =
         # container starts; the container serves from there.
         env["MODEL_SOURCE"] = "s3"
         env["MODEL_S3_URI"] = model_data_uri
-    if variant == "adapter" and "adapter_s3_uri" in state.artifacts:
-        env["ADAPTER_S3_URI"] = state.artifacts["adapter_s3_uri"]
+    adapter_uri = None
+    if variant == "adapter":
+        adapter_uri = state.artifacts.get("adapter_s3_uri") or run.adapter_s3_uri
+        if not adapter_uri:
+            raise StageError("the adapter stage needs the tune stage's adapter or the target's adapter_s3_uri")
+        # SageMaker copies the adapter beside the model (AdditionalModelDataSources); start.sh serves it by name.
+        env[ADAPTER_NAME_ENV] = ADAPTER_NAME
     io_prefix = svc.artifacts.uri(f"io/{names.endpoint}/")
     target = run.vector.deployment_target
     batch_input = None
@@ -486,6 +516,7 @@ def _deploy_spec(state: ProveState, svc: Services, now: datetime, variant: str =
         expected_ready_s=int(_expected_seconds(svc, state, "deploy")),
         stage="adapter" if variant else "deploy",
         model_data_uri=model_data_uri,
+        adapter_data_uri=adapter_uri,
         **startup_timeouts(svc, run),
     )
 
@@ -524,7 +555,37 @@ def _start_deploy(state: ProveState, svc: Services, now: datetime, variant: str 
 
 
 def _start_adapter(state: ProveState, svc: Services, now: datetime) -> ProveState:
+    released = _release_base_endpoint(state, svc, now, "adapter")
+    if released is not None:
+        return released
     return _start_deploy(state, svc, now, variant="adapter")
+
+
+def _release_base_endpoint(state: ProveState, svc: Services, now: datetime, stage: str) -> ProveState | None:
+    """Delete the base endpoint once its test passed, before the training job or the adapter endpoint starts,
+    so one instance bills at a time (what the plan reserved for). None when done; a failed state when the
+    delete was refused (going on would bill two instances)."""
+    base = [
+        r
+        for r in state.resources
+        if r.kind == "endpoint" and r.meta.get("failure_stage", "deploy") == "deploy" and not r.start_failure
+    ]
+    live = [r for r in base if len(state.billing.get(r.name, [])) == 1]
+    if not live:
+        return None
+    report = svc.fleet.clean(live, keep=False)
+    if report.errors:
+        return _fail(
+            state,
+            stage,
+            f"could not delete the base endpoint before {stage}: {'; '.join(report.errors)}",
+            "harness",
+        )
+    for ref in live:
+        _stop_billing(state, ref.name, now)
+    state.artifacts.pop("endpoint_url", None)
+    state.notes.append(f"base endpoint deleted after its test, before {stage} (one instance bills at a time)")
+    return None
 
 
 def _endpoint_ref(state: ProveState) -> JobRef:
@@ -543,14 +604,23 @@ def _smoke(state: ProveState, svc: Services, now: datetime) -> ProveState:
             _finish_stage(state, now, note="batch transform output present")
             return state
         return _fail(state, "test", f"batch transform finished without output at {output}")
-    body = json.dumps(
-        {"model": state.run.model_name, "prompt": SMOKE_PROMPT, "max_tokens": 16, "temperature": 0}
-    ).encode()
+    served = _served_model(state, ref)
+    body = json.dumps({"model": served, "prompt": SMOKE_PROMPT, "max_tokens": 16, "temperature": 0}).encode()
     result = svc.fleet.invoke(ref, body, "application/json")
     if result.status_code in (200, 202):
         if result.status_code == 200 and not _has_text(result.body):
             return _fail(state, "test", f"smoke request returned no text: {result.body[:300]!r}")
-        _finish_stage(state, now, note=f"HTTP {result.status_code}")
+        if served == ADAPTER_NAME and result.status_code == 200 and _answered_by(result.body) not in (None, served):
+            return _fail(
+                state,
+                "test",
+                f"the adapter test asked for model {served!r} but {_answered_by(result.body)!r} answered: the "
+                "endpoint does not serve the adapter",
+                # The plan admits only stacks the catalog says serve adapters: this is the container's plumbing.
+                "harness",
+            )
+        note = f"HTTP {result.status_code}" + (f", adapter {served}" if served == ADAPTER_NAME else "")
+        _finish_stage(state, now, note=note)
         return state
     if result.status_code in (503, 0) or result.error == "not ready":
         if state.deadline is not None and now >= state.deadline:
@@ -558,6 +628,20 @@ def _smoke(state: ProveState, svc: Services, now: datetime) -> ProveState:
         return _poll_later(state, ref, 15)
     text = result.error or result.body.decode("utf-8", "replace")
     return _fail(state, "test", f"smoke request failed with HTTP {result.status_code}: {text[:2000]}")
+
+
+def _served_model(state: ProveState, ref: JobRef) -> str:
+    """What a request to ``ref`` names as its model: the adapter on the adapter endpoint, else the base model."""
+    return ADAPTER_NAME if ref.meta.get("failure_stage") == "adapter" else state.run.model_name
+
+
+def _answered_by(body: bytes) -> str | None:
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return None
+    model = payload.get("model") if isinstance(payload, dict) else None
+    return str(model) if model else None
 
 
 def _has_text(body: bytes) -> bool:
@@ -572,29 +656,46 @@ def _has_text(body: bytes) -> bool:
 
 
 def _start_tune(state: ProveState, svc: Services, now: datetime) -> ProveState:
+    """Start the LoRA training job: containers/training as its script-mode source, the bundled dataset as its
+    train channel, the staged weights (when there are) as its model channel. The base endpoint goes first."""
+    from pathprover.generate.training import (
+        DATASET,
+        TRAINING_DEFAULTS,
+        script_mode_hyperparameters,
+        source_tarball,
+        training_source,
+    )
+
     run = state.run
     assert run.tuning is not None
+    released = _release_base_endpoint(state, svc, now, "tune")
+    if released is not None:
+        return released
     names = resource_names(state.execution_id, state.config_id, state.attempt)
     out = svc.artifacts.uri(f"tune/{names.training_job}/")
-    data = svc.artifacts.put_bytes(
-        f"tune/{names.training_job}/data/train.jsonl",
-        b"\n".join(json.dumps({"prompt": f"Q{i}: say {i}", "completion": f" {i}"}).encode() for i in range(32)),
-    )
+    source = training_source()
+    source_uri = svc.artifacts.put_bytes(f"tune/source/sourcedir-{source.digest[:16]}.tar.gz", source_tarball(source))
+    data = svc.artifacts.put_bytes(f"tune/{names.training_job}/data/train.jsonl", source.files[DATASET])
+    channels = {"train": data.rsplit("/", 1)[0] + "/"}
+    if state.artifacts.get("model_s3_uri"):
+        channels["model"] = state.artifacts["model_s3_uri"]
+    arguments = {
+        **TRAINING_DEFAULTS,
+        "model_id": run.model_name,
+        "technique": run.tuning.technique,
+        "max_steps": run.tuning.max_steps,
+        "lora_rank": run.tuning.lora_rank,
+    }
     spec = TrainingSpec(
         execution_id=state.execution_id,
         config_id=state.config_id,
         attempt=state.attempt,
         job_name=names.training_job,
         training_image=svc.settings.training_image,
-        hyperparameters={
-            "model_id": run.model_name,
-            "technique": run.tuning.technique,
-            "max_steps": run.tuning.max_steps,
-            "lora_rank": run.tuning.lora_rank,
-        },
+        hyperparameters=script_mode_hyperparameters(source_uri, svc.settings.region, arguments),
         role_arn=svc.settings.sagemaker_role_arn,
         instance_type=run.instance_type,
-        input_channels={"train": data.rsplit("/", 1)[0] + "/"},
+        input_channels=channels,
         output_s3=out + "output/",
         capacity_reservation_arn=run.infra_params.capacity_reservation_arn,
         expiry=prove_horizon(state, svc, now),
@@ -604,7 +705,7 @@ def _start_tune(state: ProveState, svc: Services, now: datetime) -> ProveState:
     ref = svc.fleet.start_training(spec)
     state.resources.append(ref)
     state.billing[ref.name] = [now.isoformat()]
-    state.artifacts["adapter_s3_uri"] = out + "output/"
+    state.artifacts["training_source_uri"] = source_uri
     return _poll_later(state, ref, suggest_wait(0, spec.expected_s, billing=True))
 
 
@@ -617,7 +718,7 @@ def _start_benchmark(state: ProveState, svc: Services, now: datetime) -> ProveSt
         **_job_env(svc, state),
         "ENDPOINT_NAME": ref.name,
         "ENDPOINT_URL": state.artifacts.get("endpoint_url", ""),
-        "MODEL_NAME": run.model_name,
+        "MODEL_NAME": _served_model(state, ref),
         "CONCURRENCY": ",".join(str(c) for c in workload.concurrency_levels),
         "REQUESTS": str(workload.requests_per_level),
         "WARMUP_REQUESTS": str(workload.warmup_requests),
@@ -780,6 +881,8 @@ def check(state: ProveState, svc: Services) -> ProveState:
     )
     if job_state.done:
         _detection(record, job_state, now)
+        if state.job.kind == "training":
+            _stop_billing(state, state.job.name, _job_end(job_state, now))  # the job's instances are gone
         if state.job.kind == "runner":
             return _runner_done(state, svc, now, job_state)
         if job_state.status == "failed":
@@ -871,6 +974,11 @@ def _succeeded(state: ProveState, svc: Services, now: datetime, stage: str, job_
             state.artifacts["image_digest"] = str(digest)
         if "benchmark" in state.plan and not svc.builder.image_exists(svc.settings.runner_image_uri):
             return _start_runner_image(state, svc, now)
+    elif stage == "tune":
+        artifact = detail.get("model_artifacts")
+        if not artifact:
+            return _fail(state, "tune", "the training job completed without model artifacts (no adapter)", "harness")
+        state.artifacts["adapter_s3_uri"] = str(artifact)
     elif stage in ("deploy", "adapter"):
         if detail.get("endpoint_url"):
             state.artifacts["endpoint_url"] = str(detail["endpoint_url"])
