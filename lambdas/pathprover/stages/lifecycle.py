@@ -625,14 +625,10 @@ def _start_benchmark_job(
     results_uri = svc.artifacts.uri(f"benchmarks/{state.execution_id}/{state.config_id}/{state.attempt}/")
     env = {**_benchmark_env(state, svc), **extra, "RESULTS_URI": results_uri}
     expected = expected_s if expected_s is not None else _expected_seconds(svc, state, "benchmark")
-    source = svc.artifacts.put_bytes(
-        f"bundles/benchmark-{state.artifacts.get('bundle_digest', 'none')[:16]}.zip",
-        bundle_zip(Bundle(files={"buildspec.yml": _benchmark_buildspec().encode()})),
-    )
     job = BuildJob(
         project_name=svc.settings.benchmark_project,
         kind="benchmark",
-        source_s3_uri=source,
+        source_s3_uri=_benchmark_source(state, svc),
         source_digest=hashlib.sha256(_benchmark_buildspec().encode()).hexdigest(),
         env=env,
         execution_id=state.execution_id,
@@ -643,6 +639,17 @@ def _start_benchmark_job(
     )
     state.artifacts["results_uri"] = results_uri
     return _poll_later(state, svc.builder.start(job), suggest_wait(0, expected, billing=True))
+
+
+def _benchmark_source(state: ProveState, svc: Services) -> str:
+    """The benchmark job's source bundle, uploaded once per prove (by Advance: the Check task that starts a
+    batch benchmark's job after its transform job needs no write access to bundles)."""
+    if "benchmark_source" not in state.artifacts:
+        state.artifacts["benchmark_source"] = svc.artifacts.put_bytes(
+            f"bundles/benchmark-{state.artifacts.get('bundle_digest', 'none')[:16]}.zip",
+            bundle_zip(Bundle(files={"buildspec.yml": _benchmark_buildspec().encode()})),
+        )
+    return state.artifacts["benchmark_source"]
 
 
 BATCH_ANALYSIS_S: Final = 300.0
@@ -671,6 +678,7 @@ def _start_batch_benchmark(state: ProveState, svc: Services, now: datetime) -> P
             "expected_ready_s": int(_expected_seconds(svc, state, "benchmark")),
         }
     )
+    _benchmark_source(state, svc)
     ref = svc.fleet.start_deploy(spec)
     state.resources.append(ref)
     state.billing[ref.name] = [now.isoformat()]
