@@ -110,3 +110,25 @@ def test_an_endpoint_that_is_not_async_is_refused_at_warm_up(
     with pytest.raises(LoadgenError, match="not an asynchronous endpoint"):
         run_async(run_levels(_transport(server, store, "ep-d"), WORKLOAD, model="m"))
     server.unregister("ep-d")
+
+
+def test_with_the_default_polling_the_end_is_late_by_at_most_five_percent(
+    server: SimulatedEndpointServer, store: LocalArtifactStore
+) -> None:
+    # Given an async endpoint answering in 1.0 s, polled with the job's defaults (cap 0.5 s): an interval that
+    # simply grew to its cap would see the answer up to half a second late
+    slow = LatencyModel(decode_ms_per_token=86.0, prefill_ms_per_token=0.2, base_ms=50.0, concurrency_slope=0.0)
+    io = AsyncIO(store, f"s3://{BUCKET}/io/ep-e/async-output/")
+    server.register("ep-e", slow, model_name="m", async_io=io)
+    three = Workload(seed=2, input_tokens=20, output_tokens=12, requests=3, concurrency=(1,), streaming=False)
+    # When it runs
+    transport = _transport(server, store, "ep-e")
+    result = run_async(run_levels(transport, three, model="m"))
+    # Then every measured end is within 5 % (plus the local store's fsync'ed writes) of the generation time
+    expected_ms = slow.ttft_ms(20) + 11 * slow.itl_ms(1)
+    assert expected_ms == pytest.approx(1000, abs=1)
+    level = result.levels[0]
+    assert level.errors == 0
+    assert expected_ms <= level.e2e_latency_avg_ms <= expected_ms * 1.05 + 80, level
+    assert transport.polls <= 4 * 60  # a few dozen polls per request, not a busy loop
+    server.unregister("ep-e")

@@ -468,7 +468,8 @@ class ObjectStore(Protocol):
 
 ASYNC_POLL_INITIAL_S = 0.02
 ASYNC_POLL_MAX_S = 0.5
-ASYNC_POLL_GROWTH = 1.5
+ASYNC_POLL_FRACTION = 0.05
+"""The next poll comes after this share of the time since submission: the end is known to within 5 %."""
 ASYNC_TIMEOUT_S = 900.0
 
 
@@ -481,8 +482,9 @@ class SageMakerAsyncTransport:
     upper bound on the true end, late by at most the poll interval (``poll_max_s``). The whole answer
     arrives at once (``streamed=False``): no TTFT or inter-token times can be derived from it.
 
-    Polling is capped: the interval grows from ``poll_initial_s`` by x1.5 to ``poll_max_s`` and a
-    request neither answered nor failed within ``timeout_s`` is an error. ``runtime_url`` points the
+    Polling is capped: the next poll comes after 5 % of the time since submission, at least
+    ``poll_initial_s`` and at most ``poll_max_s`` (so the end is late by at most 5 %, or ``poll_max_s``),
+    and a request neither answered nor failed within ``timeout_s`` is an error. ``runtime_url`` points the
     client at another SageMaker Runtime endpoint (the simulated fleet's server offline).
     """
 
@@ -628,7 +630,6 @@ class SageMakerAsyncTransport:
                 streamed=False,
             )
         deadline = start + int(self.timeout_s * 1e9)
-        interval = self.poll_initial_s
         while True:
             self.polls += 1
             try:
@@ -665,8 +666,9 @@ class SageMakerAsyncTransport:
                     sent_ns=sent,
                     streamed=False,
                 )
+            elapsed_s = (now - (sent or start)) / 1e9
+            interval = min(self.poll_max_s, max(self.poll_initial_s, elapsed_s * ASYNC_POLL_FRACTION))
             await asyncio.sleep(min(interval, max(0.0, (deadline - now) / 1e9)))
-            interval = min(self.poll_max_s, interval * ASYNC_POLL_GROWTH)
 
 
 # --------------------------------------------------------------------------- factory
