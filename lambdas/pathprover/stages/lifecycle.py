@@ -589,12 +589,12 @@ def _start_benchmark(state: ProveState, svc: Services, now: datetime) -> ProveSt
     ref = _endpoint_ref(state)
     env = {"ENDPOINT_NAME": ref.name, "ENDPOINT_URL": state.artifacts.get("endpoint_url", "")}
     if target == "async-inference":
-        names = resource_names(state.execution_id, state.config_id, state.attempt)
+        endpoint = ref.meta.get("endpoint", ref.name)
         env.update(
             BENCHMARK_MODE="async",
-            ENDPOINT_NAME=ref.meta.get("endpoint", ref.name),
+            ENDPOINT_NAME=endpoint,
             # the endpoint's io prefix: its execution role reads inputs there, the job's role writes them
-            ASYNC_INPUT_URI=svc.artifacts.uri(f"io/{names.endpoint}/async-input/"),
+            ASYNC_INPUT_URI=svc.artifacts.uri(f"io/{endpoint}/async-input/"),
             RUNTIME_ENDPOINT_URL=state.artifacts.get("runtime_url", ""),
         )
     return _start_benchmark_job(state, svc, now, env)
