@@ -123,3 +123,15 @@ def test_a_batch_target_whose_records_cannot_fit_the_served_context_cannot_gener
     assert "33024 tokens" in (batch_input_problem(too_long, catalog) or "")
     # the same workload is no batch input problem for an endpoint (it streams request by request)
     assert batch_input_problem(_run("async-inference", input_tokens=32000, output_tokens=1024), catalog) is None
+
+
+def test_an_async_job_refuses_an_input_prefix_outside_its_results_bucket(tmp_path: Path):
+    store = LocalArtifactStore(tmp_path, s3_bucket="pp-bench")
+    env = {
+        "BENCHMARK_MODE": "async", "MODEL_NAME": "m", "RESULTS_URI": "s3://pp-bench/benchmarks/x/",
+        "ENDPOINT_NAME": "pp-ep", "ASYNC_INPUT_URI": "s3://elsewhere/io/pp-ep/async-input/",
+    }  # fmt: skip
+    with pytest.raises(BenchmarkJobError, match="bucket of RESULTS_URI"):
+        run_benchmark_job(env, store)
+    with pytest.raises(BenchmarkJobError, match="BENCHMARK_MODE"):
+        run_benchmark_job({**env, "BENCHMARK_MODE": "sync"}, store)

@@ -113,7 +113,10 @@ def async_transport(env: Mapping[str, str], artifacts: ArtifactStore) -> SageMak
     missing = [k for k in ("ENDPOINT_NAME", "ASYNC_INPUT_URI") if not env.get(k)]
     if missing:
         raise BenchmarkJobError(f"an async benchmark needs {', '.join(missing)}")
-    _, input_prefix = parse_s3_uri(env["ASYNC_INPUT_URI"])
+    bucket, input_prefix = parse_s3_uri(env["ASYNC_INPUT_URI"])
+    if env.get("RESULTS_URI") and parse_s3_uri(env["RESULTS_URI"])[0] != bucket:
+        # the job's store writes to the results bucket: an input elsewhere would be uploaded to the wrong place
+        raise BenchmarkJobError(f"ASYNC_INPUT_URI must be in the bucket of RESULTS_URI, not {env['ASYNC_INPUT_URI']}")
     region = env.get("REGION") or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None
     return SageMakerAsyncTransport(
         env["ENDPOINT_NAME"],
