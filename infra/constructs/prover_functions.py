@@ -223,6 +223,9 @@ class ProverFunctions(Construct):
                 allow(["dynamodb:PutItem"], [self._ledger.table_arn]),
                 *self._artifacts(Access(read=("benchmarks", "io"), write=("io",))),
                 *self._poll_builds(),
+                # a finished batch-benchmark transform job hands over to the benchmark job (its source is
+                # uploaded by Advance, so Check writes no bundle)
+                allow(["codebuild:StartBuild"], [self._farm.benchmark_project.project_arn]),
                 *self._ensure_runner_image(),
                 *self._poll_sagemaker(),
                 *self._invoke(),

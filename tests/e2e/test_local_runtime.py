@@ -255,19 +255,6 @@ def test_a_lane_whose_settle_fails_does_not_stop_the_others(seeded, monkeypatch)
     assert alive == [] and summary["leaked_resources"] == []
 
 
-def test_async_and_batch_targets_are_proved_by_the_smoke_request(seeded):
-    targets = [
-        target("Qwen/Qwen3-0.6B", "ml.g5.xlarge", deployment_target="batch-transform"),
-        target("Qwen/Qwen3-1.7B", "ml.g5.xlarge", deployment_target="async-inference"),
-    ]
-    with LocalRuntime(seeded) as runtime:
-        outcome = runtime.run({"TARGETS": targets, "MAX_COST_PER_RUN": 50})
-    assert outcome.status == "SUCCEEDED", outcome.cause
-    for prove in outcome.summary["proves"]:
-        assert prove["status"] == "completed", prove
-        assert "benchmark" not in {s["stage"] for s in prove["stages"]}
-
-
 def test_duplicate_targets_are_proved_once_and_odd_execution_names_work(seeded):
     targets = [target("Qwen/Qwen3-8B", "ml.g5.2xlarge"), target("Qwen/Qwen3-14B", "ml.g5.2xlarge")]
     with LocalRuntime(seeded) as runtime:

@@ -566,7 +566,8 @@ def test_batch_transform_path(env: Env) -> None:
         "CreationTime": NOW,
     }
     sm.add_response("describe_transform_job", {**base, "TransformJobStatus": "InProgress"})
-    sm.add_response("describe_transform_job", {**base, "TransformJobStatus": "Completed"})
+    times = {"TransformStartTime": NOW + timedelta(minutes=2), "TransformEndTime": NOW + timedelta(minutes=22)}
+    sm.add_response("describe_transform_job", {**base, **times, "TransformJobStatus": "Completed"})
     # clean: the job finished (nothing to stop), the model is deleted
     sm.add_response("describe_transform_job", {**base, "TransformJobStatus": "Completed"})
     sm.add_response("delete_model", {}, {"ModelName": NAMES.model})
@@ -580,6 +581,12 @@ def test_batch_transform_path(env: Env) -> None:
     assert ref.kind == "transform" and "endpoint" not in ref.meta
     assert running.status == "running" and 10 <= running.wait_seconds <= 600
     assert done.status == "succeeded" and done.detail["output_s3"] == "s3://pp-results/batch/out/"
+    # the billed time a batch benchmark is priced from: TransformStartTime -> TransformEndTime x instances
+    assert (done.detail["started"], done.detail["ended"]) == (
+        (NOW + timedelta(minutes=2)).isoformat(),
+        (NOW + timedelta(minutes=22)).isoformat(),
+    )
+    assert done.detail["instance_count"] == 1
     assert report.already_gone == [f"transform-job/{NAMES.transform_job}"]
     assert report.deleted == [f"model/{NAMES.model}"]
     with pytest.raises(ValueError, match="only endpoints"):

@@ -16,6 +16,7 @@ from pathprover.catalog import CatalogError
 from pathprover.core.runconfig import RunConfig
 from pathprover.core.targets import TargetError, to_run_config
 from pathprover.services import Services
+from pathprover.stages.batch_input import batch_input_problem
 from pathprover.stages.lifecycle import DEADLINE_FACTOR, expected_prove_seconds, stage_plan, with_required_stages
 from pathprover.stages.staging import too_large_to_stage
 from pathprover.stages.state import LANE_EVENTS, RUN_EVENTS_FIXED, ProveState
@@ -66,6 +67,8 @@ def _targets_to_runs(request: WorkflowInput, svc: Services) -> list[RunConfig]:
             run = to_run_config(target, svc.catalog)
         except (TargetError, CatalogError, ValueError) as exc:
             raise InvalidInput(f"TARGETS[{index}]: {exc}") from exc
+        if (problem := batch_input_problem(run, svc.catalog)) is not None:
+            raise InvalidInput(f"TARGETS[{index}]: {problem}; nothing was started")
         if svc.catalog.model(run.model_name).gated:
             if not checked_token:
                 missing_token, checked_token = token_secret_missing(svc), True
