@@ -1,6 +1,7 @@
 """`-c UseExistingBenchmarkTable=true`: the account already has mlcc_ci.benchmark_results (the guide's
-prerequisite made it). The stack creates no Glue database or table (CloudFormation would fail on
-AlreadyExists) and grants the functions on the existing ones by ARN, and on the table's S3 location."""
+prerequisite made it). The stack creates no Glue database or results table (CloudFormation would fail on
+AlreadyExists) and grants the functions on the existing ones by ARN, and on the table's S3 location. The
+levels table, which the prerequisite never made, is still the stack's (in its own results bucket)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ GLUE = {
     f"arn:aws:glue:{REGION}:{ACCOUNT}:catalog",
     f"arn:aws:glue:{REGION}:{ACCOUNT}:database/{C.GLUE_DATABASE}",
     f"arn:aws:glue:{REGION}:{ACCOUNT}:table/{C.GLUE_DATABASE}/{C.GLUE_TABLE}",
+    f"arn:aws:glue:{REGION}:{ACCOUNT}:table/{C.GLUE_DATABASE}/{C.GLUE_LEVELS_TABLE}",
 }
 
 
@@ -39,9 +41,14 @@ def _resources(statements: list[dict[str, Any]]) -> set[str]:
     return {flatten(r) for s in statements for r in _list(s["Resource"])}
 
 
-def test_no_glue_database_or_table_is_created(existing_table: Synth) -> None:
+def test_no_glue_database_or_results_table_is_created(existing_table: Synth) -> None:
     existing_table.template.resource_count_is("AWS::Glue::Database", 0)
-    existing_table.template.resource_count_is("AWS::Glue::Table", 0)
+    # Only the levels table, in the existing database, its files in the stack's own results bucket
+    (table,) = existing_table.resources("AWS::Glue::Table").values()
+    assert table["Properties"]["TableInput"]["Name"] == C.GLUE_LEVELS_TABLE
+    assert table["Properties"]["DatabaseName"] == C.GLUE_DATABASE and "DependsOn" not in table
+    location = json.dumps(table["Properties"]["TableInput"]["StorageDescriptor"]["Location"])
+    assert EXISTING_BUCKET not in location and location.endswith(f'"/{C.LEVELS_PREFIX}"]]}}')
     # The workgroup (and its results bucket) and the Path Prover are still there
     existing_table.template.resource_count_is("AWS::Athena::WorkGroup", 1)
     existing_table.template.resource_count_is("AWS::StepFunctions::StateMachine", 1)
@@ -50,7 +57,7 @@ def test_no_glue_database_or_table_is_created(existing_table: Synth) -> None:
 
 def test_without_the_flag_the_stack_creates_them(full: Synth) -> None:
     full.template.resource_count_is("AWS::Glue::Database", 1)
-    full.template.resource_count_is("AWS::Glue::Table", 1)
+    full.template.resource_count_is("AWS::Glue::Table", 2)
 
 
 def test_readers_are_granted_the_existing_database_table_and_files(existing_table: Synth) -> None:
@@ -71,6 +78,8 @@ def test_writers_append_to_the_existing_location_and_register_partitions(existin
         assert TABLE_OBJECTS in puts, function
         assert not [p for p in puts if p.endswith(f"/{C.TABLE_PREFIX}*") and p != TABLE_OBJECTS], function
         assert _resources(_statements_with(existing_table, function, "glue:BatchCreatePartition")) == GLUE
+        # The levels go to the stack's own bucket, under their table's prefix
+        assert [p for p in puts if p.endswith(f"/{C.LEVELS_PREFIX}*") and EXISTING_BUCKET not in p], function
     # No one may change the table itself
     everything = set().union(*(actions_of(role_statements(existing_table, r)) for r in _roles(existing_table)))
     assert not {a for a in everything if a.startswith("glue:") and ("Table" in a and not a.startswith("glue:Get"))}
@@ -88,6 +97,8 @@ def test_the_runtime_writes_where_the_existing_table_reads(existing_table: Synth
         # pathprover.adapters.aws.factory: s3://<results bucket>/<database>/<table>/
         location = f"s3://{settings.results_bucket}/{settings.glue_database}/{settings.glue_table}/"
         assert location == f"s3://{EXISTING_BUCKET}/{C.TABLE_PREFIX}"
+        assert settings.levels_location is not None and EXISTING_BUCKET not in settings.levels_location
+        assert settings.levels_location.endswith(f"/{C.LEVELS_PREFIX}")
 
 
 def test_athena_results_stay_in_the_stacks_bucket(existing_table: Synth) -> None:
@@ -101,8 +112,8 @@ def test_harness_only_with_an_existing_table_holds_the_workgroup_and_buckets(tmp
         {C.CTX_USE_EXISTING_TABLE: "true", C.CTX_TABLE_LOCATION: f"s3://{EXISTING_BUCKET}/{C.TABLE_PREFIX}"},
         tmp_path,
     )
-    types = {r["Type"] for r in synth.json["Resources"].values()}
-    assert "AWS::Glue::Database" not in types and "AWS::Glue::Table" not in types
+    types = [r["Type"] for r in synth.json["Resources"].values()]
+    assert "AWS::Glue::Database" not in types and types.count("AWS::Glue::Table") == 1  # the levels table
     assert "AWS::Athena::WorkGroup" in types
 
 

@@ -48,7 +48,11 @@ DUCKDB_TYPES = {
 
 
 def glue_columns(synth: Synth) -> dict[str, str]:
-    _, table = synth.one("AWS::Glue::Table")
+    (table,) = [
+        t
+        for t in synth.resources("AWS::Glue::Table").values()
+        if t["Properties"]["TableInput"]["Name"] == "benchmark_results"
+    ]
     table_input = table["Properties"]["TableInput"]
     columns = [*table_input["StorageDescriptor"]["Columns"], *table_input["PartitionKeys"]]
     return {c["Name"]: c["Type"] for c in columns}
