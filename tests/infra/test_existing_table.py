@@ -6,6 +6,8 @@ levels table, which the prerequisite never made, is still the stack's (in its ow
 from __future__ import annotations
 
 import json
+import re
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,8 @@ import infra.constants as C
 from infra.config import ConfigError, HarnessConfig
 from infra.iam import flatten
 
+from pathprover.core import schema
+from pathprover.core.records import LevelRecord, headline
 from tests.infra.conftest import ACCOUNT, EXISTING_BUCKET, FULL, REGION, Synth, synthesize
 from tests.infra.test_iam import actions_of, function_role, role_statements
 
@@ -97,8 +101,9 @@ def test_the_runtime_writes_where_the_existing_table_reads(existing_table: Synth
         # pathprover.adapters.aws.factory: s3://<results bucket>/<database>/<table>/
         location = f"s3://{settings.results_bucket}/{settings.glue_database}/{settings.glue_table}/"
         assert location == f"s3://{EXISTING_BUCKET}/{C.TABLE_PREFIX}"
-        assert settings.levels_location is not None and EXISTING_BUCKET not in settings.levels_location
-        assert settings.levels_location.endswith(f"/{C.LEVELS_PREFIX}")
+        # The levels table's files are in the stack's own results bucket (a token until deploy)
+        levels = flatten(env["PATHPROVER_LEVELS_LOCATION"])
+        assert EXISTING_BUCKET not in levels and levels.endswith(f"/{C.LEVELS_PREFIX}")
 
 
 def test_athena_results_stay_in_the_stacks_bucket(existing_table: Synth) -> None:
@@ -161,3 +166,16 @@ def test_the_location_may_omit_its_trailing_slash() -> None:
     )
     assert config.existing_table is not None
     assert config.existing_table.uri == f"s3://bucket-1/{C.TABLE_PREFIX}"
+
+
+def test_the_docs_alter_table_adds_every_headline_column_with_its_type() -> None:
+    # Given the statement docs/deploy.md gives for an existing table made before the headline columns
+    text = (Path(__file__).resolve().parents[2] / "docs" / "deploy.md").read_text()
+    found = re.search(r"ALTER TABLE mlcc_ci\.benchmark_results ADD COLUMNS \((.*?)\);", text, re.S)
+    assert found, "docs/deploy.md shows the ALTER TABLE for an existing table"
+    added = dict(pair.split() for pair in found.group(1).split(",") if pair.strip())
+    # Then it adds each headline column the writer fills, with the Glue type of the one schema
+    glue = {c.name: c.glue_type for c in schema.columns()}
+    assert {name: glue.get(name) for name in added} == added
+    level = LevelRecord(record_id="r", config_id="c", run_timestamp=datetime(2026, 1, 1), concurrency=1)
+    assert set(headline([level])) <= set(added)

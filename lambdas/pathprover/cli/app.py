@@ -366,7 +366,9 @@ def _print_result(columns: list[str], rows: list[list[Any]], title: str | None =
 
 @app.command()
 def sql(
-    query: Annotated[str, typer.Argument(help="Athena (Trino) SQL against mlcc_ci.benchmark_results")],
+    query: Annotated[
+        str, typer.Argument(help="Athena (Trino) SQL against mlcc_ci.benchmark_results and benchmark_levels")
+    ],
     warehouse: WarehouseOpt = None,
     table: TableOpt = None,
     as_json: JsonOpt = False,
