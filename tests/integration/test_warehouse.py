@@ -502,3 +502,16 @@ def test_the_brain_reads_an_old_layout_table_as_the_new_one(tmp_path):
     old_nearest, new_nearest = nearest(old_history, requested), nearest(new_history, requested)
     assert old_nearest.as_dict() == new_nearest.as_dict()
     assert [s.distance for s in old_nearest.substitutions] == [1]
+
+
+def test_table_pointing_at_an_export_of_both_tables_reads_each_as_its_own(tmp_path):
+    # Given a warehouse with two proves, read through --table at its database folder (an S3 export of mlcc_ci/)
+    LocalWarehouse(tmp_path).append(*proves("e1", "e2"))
+    exported = LocalWarehouse(tmp_path / "unused", table=tmp_path / "mlcc_ci")
+    # Then the level files are the levels table, not rows of the results table
+    assert exported.query("SELECT COUNT(*) FROM mlcc_ci.benchmark_results").rows == [[2]]
+    assert exported.query("SELECT COUNT(*) FROM mlcc_ci.benchmark_levels").rows == [[6]]
+    assert exported.problems() == []
+    # And a file inside the results folder alone reads with no levels
+    only = LocalWarehouse(tmp_path / "unused", table=tmp_path / "mlcc_ci" / "benchmark_results")
+    assert only.query("SELECT COUNT(*) FROM mlcc_ci.benchmark_levels").rows == [[0]]

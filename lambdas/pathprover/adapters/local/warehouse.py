@@ -111,12 +111,16 @@ class LocalWarehouse:
         return f"{self.table_dir} (Hive-partitioned Parquet, DuckDB)"
 
     def files(self) -> list[Path]:
-        base = self.table if self.table is not None else self.table_dir
-        return _parquet_files(base)
+        if self.table is None:
+            return _parquet_files(self.table_dir)
+        return [f for f in _parquet_files(self.table) if not _in_levels(f, self.table)]
 
     def level_files(self) -> list[Path]:
-        """The levels table's files (none with ``table``: an older-layout table carries its own levels)."""
-        return [] if self.table is not None else _parquet_files(self.levels_dir)
+        """The levels table's files. With ``table``, those under a `benchmark_levels` folder inside it (an
+        export of both tables); an older-layout table carries its levels in its own rows."""
+        if self.table is None:
+            return _parquet_files(self.levels_dir)
+        return [f for f in _parquet_files(self.table) if _in_levels(f, self.table)]
 
     def exists(self) -> bool:
         if self.table is not None and not self.table.exists():
@@ -367,6 +371,11 @@ def _parquet_files(base: Path) -> list[Path]:
     if not base.exists():
         return []
     return sorted(p for p in base.rglob("*.parquet") if p.is_file())
+
+
+def _in_levels(path: Path, base: Path) -> bool:
+    """Whether ``path`` (under ``base``) is a file of the levels table."""
+    return path != base and schema.LEVELS_TABLE_NAME in path.relative_to(base).parts[:-1]
 
 
 def _empty_sql(cols: Sequence[schema.Column]) -> str:
