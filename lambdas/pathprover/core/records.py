@@ -216,7 +216,7 @@ def headline(levels: Sequence[LevelRecord]) -> dict[str, Any]:
 
 
 class ProveContext(BaseModel):
-    """What every `path_prove` row of one prove shares."""
+    """What the `path_prove` row of one prove attempt carries besides its outcome and metrics."""
 
     model_config = ConfigDict(extra="forbid")
 
