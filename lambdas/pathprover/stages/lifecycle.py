@@ -912,10 +912,15 @@ def _benchmark_buildspec() -> str:
 def _start_register(state: ProveState, svc: Services, now: datetime) -> ProveState:
     state.actual_cost_usd = round(_billing_cost(svc, state, now) + _clean_cost(svc, state), 4)
     ctx = _context(state, now)
-    rows = completed_records(ctx, now, state.levels, artifacts_uri=state.artifacts.get("artifacts_uri"))
-    result = svc.store.append(rows)
+    record, levels = completed_records(ctx, now, state.levels, artifacts_uri=state.artifacts.get("artifacts_uri"))
+    result = svc.store.append([record], levels)
     state.records_written += result.written
-    _finish_stage(state, now, note=f"{result.written} rows ({result.skipped_duplicates} already there)")
+    _finish_stage(
+        state,
+        now,
+        note=f"{result.written} row and {result.levels_written} levels "
+        f"({result.skipped_duplicates} row, {result.levels_skipped_duplicates} levels already there)",
+    )
     return state
 
 
