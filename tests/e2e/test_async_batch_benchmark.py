@@ -9,11 +9,24 @@ from pathprover.adapters.local.faults import parse_faults
 from pathprover.runtime.local import LocalRuntime
 from tests.e2e.conftest import rows_for
 
-COLUMNS = (
-    "config_id, deployment_target, status, concurrency, ttft_p50_ms, itl_p50_ms, tpot_p50_ms, e2e_latency_p50_ms, "
-    "e2e_latency_p99_ms, output_token_throughput_tps, cost_per_1m_tokens, error_rate, artifacts_uri, "
-    "failure_stage, failure_reason"
+COLUMNS = "config_id, deployment_target, status, artifacts_uri, failure_stage, failure_reason"
+LEVEL_COLUMNS = (
+    "r.deployment_target, r.status, l.concurrency, l.mode, l.ttft_p50_ms, l.itl_p50_ms, l.tpot_p50_ms, "
+    "l.e2e_latency_p50_ms, l.e2e_latency_p99_ms, l.output_token_throughput_tps, l.cost_per_1m_tokens, l.error_rate"
 )
+
+
+def levels_for(warehouse, execution: str) -> list[dict]:
+    """Each benchmarked level of the execution's proves, with its prove's target and status."""
+    from pathprover.adapters.local.warehouse import LocalWarehouse
+
+    result = LocalWarehouse(warehouse).query(
+        f"SELECT {LEVEL_COLUMNS} FROM mlcc_ci.benchmark_levels l JOIN mlcc_ci.benchmark_results r "
+        f"USING (record_id) WHERE r.execution_id = '{execution}'"
+    )
+    return [dict(zip(result.columns, row, strict=True)) for row in result.rows]
+
+
 ASYNC = {"model_name": "Qwen/Qwen3-1.7B", "instance_type": "ml.g5.xlarge", "deployment_target": "async-inference"}
 BATCH = {"model_name": "Qwen/Qwen3-0.6B", "instance_type": "ml.g5.xlarge", "deployment_target": "batch-transform"}
 
@@ -34,6 +47,7 @@ def test_an_async_and_a_batch_prove_each_complete_with_metrics(seeded):
         outcome = runtime.run({"TARGETS": [ASYNC, BATCH], "MAX_COST_PER_RUN": 50})
         alive = runtime.fleet.alive({})
         rows = rows_for(seeded, outcome.execution_name, COLUMNS)
+        levels = levels_for(seeded, outcome.execution_name)
         artifacts = {r["deployment_target"]: _artifacts(runtime, r["artifacts_uri"]) for r in rows}
     assert outcome.status == "SUCCEEDED", outcome.cause
     summary = outcome.summary
@@ -43,14 +57,16 @@ def test_an_async_and_a_batch_prove_each_complete_with_metrics(seeded):
         assert prove["status"] == "completed", prove
         assert {"test", "benchmark"} <= {s["stage"] for s in prove["stages"] if s["outcome"] == "succeeded"}
 
-    # And the async prove has a row per concurrency level (in-flight submissions) with end-to-end latency
+    # And each prove has one row in benchmark_results
+    assert sorted(r["deployment_target"] for r in rows) == ["async-inference", "batch-transform"]
+    # And the async prove has a level per concurrency (in-flight submissions) with end-to-end latency
     # and throughput, and no streaming metrics
     async_rows = sorted(
-        (r for r in rows if r["deployment_target"] == "async-inference"), key=lambda r: r["concurrency"]
+        (r for r in levels if r["deployment_target"] == "async-inference"), key=lambda r: r["concurrency"]
     )
     assert [r["concurrency"] for r in async_rows] == [1, 4, 8]
     for row in async_rows:
-        assert row["status"] == "completed" and row["error_rate"] == 0
+        assert row["status"] == "completed" and row["error_rate"] == 0 and row["mode"] == "async"
         assert row["ttft_p50_ms"] is None and row["itl_p50_ms"] is None and row["tpot_p50_ms"] is None
         assert 0 < row["e2e_latency_p50_ms"] <= row["e2e_latency_p99_ms"]
         assert row["output_token_throughput_tps"] > 0 and row["cost_per_1m_tokens"] > 0
@@ -65,9 +81,9 @@ def test_an_async_and_a_batch_prove_each_complete_with_metrics(seeded):
         for _, ok, ttft, e2e, tokens in samples
     )
 
-    # And the batch prove has one row: throughput and $/1M tokens from the job's billed time, no latency
-    (batch,) = [r for r in rows if r["deployment_target"] == "batch-transform"]
-    assert batch["status"] == "completed" and batch["error_rate"] == 0
+    # And the batch prove has one level: throughput and $/1M tokens from the job's billed time, no latency
+    (batch,) = [r for r in levels if r["deployment_target"] == "batch-transform"]
+    assert batch["status"] == "completed" and batch["error_rate"] == 0 and batch["mode"] == "batch"
     assert batch["e2e_latency_p50_ms"] is None and batch["ttft_p50_ms"] is None
     manifest, samples = artifacts["batch-transform"]
     config = manifest["run_config"]

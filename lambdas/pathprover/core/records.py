@@ -143,6 +143,11 @@ class LevelRecord(BaseModel):
     config_id: str = Field(description="the attempt's config_id (for queries that need no join)")
     run_timestamp: UtcDatetime = Field(description="the attempt's run_timestamp, UTC")
     concurrency: int | None = Field(default=None, description="requests in flight at this level")
+    mode: str | None = Field(
+        default=None,
+        description="how it was measured: stream (realtime, tokens streamed), async (InvokeEndpointAsync, "
+        "submission to output object: no TTFT/ITL), batch (a transform job's billed time: no latencies)",
+    )
     requests: int | None = _metric("measured requests (warm-up excluded)")
     errors: int | None = _metric("failed requests")
     error_rate: float | None = _metric("failed requests / all requests")
