@@ -809,8 +809,14 @@ def test_corpus_is_well_formed() -> None:
     # (that neither the rules nor the model were fitted on) is kept, and every row is valid
     assert len(corpus) >= 1500
     assert set(counts) == set(CATEGORIES) and min(counts.values()) >= 100
-    assert len(blind) >= 180
-    assert min(Counter(item["category"] for item in blind).values()) >= 20
+    # (the blind split is the newest wave, collected after the last rule revision; an older blind wave
+    # becomes train data once its misses have been read, so the blind split is smaller than it once was)
+    assert len(blind) >= 50
+    blind_counts = Counter(item["category"] for item in blind)
+    assert set(blind_counts) == set(CATEGORIES) and min(blind_counts.values()) >= 5
+    # And no thread supplies both a train and a blind item (the model never saw a blind source)
+    train_sources = {item["source"] for item in corpus if item["split"] == "train"}
+    assert not train_sources & {item["source"] for item in blind}
     assert len({item["id"] for item in corpus}) == len(corpus)
     assert max(sources.values()) <= 2, sources.most_common(1)
     for item in corpus:
