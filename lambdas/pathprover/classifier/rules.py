@@ -304,6 +304,8 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|`?rope_scaling`? must be a dictionary\b|\bUnrecognized keys? in `?rope_scaling\b"
         r"|\brope_scaling\b.{0,80}?\b(?:invalid|unsupported|Unrecognized|must|should)\b"
         r"|\bKeyError: '[a-z0-9_]+'.{0,200}?\b(?:CONFIG_MAPPING|model_type|configuration_auto)\b"
+        # An Auto* class with no model for this config class: "KeyError: <class '...FalconConfig'>".
+        r"|\bKeyError: <class '[\w.]*configuration_\w+\.\w+Config'>"
         r"|\bmodel_type\b.{0,120}?\b(?:not recognized|unrecognized|unknown|KeyError)\b"
         r"|\bUnrecognized model in\b|\bShould have a `model_type` key\b|\bunknown (?:model )?architecture\b"
         r"|\brope_scaling\s*\[\s*[\"']\w+[\"']\s*\]"
@@ -453,7 +455,9 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\b(?:do not|don't|does not) have (?:the )?(?:required )?(?:`[^`]{1,80}` )?(?:IAM )?permission"
         # A plan's or account's limit on concurrent builds/jobs, and a licence not yet accepted.
         r"|\bconcurrency limit (?:reached|exceeded)\b|\blimit reached for (?:your|the|this) account\b"
-        r"|\baccept(?:ing)? (?:the )?(?:end-user license agreement|EULA)\b|\baccept_eula\b",
+        r"|\baccept(?:ing)? (?:the )?(?:end-user license agreement|EULA)\b|\baccept_eula\b"
+        # git asking for credentials it was never given (a CI checkout of a private repository).
+        r"|\bcould not read (?:Username|Password) for\b",
         hint="A permission is missing or denied by policy: grant it, then prove again.",
     ),
     _rule(
@@ -618,7 +622,7 @@ RULES: Final[tuple[Rule, ...]] = (
         "capacity.insufficient",
         "capacity",
         CAPACITY,
-        r"(?<![A-Za-z])Insufficient\w*Capacity\w*\b|\binsufficient capacity\b|\bCapacityError\b"
+        r"(?<![A-Za-z])Insufficient\w*Capacity\w*\b|\binsufficient (?:[\w.-]+ ){0,2}?capacity\b|\bCapacityError\b"
         r"|\b(?:do not|don't) have (?:sufficient|enough)\b.{0,60}?\bcapacity\b"
         r"|\bUnable to provision requested ML compute capacity\b"
         r"|\btemporarily unavailable in (?:the )?supported availability zones\b"
@@ -758,7 +762,8 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\binternal (?:service |server )?error\b|\bServiceException\b"
         r"|\bCancelledError\b|\b50[0234] Server Error\b|\bBad Gateway\b"
         r"|\bserver error \(5\d\d\)|\bInternalError\b|\bInternal Failure\b|\bagent lost\b|\brunner (?:has been )?lost\b"
-        r"|\bSignal \((?:11|6|4|7|8)\) received\b|\bexit status 0x[0-9a-f]+\b|\bCUDA error: unknown error\b"
+        r"|\bSignal \((?:11|6|4|7|8)\) received\b|\bexit status 0x[0-9a-f]+\b"
+        r"|\bCUDA (?:runtime )?error\b[^\n]{0,80}?\bunknown error\b"
         r"|\bHTTP (?:code |status )?5(?:00|02|03)\b|\bsignal SIG(?:ABRT|SEGV|BUS|ILL|FPE)\b"
         r"|\bSee job logs for more information\b|\bterminated abruptly\b"
         r"|\b(?:see|check) the (?:error )?(?:messages?|logs?|stack ?trace|output) above\b|" + _CRASH_SIGNAL_EXIT,
