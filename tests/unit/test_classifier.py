@@ -533,6 +533,62 @@ def test_families_widened_after_wave_13(text: str, expected: str, rule: str | No
         assert result.rule == rule
 
 
+@pytest.mark.parametrize(
+    ("text", "expected", "rule"),
+    [
+        # a cause logged at INFO/WARNING level beats the generic failure line that follows it
+        (
+            "[INFO] write /tmp/buildkit/ingest-3: no space left on device\n"
+            "[INFO] ----------------------------------------\n[ERROR] Exited with error code 1",
+            "unknown",
+            "unknown.disk_full",
+        ),
+        (
+            "W 03-02 10:11:12 provision.py:88] Error creating pods: KubernetesError: Insufficient GPU capacity"
+            " on the cluster.\nsubprocess.CalledProcessError: Command '['sky', 'launch']' returned non-zero exit"
+            " status 1.",
+            "capacity",
+            "capacity.insufficient",
+        ),
+        # ... but only a real cause: network noise on an INFO line does not explain the failed command
+        ("[INFO] Retrying in 5 seconds\n[ERROR] Exited with error code 1", "code_bug", "code.command_failed"),
+        # ... and a specific exception on the error line still wins over the INFO line
+        (
+            "[INFO] write /tmp/x: no space left on device\nModuleNotFoundError: No module named 'vllm'",
+            "code_bug",
+            "code.python_exception",
+        ),
+        # an Auto* class with no model for this configuration class
+        (
+            "KeyError: <class 'transformers.models.falcon.configuration_falcon.FalconConfig'>",
+            "model_incompatibility",
+            "model.architecture_unsupported",
+        ),
+        ("KeyError: 'missing_key'", "code_bug", "code.python_exception"),
+        # git asking for credentials it was never given
+        (
+            "fatal: could not read Password for 'https://gitlab.com': terminal prompts disabled",
+            "service_limitation",
+            "service.permission",
+        ),
+        ("ERROR: insufficient GPU capacity in zone us-east-1a", "capacity", "capacity.insufficient"),
+        (
+            "RuntimeError: CUDA runtime error (999) : unknown error at /pytorch/aten/src/THC/THCGeneral.cpp:50",
+            "unknown",
+            "unknown.inconclusive_crash",
+        ),
+    ],
+)
+def test_families_widened_after_wave_15(text: str, expected: str, rule: str) -> None:
+    # Given wordings of the families the wave-15 misses showed (a cause logged below ERROR level
+    # followed by a generic failure, loader KeyErrors on a config class, credential prompts,
+    # "insufficient <resource> capacity", CUDA "unknown error" crashes), and near misses that must not move
+    # When they are classified
+    result = classify(text)
+    # Then each lands in its family, decided by the named rule
+    assert (result.category, result.rule) == (expected, rule)
+
+
 def test_hedged_mention_of_oom_is_not_evidence() -> None:
     # Given a message that only lists the OOM killer as a possible cause
     text = (
@@ -938,5 +994,5 @@ def test_corpus_accuracy() -> None:
     assert f"| rules + model (shipped) | {blind_category:.1%} | {blind_retryable:.1%} |" in doc
 
 
-BLIND_CATEGORY_FLOOR = 0.86
-BLIND_RETRYABLE_FLOOR = 0.91
+BLIND_CATEGORY_FLOOR = 0.88
+BLIND_RETRYABLE_FLOOR = 0.96
