@@ -449,6 +449,146 @@ def test_families_found_by_the_blind9_and_blind10_waves(text: str, expected: str
         assert result.category == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected", "rule"),
+    [
+        # credentials refused, worded as an SDK exception or a registry error
+        (
+            "anthropic.AuthenticationError: Error code: 401 - {'type': 'authentication_error'}",
+            "service_limitation",
+            None,
+        ),
+        (
+            "Error response from daemon: Get https://registry-1.docker.io/v2/: "
+            "unauthorized: incorrect username or password",
+            "service_limitation",
+            None,
+        ),
+        (
+            "Error response from daemon: pull access denied for myimage, "
+            "repository does not exist or may require 'docker login'",
+            "service_limitation",
+            None,
+        ),
+        (
+            "Build concurrency limit reached for your account. "
+            "Build will enter queue once a concurrency becomes available.",
+            "service_limitation",
+            None,
+        ),
+        ("ValueError: Model 'm' requires accepting end-user license agreement (EULA).", "service_limitation", None),
+        # a GPU too old for the dtype, said as an assertion; an unknown architecture
+        (
+            "AssertionError: Device compute capability 8.9 or higher required for FP8 execution.",
+            "model_incompatibility",
+            None,
+        ),
+        (
+            "!! Warning, unknown architecture: Gemma2ForCausalLM !! Loading as LlamaForCausalLM",
+            "model_incompatibility",
+            None,
+        ),
+        # the CUDA compiler refusing a build flag is a build bug, not the model's architecture
+        ("nvcc fatal   : Unsupported gpu architecture 'compute_35'", "code_bug", "code.template"),
+        (
+            "WARNING 08-15 11:44:47 scheduler.py:130] Input prompt (2715 tokens) is too long and exceeds limit of 2560",
+            "code_bug",
+            None,
+        ),
+        # crashes and network failures that name no cause, even wrapped in a generic exception
+        (
+            "ncclSystemError: System call (e.g. socket, malloc) or external library call failed or device error.",
+            "unknown",
+            None,
+        ),
+        (
+            "HttpResponseError: (BadArgument) User container has crashed or terminated: Liveness probe failed",
+            "unknown",
+            None,
+        ),
+        ("srun: error: resolve_ctls_from_dns_srv: res_nsearch error: Unknown host", "unknown", None),
+        # a supervisor's kill report is evidence even at WARNING level
+        (
+            "[2023-05-11 18:13:57 +0000] [7] [WARNING] Worker with pid 14824 was terminated due to signal 9",
+            "oom",
+            "oom.kernel_kill",
+        ),
+        (
+            "[2023-04-01 09:57:40 +0000] [1] [WARNING] Worker with pid 3351 was terminated due to signal 11",
+            "unknown",
+            None,
+        ),
+    ],
+)
+def test_families_widened_after_wave_13(text: str, expected: str, rule: str | None) -> None:
+    # Given wordings of the families wave 13 and the out-of-fold misses showed (access refused as a
+    # client error, capability asserts, build-flag errors, crashes wrapped in generic exceptions,
+    # kills logged as warnings)
+    # When they are classified
+    result = classify(text)
+    # Then each lands in its family (a match on a WARNING line is weak evidence, so the model may
+    # confirm it), and where a specific rule is named, that rule decided
+    assert result.category == expected
+    if rule is not None:
+        assert result.rule == rule
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "rule"),
+    [
+        # a cause logged at INFO/WARNING level beats the generic failure line that follows it
+        (
+            "[INFO] write /tmp/buildkit/ingest-3: no space left on device\n"
+            "[INFO] ----------------------------------------\n[ERROR] Exited with error code 1",
+            "unknown",
+            "unknown.disk_full",
+        ),
+        (
+            "W 03-02 10:11:12 provision.py:88] Error creating pods: KubernetesError: Insufficient GPU capacity"
+            " on the cluster.\nsubprocess.CalledProcessError: Command '['sky', 'launch']' returned non-zero exit"
+            " status 1.",
+            "capacity",
+            "capacity.insufficient",
+        ),
+        # ... but only a real cause: network noise on an INFO line does not explain the failed command
+        ("[INFO] Retrying in 5 seconds\n[ERROR] Exited with error code 1", "code_bug", "code.command_failed"),
+        # ... and a specific exception on the error line still wins over the INFO line
+        (
+            "[INFO] write /tmp/x: no space left on device\nModuleNotFoundError: No module named 'vllm'",
+            "code_bug",
+            "code.python_exception",
+        ),
+        # an Auto* class with no model for this configuration class
+        (
+            "KeyError: <class 'transformers.models.falcon.configuration_falcon.FalconConfig'>",
+            "model_incompatibility",
+            "model.architecture_unsupported",
+        ),
+        ("KeyError: 'missing_key'", "code_bug", "code.python_exception"),
+        # git asking for credentials it was never given
+        (
+            "fatal: could not read Password for 'https://gitlab.com': terminal prompts disabled",
+            "service_limitation",
+            "service.permission",
+        ),
+        ("ERROR: insufficient GPU capacity in zone us-east-1a", "capacity", "capacity.insufficient"),
+        (
+            "RuntimeError: CUDA runtime error (999) : unknown error at /pytorch/aten/src/THC/THCGeneral.cpp:50",
+            "unknown",
+            "unknown.inconclusive_crash",
+        ),
+    ],
+)
+def test_families_widened_after_wave_15(text: str, expected: str, rule: str) -> None:
+    # Given wordings of the families the wave-15 misses showed (a cause logged below ERROR level
+    # followed by a generic failure, loader KeyErrors on a config class, credential prompts,
+    # "insufficient <resource> capacity", CUDA "unknown error" crashes), and near misses that must not move
+    # When they are classified
+    result = classify(text)
+    # Then each lands in its family, decided by the named rule
+    assert (result.category, result.rule) == (expected, rule)
+
+
 def test_hedged_mention_of_oom_is_not_evidence() -> None:
     # Given a message that only lists the OOM killer as a possible cause
     text = (
@@ -809,8 +949,14 @@ def test_corpus_is_well_formed() -> None:
     # (that neither the rules nor the model were fitted on) is kept, and every row is valid
     assert len(corpus) >= 1500
     assert set(counts) == set(CATEGORIES) and min(counts.values()) >= 100
-    assert len(blind) >= 180
-    assert min(Counter(item["category"] for item in blind).values()) >= 20
+    # (the blind split is the newest wave, collected after the last rule revision; an older blind wave
+    # becomes train data once its misses have been read, so the blind split is smaller than it once was)
+    assert len(blind) >= 50
+    blind_counts = Counter(item["category"] for item in blind)
+    assert set(blind_counts) == set(CATEGORIES) and min(blind_counts.values()) >= 5
+    # And no thread supplies both a train and a blind item (the model never saw a blind source)
+    train_sources = {item["source"] for item in corpus if item["split"] == "train"}
+    assert not train_sources & {item["source"] for item in blind}
     assert len({item["id"] for item in corpus}) == len(corpus)
     assert max(sources.values()) <= 2, sources.most_common(1)
     for item in corpus:
@@ -849,4 +995,4 @@ def test_corpus_accuracy() -> None:
 
 
 BLIND_CATEGORY_FLOOR = 0.88
-BLIND_RETRYABLE_FLOOR = 0.93
+BLIND_RETRYABLE_FLOOR = 0.96

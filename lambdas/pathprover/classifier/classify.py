@@ -30,6 +30,7 @@ from pathprover.classifier import model as learned
 from pathprover.classifier.redact import redact
 from pathprover.classifier.rules import (
     CATEGORY_HINTS,
+    CODE_WEAK,
     HEDGE,
     LINE_SPLIT,
     RETRYABLE,
@@ -53,6 +54,10 @@ MODEL_RULE_ID: Final[str] = f"model.v{learned.MODEL_VERSION}"
 
 SURE_SCORE: Final[int] = 30
 """A rule match this strong that names a cause decides without the model (chosen by cross-validation)."""
+CAUSE_ON_WEAK_LINE: Final[int] = 55
+"""A rule this strong (a stock-out or throttling and up: not a timeout, not a generic "not supported")
+found on an INFO/DEBUG/WARNING line still beats a generic failed command or named exception
+(the weak code_bug band) on an error line: cause beats symptom across log levels."""
 MODEL_MIN_CONFIDENCE: Final[float] = 0.4
 """Below this probability the model does not decide (chosen by cross-validation)."""
 MODEL_OVERRIDES_UNKNOWN: Final[float] = 0.9
@@ -171,6 +176,8 @@ def _hedged(line: str, match: re.Match[str]) -> bool:
 def _best_match(lines: list[str]) -> tuple[Rule, str, int, float] | None:
     """The strongest unhedged match: (rule, deciding line, offset of the match in that line, score)."""
     best: tuple[float, Rule, str, int] | None = None
+    # The strongest cause found only on an INFO/DEBUG/WARNING line (see CAUSE_ON_WEAK_LINE).
+    weak_cause: tuple[float, Rule, str, int] | None = None
     for line in lines:
         weak_line = WEAK_LINE.search(line) is not None
         for rule in _LINE_RULES:
@@ -181,6 +188,13 @@ def _best_match(lines: list[str]) -> tuple[Rule, str, int, float] | None:
             score = rule.priority / WEAK_LINE_DIVISOR if weak_line else rule.priority
             if best is None or score > best[0]:
                 best = (score, rule, line, match.start())
+            if weak_line and rule.priority >= CAUSE_ON_WEAK_LINE and (weak_cause is None or score > weak_cause[0]):
+                weak_cause = (score, rule, line, match.start())
+    if best is not None and weak_cause is not None and best[1].priority == CODE_WEAK:
+        # Cause beats symptom across log levels: "Insufficient CPU capacity" or "no space left on
+        # device" logged at WARNING/INFO explains the "exited with code 1" or the generic exception
+        # that follows it; it decides with the generic line's strength.
+        best = (best[0], weak_cause[1], weak_cause[2], weak_cause[3])
     # Records a log viewer splits over several lines (one Lambda REPORT field per line) are
     # matched on the joined message; the deciding "line" is then the lines the match spans.
     joined = "\n".join(lines)

@@ -304,8 +304,11 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|`?rope_scaling`? must be a dictionary\b|\bUnrecognized keys? in `?rope_scaling\b"
         r"|\brope_scaling\b.{0,80}?\b(?:invalid|unsupported|Unrecognized|must|should)\b"
         r"|\bKeyError: '[a-z0-9_]+'.{0,200}?\b(?:CONFIG_MAPPING|model_type|configuration_auto)\b"
+        # An Auto* class with no model for this config class: "KeyError: <class '...FalconConfig'>".
+        r"|\bKeyError: <class '[\w.]*configuration_\w+\.\w+Config'>"
         r"|\bmodel_type\b.{0,120}?\b(?:not recognized|unrecognized|unknown|KeyError)\b"
-        r"|\bUnrecognized model in\b|\bShould have a `model_type` key\b|\bunknown model architecture\b"
+        r"|\bUnrecognized model in\b|\bShould have a `model_type` key\b|\bunknown (?:model )?architecture\b"
+        r"|\brope_scaling\s*\[\s*[\"']\w+[\"']\s*\]"
         r"|\bCould not load model \S+ with any of the following classes\b|\boperators? (?:are|is) not implemented\b"
         r"|\bmax_model_len\b.{0,40}\bis greater than the derived max_model_len\b"
         r"|\bis greater than the model's maximum\b|\bexceeds the model's maximum (?:length|sequence length)\b"
@@ -343,7 +346,9 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\bCUDA error: invalid device function\b|\bCUDA driver initialization failed\b"
         r"|\bkernel image is invalid\b|\bGPU with CUDA capability \d+ \d+ is not supported\b"
         r"|\bis_sm\d+\b|\bsm_?\d{2,3}\b[^.\n]{0,30}?\b(?:or (?:higher|newer|above)|is required|not supported)\b"
-        r"|\bonly supported on (?:SM ?\d{2,3}|sm_\d{2,3}|GPUs\b|devices with compute capability)",
+        r"|\bonly supported on (?:SM ?\d{2,3}|sm_\d{2,3}|GPUs\b|devices with compute capability)"
+        r"|\bcompute capability\s*(?:>=?\s*)?\d+(?:\.\d+)? or (?:higher|newer|above|later)\b"
+        r"|\bcompute capability \d+(?:\.\d+)?\+? (?:is )?required\b",
         hint="The GPU of this instance family cannot run this model/dtype/quantization: use a "
         "newer GPU family or another dtype.",
     ),
@@ -439,7 +444,20 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\binsufficient authentication scopes\b|\bPermissionDeniedError\b|\b(?:don't|do not) have access to\b"
         r"|\bspending limit\b|\bused all (?:available|of your) credits\b|\bNo more (?:CI )?minutes\b"
         r"|\bMore credits are required\b|\bnot subscribed to\b|\bAuthentication Error\b"
-        r"|\bSKUs?\b.{0,80}\bare restricted\b",
+        r"|\bSKUs?\b.{0,80}\bare restricted\b"
+        # Credentials refused, however the client words it: an SDK's AuthenticationError, a 401 in an
+        # "Error code: 401" / "(HTTP code 401)" wrapper, a registry's "unauthorized: incorrect username
+        # or password", an API key that is missing or invalid.
+        r"|(?<![A-Za-z])Authentication_?Error\b|\bauthentication_error\b|\bunauthorized: \w"
+        r"|\bincorrect username or password\b|\b(?:Incorrect|invalid|missing) (?:x-)?API[ _-]?key\b"
+        r"|\bAPI[ _-]?key (?:is )?(?:required|invalid|not valid|expired)\b|\bUnable to authenticate\b"
+        r"|\b(?:Error|HTTP|status) code:? 401\b|\bpull access denied\b|\bmay require '?docker login\b"
+        r"|\b(?:do not|don't|does not) have (?:the )?(?:required )?(?:`[^`]{1,80}` )?(?:IAM )?permission"
+        # A plan's or account's limit on concurrent builds/jobs, and a licence not yet accepted.
+        r"|\bconcurrency limit (?:reached|exceeded)\b|\blimit reached for (?:your|the|this) account\b"
+        r"|\baccept(?:ing)? (?:the )?(?:end-user license agreement|EULA)\b|\baccept_eula\b"
+        # git asking for credentials it was never given (a CI checkout of a private repository).
+        r"|\bcould not read (?:Username|Password) for\b",
         hint="A permission is missing or denied by policy: grant it, then prove again.",
     ),
     _rule(
@@ -514,7 +532,8 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\bJinja (?:Exception|error)\b|\bError: Incorrect attribute value type\b|\bUndefined variables?\b"
         r"|\bparse error at\b"
         r"|\bDockerfile parse error\b|\bunknown instruction\b|\b(?:COPY|ADD) failed\b"
-        r"|\bfailed to compute cache key\b|\bfailed to (?:read|parse) dockerfile\b",
+        r"|\bfailed to compute cache key\b|\bfailed to (?:read|parse) dockerfile\b"
+        r"|\bnvcc fatal\b",
         hint="A generated template or Dockerfile is invalid: fix the generator.",
     ),
     _rule(
@@ -575,7 +594,8 @@ RULES: Final[tuple[Rule, ...]] = (
         CODE_STRONG - 5,
         r"\bReceived client error \(4\d\d\)|\bInput validation error\b"
         r"|\bmaximum context length is \d+ tokens\b|\bexceeds the model's maximum context length\b"
-        r"|\bTorch not compiled with CUDA enabled\b",
+        r"|\bTorch not compiled with CUDA enabled\b"
+        r"|\bis too long and exceeds (?:the )?limit of\b|\bPrompt is too long\b",
         hint="The test request or the build does not fit the model/server: fix the request "
         "(length, parameters) or the image.",
     ),
@@ -602,7 +622,7 @@ RULES: Final[tuple[Rule, ...]] = (
         "capacity.insufficient",
         "capacity",
         CAPACITY,
-        r"(?<![A-Za-z])Insufficient\w*Capacity\w*\b|\binsufficient capacity\b|\bCapacityError\b"
+        r"(?<![A-Za-z])Insufficient\w*Capacity\w*\b|\binsufficient (?:[\w.-]+ ){0,2}?capacity\b|\bCapacityError\b"
         r"|\b(?:do not|don't) have (?:sufficient|enough)\b.{0,60}?\bcapacity\b"
         r"|\bUnable to provision requested ML compute capacity\b"
         r"|\btemporarily unavailable in (?:the )?supported availability zones\b"
@@ -711,7 +731,8 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\bConcurrentModification\w*\b|\bupdate is in progress\b"
         r"|\bConnection was closed before\b|\bRemoteDisconnected\b|\bServer disconnected\b"
         r"|\b(?:failed|giving up) after \d+ (?:retries|attempts)\b|\bMax retries exceeded\b"
-        r"|\bcheck your (?:internet|network) connection\b|\bno such host\b",
+        r"|\bcheck your (?:internet|network) connection\b|\bno such host\b|\bUnknown host\b"
+        r"|\bDNS\b.{0,40}?\b(?:lookup )?failed\b|\berror trying to connect\b",
         hint="A network connection dropped: transient, retried once.",
     ),
     # A full disk is the cause of whatever build step or download then fails ("COPY failed",
@@ -734,12 +755,15 @@ RULES: Final[tuple[Rule, ...]] = (
         r"\bEngine core initialization failed\b|\bSee\b.{0,30}?\broot cause\b|\b\w*EngineDeadError\b"
         r"|\b(?:process|worker|actor|engine|core|shard)\b.{0,40}?\bdied\b"
         r"|\bNCCL (?:error|communicator was aborted)\b|\bncclUnhandled\w*\b"
+        r"|\bnccl(?:System|Internal|Remote)Error\b|\bcontainer has crashed\b|\bcrashed or terminated\b"
+        r"|\bLiveness probe failed\b|\bterminated due to signal (?:4|6|7|8|11)\b"
         r"|\bSegmentation fault\b|\bSIGSEGV\b|\bcore dumped\b"
         r"|\bInternal ?Server ?(?:Error|Exception)\b|\bInternalFailure\b|\bINTERNAL_ERROR\b"
         r"|\binternal (?:service |server )?error\b|\bServiceException\b"
         r"|\bCancelledError\b|\b50[0234] Server Error\b|\bBad Gateway\b"
         r"|\bserver error \(5\d\d\)|\bInternalError\b|\bInternal Failure\b|\bagent lost\b|\brunner (?:has been )?lost\b"
-        r"|\bSignal \((?:11|6|4|7|8)\) received\b|\bexit status 0x[0-9a-f]+\b|\bCUDA error: unknown error\b"
+        r"|\bSignal \((?:11|6|4|7|8)\) received\b|\bexit status 0x[0-9a-f]+\b"
+        r"|\bCUDA (?:runtime )?error\b[^\n]{0,80}?\bunknown error\b"
         r"|\bHTTP (?:code |status )?5(?:00|02|03)\b|\bsignal SIG(?:ABRT|SEGV|BUS|ILL|FPE)\b"
         r"|\bSee job logs for more information\b|\bterminated abruptly\b"
         r"|\b(?:see|check) the (?:error )?(?:messages?|logs?|stack ?trace|output) above\b|" + _CRASH_SIGNAL_EXIT,
@@ -792,7 +816,8 @@ LINE_SPLIT: Final[re.Pattern[str]] = re.compile(r"\r\n|\r|\n|\\r\\n|\\n")
 is cut into lines, for the rules and the model alike."""
 
 WEAK_LINE: Final[re.Pattern[str]] = re.compile(
-    r"^.{0,60}?(?:(?<![A-Za-z])(?:INFO|DEBUG|TRACE|WARN|WARNING)(?![A-Za-z])(?![-=(])"
+    r"^(?!.*\bterminated due to signal \d)"
+    r".{0,60}?(?:(?<![A-Za-z])(?:INFO|DEBUG|TRACE|WARN|WARNING)(?![A-Za-z])(?![-=(])"
     r"|\[(?:I|W|D)\]|\blevel=(?:info|debug|warn|warning)\b)"
     r"|\b\w+Warning:",
     _FLAGS,
