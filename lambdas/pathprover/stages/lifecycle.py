@@ -1173,7 +1173,7 @@ def handle_failure(state: ProveState, svc: Services, error: dict[str, Any] | Non
         now,
         category=verdict.category,
         retryable=verdict.retryable,
-        reason=verdict.evidence or failure.text,
+        reason=failure.reason,
         stage=failure.stage,
         scope=verdict.failure_scope,
     )

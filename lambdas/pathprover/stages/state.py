@@ -98,6 +98,14 @@ class Failure(BaseModel):
     def _dump(self, value: str | None) -> str | None:
         return None if value is None else redact(value)
 
+    @property
+    def reason(self) -> str:
+        """What the row and the summary say: the line that decided a known category; for `unknown` no line
+        is known to matter more than the others, so the (redacted) text itself."""
+        if self.category in (None, "unknown") or not self.evidence:
+            return self.text
+        return self.evidence
+
 
 class ProveState(BaseModel):
     model_config = ConfigDict(extra="forbid")

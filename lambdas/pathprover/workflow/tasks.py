@@ -148,7 +148,7 @@ def summarise(prove: ProveState, svc: Services) -> ProveSummary:
         failure_scope=failure.scope if failure else None,
         failure_action=failure.action if failure else None,
         failure_stage=failure.stage if failure else None,
-        failure_reason=(failure.evidence or failure.text)[:500] if failure else None,
+        failure_reason=failure.reason[:500] if failure else None,
         skip_reason=prove.skip_reason,
         tuned=prove.run.tuning is not None,
         transitions=prove.transitions,
