@@ -102,9 +102,13 @@ def run_command(
     from pathprover.adapters.local.account import ESTABLISHED
     from pathprover.adapters.local.account import fresh_account as fresh_account_profile
     from pathprover.adapters.local.faults import FaultFileError, FaultPlan, load_faults
+    from pathprover.brain.feasibility import FeasibilityRules
+    from pathprover.brain.plan import place_target
     from pathprover.catalog import CatalogError, load_catalog
     from pathprover.cli.app import fail, open_store, settings_for
+    from pathprover.core.runconfig import InfraParams, resolve_account
     from pathprover.core.targets import TargetError, load_targets, to_run_config
+    from pathprover.runtime.local import ACCOUNT as LOCAL_ACCOUNT
     from pathprover.runtime.local import LocalRuntime
     from pathprover.workflow.planning import InvalidInput, parse_input
 
@@ -127,9 +131,15 @@ def run_command(
         parse_input(payload)  # the state machine checks it too; here a mistake is one line, nothing started
         if targets is not None:
             catalog = load_catalog(settings_for(warehouse).catalog_dir)
+            rules = FeasibilityRules(catalog)
             for index, item in enumerate(load_targets(targets)):
                 try:
-                    to_run_config(item, catalog)
+                    placed, _ = place_target(item, rules)
+                    if (arn := placed.infra_params.capacity_reservation_arn) is not None:
+                        # The local runtime's account stands for the guide's literal ACCOUNT (as the plan does).
+                        resolved = InfraParams(capacity_reservation_arn=resolve_account(arn, LOCAL_ACCOUNT))
+                        placed = placed.model_copy(update={"infra_params": resolved})
+                    to_run_config(placed, catalog)
                 except (TargetError, CatalogError, ValueError) as exc:
                     raise TargetError(f"{targets}[{index}]: {exc}") from exc
     except (TargetError, FaultFileError, InvalidInput) as exc:

@@ -23,6 +23,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
+from pathprover.brain.feasibility import timeout_limit_reason
 from pathprover.classifier import classify
 from pathprover.classifier.redact import redact
 from pathprover.classifier.scope import FailureOrigin
@@ -268,7 +269,7 @@ def begin(state: ProveState, svc: Services) -> ProveState:
                 f"execution's TimeoutSeconds is reached at {state.run_deadline:%Y-%m-%d %H:%M} UTC",
             )
     estimate = state.run.budget_ceiling_usd or state.run.estimated_cost_usd or 0.0
-    if not svc.ledger.reserve(state.execution_id, state.config_id, estimate, state.max_cost_usd):
+    if not svc.ledger.reserve(state.execution_id, state.budget_key, estimate, state.max_cost_usd):
         svc.ledger.release_lease(state.config_id, owner)
         spent, reserved = svc.ledger.totals(state.execution_id)
         return _skip(
@@ -896,12 +897,18 @@ def handle_failure(state: ProveState, svc: Services, error: dict[str, Any] | Non
     if keep:
         state.notes.append("resources kept for post-mortem (KEEP_ON_FAILURE)")
     state.actual_cost_usd = round(_billing_cost(svc, state, now) + (0.0 if keep else _clean_cost(svc, state)), 4)
+    retryable, reason = verdict.retryable, verdict.evidence or failure.text
+    if verdict.category == "timeout" and verdict.failure_scope == "config":
+        limit = timeout_limit_reason(state.previous_timeouts, state.run.timeout_multiplier)
+        if limit is not None:  # the guide's "retry with longer timeout", bounded
+            retryable, reason = False, f"{limit}; last: {reason}"
+            failure.retryable = False
     record = failure_record(
         _context(state, now),
         now,
         category=verdict.category,
-        retryable=verdict.retryable,
-        reason=verdict.evidence or failure.text,
+        retryable=retryable,
+        reason=reason,
         stage=failure.stage,
         scope=verdict.failure_scope,
     )
@@ -956,7 +963,7 @@ def settle(state: ProveState, svc: Services) -> ProveState:
     if state.outcome == "skipped":
         return state
     state.actual_cost_usd = _billing_cost(svc, state, now)
-    svc.ledger.settle(state.execution_id, state.config_id, state.actual_cost_usd)
+    svc.ledger.settle(state.execution_id, state.budget_key, state.actual_cost_usd)
     svc.ledger.release_lease(state.config_id, f"{state.execution_id}#{state.lane}")
     if state.outcome == "pending":
         state.outcome = "completed" if state.status == "finished" else "error"

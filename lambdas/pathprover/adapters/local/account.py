@@ -74,6 +74,16 @@ NEW_ACCOUNT_DEFAULT_ENDPOINT_QUOTA: Final[int | None] = 0
 
 
 @dataclass(frozen=True)
+class SimulatedIdentity:
+    """The simulated account's id (the local runtime's, so the guide's ARNs work unchanged)."""
+
+    account: str
+
+    def account_id(self) -> str:
+        return self.account
+
+
+@dataclass(frozen=True)
 class AccountProfile:
     """What the simulated account holds and allows."""
 
