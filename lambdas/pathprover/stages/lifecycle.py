@@ -771,14 +771,31 @@ def check(state: ProveState, svc: Services) -> ProveState:
             state, stage, f"{stage} exceeded its timeout: still running after {record.polls} polls", "deadline"
         )
     wait = suggest_wait(elapsed, expected, billing)
-    if billing and state.billing and state.reserved_usd > 0:
-        # Never sleep past the point where the reservation runs out.
-        left = state.reserved_usd - _billing_cost(svc, state, now) - _clean_cost(svc, state)
-        wait = max(10, min(wait, int(left / _price(svc, state) * 3600)))
     if state.deadline is not None:
         wait = max(10, min(wait, int((state.deadline - now).total_seconds()) + 1))
         wait = max(wait, _event_floor_wait(state, now))
+    budget_wait = _budget_wait(svc, state, now) if billing else None
+    if budget_wait is not None:
+        # Last, so nothing (not even the history-events floor) sleeps past the point where the reservation
+        # runs out; too close to it to wait at all is the budget stop, now.
+        if budget_wait < MIN_POLL_S:
+            return _stop_for_budget(state, svc, now, stage)
+        wait = min(wait, budget_wait)
     return _poll_later(state, state.job, wait)
+
+
+MIN_POLL_S: Final = 10
+"""The shortest Wait between two polls."""
+
+
+def _budget_wait(svc: Services, state: ProveState, now: datetime) -> int | None:
+    """Seconds until the reservation (less the clean-up) is spent at the current billing rate: every open
+    resource bills (an endpoint and a training job, or two endpoints, during tune and adapter)."""
+    open_spans = sum(1 for span in state.billing.values() if len(span) == 1)
+    if not open_spans or state.reserved_usd <= 0:
+        return None
+    left = state.reserved_usd - _billing_cost(svc, state, now) - _clean_cost(svc, state)
+    return int(left / (_price(svc, state) * open_spans) * 3600)
 
 
 EVENTS_PER_POLL: Final = EVENTS_PER_STATE + EVENTS_PER_TASK + EVENTS_PER_STATE
@@ -813,6 +830,11 @@ def _over_budget(state: ProveState, svc: Services, now: datetime, stage: str) ->
     spent = _billing_cost(svc, state, now) + _clean_cost(svc, state)
     if spent < state.reserved_usd:
         return None
+    return _stop_for_budget(state, svc, now, stage)
+
+
+def _stop_for_budget(state: ProveState, svc: Services, now: datetime, stage: str) -> ProveState:
+    spent = _billing_cost(svc, state, now) + _clean_cost(svc, state)
     return _fail(
         state,
         stage,

@@ -61,6 +61,9 @@ class ProveSummary(BaseModel):
     failure_stage: str | None = None
     failure_reason: str | None = None
     skip_reason: str | None = None
+    attempt: int = 1
+    substitute_of: str | None = Field(default=None, description="the instance type a capacity failure left")
+    notes: list[str] = Field(default_factory=list)
     tuned: bool = False
     transitions: int = 0
     lambda_invocations: int = 0

@@ -62,6 +62,7 @@ NEW_ACCOUNT_ENDPOINT_QUOTAS: Final[Mapping[str, int]] = MappingProxyType(
         "ml.p5.48xlarge": 0,  # AUDIT
         "ml.p5e.48xlarge": 0,  # assumption (as p5.48xlarge)
         "ml.p5en.48xlarge": 0,  # assumption (as p5.48xlarge)
+        "ml.p6-b200.48xlarge": 0,  # assumption (as p5.48xlarge; capacity-only: runs on a training plan)
         "ml.inf2.xlarge": 1,  # assumption (no source for inf2; small sizes usable like g6.xlarge)
         "ml.inf2.8xlarge": 1,  # assumption
         "ml.inf2.24xlarge": 0,  # assumption (large sizes 0, like the GPU families)
