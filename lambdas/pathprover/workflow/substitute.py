@@ -1,5 +1,6 @@
 """The guide's "capacity: ... try next instance": a stock-out is retried in the same run on the next
-larger instance type of the family that still fits, before the lane moves on.
+larger instance type of the family that still fits, before the lane moves on -- once per config and run
+(a second stock-out waits for the cooldown), and only if the run's budget still holds its reservation.
 
 The substitute is the same config (same six dimensions, another instance type of the family), so it
 gets the next attempt number (its rows and resource names differ) and its own ledger reservation
@@ -37,6 +38,13 @@ def capacity_substitute(prove: ProveState, svc: Services) -> tuple[ProveState | 
     failure = prove.failure
     if prove.outcome != "failed" or failure is None or failure.category != "capacity" or failure.scope != "config":
         return None, None
+    if prove.substitute_of is not None:
+        # The guide's "next instance": one per config and run. A stock-out on that one too is retried after
+        # the cooldown, by a later run, instead of walking the family up to its most expensive size.
+        return None, (
+            f"no further substitute: {prove.substitute_of} and {prove.run.instance_type} had no capacity; the config "
+            "is retried after the capacity cooldown"
+        )
     catalog = svc.catalog
     run = prove.run
     current = catalog.instance(run.instance_type)
