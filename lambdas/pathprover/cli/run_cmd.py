@@ -95,6 +95,13 @@ def run_command(
         bool,
         typer.Option("--no-token-secret", help="Simulate an account without the Hugging Face token secret"),
     ] = False,
+    capacity_reservation: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--capacity-reservation",
+            help="TYPE=ARN: a training plan the run may use (CAPACITY_RESERVATIONS); repeat for more types",
+        ),
+    ] = None,
 ) -> None:
     """Run the state machine end to end on this machine: plan, prove in lanes, record, summarise."""
     from dataclasses import replace
@@ -123,6 +130,11 @@ def run_command(
         "INCLUDE_CATALOG": include_catalog,
     }
     try:
+        if capacity_reservation:
+            pairs = [item.partition("=") for item in capacity_reservation]
+            if any(not sep or not name or not arn for name, sep, arn in pairs):
+                raise TargetError("--capacity-reservation takes TYPE=ARN, e.g. ml.p6-b200.48xlarge=arn:aws:...")
+            payload["CAPACITY_RESERVATIONS"] = {name.strip(): arn.strip() for name, _, arn in pairs}
         if targets is not None:
             payload["TARGETS"] = [
                 t.model_dump(mode="json", exclude_none=True, exclude_defaults=True) for t in load_targets(targets)
