@@ -143,10 +143,19 @@ def run_command(
         parse_input(payload)  # the state machine checks it too; here a mistake is one line, nothing started
         if targets is not None:
             catalog = load_catalog(settings_for(warehouse).catalog_dir)
-            rules = FeasibilityRules(catalog)
+            try:
+                rules = FeasibilityRules(catalog, payload.get("CAPACITY_RESERVATIONS"))
+            except CatalogError as exc:
+                raise TargetError(f"--capacity-reservation: {exc}") from exc
             for index, item in enumerate(load_targets(targets)):
                 try:
                     placed, _ = place_target(item, rules)
+                    if placed.instance_type is not None and not placed.infra_params.capacity_reservation_arn:
+                        plan_arn = rules.reservations.get(catalog.instance(placed.instance_type).name)
+                        if plan_arn is not None:
+                            placed = placed.model_copy(
+                                update={"infra_params": InfraParams(capacity_reservation_arn=plan_arn)}
+                            )
                     if (arn := placed.infra_params.capacity_reservation_arn) is not None:
                         # The local runtime's account stands for the guide's literal ACCOUNT (as the plan does).
                         resolved = InfraParams(capacity_reservation_arn=resolve_account(arn, LOCAL_ACCOUNT))
