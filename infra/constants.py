@@ -220,6 +220,11 @@ FUNCTIONS: Final[tuple[FunctionSpec, ...]] = (
 )
 JANITOR: Final = FunctionSpec("Janitor", "pathprover-janitor", "pathprover.handlers.janitor.handler", 512, 600)
 JANITOR_SCHEDULE: Final = "rate(1 hour)"
+STOPPED_CLEANUP: Final = FunctionSpec(
+    "StoppedCleanup", "pathprover-stopped-cleanup", "pathprover.handlers.stopped.handler", 512, 300
+)
+"""Runs when an execution ends FAILED, TIMED_OUT or ABORTED (an EventBridge rule on its status changes)."""
+STOPPED_STATUSES: Final = ("FAILED", "TIMED_OUT", "ABORTED")
 JANITOR_DELETED_METRIC: Final = "JanitorDeleted"
 JANITOR_ERRORS_METRIC: Final = "JanitorErrors"
 FAILURE_SCOPE_METRIC: Final = "ProveFailureScope"

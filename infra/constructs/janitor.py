@@ -1,6 +1,6 @@
 """The janitor: every hour, delete Path Prover's SageMaker endpoints, endpoint configs and models (and stop
-its in-progress training and transform jobs) that outlived their execution or their `pathprover:expiry`
-tag, so a crashed execution cannot leave GPUs billing.
+its in-progress training and transform jobs and CodeBuild builds) that outlived their execution or their
+`pathprover:expiry` tag, so a crashed execution cannot leave GPUs (or builds) billing.
 
 The logic is the package's (`pathprover.handlers.janitor.handler` -> `pathprover.workflow.janitor.sweep`
 over `SageMakerFleet.inventory/delete` and `StepFunctionsExecutions`); this construct gives it exactly
@@ -11,11 +11,13 @@ resources, and read the status of this state machine's executions. It reports `J
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from aws_cdk import ArnFormat, Duration, Stack
+from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
@@ -23,6 +25,36 @@ from constructs import Construct
 from infra import constants as C
 from infra.constructs.prover_functions import python_function
 from infra.iam import allow, allow_unscoped, sagemaker_arns
+
+
+def fleet_cleanup_statements(scope: Construct) -> list[iam.PolicyStatement]:
+    """List Path Prover's SageMaker resources by tag, delete its endpoints, configs and models, stop its
+    jobs (`SageMakerFleet.inventory/delete`): the janitor's rights, and the stopped-execution clean-up's."""
+    return [
+        allow_unscoped(
+            [
+                "sagemaker:ListEndpointConfigs",
+                "sagemaker:ListEndpoints",
+                "sagemaker:ListModels",
+                "sagemaker:ListTrainingJobs",
+                "sagemaker:ListTransformJobs",
+            ]
+        ),
+        allow(["sagemaker:ListTags"], sagemaker_arns(scope, *C.SAGEMAKER_RESOURCE_TYPES)),
+        allow(
+            ["sagemaker:DeleteEndpoint", "sagemaker:DeleteEndpointConfig", "sagemaker:DeleteModel"],
+            sagemaker_arns(scope, "endpoint", "endpoint-config", "model"),
+        ),
+        allow(
+            [
+                "sagemaker:DescribeTrainingJob",
+                "sagemaker:DescribeTransformJob",
+                "sagemaker:StopTrainingJob",
+                "sagemaker:StopTransformJob",
+            ],
+            sagemaker_arns(scope, "training-job", "transform-job"),
+        ),
+    ]
 
 
 class Janitor(Construct):
@@ -35,9 +67,10 @@ class Janitor(Construct):
         layer: lambda_.ILayerVersion,
         environment: Mapping[str, str],
         state_machine: sfn.IStateMachine,
+        projects: Sequence[codebuild.IProject],
     ) -> None:
         super().__init__(scope, construct_id)
-        self.function = self._build_function(code, layer, environment, state_machine)
+        self.function = self._build_function(code, layer, environment, state_machine, projects)
         self.rule = self._build_schedule()
 
     def _build_function(
@@ -46,6 +79,7 @@ class Janitor(Construct):
         layer: lambda_.ILayerVersion,
         environment: Mapping[str, str],
         state_machine: sfn.IStateMachine,
+        projects: Sequence[codebuild.IProject],
     ) -> lambda_.Function:
         executions = Stack.of(self).format_arn(
             service="states",
@@ -60,28 +94,11 @@ class Janitor(Construct):
             layers=[layer],
             environment={**environment, "PATHPROVER_STATE_MACHINE_ARN": state_machine.state_machine_arn},
             statements=[
-                allow_unscoped(
-                    [
-                        "sagemaker:ListEndpointConfigs",
-                        "sagemaker:ListEndpoints",
-                        "sagemaker:ListModels",
-                        "sagemaker:ListTrainingJobs",
-                        "sagemaker:ListTransformJobs",
-                    ]
-                ),
-                allow(["sagemaker:ListTags"], sagemaker_arns(self, *C.SAGEMAKER_RESOURCE_TYPES)),
+                *fleet_cleanup_statements(self),
+                # builds of ended executions are stopped too (judged by their PP_EXECUTION_ID)
                 allow(
-                    ["sagemaker:DeleteEndpoint", "sagemaker:DeleteEndpointConfig", "sagemaker:DeleteModel"],
-                    sagemaker_arns(self, "endpoint", "endpoint-config", "model"),
-                ),
-                allow(
-                    [
-                        "sagemaker:DescribeTrainingJob",
-                        "sagemaker:DescribeTransformJob",
-                        "sagemaker:StopTrainingJob",
-                        "sagemaker:StopTransformJob",
-                    ],
-                    sagemaker_arns(self, "training-job", "transform-job"),
+                    ["codebuild:BatchGetBuilds", "codebuild:ListBuildsForProject", "codebuild:StopBuild"],
+                    [p.project_arn for p in projects],
                 ),
                 allow(["states:DescribeExecution"], [executions]),
                 # A tag spelling that is not an execution name: match it against the RUNNING executions.

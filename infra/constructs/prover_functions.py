@@ -219,6 +219,8 @@ class ProverFunctions(Construct):
                 *self._write_results(),
             ],
             "Check": lambda: [
+                # renews the prove's lease on every poll (a conditional PutItem: a running prove never loses it)
+                allow(["dynamodb:PutItem"], [self._ledger.table_arn]),
                 *self._artifacts(Access(read=("benchmarks", "io"), write=("io",))),
                 *self._poll_builds(),
                 *self._ensure_runner_image(),
@@ -233,6 +235,21 @@ class ProverFunctions(Construct):
             # reads the per-prove summaries, stores the whole run summary (summary.json) beside them
             "Summary": lambda: [*self._inventory(), *self._run_state(read=True, write=True, list_=True)],
         }
+
+    def stopped_cleanup_statements(self) -> list[iam.PolicyStatement]:
+        """What releasing a stopped execution takes (pathprover.workflow.stopped.clean_up_stopped): its
+        builds stopped, its open reservations and leases found (one ledger scan) and settled or freed, its
+        lane queues read, and one failure row per prove in flight (after checking none was written).
+        Deleting its SageMaker resources is the janitor's set of rights (the StoppedCleanup construct)."""
+        return [
+            allow(["codebuild:ListBuildsForProject", "codebuild:BatchGetBuilds"], self._projects()),
+            *self._stop_builds(),
+            *self._ledger_items(),
+            allow(["dynamodb:Scan"], [self._ledger.table_arn]),
+            *self._artifacts(Access(read=("runs",))),
+            *self._query_results(),
+            *self._write_results(),
+        ]
 
     # ------------------------------------------------------------------ run state (S3, passed by key)
     def _run_state(self, *, read: bool = False, write: bool = False, list_: bool = False) -> list[iam.PolicyStatement]:

@@ -19,6 +19,7 @@ from infra.constructs.ledger import Ledger
 from infra.constructs.prover_functions import ProverFunctions, pandas_layer, shared_environment
 from infra.constructs.prover_schedule import ProverSchedule
 from infra.constructs.prover_state_machine import ProverStateMachine
+from infra.constructs.stopped_cleanup import StoppedCleanup
 from infra.iam import AcknowledgeJustifiedWildcards, existing_table_objects
 
 
@@ -92,6 +93,16 @@ class PathProver(Construct):
             code=code,
             layer=layer,
             environment=shared_environment(data, self.ledger, self.farm),
+            state_machine=self.workflow.state_machine,
+            projects=self.farm.projects,
+        )
+        self.stopped_cleanup = StoppedCleanup(
+            self,
+            "StoppedCleanup",
+            code=code,
+            layer=layer,
+            environment=shared_environment(data, self.ledger, self.farm),
+            functions=self.handlers,
             state_machine=self.workflow.state_machine,
         )
         self.alarms = ProverAlarms(

@@ -66,7 +66,8 @@ def test_without_create_path_prover_the_stack_holds_only_the_benchmark_data(harn
 
 def test_with_create_path_prover_every_part_exists(full: Synth) -> None:
     count = full.template.resource_count_is
-    count("AWS::Lambda::Function", len(C.FUNCTIONS) + 2)  # the handlers, the janitor, the runner build trigger
+    # the handlers, the janitor, the stopped-execution clean-up, the runner build trigger
+    count("AWS::Lambda::Function", len(C.FUNCTIONS) + 3)
     count("AWS::StepFunctions::StateMachine", 1)
     count("AWS::DynamoDB::Table", 1)
     count("AWS::CodeBuild::Project", 4)  # build, stage, benchmark, runner image
@@ -216,7 +217,7 @@ def test_each_function_is_python312_traced_with_its_own_role_logs_and_the_pandas
 
 def test_every_function_has_a_role_of_its_own(full: Synth) -> None:
     roles = [json.dumps(r["Properties"]["Role"]) for r in full.resources("AWS::Lambda::Function").values()]
-    assert len(roles) == len(set(roles)) == len(C.FUNCTIONS) + 2
+    assert len(roles) == len(set(roles)) == len(C.FUNCTIONS) + 3
 
 
 def test_the_function_environment_is_what_settings_reads(full: Synth) -> None:
@@ -310,11 +311,29 @@ def test_janitor_runs_hourly_with_the_state_machine_to_check_executions_against(
     assert props["Handler"] == "pathprover.handlers.janitor.handler"
     assert props["Environment"]["Variables"]["PATHPROVER_STATE_MACHINE_ARN"] == {"Ref": machine}
     assert "ReservedConcurrentExecutions" not in props  # reserving would fail in accounts at the minimum
-    _, rule = full.one("AWS::Events::Rule")
+    rule = next(r for r in full.resources("AWS::Events::Rule").values() if "ScheduleExpression" in r["Properties"])
     janitor = next(k for k, v in full.resources("AWS::Lambda::Function").items() if v["Properties"] is props)
     assert rule["Properties"]["ScheduleExpression"] == "rate(1 hour)"
     assert rule["Properties"]["State"] == "ENABLED"
     assert [t["Arn"] for t in rule["Properties"]["Targets"]] == [{"Fn::GetAtt": [janitor, "Arn"]}]
+
+
+def test_an_execution_that_ends_failed_timed_out_or_aborted_is_cleaned_up_at_once(full: Synth) -> None:
+    # Given the stack's rules, When one matches this state machine's ended executions
+    props = _function(full, C.STOPPED_CLEANUP.name)
+    machine, _ = full.one("AWS::StepFunctions::StateMachine")
+    function = next(k for k, v in full.resources("AWS::Lambda::Function").items() if v["Properties"] is props)
+    rules = [r for r in full.resources("AWS::Events::Rule").values() if "EventPattern" in r["Properties"]]
+    # Then it sends exactly those status changes to the clean-up handler, with retries
+    assert len(rules) == 1
+    pattern = rules[0]["Properties"]["EventPattern"]
+    assert pattern["source"] == ["aws.states"]
+    assert pattern["detail-type"] == ["Step Functions Execution Status Change"]
+    assert pattern["detail"] == {"stateMachineArn": [{"Ref": machine}], "status": ["FAILED", "TIMED_OUT", "ABORTED"]}
+    (target,) = rules[0]["Properties"]["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": [function, "Arn"]}
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] == 4
+    assert props["Handler"] == "pathprover.handlers.stopped.handler"
 
 
 def test_alarms_watch_failed_and_timed_out_executions_and_janitor_deletions(full: Synth) -> None:

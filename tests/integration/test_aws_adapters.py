@@ -27,7 +27,7 @@ from pathprover.adapters.aws.results import (
     existing_ids_sql,
 )
 from pathprover.adapters.aws.s3 import S3ArtifactStore
-from pathprover.adapters.aws.sagemaker import SageMakerFleet
+from pathprover.adapters.aws.sagemaker import SageMakerFleet, training_job_request
 from pathprover.classifier import classify
 from pathprover.core.dimensions import ConfigVector
 from pathprover.core.records import ProveContext, completed_records
@@ -1092,3 +1092,67 @@ def test_append_writes_only_fresh_rows_with_awswrangler(env: Env, monkeypatch: p
     assert call["df"]["dt"] == ["2026-11-23"]
     assert call["dtype"]["tp_degree"] == "int" and call["dtype"]["run_timestamp"] == "timestamp"
     assert call["df"]["run_timestamp"][0].tzinfo is None  # naive UTC, as Glue timestamps are
+
+
+# --------------------------------------------------------------------------- tune and adapter (issue 10)
+
+
+def test_the_tune_training_job_request_carries_the_entry_point_and_its_source(env: Env) -> None:
+    # Given the tune stage's script-mode hyperparameters and channels
+    from pathprover.generate.training import script_mode_hyperparameters
+
+    hyper = script_mode_hyperparameters(
+        "s3://pp-results/tune/source/sourcedir-0123.tar.gz", "us-east-1", {"model_id": "Qwen/Qwen3-4B", "max_steps": 50}
+    )
+    t = training_spec(
+        hyperparameters=hyper,
+        input_channels={"train": "s3://pp-results/tune/data/", "model": "s3://pp-results/models/abc/"},
+    )
+    request = training_job_request(t)
+    # Then CreateTrainingJob names the program and the source as the SageMaker SDK does, with both channels
+    assert request["HyperParameters"]["sagemaker_program"] == '"train.py"'
+    assert (
+        request["HyperParameters"]["sagemaker_submit_directory"]
+        == '"s3://pp-results/tune/source/sourcedir-0123.tar.gz"'
+    )
+    assert [c["ChannelName"] for c in request["InputDataConfig"]] == ["model", "train"]
+    # And botocore accepts it as is (the Stubber validates the request against the API model)
+    sm = env.stub("sagemaker")
+    sm.add_response("create_training_job", {"TrainingJobArn": arn("training-job", NAMES.training_job)}, request)
+    ref = env.fleet().start_training(t)
+    assert ref.kind == "training" and ref.start_failure is None
+
+
+def test_an_adapter_deploy_adds_the_adapter_as_an_additional_model_data_source(env: Env) -> None:
+    # Given an adapter endpoint's spec: the training job's model.tar.gz and the name to serve it under
+    s = spec(
+        adapter_data_uri="s3://pp-results/tune/pp-x-tr/output/pp-x-tr/output/model.tar.gz",
+        env={"HF_MODEL_ID": "Qwen/Qwen3-0.6B", "PATHPROVER_ADAPTER_NAME": "pathprover-lora"},
+        stage="adapter",
+    )
+    sm = env.stub("sagemaker")
+    container = {
+        "Image": s.image_uri,
+        "Environment": dict(s.env),
+        "AdditionalModelDataSources": [
+            {
+                "ChannelName": "adapter",
+                "S3DataSource": {"S3Uri": s.adapter_data_uri, "S3DataType": "S3Object", "CompressionType": "Gzip"},
+            }
+        ],
+    }
+    sm.add_response(
+        "create_model",
+        {"ModelArn": arn("model", s.names.model)},
+        {"ModelName": s.names.model, "PrimaryContainer": container, "ExecutionRoleArn": ROLE, "Tags": tags_of(s)},
+    )
+    sm.add_response("create_endpoint_config", {"EndpointConfigArn": arn("endpoint-config", s.names.endpoint_config)})
+    sm.add_response("create_endpoint", {"EndpointArn": arn("endpoint", s.names.endpoint)})
+    # When it is deployed, Then CreateModel carries the adapter channel SageMaker extracts beside the model
+    ref = env.fleet().start_deploy(s)
+    assert ref.start_failure is None and ref.meta["failure_stage"] == "adapter"
+
+
+def test_an_adapter_spec_without_a_name_to_serve_it_under_is_refused() -> None:
+    with pytest.raises(ValueError, match="PATHPROVER_ADAPTER_NAME"):
+        spec(adapter_data_uri="s3://pp-results/a/model.tar.gz")

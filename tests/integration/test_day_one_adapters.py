@@ -178,7 +178,8 @@ def test_what_a_stopped_execution_still_holds_is_found_in_both_ledgers(tmp_path,
             mock.stop()
 
 
-def test_the_builds_a_stopped_execution_started_are_found_on_codebuild():
+@pytest.mark.parametrize("view", ["running", "in_progress"])
+def test_the_builds_a_stopped_execution_started_are_found_on_codebuild(view):
     clients, stub = _clients("codebuild")
 
     def build(build_id: str, status: str, execution: str) -> dict:
@@ -214,8 +215,13 @@ def test_the_builds_a_stopped_execution_started_are_found_on_codebuild():
         {"ids": ["p:1", "p:2", "p:3"]},
     )
     with stub:
-        refs = CodeBuildBuilder(clients).running("run-1", "pathprover-stage")
-    assert [(r.arn_or_id, r.kind) for r in refs] == [("p:1", "stage")]
+        builder = CodeBuildBuilder(clients)
+        if view == "running":  # a stopped execution's own builds
+            refs = builder.running("run-1", "pathprover-stage")
+            assert [(r.arn_or_id, r.kind) for r in refs] == [("p:1", "stage")]
+        else:  # what the janitor judges: every build in progress, with its execution
+            refs = builder.in_progress("pathprover-stage")
+            assert [(r.arn_or_id, r.meta["execution_id"]) for r in refs] == [("p:1", "run-1"), ("p:3", "run-2")]
 
 
 @pytest.mark.parametrize("operation", ["reserve", "settle"])

@@ -31,6 +31,7 @@ from pathprover.adapters.local.fleet import (
     duration_factor,
     gated_repo_error,
 )
+from pathprover.adapters.local.truth import load_facts, training_run
 from pathprover.brain.sizing import estimate_fit
 from pathprover.catalog import Catalog
 from pathprover.classifier import classify
@@ -321,7 +322,17 @@ def test_durations_are_jittered_deterministically_around_the_catalog_figure(
             expiry=datetime(2026, 11, 24, tzinfo=UTC),
         )
     )
-    tune_s = catalog.search_space.timing.minutes("tune", 0.6) * 60
+    # Training time is the fleet's own truth (steps, batch, model size), not the catalog's tune minutes.
+    tune_s = training_run(
+        catalog.model("Qwen/Qwen3-0.6B"),
+        catalog.instance("ml.g5.2xlarge"),
+        max_steps=50,
+        lora_rank=8,
+        batch_size=4,
+        seq_len=512,
+        weights_from_s3=False,
+        facts=load_facts(catalog),
+    ).duration_s
     assert int(training.meta["simulated_duration_s"]) == int(
         tune_s * duration_factor("a11ce00000000063", 1, "training-job")
     )

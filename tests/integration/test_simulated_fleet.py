@@ -9,11 +9,15 @@ the texts AWS would give, and the classifier must read them the same way.
 from __future__ import annotations
 
 import http.client
+import io
 import itertools
 import json
 import statistics
+import tarfile
 import threading
 import time
+import urllib.error
+import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,8 +31,10 @@ from pathprover.adapters.local.clock import SystemClock, VirtualClock
 from pathprover.adapters.local.endpoint import LatencyModel, SimulatedEndpointServer, accelerator_key
 from pathprover.adapters.local.faults import Fault, FaultFileError, FaultPlan, job_context, load_faults
 from pathprover.adapters.local.fleet import LOAD_FRACTION, SimulatedFleet, duration_factor
+from pathprover.adapters.local.truth import load_facts, training_run
 from pathprover.catalog import Catalog, default_catalog
 from pathprover.classifier import classify
+from pathprover.generate.training import script_mode_hyperparameters
 from pathprover.ports import Clock
 from pathprover.stages.ports import (
     TAG_EXECUTION,
@@ -412,7 +418,7 @@ def test_a_tune_fault_fails_the_training_job(
             config_id="c0ffee000000000b",
             job_name=name,
             training_image="123456789012.dkr.ecr.us-east-1.amazonaws.com/pp-tune:1",
-            hyperparameters={"model_id": model, "epochs": 1},
+            hyperparameters=script_mode_hyperparameters("s3://pp-bucket/src.tar.gz", "us-east-1", {"model_id": model}),
             role_arn=ROLE,
             instance_type="ml.g5.2xlarge",
             output_s3="s3://pp-bucket/tune/",
@@ -430,9 +436,17 @@ def test_a_tune_fault_fails_the_training_job(
     assert classify(bad_state.failure_text or "").category == "model_incompatibility"
     assert good_state.status == "succeeded" and good_state.detail["model_artifacts"].endswith("model.tar.gz")
     assert fleet.alive({}) == []
-    tune_s = (
-        catalog.search_space.timing.minutes("tune", 0.6) * 60 * duration_factor("c0ffee000000000b", 1, "training-job")
+    truth = training_run(
+        catalog.model(SMALL),
+        catalog.instance("ml.g5.2xlarge"),
+        max_steps=50,
+        lora_rank=8,
+        batch_size=4,
+        seq_len=512,
+        weights_from_s3=False,
+        facts=load_facts(catalog),
     )
+    tune_s = truth.duration_s * duration_factor("c0ffee000000000b", 1, "training-job")
     assert fleet.billed_seconds(good) == pytest.approx(tune_s)
 
 
@@ -820,3 +834,110 @@ def test_latency_model_uses_bandwidth_quantization_and_tp(catalog: Catalog) -> N
     assert fp8.decode_ms_per_token == pytest.approx(full.decode_ms_per_token / 2, rel=0.01)
     assert tp4.decode_ms_per_token == pytest.approx(full.decode_ms_per_token / 4, rel=0.01)
     assert full.itl_ms(11) == pytest.approx(full.decode_ms_per_token * 1.2)
+
+
+# --------------------------------------------------------------------------- tune and adapter (issue 10)
+
+
+def _training(model: str, instance: str, name: str, **hyper: Any) -> TrainingSpec:
+    return TrainingSpec(
+        execution_id=EXECUTION,
+        config_id="c0ffee000000000c",
+        job_name=name,
+        training_image="123456789012.dkr.ecr.us-east-1.amazonaws.com/pp-tune:1",
+        hyperparameters=script_mode_hyperparameters(
+            "s3://pp-bucket/src.tar.gz", "us-east-1", {"model_id": model, **hyper}
+        ),
+        role_arn=ROLE,
+        instance_type=instance,
+        output_s3="s3://pp-bucket/tune/",
+        expiry=datetime(2026, 11, 24, tzinfo=UTC),
+    )
+
+
+def test_a_model_the_instance_cannot_train_fails_with_a_cuda_oom(
+    clock: VirtualClock, catalog: Catalog, server: SimulatedEndpointServer
+) -> None:
+    # Given Qwen3-14B (29 GiB of bf16 weights) and Qwen3-4B, each trained on one 22 GiB L4
+    fleet = make_fleet(clock, catalog, server)
+    big = fleet.start_training(_training("Qwen/Qwen3-14B", "ml.g6.xlarge", "pp-tune-14b"))
+    small = fleet.start_training(_training("Qwen/Qwen3-4B", "ml.g6.xlarge", "pp-tune-4b"))
+    # When they run
+    big_state, small_state = run_until_done(fleet, clock, big), run_until_done(fleet, clock, small)
+    # Then the 14B job dies with PyTorch's CUDA OOM (classified oom), the 4B job completes
+    assert big_state.status == "failed" and "CUDA out of memory" in (big_state.failure_text or "")
+    assert classify(big_state.failure_text or "", "tune").category == "oom"
+    assert small_state.status == "succeeded"
+
+
+def test_training_takes_longer_with_more_steps(
+    clock: VirtualClock, catalog: Catalog, server: SimulatedEndpointServer
+) -> None:
+    fleet = make_fleet(clock, catalog, server, duration_jitter_sigma=0)
+    short = fleet.start_training(_training("Qwen/Qwen3-4B", "ml.g6.xlarge", "pp-tune-short", max_steps=10))
+    long = fleet.start_training(_training("Qwen/Qwen3-4B", "ml.g6.xlarge", "pp-tune-long", max_steps=1000))
+    assert float(long.meta["simulated_duration_s"]) > float(short.meta["simulated_duration_s"]) + 600
+
+
+def test_a_training_job_without_a_script_fails_and_one_with_it_writes_an_adapter(
+    clock: VirtualClock, catalog: Catalog, server: SimulatedEndpointServer, tmp_path: Path
+) -> None:
+    from pathprover.generate.training import source_tarball, training_source
+
+    store = LocalArtifactStore(tmp_path, s3_bucket="pp-bucket")
+    fleet = make_fleet(clock, catalog, server, artifacts=store)
+    # Given a job sent hyperparameters only (the old request), and one sent its source
+    bare = _training("Qwen/Qwen3-0.6B", "ml.g5.xlarge", "pp-tune-bare").model_copy(
+        update={"hyperparameters": {"model_id": "Qwen/Qwen3-0.6B"}}
+    )
+    store.put_bytes("src.tar.gz", source_tarball(training_source()))
+    good = _training("Qwen/Qwen3-0.6B", "ml.g5.xlarge", "pp-tune-good")
+    bare_state = run_until_done(fleet, clock, fleet.start_training(bare))
+    good_state = run_until_done(fleet, clock, fleet.start_training(good))
+    # Then the first runs no user code; the second writes a PEFT adapter where SageMaker would
+    assert bare_state.status == "failed" and "sagemaker_program" in (bare_state.failure_text or "")
+    assert good_state.status == "succeeded"
+    artifact = store.get_bytes(good_state.detail["model_artifacts"])
+    with tarfile.open(fileobj=io.BytesIO(artifact), mode="r:gz") as tar:
+        config = json.loads(tar.extractfile("adapter_config.json").read())  # type: ignore[union-attr]
+        assert "adapter_model.safetensors" in tar.getnames()
+    assert config["r"] == 8 and config["base_model_name_or_path"] == "Qwen/Qwen3-0.6B"
+
+
+def test_an_adapter_endpoint_serves_the_adapter_by_name_only_where_the_engine_loads_it(
+    clock: VirtualClock, catalog: Catalog, server: SimulatedEndpointServer, tmp_path: Path
+) -> None:
+    from pathprover.adapters.local.fleet import simulated_adapter
+
+    store = LocalArtifactStore(tmp_path, s3_bucket="pp-bucket")
+    uri = store.put_bytes("adapters/model.tar.gz", simulated_adapter(SMALL, 8))
+    fleet = make_fleet(clock, catalog, server, artifacts=store)
+
+    def adapter_spec(config: str, adapter_uri: str, config_id: str) -> DeploySpec:
+        base = deploy_spec(deployment_config=config, config_id=config_id, stage="adapter")
+        return base.model_copy(
+            update={"adapter_data_uri": adapter_uri, "env": {**base.env, "PATHPROVER_ADAPTER_NAME": "pp-lora"}}
+        )
+
+    ask = json.dumps({"model": "pp-lora", "prompt": "hi", "max_tokens": 2}).encode()
+    # Given a vLLM endpoint with the adapter, a TensorRT-LLM one (no LoRA by name), one with a missing adapter
+    vllm = fleet.start_deploy(adapter_spec("transformers-vllm", uri, "c0ffee00000000a1"))
+    trt = fleet.start_deploy(adapter_spec("tensorrt-llm", uri, "c0ffee00000000a2"))
+    missing = fleet.start_deploy(
+        adapter_spec("transformers-vllm", "s3://pp-bucket/none/model.tar.gz", "c0ffee00000000a3")
+    )
+    assert run_until_done(fleet, clock, vllm).status == "succeeded"
+    assert run_until_done(fleet, clock, trt).status == "succeeded"
+    missing_state = run_until_done(fleet, clock, missing)
+    # Then vLLM answers as the adapter; TensorRT-LLM's proxy answers as the base model
+    assert json.loads(fleet.invoke(vllm, ask, "application/json").body)["model"] == "pp-lora"
+    assert json.loads(fleet.invoke(trt, ask, "application/json").body)["model"] == SMALL
+    # And the engine itself refuses the unknown name (404), as the OpenAI servers do
+    url = fleet.check(trt).detail["endpoint_url"] + "/v1/completions"
+    request = urllib.request.Request(url, data=ask, method="POST", headers={"Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 404
+    # And a missing adapter fails the deploy like SageMaker's model data download
+    assert missing_state.status == "failed" and "Failed to download model data" in (missing_state.failure_text or "")
+    fleet.clean([vllm, trt, missing], keep=False)

@@ -32,8 +32,16 @@ class _NeverDone:
         return JobState(done=False, status="running", wait_seconds=600)
 
 
+class _Leases:
+    """The prove keeps its lease (the check renews it on every poll)."""
+
+    def acquire_lease(self, *args: Any) -> bool:
+        return True
+
+
 def _svc(clock: VirtualClock) -> Services:
     never: Any = _NeverDone()
+    leases: Any = _Leases()
     unused: Any = None
     return Services(
         settings=Settings(warehouse=Path("/nonexistent")),
@@ -42,7 +50,7 @@ def _svc(clock: VirtualClock) -> Services:
         builder=never,
         fleet=never,
         artifacts=unused,
-        ledger=unused,
+        ledger=leases,
         clock=clock,
         simulated=True,
     )

@@ -289,3 +289,77 @@ def test_decide_never_deletes_a_running_executions_unexpired_resource(
     young = age is not None and age < DEFAULT_GRACE
     protected = (has_execution and status in ("RUNNING", "PENDING_REDRIVE")) or young
     assert delete == (expired or not protected)
+
+
+# --------------------------------------------------------------------------- builds
+class FakeBuilder:
+    """In-progress builds per project; records what was stopped."""
+
+    def __init__(self, builds: dict[str, list[Any]], fail_list: set[str] | None = None) -> None:
+        self.builds = builds
+        self.fail_list = fail_list or set()
+        self.stopped: list[str] = []
+
+    def in_progress(self, project: str) -> list[Any]:
+        if project in self.fail_list:
+            raise RuntimeError("ThrottlingException: Rate exceeded")
+        return list(self.builds.get(project, []))
+
+    def stop(self, ref: Any) -> None:
+        self.stopped.append(ref.arn_or_id)
+
+
+def build(build_id: str, execution: str | None, started: datetime = OLD) -> Any:
+    from pathprover.stages.ports import JobRef
+
+    meta = {"execution_id": execution} if execution else {}
+    return JobRef(kind="build", name="pathprover-build", arn_or_id=build_id, started_at=started, meta=meta)
+
+
+def test_builds_of_ended_executions_are_stopped_and_running_ones_kept() -> None:
+    # Given builds of an aborted, a running and an unknown execution, one without an execution, one young
+    builder = FakeBuilder(
+        {
+            "pathprover-build": [build("b-aborted", "run-1"), build("b-running", "run-2")],
+            "pathprover-benchmark": [build("b-unknown", "run-9"), build("b-orphan", None)],
+            "pathprover-stage": [build("b-young", "run-1", started=YOUNG)],
+        }
+    )
+    lookup = FakeLookup({"run-1": "ABORTED", "run-2": "RUNNING"})
+    # When the janitor sweeps
+    report = sweep(
+        FakeFleet([]),
+        lookup,
+        NOW,
+        builder=builder,  # type: ignore[arg-type]
+        projects=("pathprover-build", "pathprover-stage", "pathprover-benchmark"),
+    )
+    # Then the builds of ended (or unknown) executions and the orphan are stopped, with why
+    assert sorted(builder.stopped) == ["b-aborted", "b-orphan", "b-unknown"]
+    assert any(
+        line.startswith("pathprover-build/b-aborted: execution run-1 is ABORTED") for line in report.builds_stopped
+    )
+    kept = " ".join(report.builds_kept)
+    assert "b-running: execution run-2 is RUNNING" in kept and "b-young" in kept
+    assert report.ok
+
+
+def test_a_dry_run_stops_no_build_and_a_listing_error_is_reported() -> None:
+    builder = FakeBuilder({"pathprover-build": [build("b-1", "run-1")]}, fail_list={"pathprover-stage"})
+    report = sweep(
+        FakeFleet([]),
+        FakeLookup({"run-1": "FAILED"}),
+        NOW,
+        dry_run=True,
+        builder=builder,  # type: ignore[arg-type]
+        projects=("pathprover-build", "pathprover-stage"),
+    )
+    assert builder.stopped == []
+    assert report.builds_would_stop == ["pathprover-build/b-1: execution run-1 is FAILED"]
+    assert report.errors == ["list builds of pathprover-stage: RuntimeError: ThrottlingException: Rate exceeded"]
+
+
+def test_without_an_execution_lookup_a_tagged_build_is_left_to_its_timeout() -> None:
+    builder = FakeBuilder({"pathprover-build": [build("b-1", "run-1")]})
+    report = sweep(FakeFleet([]), None, NOW, builder=builder, projects=("pathprover-build",))  # type: ignore[arg-type]
+    assert builder.stopped == [] and "CodeBuild's timeout" in report.builds_kept[0]

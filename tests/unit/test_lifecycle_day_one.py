@@ -3,52 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
-
-from pathprover.adapters.local.account import fresh_account
-from pathprover.adapters.local.artifacts import LocalArtifactStore
-from pathprover.adapters.local.builder import SimulatedBuilder
-from pathprover.adapters.local.clock import VirtualClock
-from pathprover.adapters.local.fleet import SimulatedFleet
-from pathprover.adapters.local.ledger import SqliteLedger
-from pathprover.adapters.local.warehouse import LocalWarehouse
-from pathprover.catalog import default_catalog
 from pathprover.core.targets import ValidationTarget, to_run_config
 from pathprover.services import Services
-from pathprover.settings import Settings
 from pathprover.stages import lifecycle
 from pathprover.stages.ports import JobState
 from pathprover.stages.state import ProveState
 from pathprover.workflow.planning import events_allowance
-
-CATALOG = default_catalog()
-RUNNER = "000000000000.dkr.ecr.us-east-1.amazonaws.com/pathprover-benchmark:runner-abc"
-
-
-@pytest.fixture
-def svc(tmp_path: Path) -> Services:
-    clock = VirtualClock()
-    artifacts = LocalArtifactStore(tmp_path / "artifacts", s3_bucket="pathprover-local")
-    settings = Settings(
-        warehouse=tmp_path / "wh",
-        runner_image_uri=RUNNER,
-        runner_source_s3_uri=artifacts.put_bytes("runner/source.zip", b"zip"),
-        hf_token_secret="pathprover/huggingface-token",
-    )
-    account = fresh_account()
-    return Services(
-        settings=settings,
-        catalog=CATALOG,
-        store=LocalWarehouse(tmp_path / "wh"),
-        builder=SimulatedBuilder(clock, CATALOG, artifacts=artifacts, account=account, runner_image_uri=RUNNER),
-        fleet=SimulatedFleet(clock, CATALOG, artifacts=artifacts, account=account),
-        artifacts=artifacts,
-        ledger=SqliteLedger(tmp_path / "ledger.sqlite"),
-        clock=clock,
-        simulated=True,
-    )
+from tests.support.local_services import CATALOG, RUNNER
 
 
 def _state(model: str, instance: str, svc: Services, **extra) -> ProveState:

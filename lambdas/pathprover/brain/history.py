@@ -46,10 +46,14 @@ SELECT {_DIMS_SQL},
        MAX(run_timestamp) FILTER (WHERE {_ACCOUNT_FAILED}) AS account_failure_at,
        MAX_BY(failure_reason, run_timestamp) FILTER (WHERE {_ACCOUNT_FAILED}) AS account_failure_reason
 FROM mlcc_ci.benchmark_results
-WHERE status IN ('unfeasible', 'failed')
+WHERE status IN ('unfeasible', 'failed') AND NOT COALESCE(tuned, FALSE)
 GROUP BY {_DIMS_SQL}
 """
 """Recorded failures per config. Both queries are Athena SQL: the same read works on Athena and DuckDB.
+
+A tuned prove's failure (a training job out of memory, an adapter the engine cannot load) says nothing
+about serving the base model, which is what the six dimensions and the brain's gaps describe: those
+rows never hold an inference config back (nor record it unfeasible for the brain).
 
 Only the configuration's own failures (scope `config`; rows written before the
 scope existed count as such) decide retries, timeouts and cooldowns. A

@@ -40,9 +40,21 @@ class Estimate:
     cost_usd: float
 
 
-def estimate(catalog: Catalog, placement: Placement, deployment_target: str, multiplier: float = 1.0) -> Estimate:
-    """Billed instance-hours of a prove (endpoint or job alive: deploy → clean) × the catalog's $/hr."""
-    minutes = catalog.search_space.timing.billed_minutes(placement.model.total_params_b) * multiplier
+def estimate(
+    catalog: Catalog,
+    placement: Placement,
+    deployment_target: str,
+    multiplier: float = 1.0,
+    *,
+    tune: bool = False,
+    adapter: bool = False,
+) -> Estimate:
+    """Billed instance-hours of a prove (endpoint or job alive: deploy → clean) × the catalog's $/hr; a tuned
+    prove adds the training job, and it or an adapter validation the adapter endpoint's deploy and test."""
+    minutes = (
+        catalog.search_space.timing.billed_minutes(placement.model.total_params_b, tune=tune, adapter=adapter)
+        * multiplier
+    )
     hours = round(minutes / 60.0, 4)
     return Estimate(hours=hours, cost_usd=round(hours * placement.instance.price_per_hour_usd, 2))
 

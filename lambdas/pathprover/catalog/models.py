@@ -262,6 +262,38 @@ class QuantizationSupport(_Frozen):
         return compute_capability < self.weight_only_below
 
 
+TUNABLE_DTYPES: Final[frozenset[str]] = frozenset({"bf16", "fp16"})
+"""Checkpoint dtypes the training entry point (containers/training/train.py) fine-tunes: 16-bit weights only."""
+
+
+class LoraSupport(_Frozen):
+    """Whether a serving stack serves a PEFT LoRA adapter beside the base model, called by name (the OpenAI
+    ``model`` field), through this project's generated container. ``reason`` says why not, with its source."""
+
+    serves: bool
+    accelerator_kinds: tuple[AcceleratorKind, ...] = ("gpu",)
+    rank_choices: tuple[int, ...] = Field(
+        default=(), description="values the engine's max-LoRA-rank flag accepts, ascending (empty: any)"
+    )
+    moe: bool = Field(default=False, description="whether adapters on mixture-of-experts models are served")
+    reason: Text | None = None
+    source: Text
+
+    @model_validator(mode="after")
+    def _explained(self) -> Self:
+        if not self.serves and self.reason is None:
+            raise LocatedValueError(("reason",), "required when serves is false: say why (and the source)")
+        if list(self.rank_choices) != sorted(set(self.rank_choices)):
+            raise LocatedValueError(("rank_choices",), "must be ascending without duplicates")
+        return self
+
+    def max_rank_flag(self, rank: int) -> int | None:
+        """The smallest accepted max-LoRA-rank value that holds ``rank`` (None: the engine cannot hold it)."""
+        if not self.rank_choices:
+            return rank
+        return next((choice for choice in self.rank_choices if choice >= rank), None)
+
+
 class DeploymentConfig(_Frozen):
     """One serving stack: engine, pinned parent images and the quantizations it runs where."""
 
@@ -274,6 +306,8 @@ class DeploymentConfig(_Frozen):
     targets: tuple[DeploymentTarget, ...] = Field(min_length=1)
     accelerator_kinds: tuple[AcceleratorKind, ...] = Field(min_length=1)
     description: Text
+    lora: LoraSupport | None = None
+    """None: LoRA serving was not assessed for this stack, and a tune is refused."""
 
     @field_validator("quantizations", mode="before")
     @classmethod
@@ -340,6 +374,25 @@ class DeploymentConfig(_Frozen):
         rule = self.quantization_rule(quantization)
         return rule is not None and rule.runs_on(instance.accelerator_kind, instance.compute_capability)
 
+    def lora_refusal(self, model: ModelSpec, instance: InstanceType, lora_rank: int | None = None) -> str | None:
+        """Why this stack cannot serve a LoRA adapter of ``model`` on ``instance`` (None: it can)."""
+        lora = self.lora
+        if lora is None:
+            return (
+                f"{self.name}: LoRA adapter serving is not catalogued for this stack (catalog/deployment_configs.yaml)"
+            )
+        if not lora.serves:
+            return f"{self.name} cannot serve LoRA adapters here: {lora.reason}"
+        if instance.accelerator_kind not in lora.accelerator_kinds:
+            return (
+                f"{self.name} serves LoRA adapters on {', '.join(lora.accelerator_kinds)} only, not on {instance.name}"
+            )
+        if model.is_moe and not lora.moe:
+            return f"{self.name} does not serve LoRA adapters on mixture-of-experts models like {model.name}"
+        if lora_rank is not None and lora.max_rank_flag(lora_rank) is None:
+            return f"{self.name} holds LoRA ranks up to {lora.rank_choices[-1]}, not {lora_rank}"
+        return None
+
     def is_weight_only(self, quantization: str, instance: InstanceType) -> bool:
         rule = self.quantization_rule(quantization)
         return (
@@ -383,9 +436,14 @@ class TimingConstants(_Frozen):
         per_10b: float = getattr(self, f"{stage}_minutes_per_10b_params")
         return base + per_10b * total_params_b / 10
 
-    def billed_minutes(self, total_params_b: float, *, tune: bool = False) -> float:
-        """Minutes the instance runs for one prove; tune counts only when the run tunes."""
-        return sum(self.minutes(stage, total_params_b) for stage in self.billed_stages if tune or stage != "tune")
+    def billed_minutes(self, total_params_b: float, *, tune: bool = False, adapter: bool = False) -> float:
+        """Minutes an instance runs for one prove: tune counts only when the run tunes; an adapter endpoint
+        (after a tune, or to validate a given adapter) is a second deploy and its test. The base endpoint is
+        deleted before the training job and the adapter endpoint start, so one instance bills at a time."""
+        minutes = sum(self.minutes(stage, total_params_b) for stage in self.billed_stages if tune or stage != "tune")
+        if tune or adapter:
+            minutes += self.minutes("deploy", total_params_b) + self.minutes("test", total_params_b)
+        return minutes
 
 
 class SearchSpace(_Frozen):

@@ -157,6 +157,15 @@ SCOPE_RULES: Final[tuple[ScopeRule, ...]] = (
         "deployment): check the janitor's grace and the resource tags",
     ),
     _scope_rule(
+        "harness.tune_plumbing",
+        "harness",
+        r"\bsagemaker_(?:program|submit_directory)\b|/opt/ml/code/train\.py\b|\bsource directory tarball\b"
+        r"|\badditional model data source\b|\bhas no adapter_config\.json\b|\bdoes not serve the adapter\b",
+        "the tune stage's own plumbing failed (the training job's script-mode source, the adapter's S3 location, "
+        "the adapter channel or flags of the serving container): fix the harness or the adapter_s3_uri, then "
+        "prove again",
+    ),
+    _scope_rule(
         "harness.control_plane",
         "harness",
         r"(?<![A-Za-z])Throttl(?:ing|ed)(?:Exception)?\b|\bRate exceeded\b|\bTooManyRequestsException\b"

@@ -219,6 +219,7 @@ def run_command(
         "simulated": True,
         "simulated_account": account.name,
         "fleet_alive_after_run": leftovers,
+        "cleanup_after_failure": outcome.cleanup,
     }
     if as_json:
         sys.stdout.write(json.dumps(result, default=str) + "\n")
@@ -298,6 +299,15 @@ def _print_summary(out: Console, result: dict[str, Any]) -> None:
             f"{result['history_events']:,} of 25,000 history events",
             highlight=False,
         )
+    cleanup = result.get("cleanup_after_failure")
+    if cleanup:
+        released = ", ".join(
+            f"{key.replace('_', ' ')} {len(cleanup.get(key) or [])}"
+            for key in ("deleted", "builds_stopped", "recorded", "leases_released", "reservations_settled")
+        )
+        out.print(f"the execution ended {cleanup.get('status')}; cleaned up: {released}", highlight=False)
+        for error in cleanup.get("errors") or []:
+            out.print(f"[red]clean-up error:[/red] {escape(str(error))}", highlight=False)
     leaked = result.get("leaked_resources") or []
     out.print(f"resources left alive: {', '.join(leaked) if leaked else 'none'}", highlight=False)
     b, a = result["coverage_before"], result["coverage_after"]

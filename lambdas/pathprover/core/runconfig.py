@@ -8,7 +8,7 @@ import math
 import re
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator, model_validator
 
 from pathprover.core.dimensions import ConfigVector
 
@@ -41,6 +41,20 @@ SERVING_PARAM_KEY: Final = re.compile(r"^[a-z][a-z0-9_]*$")
 ModelName = Annotated[str, Field(min_length=3, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9._-]+$")]
 InstanceTypeName = Annotated[str, Field(pattern=r"^ml\.[a-z0-9-]+\.[a-z0-9]+$")]
 ServingValue = str | int | float | bool
+ADAPTER_S3_URI: Final = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]/[A-Za-z0-9!_.*'()/=+@-]+$")
+"""A PEFT adapter in S3: a model.tar.gz (a training job's artifact) or a folder ending in /."""
+ADAPTER_TARGET: Final = "realtime-inference"
+"""Adapters are proved on real-time endpoints: the adapter test and benchmark call the adapter by name."""
+
+
+def check_adapter_uri(value: str) -> str:
+    """An adapter URI a person wrote: s3:// only (SageMaker copies model data from S3, nothing else)."""
+    if not ADAPTER_S3_URI.match(value) or not (value.endswith("/") or value.endswith(".tar.gz")):
+        raise ValueError(
+            f"adapter_s3_uri must be an s3://bucket/key URI of a PEFT LoRA adapter, either a model.tar.gz "
+            f"(a training job's artifact) or a folder ending in '/' holding adapter_config.json; got {value!r}"
+        )
+    return value
 
 
 CAPACITY_RESERVATION_ARN: Final = (
@@ -166,6 +180,38 @@ class RunConfig(BaseModel):
     budget_ceiling_usd: float | None = Field(
         default=None, description="what the run reserves for this prove; billing stops (timeout) before it"
     )
+    adapter_s3_uri: str | None = Field(
+        default=None, max_length=1024, description="an existing PEFT adapter the adapter stage validates (no tune)"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _implied_stages(cls, data: Any) -> Any:
+        """'tune' in stages asks for the default tuning; an adapter URI without stages asks for its validation."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        stages = data.get("stages")
+        if stages is not None and "tune" in stages and data.get("tuning") is None:
+            data["tuning"] = TuningRequest()
+        if data.get("adapter_s3_uri") and stages is None:
+            data["stages"] = (*DEFAULT_STAGES, "adapter")
+        return data
+
+    @field_validator("adapter_s3_uri")
+    @classmethod
+    def _adapter_uri(cls, value: str | None) -> str | None:
+        return None if value is None else check_adapter_uri(value)
+
+    @model_validator(mode="after")
+    def _adapter_request(self) -> RunConfig:
+        """An adapter stage always has an adapter to serve, and tuning is never silently dropped."""
+        problems = adapter_request_problems(
+            self.stages, self.tuning is not None, self.adapter_s3_uri, self.vector.deployment_target
+        )
+        if problems:
+            raise ValueError(problems)
+        return self
 
     @field_validator("stages")
     @classmethod
@@ -194,7 +240,40 @@ class RunConfig(BaseModel):
         return self.tuning is not None
 
     @property
+    def serves_adapter(self) -> bool:
+        """Whether the prove deploys an adapter endpoint (a tuned one, or a given adapter to validate)."""
+        return self.tuning is not None or self.adapter_s3_uri is not None
+
+    @property
     def run_config_hash(self) -> str:
-        """Hash over every field, nested ones included (the prior art dropped nested objects)."""
-        payload = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        """Hash over every field, nested ones included (the prior art dropped nested objects). An absent
+        adapter_s3_uri is left out, so configs hashed before the field existed keep their hash."""
+        exclude = {"adapter_s3_uri"} if self.adapter_s3_uri is None else set()
+        payload = json.dumps(self.model_dump(mode="json", exclude=exclude), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
+
+
+def adapter_request_problems(
+    stages: tuple[str, ...] | None, tuning: bool, adapter_s3_uri: str | None, deployment_target: str
+) -> str | None:
+    """Why a request for tune / adapter stages cannot be proved as written (None: it can)."""
+    wanted = set(stages or ())
+    tuned = tuning or "tune" in wanted
+    if tuned and adapter_s3_uri is not None:
+        return (
+            "adapter_s3_uri and tune both given: a tune trains its own adapter; give adapter_s3_uri without 'tune' "
+            "to validate an existing adapter"
+        )
+    if "adapter" in wanted and not tuned and adapter_s3_uri is None:
+        return (
+            "stages include 'adapter' but there is no adapter to serve: add 'tune' to train one, or give "
+            "adapter_s3_uri (an s3:// PEFT adapter) to validate an existing one"
+        )
+    if adapter_s3_uri is not None and stages is not None and "adapter" not in wanted:
+        return "adapter_s3_uri is given but stages do not include 'adapter' (the stage that validates it)"
+    if (tuned or adapter_s3_uri is not None) and deployment_target != ADAPTER_TARGET:
+        return (
+            f"tune and adapter are proved on {ADAPTER_TARGET} only: the adapter test and benchmark call the adapter "
+            f"by name on a real-time endpoint; {deployment_target} is not supported"
+        )
+    return None

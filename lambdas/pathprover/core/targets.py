@@ -27,6 +27,8 @@ from pathprover.core.runconfig import (
     ServingValue,
     Stage,
     TuningRequest,
+    adapter_request_problems,
+    check_adapter_uri,
     validate_serving_params,
 )
 
@@ -55,6 +57,12 @@ class ValidationTarget(BaseModel):
     stages: tuple[Stage, ...] | None = None
     tuning: TuningRequest | None = None
     benchmark: BenchmarkWorkload | None = None
+    adapter_s3_uri: str | None = Field(default=None, max_length=1024)
+
+    @field_validator("adapter_s3_uri")
+    @classmethod
+    def _adapter_uri(cls, value: str | None) -> str | None:
+        return None if value is None else check_adapter_uri(value)
 
     @field_validator("tp_degree", mode="before")
     @classmethod
@@ -107,6 +115,17 @@ def to_run_config(target: ValidationTarget, catalog: Catalog) -> RunConfig:
     tuning = target.tuning
     if tuning is None and target.stages is not None and "tune" in target.stages:
         tuning = TuningRequest()
+    problem = adapter_request_problems(
+        target.stages, tuning is not None, target.adapter_s3_uri, vector.deployment_target
+    )
+    if problem is not None:
+        raise TargetError(problem)
+    if tuning is not None or target.adapter_s3_uri is not None:
+        refusal = lora_refusal(catalog, model.name, instance.name, vector.deployment_config, tuning)
+        if refusal is not None:
+            raise TargetError(refusal)
+    if target.adapter_s3_uri is not None:
+        extra["adapter_s3_uri"] = target.adapter_s3_uri
     return RunConfig(
         vector=vector,
         model_name=model.name,
@@ -116,6 +135,30 @@ def to_run_config(target: ValidationTarget, catalog: Catalog) -> RunConfig:
         tuning=tuning,
         **extra,
     )
+
+
+def lora_refusal(
+    catalog: Catalog, model_name: str, instance_type: str, deployment_config: str, tuning: TuningRequest | None
+) -> str | None:
+    """Why this config cannot train (when ``tuning``) or serve a LoRA adapter, from the catalog (None: it can)."""
+    from pathprover.catalog.models import TUNABLE_DTYPES
+
+    model = catalog.model(model_name)
+    instance = catalog.instance(instance_type)
+    config = catalog.deployment_config(deployment_config)
+    if tuning is not None:
+        if instance.accelerator_kind != "gpu":
+            return (
+                f"tune: {instance.name} has {instance.accelerator} accelerators; the training job runs the Hugging "
+                "Face PyTorch GPU training image (CUDA), so tune on a GPU instance"
+            )
+        if model.native_dtype not in TUNABLE_DTYPES:
+            return (
+                f"tune: {model.name} ships {model.native_dtype} weights; the training entry point fine-tunes 16-bit "
+                "(bf16/fp16) checkpoints only"
+            )
+    refusal = config.lora_refusal(model, instance, tuning.lora_rank if tuning is not None else None)
+    return None if refusal is None else f"{'tune' if tuning is not None else 'adapter'}: {refusal}"
 
 
 def _describe(exc: ValidationError, where: str) -> str:

@@ -36,6 +36,7 @@ from pathprover.catalog import Catalog, DeploymentConfig, InstanceType
 from pathprover.core.runconfig import RunConfig, ServingValue, has_account_placeholder, validate_serving_params
 from pathprover.generate.bundle import Bundle, bundle_tarball, bundle_zip, write_bundle
 from pathprover.generate.engines import EngineSpec, engine_spec
+from pathprover.stages.ports import ADAPTER_DIR, ADAPTER_NAME_ENV
 
 __all__ = [
     "BASE_IMAGE_CACHE_PREFIXES",
@@ -454,6 +455,18 @@ def render_bundle(
         )
     spec = engine_spec(config.engine)
     serving_env = serving_environment(run, config, spec)
+    lora_ctx: dict[str, Any] | None = None
+    if run.serves_adapter:
+        # The same image serves the base model (deploy) and, when the deploy names an adapter, the adapter too.
+        refusal = config.lora_refusal(model, instance, run.tuning.lora_rank if run.tuning else None)
+        if refusal is not None:
+            raise RenderError(f"{'tuning' if run.tuning else 'adapter_s3_uri'}: {refusal}")
+        assert config.lora is not None
+        lora_ctx = {
+            "rank_choices": [str(choice) for choice in config.lora.rank_choices],
+            "adapter_dir": ADAPTER_DIR,
+            "name_env": ADAPTER_NAME_ENV,
+        }
     arn = run.infra_params.capacity_reservation_arn
     if arn is not None and target == "batch-transform":
         raise RenderError(
@@ -527,6 +540,7 @@ def render_bundle(
         "labels": labels,
         "request_timeout_s": REQUEST_TIMEOUT_S[target],
         "batch": {"max_concurrent_transforms": max_concurrency, "max_payload_mb": BATCH_MAX_PAYLOAD_MB},
+        "lora": lora_ctx,
     }
     env = template_environment(templates_dir)
 
@@ -623,6 +637,7 @@ def render_bundle(
         "images": images,
         "stage_buildspec": "buildspec/stage.yml" if staged else None,
         "benchmark": {"rendered": benchmarked, "reason": None if benchmarked else _no_benchmark_reason(run)},
+        "lora": None if lora_ctx is None else {"adapter_dir": ADAPTER_DIR, "name_env": ADAPTER_NAME_ENV},
     }
     if pulled_base_image != base_image:
         manifest["base_image_pull"] = pulled_base_image  # only when a cache is used: unchanged bundles otherwise

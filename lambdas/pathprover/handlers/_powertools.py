@@ -21,17 +21,24 @@ tracer = Tracer(service=SERVICE)
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
-def entry_point(func: Handler) -> Handler:
-    """Logger with the execution as correlation id, EMF metrics flushed per call, X-Ray tracing."""
+def entry_point_for(correlation_id_path: str) -> Callable[[Handler], Handler]:
+    """The decorator stack with the execution found at ``correlation_id_path`` of the event."""
 
-    @functools.wraps(func)
-    @logger.inject_lambda_context(correlation_id_path="execution_id", clear_state=True)
-    @metrics.log_metrics
-    @tracer.capture_lambda_handler(capture_response=False)
-    def wrapper(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        return func(event, context)
+    def decorate(func: Handler) -> Handler:
+        @functools.wraps(func)
+        @logger.inject_lambda_context(correlation_id_path=correlation_id_path, clear_state=True)
+        @metrics.log_metrics
+        @tracer.capture_lambda_handler(capture_response=False)
+        def wrapper(event: dict[str, Any], context: Any) -> dict[str, Any]:
+            return func(event, context)
 
-    return wrapper
+        return wrapper
+
+    return decorate
+
+
+entry_point = entry_point_for("execution_id")
+"""Logger with the execution as correlation id, EMF metrics flushed per call, X-Ray tracing."""
 
 
 def count(name: str, dimension: str, value: str) -> None:

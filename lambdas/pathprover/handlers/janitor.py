@@ -36,7 +36,16 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     dry_run = str(event.get("dry_run", "")).strip().lower() in {"true", "1", "yes"}
     if svc.executions is None:
         logger.warning("no execution lookup (PATHPROVER_STATE_MACHINE_ARN unset): only expired resources go")
-    report = sweep(svc.fleet, svc.executions, svc.clock.now(), grace=_grace(event), dry_run=dry_run)
+    projects = (svc.settings.build_project, svc.settings.stage_project, svc.settings.benchmark_project)
+    report = sweep(
+        svc.fleet,
+        svc.executions,
+        svc.clock.now(),
+        grace=_grace(event),
+        dry_run=dry_run,
+        builder=svc.builder,
+        projects=tuple(p for p in projects if p),
+    )
     for decision in report.deleted + report.would_delete:
         logger.warning(
             "would delete" if dry_run else "deleted",
@@ -46,6 +55,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         logger.info(
             "kept", extra={"resource": decision.resource, "execution": decision.execution, "reason": decision.reason}
         )
+    for line in report.builds_stopped + report.builds_would_stop:
+        logger.warning("would stop build" if dry_run else "stopped build", extra={"build": line})
     for error in report.errors:
         logger.error("janitor error", extra={"error": error})
     logger.info(
@@ -57,9 +68,12 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             "would_delete": len(report.would_delete),
             "kept": len(report.kept),
             "already_gone": len(report.already_gone),
+            "builds_stopped": len(report.builds_stopped),
             "errors": len(report.errors),
         },
     )
-    metrics.add_metric(name="JanitorDeleted", unit=MetricUnit.Count, value=len(report.deleted))
+    metrics.add_metric(
+        name="JanitorDeleted", unit=MetricUnit.Count, value=len(report.deleted) + len(report.builds_stopped)
+    )
     metrics.add_metric(name="JanitorErrors", unit=MetricUnit.Count, value=len(report.errors))
     return report.model_dump(mode="json")

@@ -167,6 +167,8 @@ class RunOutcome:
     """Events in the execution's history (Step Functions' limit: 25,000)."""
     limit_exceeded: str | None = None
     """The hard limit that ended the execution, if one did."""
+    cleanup: dict[str, Any] | None = None
+    """What the stopped-execution clean-up released after a FAILED or TIMED_OUT end (as on AWS)."""
 
 
 class LocalRuntime:
@@ -476,6 +478,7 @@ class LocalRuntime:
         arn = self.start(payload)
         self.current_execution_arn = arn
         described = self.wait(arn, timeout_s)
+        cleanup = self._ended(arn, str(described["status"]))
         summary = json.loads(described["output"]) if described.get("output") else self.last_summary
         if summary and summary.get("summary_uri"):
             # The execution output is the compact summary; the whole one is in the store.
@@ -510,8 +513,24 @@ class LocalRuntime:
             warehouse=str(self.root),
             transitions=transitions,
             limit_exceeded=self.limits.failures.get(name),
+            cleanup=cleanup,
             **usage,
         )
+
+    def _ended(self, execution_arn: str, status: str) -> dict[str, Any] | None:
+        """What the EventBridge rule does on AWS when an execution ends FAILED or TIMED_OUT: the same
+        handler releases what it still holds (ABORTED is handled at the stop itself)."""
+        if status not in ("FAILED", "TIMED_OUT"):
+            return None
+        from pathprover.handlers.stopped import CleanupIncomplete, execution_ended_event, handler
+        from pathprover.runtime.moto_patches import LambdaContext
+
+        event = execution_ended_event(execution_arn, status, self.clock.now().isoformat())
+        try:
+            result: dict[str, Any] = handler(event, LambdaContext("pathprover-stopped-cleanup"))
+        except CleanupIncomplete as exc:
+            return {"execution_id": execution_arn.rsplit(":", 1)[-1], "status": status, "errors": [str(exc)]}
+        return result
 
 
 RUNNER_SOURCE_KEY: Final = "runner/source.zip"

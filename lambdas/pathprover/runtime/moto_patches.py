@@ -6,8 +6,8 @@
 2. Wait states and Retry backoff sleep on the runtime's virtual clock instead of the wall.
 3. State entries are counted per prove (from the state's input), so the summary reports
    transitions the interpreter actually made.
-4. StopExecution runs the runtime's clean-up for that execution (``on_stop``; on AWS the
-   hourly janitor still does it, not yet an EventBridge rule). StartExecution without a
+4. StopExecution runs the runtime's clean-up for that execution (``on_stop``; on AWS an
+   EventBridge rule on the execution's ABORTED status runs the same clean-up). StartExecution without a
    name gets a unique one (AWS generates a UUID; moto's server mode used the string
    "None", so every CLI-started run had the same execution id).
 5. Step Functions' hard limits, which moto does not enforce, are (see :class:`ExecutionLimits`):

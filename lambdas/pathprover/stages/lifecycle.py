@@ -32,6 +32,7 @@ from pathprover.core.runconfig import RunConfig
 from pathprover.generate.bundle import Bundle, bundle_zip
 from pathprover.services import Services
 from pathprover.stages.ports import (
+    ADAPTER_NAME_ENV,
     BuildJob,
     DeploySpec,
     JobRef,
@@ -56,9 +57,8 @@ DEADLINE_SLACK_S: Final = 300
 MAX_POLLS_PER_STAGE: Final = 60
 COLD_START_TIMEOUT_S: Final = 900
 """The smoke test keeps retrying connection refused / 503 for this long after InService."""
-LEASE_TTL_S: Final = 12 * 3600
-RESOURCE_EXPIRY: Final = timedelta(hours=12)
-"""Tag the janitor reads: resources older than this are deleted even if the execution is still running."""
+HORIZON_MARGIN: Final = timedelta(hours=1)
+"""Beyond the prove's own deadlines: Lambda retries, a Wait that overshoots, Clean and Settle."""
 SMOKE_PROMPT: Final = "Say hello in one short sentence."
 LONG_STAGES: Final = frozenset({"stage", "build", "deploy", "tune", "adapter", "benchmark"})
 BILLING_STAGES: Final = frozenset({"deploy", "test", "tune", "adapter", "benchmark"})
@@ -101,20 +101,25 @@ def with_required_stages(run: RunConfig, svc: Services) -> RunConfig:
 
 
 def stage_plan(run: RunConfig) -> list[str]:
-    """The stages this prove runs, in lifecycle order; tune stages only when tuning was asked for."""
+    """The stages this prove runs, in lifecycle order; tune stages only when tuning was asked for, the adapter
+    stage when there is an adapter to serve (RunConfig refuses an adapter stage without one)."""
     wanted = set(run.stages) | {"register", "clean"}
     if run.tuning is not None:
         wanted |= {"tune", "adapter"}
-    else:
-        wanted -= {"tune", "adapter"}
+    if run.adapter_s3_uri is not None:
+        wanted.add("adapter")
     if run.vector.deployment_target != "realtime-inference":
         # The load generator streams tokens from a realtime endpoint; async and batch targets are proved by
         # the smoke request through their own path (output in S3), not benchmarked.
         wanted.discard("benchmark")
     plan = [s for s in STAGE_ORDER if s in wanted]
-    if run.tuning is not None and "test" in plan:
+    if "adapter" in plan and "test" in plan:
         plan.insert(plan.index("adapter") + 1, "test")
     return plan
+
+
+ADAPTER_NAME: Final = "pathprover-lora"
+"""The name the adapter is served under: the adapter test and the benchmark send it as the OpenAI `model`."""
 
 
 RUNNER_IMAGE_MINUTES: Final = 10.0
@@ -165,6 +170,25 @@ def _billing_cost(svc: Services, state: ProveState, now: datetime) -> float:
         end = datetime.fromisoformat(span[1]) if len(span) > 1 else now
         seconds += max(0.0, (end - start).total_seconds())
     return round(seconds / 3600.0 * price, 4)
+
+
+def _stop_billing(state: ProveState, name: str, at: datetime) -> None:
+    """Close a billing span (a job that ended by itself, an endpoint deleted before the prove's clean)."""
+    span = state.billing.get(name)
+    if span is not None and len(span) == 1:
+        start = datetime.fromisoformat(span[0])
+        span.append(max(start, at).isoformat())
+
+
+def _job_end(job_state: JobState, now: datetime) -> datetime:
+    finished = job_state.detail.get("finished_at")
+    if isinstance(finished, str):
+        try:
+            at = datetime.fromisoformat(finished)
+            return min(now, at if at.tzinfo else at.replace(tzinfo=UTC))
+        except ValueError:
+            pass
+    return now
 
 
 def _clean_cost(svc: Services, state: ProveState) -> float:
@@ -238,8 +262,8 @@ def begin(state: ProveState, svc: Services) -> ProveState:
     state.started_at = state.started_at or now
     state.run = with_required_stages(state.run, svc)
     state.plan = state.plan or stage_plan(state.run)
-    owner = f"{state.execution_id}#{state.lane}"
-    if not svc.ledger.acquire_lease(state.config_id, owner, LEASE_TTL_S, now):
+    owner = _lease_owner(state)
+    if not svc.ledger.acquire_lease(state.config_id, owner, _seconds_until(prove_horizon(state, svc, now), now), now):
         return _skip(state, now, "another execution is proving this config (lease held)")
     # Checked under the lease: another execution may have proved it since this run's plan was made.
     since = ""
@@ -309,9 +333,7 @@ def advance(state: ProveState, svc: Services) -> ProveState:
     state.current = stage
     state.stage_started_at = now
     state.history.append(StageRecord(stage=stage, started_at=now))
-    budget = _expected_seconds(svc, state, stage) * DEADLINE_FACTOR + DEADLINE_SLACK_S
-    if stage == "test":
-        budget = COLD_START_TIMEOUT_S * state.run.timeout_multiplier
+    budget = _stage_budget(svc, state, stage)
     state.deadline = now + timedelta(seconds=budget)
     if state.run_deadline is not None and stage not in ("clean", "register"):
         state.deadline = min(state.deadline, max(now, state.run_deadline))
@@ -319,6 +341,36 @@ def advance(state: ProveState, svc: Services) -> ProveState:
     state.max_polls = MAX_POLLS_PER_STAGE + int(budget // 120)
     starter = _STARTERS[stage]
     return starter(state, svc, now)
+
+
+def _stage_budget(svc: Services, state: ProveState, stage: str) -> float:
+    """Seconds a stage may take before it fails as a timeout (its deadline)."""
+    if stage == "test":
+        return COLD_START_TIMEOUT_S * state.run.timeout_multiplier
+    return _expected_seconds(svc, state, stage) * DEADLINE_FACTOR + DEADLINE_SLACK_S
+
+
+def prove_horizon(state: ProveState, svc: Services, now: datetime) -> datetime:
+    """The latest a prove can still be running: the current stage's deadline (or now), then every later
+    stage at its full budget, plus a margin; never past the execution's own end (plus the margin).
+
+    The lease's expiry and the resources' `pathprover:expiry` tag follow it, so neither the lease nor
+    the janitor can take from a prove that is still within its deadlines, however long its plan is;
+    the lease is renewed to it on every check."""
+    later = state.plan[state.index + 1 :] if state.current is not None else state.plan[state.index :]
+    start = max(now, state.deadline) if state.deadline is not None else now
+    horizon = start + timedelta(seconds=sum(_stage_budget(svc, state, s) for s in later)) + HORIZON_MARGIN
+    if state.run_deadline is not None:
+        horizon = min(horizon, max(now, state.run_deadline) + HORIZON_MARGIN)
+    return horizon
+
+
+def _seconds_until(when: datetime, now: datetime) -> int:
+    return max(60, int((when - now).total_seconds()))
+
+
+def _lease_owner(state: ProveState) -> str:
+    return f"{state.execution_id}#{state.lane}"
 
 
 def _start_stage_weights(state: ProveState, svc: Services, now: datetime) -> ProveState:
@@ -433,8 +485,13 @@ def _deploy_spec(state: ProveState, svc: Services, now: datetime, variant: str =
         # container starts; the container serves from there.
         env["MODEL_SOURCE"] = "s3"
         env["MODEL_S3_URI"] = model_data_uri
-    if variant == "adapter" and "adapter_s3_uri" in state.artifacts:
-        env["ADAPTER_S3_URI"] = state.artifacts["adapter_s3_uri"]
+    adapter_uri = None
+    if variant == "adapter":
+        adapter_uri = state.artifacts.get("adapter_s3_uri") or run.adapter_s3_uri
+        if not adapter_uri:
+            raise StageError("the adapter stage needs the tune stage's adapter or the target's adapter_s3_uri")
+        # SageMaker copies the adapter beside the model (AdditionalModelDataSources); start.sh serves it by name.
+        env[ADAPTER_NAME_ENV] = ADAPTER_NAME
     io_prefix = svc.artifacts.uri(f"io/{names.endpoint}/")
     target = run.vector.deployment_target
     batch_input = None
@@ -456,10 +513,11 @@ def _deploy_spec(state: ProveState, svc: Services, now: datetime, variant: str =
         batch_output_s3=io_prefix + "output/" if target == "batch-transform" else None,
         capacity_reservation_arn=run.infra_params.capacity_reservation_arn if target != "batch-transform" else None,
         role_arn=svc.settings.sagemaker_role_arn,
-        expiry=now + RESOURCE_EXPIRY,
+        expiry=prove_horizon(state, svc, now),
         expected_ready_s=int(_expected_seconds(svc, state, "deploy")),
         stage="adapter" if variant else "deploy",
         model_data_uri=model_data_uri,
+        adapter_data_uri=adapter_uri,
         **startup_timeouts(svc, run),
     )
 
@@ -498,7 +556,37 @@ def _start_deploy(state: ProveState, svc: Services, now: datetime, variant: str 
 
 
 def _start_adapter(state: ProveState, svc: Services, now: datetime) -> ProveState:
+    released = _release_base_endpoint(state, svc, now, "adapter")
+    if released is not None:
+        return released
     return _start_deploy(state, svc, now, variant="adapter")
+
+
+def _release_base_endpoint(state: ProveState, svc: Services, now: datetime, stage: str) -> ProveState | None:
+    """Delete the base endpoint once its test passed, before the training job or the adapter endpoint starts,
+    so one instance bills at a time (what the plan reserved for). None when done; a failed state when the
+    delete was refused (going on would bill two instances)."""
+    base = [
+        r
+        for r in state.resources
+        if r.kind == "endpoint" and r.meta.get("failure_stage", "deploy") == "deploy" and not r.start_failure
+    ]
+    live = [r for r in base if len(state.billing.get(r.name, [])) == 1]
+    if not live:
+        return None
+    report = svc.fleet.clean(live, keep=False)
+    if report.errors:
+        return _fail(
+            state,
+            stage,
+            f"could not delete the base endpoint before {stage}: {'; '.join(report.errors)}",
+            "harness",
+        )
+    for ref in live:
+        _stop_billing(state, ref.name, now)
+    state.artifacts.pop("endpoint_url", None)
+    state.notes.append(f"base endpoint deleted after its test, before {stage} (one instance bills at a time)")
+    return None
 
 
 def _endpoint_ref(state: ProveState) -> JobRef:
@@ -517,14 +605,23 @@ def _smoke(state: ProveState, svc: Services, now: datetime) -> ProveState:
             _finish_stage(state, now, note="batch transform output present")
             return state
         return _fail(state, "test", f"batch transform finished without output at {output}")
-    body = json.dumps(
-        {"model": state.run.model_name, "prompt": SMOKE_PROMPT, "max_tokens": 16, "temperature": 0}
-    ).encode()
+    served = _served_model(state, ref)
+    body = json.dumps({"model": served, "prompt": SMOKE_PROMPT, "max_tokens": 16, "temperature": 0}).encode()
     result = svc.fleet.invoke(ref, body, "application/json")
     if result.status_code in (200, 202):
         if result.status_code == 200 and not _has_text(result.body):
             return _fail(state, "test", f"smoke request returned no text: {result.body[:300]!r}")
-        _finish_stage(state, now, note=f"HTTP {result.status_code}")
+        if served == ADAPTER_NAME and result.status_code == 200 and _answered_by(result.body) not in (None, served):
+            return _fail(
+                state,
+                "test",
+                f"the adapter test asked for model {served!r} but {_answered_by(result.body)!r} answered: the "
+                "endpoint does not serve the adapter",
+                # The plan admits only stacks the catalog says serve adapters: this is the container's plumbing.
+                "harness",
+            )
+        note = f"HTTP {result.status_code}" + (f", adapter {served}" if served == ADAPTER_NAME else "")
+        _finish_stage(state, now, note=note)
         return state
     if result.status_code in (503, 0) or result.error == "not ready":
         if state.deadline is not None and now >= state.deadline:
@@ -532,6 +629,20 @@ def _smoke(state: ProveState, svc: Services, now: datetime) -> ProveState:
         return _poll_later(state, ref, 15)
     text = result.error or result.body.decode("utf-8", "replace")
     return _fail(state, "test", f"smoke request failed with HTTP {result.status_code}: {text[:2000]}")
+
+
+def _served_model(state: ProveState, ref: JobRef) -> str:
+    """What a request to ``ref`` names as its model: the adapter on the adapter endpoint, else the base model."""
+    return ADAPTER_NAME if ref.meta.get("failure_stage") == "adapter" else state.run.model_name
+
+
+def _answered_by(body: bytes) -> str | None:
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return None
+    model = payload.get("model") if isinstance(payload, dict) else None
+    return str(model) if model else None
 
 
 def _has_text(body: bytes) -> bool:
@@ -546,39 +657,56 @@ def _has_text(body: bytes) -> bool:
 
 
 def _start_tune(state: ProveState, svc: Services, now: datetime) -> ProveState:
+    """Start the LoRA training job: containers/training as its script-mode source, the bundled dataset as its
+    train channel, the staged weights (when there are) as its model channel. The base endpoint goes first."""
+    from pathprover.generate.training import (
+        DATASET,
+        TRAINING_DEFAULTS,
+        script_mode_hyperparameters,
+        source_tarball,
+        training_source,
+    )
+
     run = state.run
     assert run.tuning is not None
+    released = _release_base_endpoint(state, svc, now, "tune")
+    if released is not None:
+        return released
     names = resource_names(state.execution_id, state.config_id, state.attempt)
     out = svc.artifacts.uri(f"tune/{names.training_job}/")
-    data = svc.artifacts.put_bytes(
-        f"tune/{names.training_job}/data/train.jsonl",
-        b"\n".join(json.dumps({"prompt": f"Q{i}: say {i}", "completion": f" {i}"}).encode() for i in range(32)),
-    )
+    source = training_source()
+    source_uri = svc.artifacts.put_bytes(f"tune/source/sourcedir-{source.digest[:16]}.tar.gz", source_tarball(source))
+    data = svc.artifacts.put_bytes(f"tune/{names.training_job}/data/train.jsonl", source.files[DATASET])
+    channels = {"train": data.rsplit("/", 1)[0] + "/"}
+    if state.artifacts.get("model_s3_uri"):
+        channels["model"] = state.artifacts["model_s3_uri"]
+    arguments = {
+        **TRAINING_DEFAULTS,
+        "model_id": run.model_name,
+        "technique": run.tuning.technique,
+        "max_steps": run.tuning.max_steps,
+        "lora_rank": run.tuning.lora_rank,
+    }
     spec = TrainingSpec(
         execution_id=state.execution_id,
         config_id=state.config_id,
         attempt=state.attempt,
         job_name=names.training_job,
         training_image=svc.settings.training_image,
-        hyperparameters={
-            "model_id": run.model_name,
-            "technique": run.tuning.technique,
-            "max_steps": run.tuning.max_steps,
-            "lora_rank": run.tuning.lora_rank,
-        },
+        hyperparameters=script_mode_hyperparameters(source_uri, svc.settings.region, arguments),
         role_arn=svc.settings.sagemaker_role_arn,
         instance_type=run.instance_type,
-        input_channels={"train": data.rsplit("/", 1)[0] + "/"},
+        input_channels=channels,
         output_s3=out + "output/",
         capacity_reservation_arn=run.infra_params.capacity_reservation_arn,
-        expiry=now + RESOURCE_EXPIRY,
+        expiry=prove_horizon(state, svc, now),
         expected_s=int(_expected_seconds(svc, state, "tune")),
         max_runtime_s=max(600, int(_expected_seconds(svc, state, "tune") * DEADLINE_FACTOR)),
     )
     ref = svc.fleet.start_training(spec)
     state.resources.append(ref)
     state.billing[ref.name] = [now.isoformat()]
-    state.artifacts["adapter_s3_uri"] = out + "output/"
+    state.artifacts["training_source_uri"] = source_uri
     return _poll_later(state, ref, suggest_wait(0, spec.expected_s, billing=True))
 
 
@@ -591,7 +719,7 @@ def _start_benchmark(state: ProveState, svc: Services, now: datetime) -> ProveSt
         **_job_env(svc, state),
         "ENDPOINT_NAME": ref.name,
         "ENDPOINT_URL": state.artifacts.get("endpoint_url", ""),
-        "MODEL_NAME": run.model_name,
+        "MODEL_NAME": _served_model(state, ref),
         "CONCURRENCY": ",".join(str(c) for c in workload.concurrency_levels),
         "REQUESTS": str(workload.requests_per_level),
         "WARMUP_REQUESTS": str(workload.warmup_requests),
@@ -735,6 +863,11 @@ def check(state: ProveState, svc: Services) -> ProveState:
     stage = state.current
     record = state.history[-1]
     record.polls += 1
+    if not svc.ledger.acquire_lease(
+        state.config_id, _lease_owner(state), _seconds_until(prove_horizon(state, svc, now), now), now
+    ):
+        # Only possible if the lease had lapsed and another execution took the config: stop, do not race it.
+        return _fail(state, stage, "the config's lease was lost to another execution while proving it", "harness")
     over = _over_budget(state, svc, now, stage)
     if over is not None:
         return over
@@ -749,6 +882,8 @@ def check(state: ProveState, svc: Services) -> ProveState:
     )
     if job_state.done:
         _detection(record, job_state, now)
+        if state.job.kind == "training":
+            _stop_billing(state, state.job.name, _job_end(job_state, now))  # the job's instances are gone
         if state.job.kind == "runner":
             return _runner_done(state, svc, now, job_state)
         if job_state.status == "failed":
@@ -862,6 +997,11 @@ def _succeeded(state: ProveState, svc: Services, now: datetime, stage: str, job_
             state.artifacts["image_digest"] = str(digest)
         if "benchmark" in state.plan and not svc.builder.image_exists(svc.settings.runner_image_uri):
             return _start_runner_image(state, svc, now)
+    elif stage == "tune":
+        artifact = detail.get("model_artifacts")
+        if not artifact:
+            return _fail(state, "tune", "the training job completed without model artifacts (no adapter)", "harness")
+        state.artifacts["adapter_s3_uri"] = str(artifact)
     elif stage in ("deploy", "adapter"):
         if detail.get("endpoint_url"):
             state.artifacts["endpoint_url"] = str(detail["endpoint_url"])
@@ -900,6 +1040,8 @@ def handle_failure(state: ProveState, svc: Services, error: dict[str, Any] | Non
             state.notes.append(f"internal error in {state.current}: {error_name}: {state.failure.text}"[:500])
     if state.failure is None:
         state.failure = Failure(stage=state.current, text="the prove failed without a message", origin="harness")
+    if any(r.stage == "register" and r.outcome == "succeeded" for r in state.history):
+        return _failed_after_record(state, now)
     failure = state.failure
     verdict = classify(failure.text, stage=failure.stage, origin=failure.origin)
     failure.category = verdict.category
@@ -939,7 +1081,30 @@ def handle_failure(state: ProveState, svc: Services, error: dict[str, Any] | Non
     # An internal exception of Path Prover is an error of the run (it fails the summary), recorded as such.
     state.outcome = "error" if internal else record.status
     state.status = "failed"
+    _keep_job_for_clean(state)
+    return state
+
+
+def _keep_job_for_clean(state: ProveState) -> None:
+    """The job the prove was polling (a build past its deadline, say) may still run: Clean must see it."""
+    if state.job is not None and state.job not in state.resources:
+        state.resources.append(state.job)
     state.job = None
+
+
+def _failed_after_record(state: ProveState, now: datetime) -> ProveState:
+    """The config was proved and its `completed` row written; what failed after it (clean-up) is not a
+    second verdict on the config: one attempt, one row. The failure is kept as a note, Clean runs again,
+    and anything still alive is reported by the summary as a leak."""
+    failure = state.failure
+    assert failure is not None
+    state.notes.append(f"after the record was written, {failure.stage or 'a stage'} failed: {failure.text}"[:500])
+    if state.history and state.history[-1].outcome == "running":
+        state.history[-1].outcome = "failed"
+        state.history[-1].finished_at = now
+    state.outcome = "completed"
+    state.status = "failed"
+    _keep_job_for_clean(state)
     return state
 
 
@@ -959,6 +1124,7 @@ def clean(state: ProveState, svc: Services, keep: bool | None = None) -> ProveSt
     now = _now(svc)
     keep = state.keep_on_failure if keep is None else keep
     refs = [r for r in state.resources if r.kind in ("endpoint", "transform", "training")]
+    refs += _named_refs(state, now, known={(r.kind, r.name) for r in refs})
     # A runner image build is shared by every prove that waits for it: it is not this prove's to stop.
     running = [r for r in state.resources if r.kind in ("build", "stage", "benchmark")]
     if state.job is not None and state.job.kind in ("build", "stage", "benchmark"):
@@ -979,6 +1145,49 @@ def clean(state: ProveState, svc: Services, keep: bool | None = None) -> ProveSt
     return state
 
 
+_VARIANT_OF_STAGE: Final = {"deploy": "", "adapter": "adapter"}
+
+
+def _named_refs(state: ProveState, now: datetime, known: set[tuple[str, str]]) -> list[JobRef]:
+    """What the prove may have created, from its deterministic names rather than from its state: a task
+    that timed out after CreateEndpoint never stored the ref, but the name is known. Only for the stages
+    that started; a name that was never created is simply `already_gone`."""
+    started = {record.stage for record in state.history}
+    refs: list[JobRef] = []
+    for stage, variant in _VARIANT_OF_STAGE.items():
+        if stage not in started:
+            continue
+        names = resource_names(state.execution_id, state.config_id, state.attempt, variant)
+        if state.run.vector.deployment_target == "batch-transform":
+            ref = JobRef(
+                kind="transform",
+                name=names.transform_job,
+                arn_or_id=names.transform_job,
+                started_at=now,
+                meta={"transform_job": names.transform_job, "model": names.model, "by_name": "true"},
+            )
+        else:
+            ref = JobRef(
+                kind="endpoint",
+                name=names.endpoint,
+                arn_or_id=names.endpoint,
+                started_at=now,
+                meta={
+                    "endpoint": names.endpoint,
+                    "endpoint_config": names.endpoint_config,
+                    "model": names.model,
+                    "by_name": "true",
+                },
+            )
+        if (ref.kind, ref.name) not in known:
+            refs.append(ref)
+    if "tune" in started:
+        job = resource_names(state.execution_id, state.config_id, state.attempt).training_job
+        if ("training", job) not in known:
+            refs.append(JobRef(kind="training", name=job, arn_or_id=job, started_at=now, meta={"by_name": "true"}))
+    return refs
+
+
 def settle(state: ProveState, svc: Services) -> ProveState:
     """Settle the reservation to the actual cost and free the lease."""
     now = _now(svc)
@@ -986,7 +1195,7 @@ def settle(state: ProveState, svc: Services) -> ProveState:
         return state
     state.actual_cost_usd = _billing_cost(svc, state, now)
     svc.ledger.settle(state.execution_id, state.budget_key, state.actual_cost_usd)
-    svc.ledger.release_lease(state.config_id, f"{state.execution_id}#{state.lane}")
+    svc.ledger.release_lease(state.config_id, _lease_owner(state))
     if state.outcome == "pending":
         state.outcome = "completed" if state.status == "finished" else "error"
     state.finished_at = now

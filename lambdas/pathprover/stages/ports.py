@@ -30,6 +30,12 @@ BuildKind = Literal["build", "stage", "benchmark", "runner"]
 """`runner`: the benchmark runner image, built once per tag (at deploy, or by the first prove that needs it)."""
 ManagedKind = Literal["endpoint", "endpoint-config", "model", "training-job", "transform-job"]
 
+ADAPTER_CHANNEL: Final = "adapter"
+"""CreateModel AdditionalModelDataSources channel of a LoRA adapter; SageMaker copies (and, from a
+model.tar.gz, extracts) it to /opt/ml/additional-model-data-sources/<channel> before the container starts."""
+ADAPTER_DIR: Final = f"/opt/ml/additional-model-data-sources/{ADAPTER_CHANNEL}"
+ADAPTER_NAME_ENV: Final = "PATHPROVER_ADAPTER_NAME"
+"""Container variable naming the adapter: start.sh serves it under this name (the OpenAI `model`)."""
 MIN_WAIT_SECONDS: Final = 10
 MAX_WAIT_SECONDS: Final = 600
 NAME_PREFIX: Final = "pp-"
@@ -412,6 +418,11 @@ class DeploySpec(BaseModel):
     model_data_uri: str | None = Field(
         default=None, description="s3://.../model.tar.gz, or an s3:// folder ending in / (uncompressed)"
     )
+    adapter_data_uri: str | None = Field(
+        default=None,
+        description="a LoRA adapter: s3://.../model.tar.gz (a training job's artifact) or a folder ending in /; "
+        f"copied to {ADAPTER_DIR}",
+    )
     env: dict[str, str] = Field(default_factory=dict)
     instance_type: str = Field(pattern=r"^ml\.[a-z0-9-]+\.[a-z0-9]+$")
     instance_count: int = Field(default=1, ge=1, le=100)
@@ -437,7 +448,9 @@ class DeploySpec(BaseModel):
     def _env(cls, value: dict[str, str]) -> dict[str, str]:
         return _check_env(value, "env")
 
-    @field_validator("model_data_uri", "async_output_s3", "async_failure_s3", "batch_input_s3", "batch_output_s3")
+    @field_validator(
+        "model_data_uri", "adapter_data_uri", "async_output_s3", "async_failure_s3", "batch_input_s3", "batch_output_s3"
+    )
     @classmethod
     def _s3(cls, value: str | None) -> str | None:
         if value is not None:
@@ -453,6 +466,8 @@ class DeploySpec(BaseModel):
                 raise ValueError("batch-transform needs batch_input_s3 and batch_output_s3")
             if self.capacity_reservation_arn:
                 raise ValueError("SageMaker batch transform cannot use a capacity reservation")
+        if self.adapter_data_uri and not self.env.get(ADAPTER_NAME_ENV):
+            raise ValueError(f"adapter_data_uri needs env {ADAPTER_NAME_ENV}: the name the adapter is served under")
         return self
 
     @property
@@ -560,6 +575,11 @@ class Builder(Protocol):
     def running(self, execution_id: str, project: str) -> list[JobRef]:
         """Builds of ``project`` that ``execution_id`` started and that still run (to stop after the
         execution was stopped)."""
+        ...
+
+    def in_progress(self, project: str) -> list[JobRef]:
+        """Every build of ``project`` that still runs, with the execution that started it in
+        ``meta["execution_id"]`` (absent when the build carries none): what the janitor judges."""
         ...
 
 

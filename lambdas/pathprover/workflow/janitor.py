@@ -29,7 +29,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from pathprover.stages.ports import (
     TAG_EXECUTION,
     TAG_EXPIRY,
+    Builder,
     ExecutionLookup,
+    JobRef,
     ManagedInventory,
     ManagedKind,
     ManagedResource,
@@ -67,6 +69,9 @@ class JanitorReport(BaseModel):
     would_delete: list[JanitorDecision] = Field(default_factory=list)
     kept: list[JanitorDecision] = Field(default_factory=list)
     already_gone: list[str] = Field(default_factory=list)
+    builds_stopped: list[str] = Field(default_factory=list, description="project/build-id: why")
+    builds_would_stop: list[str] = Field(default_factory=list)
+    builds_kept: list[str] = Field(default_factory=list)
     errors: list[str] = Field(default_factory=list)
 
     @property
@@ -141,6 +146,8 @@ def sweep(
     *,
     grace: timedelta = DEFAULT_GRACE,
     dry_run: bool = False,
+    builder: Builder | None = None,
+    projects: tuple[str, ...] = (),
 ) -> JanitorReport:
     """List the fleet's Path Prover resources, decide each (see the module doc), delete the condemned.
 
@@ -170,6 +177,9 @@ def sweep(
                 raise
         return statuses[execution]
 
+    if builder is not None:
+        _sweep_builds(builder, projects, now, grace, status_of if executions is not None else None, report)
+
     condemned: list[tuple[ManagedResource, JanitorDecision]] = []
     for resource in resources:
         try:
@@ -198,3 +208,65 @@ def sweep(
     report.already_gone = list(outcome.already_gone)
     report.errors.extend(outcome.errors)
     return report
+
+
+def decide_build(
+    build: JobRef, now: datetime, grace: timedelta, status_of: Callable[[str], str | None] | None
+) -> tuple[bool, str]:
+    """``(stop?, why)`` for a build in progress: the resource rules, without an expiry tag."""
+    age = now - build.started_at
+    young = age < grace
+    execution = build.meta.get("execution_id")
+    if execution is None:
+        if young:
+            return False, f"no PP_EXECUTION_ID, but started {_age_text(age)} ago (grace {_age_text(grace)})"
+        return True, f"no PP_EXECUTION_ID and running for {_age_text(age)}"
+    if status_of is None:
+        return False, "no execution lookup configured: left to CodeBuild's timeout"
+    try:
+        status = status_of(execution)
+    except Exception as exc:
+        raise _Unreadable(f"execution {execution}: status unreadable: {type(exc).__name__}: {exc}") from exc
+    if status in ACTIVE_STATUSES:
+        return False, f"execution {execution} is {status}"
+    word = status or "unknown to the workflow"
+    if young:
+        return False, f"execution {execution} is {word}, but started {_age_text(age)} ago (grace {_age_text(grace)})"
+    return True, f"execution {execution} is {word}"
+
+
+def _sweep_builds(
+    builder: Builder,
+    projects: tuple[str, ...],
+    now: datetime,
+    grace: timedelta,
+    status_of: Callable[[str], str | None] | None,
+    report: JanitorReport,
+) -> None:
+    """Stop the builds of ended executions; a listing or stop error is reported, the sweep goes on."""
+    for project in projects:
+        try:
+            builds = builder.in_progress(project)
+        except Exception as exc:
+            report.errors.append(f"list builds of {project}: {type(exc).__name__}: {exc}")
+            continue
+        for build in builds:
+            label = f"{project}/{build.arn_or_id}"
+            try:
+                stop, reason = decide_build(build, now, grace, status_of)
+            except _Unreadable as exc:
+                if str(exc) not in report.errors:
+                    report.errors.append(str(exc))
+                report.builds_kept.append(f"{label}: {exc}")
+                continue
+            if not stop:
+                report.builds_kept.append(f"{label}: {reason}")
+            elif report.dry_run:
+                report.builds_would_stop.append(f"{label}: {reason}")
+            else:
+                try:
+                    builder.stop(build)
+                except Exception as exc:
+                    report.errors.append(f"stop {label}: {type(exc).__name__}: {exc}")
+                    continue
+                report.builds_stopped.append(f"{label}: {reason}")

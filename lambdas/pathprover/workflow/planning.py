@@ -119,13 +119,13 @@ def _targets_to_runs(
             if missing_token is not None:
                 raise InvalidInput(f"TARGETS[{index}]: {run.model_name} is a {missing_token}; nothing was started")
         placement = Placement(model=svc.catalog.model(run.model_name), instance=svc.catalog.instance(run.instance_type))
-        est = estimate(svc.catalog, placement, run.vector.deployment_target)
-        if run.tuning is not None:
-            extra = svc.catalog.search_space.timing.minutes("tune", placement.model.total_params_b) / 60.0
-            est = est.__class__(
-                hours=round(est.hours + extra, 4),
-                cost_usd=round((est.hours + extra) * placement.instance.price_per_hour_usd, 2),
-            )
+        est = estimate(
+            svc.catalog,
+            placement,
+            run.vector.deployment_target,
+            tune=run.tuning is not None,
+            adapter=run.serves_adapter,
+        )
         runs.append(
             run.model_copy(
                 update={

@@ -35,7 +35,8 @@ def summarise_run(
         lane = LaneTask.model_validate(item)
         proves.extend(_load(ref.summary_uri, svc) for ref in lane.done)
         if lane.prove is not None:
-            errors.append(f"lane {lane.lane} stopped with {lane.prove.config_id} in flight")
+            why = f": {lane.error.get('Error')}: {str(lane.error.get('Cause'))[:300]}" if lane.error else ""
+            errors.append(f"lane {lane.lane} stopped with {lane.prove.config_id} in flight{why}")
         errors.extend(f"lane {lane.lane}: {p.config_id} was never attempted" for p in queued(lane, svc))
     if map_error:
         errors.append(f"a lane crashed: {map_error.get('Error')}: {str(map_error.get('Cause'))[:500]}")

@@ -159,26 +159,34 @@ class CodeBuildBuilder:
             raise
 
     def running(self, execution_id: str, project: str) -> list[JobRef]:
-        """The project's newest builds (one page: a stopped execution's builds are among its latest) that
-        are in progress and carry this execution's PP_EXECUTION_ID."""
+        """The builds of ``project`` in progress that carry this execution's PP_EXECUTION_ID."""
+        return [ref for ref in self.in_progress(project) if ref.meta.get("execution_id") == execution_id]
+
+    def in_progress(self, project: str) -> list[JobRef]:
+        """The project's newest builds (one page of ids, newest first: builds run at most hours, so the
+        running ones are among the latest) that are still in progress, with their PP_EXECUTION_ID."""
         ids = self._cb.list_builds_for_project(projectName=project, sortOrder="DESCENDING").get("ids", [])
         refs: list[JobRef] = []
         for start in range(0, len(ids), 100):
             for build in self._cb.batch_get_builds(ids=ids[start : start + 100]).get("builds", []):
+                if build.get("buildStatus") != "IN_PROGRESS":
+                    continue
+                # The start's environment overrides are part of the build's environment.
                 env = {
                     v.get("name"): v.get("value") for v in build.get("environment", {}).get("environmentVariables", [])
                 }
-                # The start's environment overrides are part of the build's environment.
-                if build.get("buildStatus") == "IN_PROGRESS" and env.get("PP_EXECUTION_ID") == execution_id:
-                    refs.append(
-                        JobRef(
-                            kind=_job_kind(env.get("PP_JOB_KIND")),
-                            name=project,
-                            arn_or_id=build["id"],
-                            started_at=build.get("startTime") or self.now(),
-                            meta={"failure_stage": "build"},
-                        )
+                meta = {"failure_stage": "build", "arn": build.get("arn", "")}
+                if env.get("PP_EXECUTION_ID"):
+                    meta["execution_id"] = str(env["PP_EXECUTION_ID"])
+                refs.append(
+                    JobRef(
+                        kind=_job_kind(env.get("PP_JOB_KIND")),
+                        name=project,
+                        arn_or_id=build["id"],
+                        started_at=build.get("startTime") or self.now(),
+                        meta=meta,
                     )
+                )
         return refs
 
     def image_exists(self, image_uri: str) -> bool:

@@ -35,6 +35,7 @@ from pathprover.adapters.aws.clients import (
     is_client_error,
 )
 from pathprover.stages.ports import (
+    ADAPTER_CHANNEL,
     NAME_PREFIX,
     TAG_MANAGED_BY,
     TAG_MANAGED_BY_VALUE,
@@ -158,6 +159,20 @@ def _container(spec: DeploySpec) -> dict[str, Any]:
             }
         else:
             container["ModelDataUrl"] = uri
+    adapter = spec.adapter_data_uri
+    if adapter:
+        # A training job's model.tar.gz is extracted by SageMaker (S3Object + Gzip); a folder is copied as is.
+        archive = not adapter.endswith("/")
+        container["AdditionalModelDataSources"] = [
+            {
+                "ChannelName": ADAPTER_CHANNEL,
+                "S3DataSource": {
+                    "S3Uri": adapter,
+                    "S3DataType": "S3Object" if archive else "S3Prefix",
+                    "CompressionType": "Gzip" if archive else "None",
+                },
+            }
+        ]
     return container
 
 

@@ -118,17 +118,25 @@ class SimulatedBuilder:
         return self.catalog.search_space.timing.minutes(job.kind, params_b) * 60.0
 
     def running(self, execution_id: str, project: str) -> list[JobRef]:
+        return [ref for ref in self.in_progress(project) if ref.meta.get("execution_id") == execution_id]
+
+    def in_progress(self, project: str) -> list[JobRef]:
         now = self.clock.now()
         with self._lock:
             builds = [
                 b
                 for b in self._builds.values()
-                if b.job.execution_id == execution_id
-                and b.job.project_name == project
+                if b.job.project_name == project
                 and b.stopped_at is None
                 and ((now - b.started).total_seconds() < b.duration_s or not b.finished.is_set())
             ]
-        return [self._ref(b, adopted=True) for b in builds]
+        refs = [self._ref(b, adopted=True) for b in builds]
+        return [
+            ref.model_copy(update={"meta": {**ref.meta, "execution_id": b.job.execution_id}})
+            if b.job.execution_id
+            else ref
+            for ref, b in zip(refs, builds, strict=True)
+        ]
 
     def image_exists(self, image_uri: str) -> bool:
         with self._lock:

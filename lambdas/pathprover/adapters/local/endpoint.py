@@ -147,6 +147,8 @@ class _Endpoint:
     latency: LatencyModel
     model_name: str
     ready: bool
+    served_models: tuple[str, ...] | None = None
+    """Names a request may ask for (the base model and any adapter); None: any name (no check)."""
     error_text: str | None = None
     error_fraction: float = 0.0
     error_acc: float = 0.0
@@ -342,10 +344,25 @@ class SimulatedEndpointServer:
         return f"{self.start()}/endpoints/{name}"
 
     # ------------------------------------------------------------------ endpoints
-    def register(self, name: str, latency: LatencyModel, *, model_name: str, ready: bool = True) -> str:
-        """Host endpoint ``name`` (replacing one of the same name); returns its URL."""
+    def register(
+        self,
+        name: str,
+        latency: LatencyModel,
+        *,
+        model_name: str,
+        ready: bool = True,
+        served_models: list[str] | tuple[str, ...] | None = None,
+    ) -> str:
+        """Host endpoint ``name`` (replacing one of the same name); returns its URL. With ``served_models``, a
+        request naming another model is refused as the OpenAI-compatible engines do (404)."""
         with self._lock:
-            self._endpoints[name] = _Endpoint(name=name, latency=latency, model_name=model_name, ready=ready)
+            self._endpoints[name] = _Endpoint(
+                name=name,
+                latency=latency,
+                model_name=model_name,
+                ready=ready,
+                served_models=tuple(served_models) if served_models is not None else None,
+            )
         return self.endpoint_url(name)
 
     def set_ready(self, name: str, ready: bool = True) -> None:
@@ -411,7 +428,9 @@ class SimulatedEndpointServer:
             mapped = _to_openai(json.loads(await request.read() or b"{}"))
         except ValueError as exc:
             return _error(400, f"Input validation error: {exc}", "BadRequestError")
-        return await self._generate(request, t0, mapped.body, chat=mapped.openai_path.endswith("chat/completions"))
+        return await self._generate(
+            request, t0, mapped.body, chat=mapped.openai_path.endswith("chat/completions"), proxied=True
+        )
 
     async def _completions(self, request: web.Request) -> web.StreamResponse:
         return await self._openai(request, chat=False)
@@ -462,7 +481,7 @@ class SimulatedEndpointServer:
         self._timer.note(loop.time() - target)
 
     async def _generate(
-        self, request: web.Request, t0: float, body: Mapping[str, Any], *, chat: bool
+        self, request: web.Request, t0: float, body: Mapping[str, Any], *, chat: bool, proxied: bool = False
     ) -> web.StreamResponse:
         from aiohttp import web
 
@@ -479,6 +498,23 @@ class SimulatedEndpointServer:
             if not 1 <= n_tokens <= MAX_OUTPUT_TOKENS:
                 return _error(
                     400, f"Input validation error: max_tokens must be in [1, {MAX_OUTPUT_TOKENS}]", "BadRequestError"
+                )
+            asked = body.get("model")
+            if proxied and endpoint.served_models is not None and str(asked) not in endpoint.served_models:
+                # serve.py's proxy names the base model for anything but the adapter the container serves.
+                body = {**body, "model": endpoint.model_name}
+            elif asked and endpoint.served_models is not None and str(asked) not in endpoint.served_models:
+                # vLLM / SGLang: an unknown model (an adapter the engine did not load) is a 404, not the base model.
+                return _json(
+                    404,
+                    {
+                        "object": "error",
+                        "message": f"The model `{asked}` does not exist.",
+                        "type": "NotFoundError",
+                        "param": None,
+                        "code": 404,
+                        "simulated": True,
+                    },
                 )
             prompt = _prompt_text(body.get("messages") if chat else body.get("prompt"))
             input_tokens = max(1, len(prompt.split()))

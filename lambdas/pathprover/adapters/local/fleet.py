@@ -42,6 +42,18 @@ text. Billing runs from create to delete (or to the failure, when the instances 
 on the virtual clock, at the catalog price: :meth:`SimulatedFleet.billed_seconds` and
 :meth:`SimulatedFleet.cost_usd`.
 
+Training jobs (the tune stage) run what their request names: the script-mode source
+(``sagemaker_submit_directory`` must be a tarball in the artifact store holding ``sagemaker_program``),
+the model from the ``model`` channel or the Hub (a gated model without the channel fails like the Hub
+does), and :func:`.truth.training_run` decides, from ``max_steps``, ``lora_rank``, the batch shape and the
+model's size, how long it trains and whether the last GPU runs out of memory. A completed job writes a
+PEFT adapter (``adapter_config.json`` + ``adapter_model.safetensors``) as ``<output>/<job>/output/model.tar.gz``.
+An adapter endpoint (``DeploySpec.adapter_data_uri``) fails like SageMaker when the adapter is not in the
+store, like start.sh when it has no ``adapter_config.json``, like vLLM when its rank is too large or it was
+trained for another base model; it serves the adapter under ``PATHPROVER_ADAPTER_NAME`` only when the
+engine serves LoRA (:func:`.truth.lora_serving`), and every endpoint answers a request for a model it does
+not serve with the OpenAI servers' 404.
+
 Env keys read from ``DeploySpec.env`` (see :func:`.faults.job_context`): the model
 ``HF_MODEL_ID`` / ``MODEL_ID`` / ``PATHPROVER_MODEL_ID`` (required), ``QUANTIZATION``
 (default ``none``), ``TP_DEGREE`` (default the instance's maximum), ``DEPLOYMENT_CONFIG``
@@ -54,8 +66,10 @@ when the env does not.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import math
+import tarfile
 import threading
 import urllib.error
 import urllib.request
@@ -69,10 +83,20 @@ from pathprover.adapters.aws.sagemaker import VARIANT_NAME
 from pathprover.adapters.local.account import ESTABLISHED, AccountProfile
 from pathprover.adapters.local.endpoint import LatencyModel, SimulatedEndpointServer
 from pathprover.adapters.local.faults import MODEL_ID_KEYS, FaultPlan, JobContext, job_context
-from pathprover.adapters.local.truth import SimulationFacts, container_start, load_facts
+from pathprover.adapters.local.truth import (
+    SimulationFacts,
+    container_start,
+    load_facts,
+    lora_serving,
+    training_run,
+)
 from pathprover.catalog import Catalog, CatalogError, DeploymentConfig, InstanceType, ModelSpec
+from pathprover.generate.training import DIR_PARAM, SCRIPT_PARAM, decode_hyperparameter
 from pathprover.ports import Clock
 from pathprover.stages.ports import (
+    ADAPTER_CHANNEL,
+    ADAPTER_DIR,
+    ADAPTER_NAME_ENV,
     TAG_MANAGED_BY,
     TAG_MANAGED_BY_VALUE,
     ArtifactStore,
@@ -211,6 +235,105 @@ def quota_text(operation: str, instance_type: str, quota: int, used: int, delta:
         "Instances. Please use AWS Service Quotas to request an increase for this quota. If AWS Service Quotas is "
         "not available, contact AWS support to request an increase for this quota. (simulated)"
     )
+
+
+DOWNLOAD_FRACTION: Final = 0.3
+"""A model data download that fails ends the deploy this far into its duration (before the container starts)."""
+
+
+def _int(value: Any, default: int) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _tarball_names(data: bytes) -> set[str]:
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as tar:
+        return {member.name.removeprefix("./") for member in tar.getmembers()}
+
+
+def _adapter_config_from_tarball(data: bytes) -> dict[str, Any] | None:
+    """adapter_config.json at the archive's root (SageMaker extracts it into the channel's folder)."""
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as tar:
+        for member in tar.getmembers():
+            if member.name.removeprefix("./") == "adapter_config.json":
+                handle = tar.extractfile(member)
+                return None if handle is None else dict(json.loads(handle.read()))
+    return None
+
+
+def simulated_adapter(model_id: str, rank: int) -> bytes:
+    """A PEFT adapter as train.py saves it, with no tensors: adapter_config.json, an empty safetensors file
+    (8-byte header length + JSON header) and the training summary, tar.gz'd like SageMaker's model.tar.gz."""
+    config = {
+        "peft_type": "LORA",
+        "task_type": "CAUSAL_LM",
+        "r": rank,
+        "lora_alpha": 2 * rank,
+        "lora_dropout": 0.05,
+        "target_modules": "all-linear",
+        "base_model_name_or_path": model_id,
+    }
+    header = json.dumps({"__metadata__": {"format": "pt", "simulated": "true"}}).encode()
+    files = {
+        "adapter_config.json": json.dumps(config, indent=2).encode(),
+        "adapter_model.safetensors": len(header).to_bytes(8, "little") + header,
+        "pathprover-training.json": json.dumps({"model_id": model_id, "lora_rank": rank, "simulated": True}).encode(),
+    }
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w:gz") as tar:
+        for name, content in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(content)
+            tar.addfile(info, io.BytesIO(content))
+    return raw.getvalue()
+
+
+def config_engine(catalog: Catalog, context: JobContext) -> str | None:
+    name = context.vector.get("deployment_config")
+    if not isinstance(name, str):
+        return None
+    try:
+        return catalog.deployment_config(name).engine
+    except CatalogError:
+        return None
+
+
+@dataclass
+class _Adapter:
+    """The adapter an endpoint was asked to serve, as the container finds it."""
+
+    name: str
+    uri: str
+    base_model: ModelSpec | None
+    config: dict[str, Any] | None = None
+    download_failure: str | None = None
+
+    def start_failure(self, engine: str | None, accelerator_kind: str, facts: SimulationFacts) -> str | None:
+        """start.sh's or the engine's log line when the adapter cannot be served (None: it loads)."""
+        if self.config is None:
+            return (
+                f"start.sh: error: {ADAPTER_NAME_ENV}={self.name} but {ADAPTER_DIR} has no adapter_config.json: "
+                f"{self.uri} is not a PEFT adapter"
+            )
+        rank = _int(self.config.get("r"), 0)
+        serving = lora_serving(engine, accelerator_kind, facts)
+        if serving.serves and serving.max_rank is not None and rank > serving.max_rank:
+            return f"ValueError: LoRA rank {rank} is greater than max_lora_rank {serving.max_rank}."
+        base = str(self.config.get("base_model_name_or_path") or "")
+        trained = next((f for name, f in facts.models.items() if name.lower() == base.lower()), None)
+        if self.base_model is not None and trained is not None and base.lower() != self.base_model.name.lower():
+            mine = facts.model(self.base_model)
+            if trained.hidden_size != mine.hidden_size or trained.vocab_size != mine.vocab_size:
+                return (
+                    f"RuntimeError: Loading lora {self.name} failed: Error(s) in loading state_dict for "
+                    "PeftModelForCausalLM: size mismatch for base_model.model.model.layers.0.self_attn.q_proj."
+                    f"lora_A.weight: the adapter was trained for {base} (hidden size {trained.hidden_size}, vocabulary "
+                    f"{trained.vocab_size}), the served {self.base_model.name} has {mine.hidden_size} and "
+                    f"{mine.vocab_size}"
+                )
+        return None
 
 
 class SimulatedFleet:
@@ -497,13 +620,21 @@ class SimulatedFleet:
             )
             resource.extra.update(instance_type=instance.name, instance_count=spec.instance_count)
             fault = context.take(self.faults, spec.stage)
+            adapter = self._adapter(spec, model) if spec.adapter_data_uri else None
             if fault is not None:
                 resource.fail_after_s = duration * LOAD_FRACTION
                 resource.failure = fault.error.strip()
+            elif adapter is not None and adapter.download_failure is not None:
+                resource.fail_after_s = duration * DOWNLOAD_FRACTION
+                resource.failure = adapter.download_failure
             else:
                 log = self._container_failure(
                     context, model, instance, quantization, tp, env=spec.env, model_data_uri=spec.model_data_uri
                 )
+                if log is None and adapter is not None:
+                    log = adapter.start_failure(
+                        config_engine(self.catalog, context), instance.accelerator_kind, self.facts
+                    )
                 if log is not None:
                     resource.fail_after_s = duration * LOAD_FRACTION
                     resource.failure = (
@@ -513,6 +644,12 @@ class SimulatedFleet:
                     )
             if model is not None and resource.failure is None:
                 resource.latency = LatencyModel.estimate(self.catalog, model, instance, quantization, tp)
+            served = [context.model_name or "model"]
+            if adapter is not None and resource.failure is None:
+                engine = config_engine(self.catalog, context)
+                if lora_serving(engine, instance.accelerator_kind, self.facts).serves:
+                    served.append(adapter.name)
+            resource.extra["served_models"] = served
             if batch:
                 resource.extra["batch_input_s3"] = spec.batch_input_s3 or ""
                 resource.extra["batch_output_s3"] = spec.batch_output_s3 or ""
@@ -539,6 +676,64 @@ class SimulatedFleet:
             return None  # the output location is not in this store
         return target
 
+    # ------------------------------------------------------------------ adapters
+    def _adapter(self, spec: DeploySpec, model: ModelSpec | None) -> _Adapter:
+        """What SageMaker copies to the adapter channel, and what start.sh and the engine then find."""
+        uri = spec.adapter_data_uri or ""
+        name = spec.env.get(ADAPTER_NAME_ENV, "")
+        found = _Adapter(name=name, uri=uri, base_model=model)
+        if self.artifacts is None:
+            found.config = {"r": 8, "base_model_name_or_path": model.name if model else ""}
+            return found  # no store to look in: the adapter is taken as present
+        archive = not uri.endswith("/")
+        try:
+            if archive:
+                found.config = _adapter_config_from_tarball(self.artifacts.get_bytes(uri))
+            elif self.artifacts.exists(uri + "adapter_config.json"):
+                found.config = json.loads(self.artifacts.get_bytes(uri + "adapter_config.json"))
+            else:
+                found.config = None
+        except (OSError, ValueError, KeyError, tarfile.TarError):
+            found.download_failure = (
+                f"Failed to download model data for the additional model data source '{ADAPTER_CHANNEL}' "
+                f"({uri}). Please ensure that there is an object located at the URL and that the role passed to "
+                "CreateModel has permissions to download the model. (simulated)"
+            )
+        return found
+
+    def _write_adapter(self, resource: _Resource, uri: str) -> None:
+        """Like SageMaker's upload of /opt/ml/model: the job's PEFT adapter as model.tar.gz (if there is a store)."""
+        put_uri = getattr(self.artifacts, "put_uri", None)
+        if self.artifacts is None or put_uri is None or resource.extra.get("adapter_written"):
+            return
+        try:
+            put_uri(uri, simulated_adapter(str(resource.extra.get("model_id") or ""), int(resource.extra["lora_rank"])))
+        except ValueError:
+            return  # the output location is not in this store
+        resource.extra["adapter_written"] = True
+
+    def _script_failure(
+        self, hyper: Mapping[str, Any], spec: TrainingSpec, model: ModelSpec | None, context: JobContext
+    ) -> str | None:
+        """What the training container says when the job names no runnable script, or cannot get the model."""
+        program = hyper.get(SCRIPT_PARAM)
+        source = hyper.get(DIR_PARAM)
+        if not program or not source:
+            return (
+                "the training image ran no user code: the job's hyperparameters name no sagemaker_program / "
+                "sagemaker_submit_directory (script mode) (simulated)"
+            )
+        if self.artifacts is not None:
+            try:
+                names = _tarball_names(self.artifacts.get_bytes(str(source)))
+            except (OSError, ValueError, tarfile.TarError):
+                return f"Failed to download {source}: the source directory tarball does not exist (simulated)"
+            if str(program) not in names:
+                return f"python3: can't open file '/opt/ml/code/{program}': [Errno 2] No such file or directory"
+        if model is not None and model.gated and "model" not in spec.input_channels:
+            return gated_repo_error(model.name)
+        return None
+
     # ------------------------------------------------------------------ training
     def start_training(self, spec: TrainingSpec) -> JobRef:
         now = self.clock.now()
@@ -549,10 +744,11 @@ class SimulatedFleet:
             "simulated": "true",
         }
         env = dict(spec.env)
+        hyper = {key: decode_hyperparameter(value) for key, value in spec.hyperparameters.items()}
         if not any(env.get(k) for k in MODEL_ID_KEYS):
             for key in _TRAINING_MODEL_KEYS:
-                if spec.hyperparameters.get(key):
-                    env["MODEL_ID"] = spec.hyperparameters[key]
+                if hyper.get(key):
+                    env["MODEL_ID"] = str(hyper[key])
                     break
         context = job_context(self.catalog, env, instance_type=spec.instance_type)
         with self._lock:
@@ -584,8 +780,35 @@ class SimulatedFleet:
                 return refused(reservation)
             if self._scarce(instance, spec.config_id, spec.attempt):
                 return refused(self._capacity_text("CreateTrainingJob", instance.name))
-            duration = self.catalog.search_space.timing.minutes("tune", context.params_b) * 60.0
-            duration *= duration_factor(spec.config_id, spec.attempt, "training-job", self.duration_jitter_sigma)
+            model = self._model_spec(context)
+            jitter = duration_factor(spec.config_id, spec.attempt, "training-job", self.duration_jitter_sigma)
+            failure: str | None = None
+            fail_after: float | None = None
+            if model is not None:
+                outcome = training_run(
+                    model,
+                    instance,
+                    max_steps=_int(hyper.get("max_steps"), 50),
+                    lora_rank=_int(hyper.get("lora_rank"), 8),
+                    batch_size=_int(hyper.get("per_device_train_batch_size"), 4),
+                    seq_len=_int(hyper.get("max_seq_length"), 512),
+                    weights_from_s3="model" in spec.input_channels,
+                    facts=self.facts,
+                )
+                duration = outcome.duration_s * jitter
+                failure = outcome.failure
+                fail_after = None if outcome.fail_after_s is None else outcome.fail_after_s * jitter
+            else:
+                duration = self.facts.training.starting_s + self.facts.training.image_download_s
+                failure = (
+                    "huggingface_hub.errors.RepositoryNotFoundError: 404 Client Error. Repository Not Found for url: "
+                    f"https://huggingface.co/api/models/{context.model_name or '?'}/revision/main."
+                )
+                fail_after = duration
+            script_failure = self._script_failure(hyper, spec, model, context)
+            if script_failure is not None:
+                failure = script_failure
+                fail_after = (self.facts.training.starting_s + self.facts.training.image_download_s) * jitter
             resource = _Resource(
                 "training-job",
                 spec.job_name,
@@ -596,11 +819,18 @@ class SimulatedFleet:
                 duration_s=duration,
                 price_per_hour=instance.price_per_hour_usd * spec.instance_count,
             )
-            resource.extra["output_s3"] = spec.output_s3
+            resource.extra.update(
+                output_s3=spec.output_s3,
+                model_id=str(hyper.get("model_id") or context.model_name or ""),
+                lora_rank=_int(hyper.get("lora_rank"), 8),
+            )
             fault = context.take(self.faults, "tune")
             if fault is not None:
                 resource.fail_after_s = duration * TUNE_FAIL_FRACTION
                 resource.failure = fault.error.strip()
+            elif failure is not None:
+                resource.fail_after_s = fail_after
+                resource.failure = f'AlgorithmError: ExecuteUserScriptError:\nExitCode 1\nErrorMessage "{failure}"'
             elif duration > spec.max_runtime_s:
                 resource.fail_after_s = float(spec.max_runtime_s)
                 resource.failure = f"training job timed out: MaxRuntimeExceeded after {spec.max_runtime_s} s"
@@ -626,7 +856,10 @@ class SimulatedFleet:
         resource.in_service_seen = True
         latency = resource.latency or LatencyModel(decode_ms_per_token=20.0, prefill_ms_per_token=0.1)
         resource.endpoint_url = self.server.register(
-            resource.name, latency, model_name=resource.context.model_name or "model"
+            resource.name,
+            latency,
+            model_name=resource.context.model_name or "model",
+            served_models=resource.extra.get("served_models"),
         )
         fault = resource.context.take(self.faults, "test")
         if fault is not None:
@@ -680,6 +913,7 @@ class SimulatedFleet:
                 output = str(resource.extra.get("output_s3", "")).rstrip("/")
                 detail["model_artifacts"] = f"{output}/{name}/output/model.tar.gz"
                 detail["billable_seconds"] = int(resource.duration_s)
+                self._write_adapter(resource, detail["model_artifacts"])
             return JobState.succeeded(detail)
 
     # ------------------------------------------------------------------ invoke

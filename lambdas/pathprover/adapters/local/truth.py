@@ -144,6 +144,32 @@ class StorageFacts(_Facts):
     mxfp4_bits_per_expert_weight: float = Field(gt=0)
 
 
+class TrainingFacts(_Facts):
+    starting_s: float = Field(ge=0)
+    image_download_s: float = Field(ge=0)
+    pip_install_s: float = Field(ge=0)
+    hub_bytes_per_s: float = Field(gt=0)
+    s3_channel_bytes_per_s: float = Field(gt=0)
+    load_bytes_per_s: float = Field(gt=0)
+    upload_s: float = Field(ge=0)
+    flops_per_token_param: float = Field(gt=0)
+    mfu: float = Field(gt=0, le=1)
+    unlisted_tflops: float = Field(gt=0)
+    dense_16bit_tflops: dict[str, float]
+    lora_dims_per_layer_hidden: float = Field(gt=0)
+    optimizer_bytes_per_lora_param: float = Field(ge=0)
+    checkpoint_bytes_per_token_hidden_layer: float = Field(ge=0)
+    recompute_bytes_per_token_hidden: float = Field(ge=0)
+    logits_bytes_per_token_vocab: float = Field(ge=0)
+    allocator_overhead_gib: float = Field(ge=0)
+
+
+class LoraEngineFacts(_Facts):
+    serves: bool
+    max_rank: int | None = Field(default=None, gt=0)
+    source: str = Field(min_length=1)
+
+
 class SimulationFacts(_Facts):
     sources: dict[str, str]
     accelerators: dict[str, AcceleratorFacts]
@@ -157,6 +183,8 @@ class SimulationFacts(_Facts):
     flask: FlaskFacts
     neuron: NeuronFacts
     storage: StorageFacts
+    training: TrainingFacts
+    lora: dict[str, LoraEngineFacts]
     models: dict[str, ModelFacts]
 
     def model(self, model: ModelSpec) -> ModelFacts:
@@ -589,3 +617,77 @@ def _neuron(
         f"({per_core:.2f} GiB of HBM per core, {free_mib} MiB free).",
         figures,
     )
+
+
+# ------------------------------------------------------------------------------------------ training
+@dataclass(frozen=True)
+class TrainingOutcome:
+    """What the tune stage's training job does: how long it runs, and the log line it dies with (if it does)."""
+
+    duration_s: float
+    failure: str | None
+    fail_after_s: float | None
+    device_need_gib: float
+    device_total_gib: float
+    compute_s: float
+
+
+def training_run(
+    model: ModelSpec,
+    instance: InstanceType,
+    *,
+    max_steps: int,
+    lora_rank: int,
+    batch_size: int,
+    seq_len: int,
+    weights_from_s3: bool,
+    facts: SimulationFacts,
+) -> TrainingOutcome:
+    """The LoRA training job on ``instance``: SageMaker's phases, then loading and training on the last device.
+
+    Memory of the last device (it holds its share of the layers, lm_head and the loss): weights / devices,
+    adapter parameters with their optimizer state / devices, one checkpointed hidden state per layer and
+    token, one layer's recomputed activations, the logits of the batch and the allocator's overhead. Time:
+    the fixed phases, the weights' download and load, and ``max_steps`` steps of ``batch_size x seq_len``
+    tokens at ``flops_per_token_param`` FLOPs per parameter on one device at ``mfu`` of its 16-bit peak.
+    """
+    t = facts.training
+    spec = facts.model(model)
+    devices = max(1, instance.accelerator_count)
+    total = facts.cuda_total_gib(instance)
+    weights = weight_bytes(model, "none", facts)
+    tokens = batch_size * seq_len
+    lora_params = lora_rank * model.num_layers * spec.hidden_size * t.lora_dims_per_layer_hidden
+    need = (
+        (
+            weights / devices
+            + lora_params * (2 + t.optimizer_bytes_per_lora_param) / devices
+            + tokens * spec.hidden_size * model.num_layers * t.checkpoint_bytes_per_token_hidden_layer / devices
+            + tokens * spec.hidden_size * t.recompute_bytes_per_token_hidden
+            + tokens * spec.vocab_size * t.logits_bytes_per_token_vocab
+        )
+        / GIB
+        + facts.context_gib
+        + t.allocator_overhead_gib
+    )
+    tflops = t.dense_16bit_tflops.get(instance.accelerator, t.unlisted_tflops)
+    compute = max_steps * tokens * t.flops_per_token_param * model.active_params_b * 1e9 / (tflops * 1e12 * t.mfu)
+    fetch = weights / (t.s3_channel_bytes_per_s if weights_from_s3 else t.hub_bytes_per_s)
+    load = weights / t.load_bytes_per_s
+    before = t.starting_s + t.image_download_s + t.pip_install_s + fetch
+    duration = before + load + compute + t.upload_s
+    loaded_gib = weights / devices / GIB + facts.context_gib
+    if loaded_gib > total:
+        oom = _torch_oom(_layer_share_gib(weights / devices / GIB, model), total, total - 0.01)
+        return TrainingOutcome(duration, oom, before + load * 0.9, need, total, compute)
+    if need > total:
+        logits_gib = tokens * spec.vocab_size * 4 / GIB
+        oom = _torch_oom(logits_gib, total, min(total - 0.01, max(loaded_gib, need - logits_gib)))
+        return TrainingOutcome(duration, oom, before + load, need, total, compute)
+    return TrainingOutcome(duration, None, None, need, total, compute)
+
+
+def lora_serving(engine: str | None, accelerator_kind: str, facts: SimulationFacts) -> LoraEngineFacts:
+    """Whether the engine, as the container starts it, serves an adapter by name (Inferentia2: never here)."""
+    key = "neuron" if accelerator_kind == "neuron" else (engine if engine in facts.lora else "vllm")
+    return facts.lora[key]

@@ -1,0 +1,68 @@
+"""Clean finds what the prove made even when its state lost track of it (called directly)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pathprover.core.targets import ValidationTarget, to_run_config
+from pathprover.services import Services
+from pathprover.stages import lifecycle
+from pathprover.stages.state import ProveState, StageRecord
+
+
+def _prove(svc: Services, target: str = "realtime-inference") -> ProveState:
+    run = to_run_config(
+        ValidationTarget(model_name="Qwen/Qwen3-4B", instance_type="ml.g6.xlarge", deployment_target=target),  # type: ignore[arg-type]
+        svc.catalog,
+    )
+    state = ProveState(execution_id="run-lost", run=run, plan=lifecycle.stage_plan(run))
+    return lifecycle.begin(state, svc)
+
+
+def _alive(svc: Services) -> list[str]:
+    return [r.label for r in svc.fleet.inventory() if r.execution == "run-lost"]
+
+
+def test_an_endpoint_whose_ref_was_lost_is_deleted_by_its_name(svc: Services) -> None:
+    # Given a deploy that created the endpoint, but the task timed out before the ref was stored
+    state = _prove(svc)
+    now = svc.clock.now()
+    state.artifacts["image_uri"] = "000000000000.dkr.ecr.us-east-1.amazonaws.com/pathprover:abc"
+    state.current = "deploy"
+    state.history.append(StageRecord(stage="deploy", started_at=now))
+    svc.fleet.start_deploy(lifecycle._deploy_spec(state, svc, now))
+    assert state.resources == [] and _alive(svc)
+    # When the failure path cleans the prove
+    state = lifecycle.clean(state, svc)
+    # Then the endpoint, its config and its model are gone all the same
+    assert _alive(svc) == []
+    assert state.leaked_resources == []
+
+
+def test_a_clean_before_any_deploy_touches_no_sagemaker_name(svc: Services) -> None:
+    state = _prove(svc)
+    state.history.append(StageRecord(stage="build", started_at=svc.clock.now()))
+    calls: list[object] = []
+    real = svc.fleet.clean
+    svc.fleet.clean = lambda refs, keep: calls.append(refs) or real(refs, keep)  # type: ignore[method-assign]
+    lifecycle.clean(state, svc)
+    assert calls == []
+
+
+def test_a_build_still_running_at_its_deadline_is_stopped_on_the_failure_path(svc: Services) -> None:
+    # Given a prove whose build is still running when its deadline passes (the execution's own end is
+    # near, so the stage's deadline comes before CodeBuild's timeout)
+    state = lifecycle.advance(_prove(svc), svc)  # generate
+    state.run_deadline = svc.clock.now() + timedelta(minutes=10)
+    state = lifecycle.advance(state, svc)  # build
+    assert state.status == "polling" and state.job is not None and state.deadline is not None
+    svc.clock.advance((state.deadline - svc.clock.now()).total_seconds() + 1)
+    state = lifecycle.check(state, svc)
+    assert state.status == "failed" and state.failure is not None and "exceeded its timeout" in state.failure.text
+    # When the failure is recorded and the prove cleaned
+    state = lifecycle.handle_failure(state, svc)
+    assert svc.builder.running("run-lost", svc.settings.build_project)
+    state = lifecycle.clean(state, svc)
+    # Then the build was stopped, not left to run to CodeBuild's own timeout
+    assert svc.builder.running("run-lost", svc.settings.build_project) == []
+    assert timedelta(0) <= svc.clock.now() - state.started_at  # type: ignore[operator]

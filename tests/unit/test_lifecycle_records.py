@@ -1,0 +1,61 @@
+"""One attempt, one row: the lifecycle's failure path after the record was written (called directly)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pathprover.core.targets import ValidationTarget, to_run_config
+from pathprover.services import Services
+from pathprover.stages import lifecycle
+from pathprover.stages.state import ProveState, StageRecord
+
+
+def _registered(svc: Services) -> ProveState:
+    """A prove whose register stage wrote its completed row, now in its clean stage."""
+    run = to_run_config(ValidationTarget(model_name="Qwen/Qwen3-4B", instance_type="ml.g6.xlarge"), svc.catalog)
+    state = ProveState(execution_id="e1", run=run, plan=lifecycle.stage_plan(run))
+    state = lifecycle.begin(state, svc)
+    now = svc.clock.now()
+    state.started_at = now - timedelta(hours=1)
+    state.index = state.plan.index("register")
+    state.status = "next"
+    state = lifecycle.advance(state, svc)  # register: writes the row
+    assert state.records_written >= 1 and state.status == "next"
+    state.current = "clean"
+    state.history.append(StageRecord(stage="clean", started_at=now))
+    return state
+
+
+def _rows(svc: Services) -> list[tuple]:
+    return svc.store.query("SELECT status, failure_scope FROM mlcc_ci.benchmark_results WHERE execution_id = 'e1'").rows
+
+
+def test_a_clean_up_that_crashes_after_register_writes_no_second_row(svc: Services) -> None:
+    # Given a proved config whose row is written
+    state = _registered(svc)
+    before = _rows(svc)
+    assert before and {r[0] for r in before} == {"completed"}
+    # When its clean stage crashes (the task raised; the Catch hands the error to HandleFailure)
+    error = {
+        "Error": "ClientError",
+        "Cause": '{"errorMessage": "ThrottlingException: Rate exceeded on DeleteEndpoint"}',
+    }
+    state = lifecycle.handle_failure(state, svc, error)
+    # Then no failure row joins the completed one; the prove stays completed, with the error noted
+    assert _rows(svc) == before
+    assert state.outcome == "completed"
+    assert any("after the record was written" in n and "Rate exceeded" in n for n in state.notes)
+    # And Clean and Settle still run and end it as proved
+    state = lifecycle.clean(state, svc)
+    state = lifecycle.settle(state, svc)
+    assert state.outcome == "completed" and state.status == "finished"
+    assert svc.ledger.in_flight("e1") == {}
+
+
+def test_a_failure_before_register_still_writes_its_one_failure_row(svc: Services) -> None:
+    run = to_run_config(ValidationTarget(model_name="Qwen/Qwen3-4B", instance_type="ml.g6.xlarge"), svc.catalog)
+    state = lifecycle.begin(ProveState(execution_id="e1", run=run, plan=lifecycle.stage_plan(run)), svc)
+    state.current = "deploy"
+    state = lifecycle.handle_failure(state, svc, {"Error": "ClientError", "Cause": "AccessDeniedException: no"})
+    assert [r[0] for r in _rows(svc)] == ["failed"]
+    assert state.outcome == "failed"
