@@ -72,6 +72,11 @@ GLUE_TABLE: Final = schema.TABLE_NAME
 RESULTS_TABLE: Final = schema.QUALIFIED_TABLE
 TABLE_PREFIX: Final = f"{GLUE_DATABASE}/{GLUE_TABLE}/"
 """Where the rows live in the results bucket (the AWS adapters write there: s3://bucket/db/table/)."""
+GLUE_LEVELS_TABLE: Final = schema.LEVELS_TABLE_NAME
+LEVELS_TABLE: Final = schema.QUALIFIED_LEVELS_TABLE
+LEVELS_PREFIX: Final = f"{GLUE_DATABASE}/{GLUE_LEVELS_TABLE}/"
+"""Where the level rows live: always in the stack's results bucket (also with an existing results table,
+whose prerequisite never made a levels table: the stack creates and owns this one)."""
 ATHENA_RESULTS_PREFIX: Final = "athena-results/"
 ATHENA_WORKGROUP: Final = "pathprover"
 ATHENA_BYTES_SCANNED_CUTOFF: Final = 10 * 1024**3
@@ -245,6 +250,7 @@ ALARM_TOPIC: Final = "pathprover-alarms"
 
 OUTPUT_STATE_MACHINE_ARN: Final = "PathProverStateMachineArn"
 OUTPUT_RESULTS_TABLE: Final = "ResultsTable"
+OUTPUT_LEVELS_TABLE: Final = "LevelsTable"
 OUTPUT_ATHENA_WORKGROUP: Final = "AthenaWorkgroup"
 OUTPUT_RESULTS_BUCKET: Final = "ResultsBucket"
 OUTPUT_ARTIFACT_BUCKET: Final = "ArtifactBucket"

@@ -72,6 +72,10 @@ WILDCARD_RESOURCES: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
         "Parquet files of the results table (one object per write, under dt=YYYY-MM-DD partitions)",
     ),
     (
+        re.compile(rf"^<[A-Za-z0-9]+\.Arn>/{re.escape(C.LEVELS_PREFIX)}\*$"),
+        "Parquet files of the levels table (one object per write, under dt=YYYY-MM-DD partitions)",
+    ),
+    (
         re.compile(rf"^{_ARN}:ecr:{_REGION_ACCOUNT}:repository/{re.escape(C.BASE_IMAGE_CACHE_ROOT)}/\*$"),
         "ECR pull-through cache repositories: the first pull of a parent image creates "
         "pathprover-cache/<upstream>/<path> and imports it; their names come from the base images",

@@ -1,12 +1,14 @@
-"""The benchmark data (the guide's prerequisite): results bucket, Glue table `mlcc_ci.benchmark_results`, Athena.
+"""The benchmark data (the guide's prerequisite): results bucket, Glue tables `mlcc_ci.benchmark_results`
+(one row per prove attempt) and `mlcc_ci.benchmark_levels` (its concurrency levels), Athena.
 
-The table's columns come from :mod:`pathprover.core.schema` (one definition for the DuckDB view,
-the Parquet writer, the docs and this table). It is partitioned by `dt` (YYYY-MM-DD) with
+The tables' columns come from :mod:`pathprover.core.schema` (one definition for the DuckDB views,
+the Parquet writers, the docs and these tables). Both are partitioned by `dt` (YYYY-MM-DD) with
 partition projection, so a new day's rows are queryable without a crawler or MSCK REPAIR.
 
-With `-c UseExistingBenchmarkTable=true` the account already has the database and table: neither is
-created (CloudFormation would fail on AlreadyExists), and the table's files are where
-`-c BenchmarkTableLocation` says; the results bucket then holds only Athena's query results.
+With `-c UseExistingBenchmarkTable=true` the account already has the database and the results table:
+neither is created (CloudFormation would fail on AlreadyExists), and the table's files are where
+`-c BenchmarkTableLocation` says. The levels table is the stack's in either case (the prerequisite
+never made one): it is created in the database, its files in the results bucket.
 """
 
 from __future__ import annotations
@@ -66,7 +68,8 @@ class BenchmarkData(Construct):
         self.table: glue.CfnTable | None = None
         if existing_table is None:
             self.database = self._build_database()
-            self.table = self._build_table()
+            self.table = self._build_table("Table", schema.RESULTS, self.table_location)
+        self.levels_table = self._build_table("LevelsTable", schema.LEVELS, self.levels_location)
         self.workgroup = self._build_workgroup()
 
     # ------------------------------------------------------------------ where the rows are
@@ -89,6 +92,15 @@ class BenchmarkData(Construct):
     def table_objects_arn(self) -> str:
         """Every object under the table's prefix."""
         return f"{self.table_bucket_arn}/{self.table_prefix}*"
+
+    @property
+    def levels_location(self) -> str:
+        """The levels table's files: always the stack's results bucket."""
+        return f"s3://{self.bucket.bucket_name}/{C.LEVELS_PREFIX}"
+
+    @property
+    def levels_objects_arn(self) -> str:
+        return self.bucket.arn_for_objects(f"{C.LEVELS_PREFIX}*")
 
     # ------------------------------------------------------------------ buckets
     def _build_access_logs(self) -> s3.Bucket:
@@ -127,14 +139,17 @@ class BenchmarkData(Construct):
                     noncurrent_version_expiration=Duration.days(C.NONCURRENT_VERSION_EXPIRY_DAYS),
                 ),
                 s3.LifecycleRule(id="abort-uploads", abort_incomplete_multipart_upload_after=Duration.days(7)),
-                s3.LifecycleRule(
-                    id="results-to-intelligent-tiering",
-                    prefix=C.TABLE_PREFIX,
-                    transitions=[
-                        s3.Transition(
-                            storage_class=s3.StorageClass.INTELLIGENT_TIERING, transition_after=Duration.days(30)
-                        )
-                    ],
+                *(
+                    s3.LifecycleRule(
+                        id=f"{rule}-to-intelligent-tiering",
+                        prefix=prefix,
+                        transitions=[
+                            s3.Transition(
+                                storage_class=s3.StorageClass.INTELLIGENT_TIERING, transition_after=Duration.days(30)
+                            )
+                        ],
+                    )
+                    for rule, prefix in (("results", C.TABLE_PREFIX), ("levels", C.LEVELS_PREFIX))
                 ),
             ],
         )
@@ -154,24 +169,25 @@ class BenchmarkData(Construct):
             ),
         )
 
-    def _build_table(self) -> glue.CfnTable:
+    def _build_table(self, construct_id: str, table: schema.Table, location: str) -> glue.CfnTable:
+        """A Parquet table of ``table``'s columns at ``location``, `dt` partitions projected."""
         columns = [
             glue.CfnTable.ColumnProperty(name=c.name, type=c.glue_type, comment=c.description[:255] or None)
-            for c in schema.columns()
+            for c in table.columns
         ]
         partitions = [
             glue.CfnTable.ColumnProperty(name=c.name, type=c.glue_type, comment=c.description[:255] or None)
             for c in schema.partition_keys()
         ]
         (dt,) = (c.name for c in schema.partition_keys())
-        table = glue.CfnTable(
+        cfn_table = glue.CfnTable(
             self,
-            "Table",
+            construct_id,
             catalog_id=Stack.of(self).account,
             database_name=C.GLUE_DATABASE,
             table_input=glue.CfnTable.TableInputProperty(
-                name=C.GLUE_TABLE,
-                description="One row per benchmark run (pathprover.core.records.BenchmarkRecord)",
+                name=table.name,
+                description=table.description,
                 table_type="EXTERNAL_TABLE",
                 partition_keys=partitions,
                 parameters={
@@ -184,11 +200,11 @@ class BenchmarkData(Construct):
                     f"projection.{dt}.range": C.PROJECTION_RANGE,
                     f"projection.{dt}.interval": "1",
                     f"projection.{dt}.interval.unit": "DAYS",
-                    "storage.location.template": f"{self.table_location}{dt}=${{{dt}}}/",
+                    "storage.location.template": f"{location}{dt}=${{{dt}}}/",
                 },
                 storage_descriptor=glue.CfnTable.StorageDescriptorProperty(
                     columns=columns,
-                    location=self.table_location,
+                    location=location,
                     input_format=PARQUET_INPUT,
                     output_format=PARQUET_OUTPUT,
                     compressed=False,
@@ -199,8 +215,9 @@ class BenchmarkData(Construct):
                 ),
             ),
         )
-        table.node.add_dependency(self.database)
-        return table
+        if self.database is not None:  # else: the existing database
+            cfn_table.node.add_dependency(self.database)
+        return cfn_table
 
     # ------------------------------------------------------------------ Athena
     def _build_workgroup(self) -> athena.CfnWorkGroup:
@@ -208,7 +225,7 @@ class BenchmarkData(Construct):
             self,
             "Workgroup",
             name=C.ATHENA_WORKGROUP,
-            description="Path Prover and the guide's reports over mlcc_ci.benchmark_results",
+            description="Path Prover and the guide's reports over mlcc_ci.benchmark_results and benchmark_levels",
             state="ENABLED",
             recursive_delete_option=True,
             work_group_configuration=athena.CfnWorkGroup.WorkGroupConfigurationProperty(

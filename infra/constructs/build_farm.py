@@ -333,10 +333,19 @@ class BuildFarm(Construct):
             allow_unscoped(["ecr:GetAuthorizationToken"]),
             allow(ECR_PULL, [self.benchmark_repository.repository_arn]),
             allow(
-                ["sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream"],
+                [
+                    "sagemaker:InvokeEndpoint",
+                    "sagemaker:InvokeEndpointWithResponseStream",
+                    "sagemaker:InvokeEndpointAsync",
+                ],
                 sagemaker_arns(self, "endpoint"),
             ),
             allow(["s3:GetObject", "s3:PutObject"], [artifact_objects(self.artifacts, "benchmarks")]),
+            # async inference: uploads each request under io/ and polls its output (or failure) object there;
+            # batch transform: reads the benchmark job's input and output there. ListBucket makes a missing
+            # output a 404 (not yet) rather than a 403.
+            allow(["s3:GetObject", "s3:PutObject"], [artifact_objects(self.artifacts, "io")]),
+            list_areas(self.artifacts, "io"),
         )
         project = self._project(
             "BenchmarkProject",

@@ -48,6 +48,8 @@ def shared_environment(data: BenchmarkData, ledger: dynamodb.ITable, farm: Build
         "PATHPROVER_ATHENA_WORKGROUP": C.ATHENA_WORKGROUP,
         "PATHPROVER_GLUE_DATABASE": C.GLUE_DATABASE,
         "PATHPROVER_GLUE_TABLE": C.GLUE_TABLE,
+        "PATHPROVER_GLUE_LEVELS_TABLE": C.GLUE_LEVELS_TABLE,
+        "PATHPROVER_LEVELS_LOCATION": data.levels_location,
         "PATHPROVER_ARTIFACT_BUCKET": farm.artifacts.bucket_name,
         "PATHPROVER_IMAGE_REPOSITORY_URI": farm.repository.repository_uri,
         "PATHPROVER_SAGEMAKER_ROLE_ARN": farm.sagemaker_role.role_arn,
@@ -223,6 +225,9 @@ class ProverFunctions(Construct):
                 allow(["dynamodb:PutItem"], [self._ledger.table_arn]),
                 *self._artifacts(Access(read=("benchmarks", "io"), write=("io",))),
                 *self._poll_builds(),
+                # a finished batch-benchmark transform job hands over to the benchmark job (its source is
+                # uploaded by Advance, so Check writes no bundle)
+                allow(["codebuild:StartBuild"], [self._farm.benchmark_project.project_arn]),
                 *self._ensure_runner_image(),
                 *self._poll_sagemaker(),
                 *self._invoke(),
@@ -274,6 +279,9 @@ class ProverFunctions(Construct):
             stack.format_arn(service="glue", resource="catalog"),
             stack.format_arn(service="glue", resource="database", resource_name=C.GLUE_DATABASE),
             stack.format_arn(service="glue", resource="table", resource_name=f"{C.GLUE_DATABASE}/{C.GLUE_TABLE}"),
+            stack.format_arn(
+                service="glue", resource="table", resource_name=f"{C.GLUE_DATABASE}/{C.GLUE_LEVELS_TABLE}"
+            ),
         ]
 
     def _query_results(self) -> list[iam.PolicyStatement]:
@@ -293,7 +301,7 @@ class ProverFunctions(Construct):
                 [workgroup],
             ),
             allow(["glue:GetDatabase", "glue:GetPartition", "glue:GetPartitions", "glue:GetTable"], self._glue_arns()),
-            allow(["s3:GetObject"], [data.table_objects_arn]),
+            allow(["s3:GetObject"], [data.table_objects_arn, data.levels_objects_arn]),
             allow(
                 ["s3:AbortMultipartUpload", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:PutObject"],
                 [bucket.arn_for_objects(f"{C.ATHENA_RESULTS_PREFIX}*")],
@@ -304,7 +312,11 @@ class ProverFunctions(Construct):
                 allow(
                     ["s3:ListBucket"],
                     [bucket.bucket_arn],
-                    {"StringLike": {"s3:prefix": [f"{C.TABLE_PREFIX}*", f"{C.ATHENA_RESULTS_PREFIX}*"]}},
+                    {
+                        "StringLike": {
+                            "s3:prefix": [f"{C.TABLE_PREFIX}*", f"{C.LEVELS_PREFIX}*", f"{C.ATHENA_RESULTS_PREFIX}*"]
+                        }
+                    },
                 )
             )
         else:
@@ -313,7 +325,7 @@ class ProverFunctions(Construct):
                 allow(
                     ["s3:ListBucket"],
                     [bucket.bucket_arn],
-                    {"StringLike": {"s3:prefix": [f"{C.ATHENA_RESULTS_PREFIX}*"]}},
+                    {"StringLike": {"s3:prefix": [f"{C.LEVELS_PREFIX}*", f"{C.ATHENA_RESULTS_PREFIX}*"]}},
                 ),
                 allow(
                     ["s3:ListBucket"],
@@ -326,9 +338,13 @@ class ProverFunctions(Construct):
         return statements
 
     def _write_results(self) -> list[iam.PolicyStatement]:
-        """awswrangler's append: Parquet under the table prefix, partitions registered in Glue (no table changes)."""
+        """awswrangler's append: Parquet under the tables' prefixes, partitions registered in Glue (no table
+        changes)."""
         return [
-            allow(["s3:AbortMultipartUpload", "s3:PutObject"], [self._data.table_objects_arn]),
+            allow(
+                ["s3:AbortMultipartUpload", "s3:PutObject"],
+                [self._data.table_objects_arn, self._data.levels_objects_arn],
+            ),
             allow(["glue:BatchCreatePartition", "glue:CreatePartition"], self._glue_arns()),
         ]
 

@@ -50,6 +50,12 @@ class HarnessStack(Stack):
 
     def _output_benchmark_data(self) -> None:
         CfnOutput(self, C.OUTPUT_RESULTS_TABLE, value=C.RESULTS_TABLE, description="Glue database.table for Athena")
+        CfnOutput(
+            self,
+            C.OUTPUT_LEVELS_TABLE,
+            value=C.LEVELS_TABLE,
+            description="Glue database.table of every benchmarked concurrency level, keyed by record_id",
+        )
         CfnOutput(self, C.OUTPUT_ATHENA_WORKGROUP, value=self.data.workgroup.ref)
         CfnOutput(self, C.OUTPUT_RESULTS_BUCKET, value=self.data.bucket.bucket_name)
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from pathprover.core.records import BenchmarkRecord
+from pathprover.core.records import BenchmarkRecord, LevelRecord
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,8 @@ class AppendResult:
     skipped_duplicates: int
     location: str = ""
     files: list[str] = field(default_factory=list)
+    levels_written: int = 0
+    levels_skipped_duplicates: int = 0
 
 
 class TransientFailure(Exception):
@@ -30,14 +32,16 @@ class TransientFailure(Exception):
 
 
 class ResultsStore(Protocol):
-    """The benchmark table: Athena/Glue on AWS, Parquet + DuckDB locally."""
+    """The benchmark tables (`benchmark_results`, `benchmark_levels`): Athena/Glue on AWS, Parquet + DuckDB
+    locally."""
 
-    def append(self, records: Sequence[BenchmarkRecord]) -> AppendResult:
-        """Write rows atomically; rows whose record_id already exists are skipped."""
+    def append(self, records: Sequence[BenchmarkRecord], levels: Sequence[LevelRecord] = ()) -> AppendResult:
+        """Write an attempt's levels, then its rows; in each table, what its record_id already has is
+        skipped, so a retried register writes nothing twice."""
         ...
 
     def query(self, sql: str) -> QueryResult:
-        """Run Athena (Trino) SQL against `mlcc_ci.benchmark_results`."""
+        """Run Athena (Trino) SQL against `mlcc_ci.benchmark_results` (and `mlcc_ci.benchmark_levels`)."""
         ...
 
     def describe(self) -> str:

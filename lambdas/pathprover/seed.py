@@ -1,7 +1,10 @@
 """A realistic starter table of proven CI rows, so a new user sees gaps, plans and substitutions.
 
 Deterministic: the same rows (and record ids) every time, timestamps relative
-to `now`, so seeding twice adds nothing.
+to `now`, so seeding twice adds nothing. One `benchmark_results` row per run,
+with its concurrency levels in `benchmark_levels`; the ids are those the
+older layout (a row per level) reads as, so seeding a warehouse seeded before
+adds nothing either.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pathprover.core.dimensions import ConfigVector, config_id_of
-from pathprover.core.records import BenchmarkRecord, record_id_of
+from pathprover.core.records import BenchmarkRecord, LevelRecord, headline, level_records, record_id_of
 
 # (deployment_config, model_family, instance_family, quantization, tp, target, model, instance, days_ago)
 _COMPLETED: list[tuple[str, str, str, str, int, str, str, str, float]] = [
@@ -248,10 +251,13 @@ def _metrics(rng: random.Random, params_b: float, concurrency: int, price: float
     }
 
 
-def seed_records(now: datetime, prices: dict[str, float], params: dict[str, float]) -> list[BenchmarkRecord]:
-    """CI rows: one per concurrency level for each proven config, plus recorded failures."""
+def seed_records(
+    now: datetime, prices: dict[str, float], params: dict[str, float]
+) -> tuple[list[BenchmarkRecord], list[LevelRecord]]:
+    """CI rows: one per proven config with its levels, plus recorded failures."""
     rng = random.Random(20261123)
     rows: list[BenchmarkRecord] = []
+    levels: list[LevelRecord] = []
     for n, (dc, mf, inf, q, tp, tgt, model, instance, days) in enumerate(_COMPLETED):
         vector = ConfigVector(
             deployment_config=dc,
@@ -262,27 +268,30 @@ def seed_records(now: datetime, prices: dict[str, float], params: dict[str, floa
             deployment_target=tgt,
         )
         cid = config_id_of(vector.as_dict())
-        at = now - timedelta(days=days)
         execution = f"seed-ci-{n:03d}"
-        for c in _CONCURRENCY:
-            rows.append(
-                BenchmarkRecord(
-                    record_id=record_id_of(execution, cid, 1, c),
-                    config_id=cid,
-                    run_type="ci",
-                    status="completed",
-                    run_timestamp=at,
-                    **vector.as_dict(),
-                    model_name=model,
-                    instance_type=instance,
-                    region="us-east-1",
-                    execution_id=execution,
-                    attempt=1,
-                    concurrency=c,
-                    duration_seconds=round(rng.uniform(1500, 3600), 1),
-                    **_metrics(rng, params.get(model, 8.0), c, prices.get(instance, 1.5)),
-                )
-            )
+        row = BenchmarkRecord(
+            record_id=record_id_of(execution, cid, 1),
+            config_id=cid,
+            run_type="ci",
+            status="completed",
+            run_timestamp=now - timedelta(days=days),
+            **vector.as_dict(),
+            model_name=model,
+            instance_type=instance,
+            region="us-east-1",
+            execution_id=execution,
+            attempt=1,
+            duration_seconds=round(rng.uniform(1500, 3600), 1),
+        )
+        run_levels = level_records(
+            row,
+            [
+                {"concurrency": c, **_metrics(rng, params.get(model, 8.0), c, prices.get(instance, 1.5))}
+                for c in _CONCURRENCY
+            ],
+        )
+        rows.append(row.model_copy(update=headline(run_levels)))
+        levels += run_levels
     for n, (dc, mf, inf, q, tp, tgt, model, instance, days, category, reason) in enumerate(_UNFEASIBLE):
         vector = ConfigVector(
             deployment_config=dc,
@@ -296,7 +305,7 @@ def seed_records(now: datetime, prices: dict[str, float], params: dict[str, floa
         execution = f"seed-ci-fail-{n:03d}"
         rows.append(
             BenchmarkRecord(
-                record_id=record_id_of(execution, cid, 1, None),
+                record_id=record_id_of(execution, cid, 1),
                 config_id=cid,
                 run_type="ci",
                 status="unfeasible",
@@ -313,4 +322,4 @@ def seed_records(now: datetime, prices: dict[str, float], params: dict[str, floa
                 failure_reason=reason,
             )
         )
-    return rows
+    return rows, levels

@@ -13,6 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pathprover.core import schema
+
 ENV_PREFIX = "PATHPROVER_"
 
 
@@ -34,8 +36,16 @@ class Settings(BaseModel):
         "s3://<results_bucket>/<glue_database>/<glue_table>/",
     )
     athena_workgroup: str | None = None
-    glue_database: str = "mlcc_ci"
-    glue_table: str = "benchmark_results"
+    glue_database: str = schema.TABLE_DATABASE
+    glue_table: str = schema.TABLE_NAME
+    glue_levels_table: str = Field(
+        default=schema.LEVELS_TABLE_NAME, description="Glue table of the benchmark levels (keyed by record_id)"
+    )
+    levels_location: str | None = Field(
+        default=None,
+        description="s3://bucket/prefix/ of the levels table's files; default: next to the results table's, "
+        "s3://.../<glue_database>/<glue_levels_table>/",
+    )
     runtime: Literal["local", "aws"] = Field(default="local", description="which adapters the handlers use")
     artifact_bucket: str = Field(default="pathprover-local", description="bundles, staged weights, benchmark output")
     image_repository_uri: str = "000000000000.dkr.ecr.us-east-1.amazonaws.com/pathprover"

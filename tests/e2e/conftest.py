@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 from pathprover.adapters.local.warehouse import LocalWarehouse
 from pathprover.cli.app import app
 
-ROW_COLUMNS = "config_id, status, failure_category, failure_stage, failure_reason, concurrency, notes"
+ROW_COLUMNS = "record_id, config_id, status, failure_category, failure_stage, failure_reason, levels_benchmarked, notes"
 
 
 def rows_for(warehouse: Path, execution: str, columns: str = ROW_COLUMNS) -> list[dict]:

@@ -46,13 +46,22 @@ def test_a_coverage_run_proves_records_and_leaves_nothing_alive(seeded):
     assert len(summary["proved"]) == 3 and not summary["errors"]
     assert summary["leaked_resources"] == [] and alive == []
     assert summary["actual_cost_usd"] <= 25 and summary["simulated"] is True
-    # And each proved config has one completed path_prove row per concurrency level
+    # And each proved config has one completed path_prove row, its three levels in benchmark_levels
     rows = rows_for(seeded, outcome.execution_name)
-    assert sorted({r["config_id"] for r in rows}) == sorted(summary["proved"])
-    assert sorted(r["concurrency"] for r in rows) == [1, 1, 1, 4, 4, 4, 8, 8, 8]
-    # And the guide's query shows them
-    recent = LocalWarehouse(seeded).query(REPORTS["recent"])
-    assert {r[4] for r in recent.rows} == {"completed"} and len(recent.rows) == 9
+    assert sorted(r["config_id"] for r in rows) == sorted(summary["proved"])
+    assert [r["levels_benchmarked"] for r in rows] == [3, 3, 3]
+    warehouse = LocalWarehouse(seeded)
+    levels = warehouse.query(
+        "SELECT l.concurrency FROM mlcc_ci.benchmark_levels l JOIN mlcc_ci.benchmark_results r "
+        f"USING (record_id) WHERE r.execution_id = '{outcome.execution_name}'"
+    )
+    assert sorted(row[0] for row in levels.rows) == [1, 1, 1, 4, 4, 4, 8, 8, 8]
+    # And the guide's queries count the three proves and their configs, not their levels
+    recent = warehouse.query(REPORTS["recent"])
+    assert {r[4] for r in recent.rows} == {"completed"} and len(recent.rows) == 3
+    assert {r[0] for r in recent.rows} == set(summary["proved"])
+    before = 17  # the starter table's proven configs, one CI row each
+    assert sum(r[2] for r in warehouse.query(REPORTS["coverage"]).rows) == before + 3
     for prove in summary["proves"]:
         assert prove["transitions"] == prove["transitions_computed"], "measured transitions match the model"
         assert not prove["tuned"] and "tune" not in {s["stage"] for s in prove["stages"]}
@@ -256,19 +265,6 @@ def test_a_lane_whose_settle_fails_does_not_stop_the_others(seeded, monkeypatch)
     assert alive == [] and summary["leaked_resources"] == []
 
 
-def test_async_and_batch_targets_are_proved_by_the_smoke_request(seeded):
-    targets = [
-        target("Qwen/Qwen3-0.6B", "ml.g5.xlarge", deployment_target="batch-transform"),
-        target("Qwen/Qwen3-1.7B", "ml.g5.xlarge", deployment_target="async-inference"),
-    ]
-    with LocalRuntime(seeded) as runtime:
-        outcome = runtime.run({"TARGETS": targets, "MAX_COST_PER_RUN": 50})
-    assert outcome.status == "SUCCEEDED", outcome.cause
-    for prove in outcome.summary["proves"]:
-        assert prove["status"] == "completed", prove
-        assert "benchmark" not in {s["stage"] for s in prove["stages"]}
-
-
 def test_duplicate_targets_are_proved_once_and_odd_execution_names_work(seeded):
     targets = [target("Qwen/Qwen3-8B", "ml.g5.2xlarge"), target("Qwen/Qwen3-14B", "ml.g5.2xlarge")]
     with LocalRuntime(seeded) as runtime:
@@ -289,4 +285,4 @@ def test_a_clean_up_error_after_the_record_is_reported_not_recorded(seeded):
     assert prove["status"] == "completed"
     assert outcome.status == "FAILED" and outcome.summary["leaked_resources"], "the leak is reported"
     rows = rows_for(seeded, outcome.execution_name)
-    assert {r["status"] for r in rows} == {"completed"} and len(rows) == 3
+    assert {r["status"] for r in rows} == {"completed"} and len(rows) == 1

@@ -1,10 +1,13 @@
 """`-c UseExistingBenchmarkTable=true`: the account already has mlcc_ci.benchmark_results (the guide's
-prerequisite made it). The stack creates no Glue database or table (CloudFormation would fail on
-AlreadyExists) and grants the functions on the existing ones by ARN, and on the table's S3 location."""
+prerequisite made it). The stack creates no Glue database or results table (CloudFormation would fail on
+AlreadyExists) and grants the functions on the existing ones by ARN, and on the table's S3 location. The
+levels table, which the prerequisite never made, is still the stack's (in its own results bucket)."""
 
 from __future__ import annotations
 
 import json
+import re
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +19,8 @@ import infra.constants as C
 from infra.config import ConfigError, HarnessConfig
 from infra.iam import flatten
 
+from pathprover.core import schema
+from pathprover.core.records import LevelRecord, headline
 from tests.infra.conftest import ACCOUNT, EXISTING_BUCKET, FULL, REGION, Synth, synthesize
 from tests.infra.test_iam import actions_of, function_role, role_statements
 
@@ -24,6 +29,7 @@ GLUE = {
     f"arn:aws:glue:{REGION}:{ACCOUNT}:catalog",
     f"arn:aws:glue:{REGION}:{ACCOUNT}:database/{C.GLUE_DATABASE}",
     f"arn:aws:glue:{REGION}:{ACCOUNT}:table/{C.GLUE_DATABASE}/{C.GLUE_TABLE}",
+    f"arn:aws:glue:{REGION}:{ACCOUNT}:table/{C.GLUE_DATABASE}/{C.GLUE_LEVELS_TABLE}",
 }
 
 
@@ -39,9 +45,14 @@ def _resources(statements: list[dict[str, Any]]) -> set[str]:
     return {flatten(r) for s in statements for r in _list(s["Resource"])}
 
 
-def test_no_glue_database_or_table_is_created(existing_table: Synth) -> None:
+def test_no_glue_database_or_results_table_is_created(existing_table: Synth) -> None:
     existing_table.template.resource_count_is("AWS::Glue::Database", 0)
-    existing_table.template.resource_count_is("AWS::Glue::Table", 0)
+    # Only the levels table, in the existing database, its files in the stack's own results bucket
+    (table,) = existing_table.resources("AWS::Glue::Table").values()
+    assert table["Properties"]["TableInput"]["Name"] == C.GLUE_LEVELS_TABLE
+    assert table["Properties"]["DatabaseName"] == C.GLUE_DATABASE and "DependsOn" not in table
+    location = json.dumps(table["Properties"]["TableInput"]["StorageDescriptor"]["Location"])
+    assert EXISTING_BUCKET not in location and location.endswith(f'"/{C.LEVELS_PREFIX}"]]}}')
     # The workgroup (and its results bucket) and the Path Prover are still there
     existing_table.template.resource_count_is("AWS::Athena::WorkGroup", 1)
     existing_table.template.resource_count_is("AWS::StepFunctions::StateMachine", 1)
@@ -50,7 +61,7 @@ def test_no_glue_database_or_table_is_created(existing_table: Synth) -> None:
 
 def test_without_the_flag_the_stack_creates_them(full: Synth) -> None:
     full.template.resource_count_is("AWS::Glue::Database", 1)
-    full.template.resource_count_is("AWS::Glue::Table", 1)
+    full.template.resource_count_is("AWS::Glue::Table", 2)
 
 
 def test_readers_are_granted_the_existing_database_table_and_files(existing_table: Synth) -> None:
@@ -71,6 +82,8 @@ def test_writers_append_to_the_existing_location_and_register_partitions(existin
         assert TABLE_OBJECTS in puts, function
         assert not [p for p in puts if p.endswith(f"/{C.TABLE_PREFIX}*") and p != TABLE_OBJECTS], function
         assert _resources(_statements_with(existing_table, function, "glue:BatchCreatePartition")) == GLUE
+        # The levels go to the stack's own bucket, under their table's prefix
+        assert [p for p in puts if p.endswith(f"/{C.LEVELS_PREFIX}*") and EXISTING_BUCKET not in p], function
     # No one may change the table itself
     everything = set().union(*(actions_of(role_statements(existing_table, r)) for r in _roles(existing_table)))
     assert not {a for a in everything if a.startswith("glue:") and ("Table" in a and not a.startswith("glue:Get"))}
@@ -88,6 +101,9 @@ def test_the_runtime_writes_where_the_existing_table_reads(existing_table: Synth
         # pathprover.adapters.aws.factory: s3://<results bucket>/<database>/<table>/
         location = f"s3://{settings.results_bucket}/{settings.glue_database}/{settings.glue_table}/"
         assert location == f"s3://{EXISTING_BUCKET}/{C.TABLE_PREFIX}"
+        # The levels table's files are in the stack's own results bucket (a token until deploy)
+        levels = flatten(env["PATHPROVER_LEVELS_LOCATION"])
+        assert EXISTING_BUCKET not in levels and levels.endswith(f"/{C.LEVELS_PREFIX}")
 
 
 def test_athena_results_stay_in_the_stacks_bucket(existing_table: Synth) -> None:
@@ -101,8 +117,8 @@ def test_harness_only_with_an_existing_table_holds_the_workgroup_and_buckets(tmp
         {C.CTX_USE_EXISTING_TABLE: "true", C.CTX_TABLE_LOCATION: f"s3://{EXISTING_BUCKET}/{C.TABLE_PREFIX}"},
         tmp_path,
     )
-    types = {r["Type"] for r in synth.json["Resources"].values()}
-    assert "AWS::Glue::Database" not in types and "AWS::Glue::Table" not in types
+    types = [r["Type"] for r in synth.json["Resources"].values()]
+    assert "AWS::Glue::Database" not in types and types.count("AWS::Glue::Table") == 1  # the levels table
     assert "AWS::Athena::WorkGroup" in types
 
 
@@ -150,3 +166,16 @@ def test_the_location_may_omit_its_trailing_slash() -> None:
     )
     assert config.existing_table is not None
     assert config.existing_table.uri == f"s3://bucket-1/{C.TABLE_PREFIX}"
+
+
+def test_the_docs_alter_table_adds_every_headline_column_with_its_type() -> None:
+    # Given the statement docs/deploy.md gives for an existing table made before the headline columns
+    text = (Path(__file__).resolve().parents[2] / "docs" / "deploy.md").read_text()
+    found = re.search(r"ALTER TABLE mlcc_ci\.benchmark_results ADD COLUMNS \((.*?)\);", text, re.S)
+    assert found, "docs/deploy.md shows the ALTER TABLE for an existing table"
+    added = dict(pair.split() for pair in found.group(1).split(",") if pair.strip())
+    # Then it adds each headline column the writer fills, with the Glue type of the one schema
+    glue = {c.name: c.glue_type for c in schema.columns()}
+    assert {name: glue.get(name) for name in added} == added
+    level = LevelRecord(record_id="r", config_id="c", run_timestamp=datetime(2026, 1, 1), concurrency=1)
+    assert set(headline([level])) <= set(added)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 pytest.importorskip("aws_cdk", reason="the CDK app needs the infra extra: pip install -e '.[infra]'")
 
+from pathprover.core.dimensions import ConfigVector
+from pathprover.core.records import ProveContext, completed_records
 from tests.infra.conftest import Synth
 
 DEPLOY_DOC = Path(__file__).resolve().parents[2] / "docs" / "deploy.md"
@@ -48,7 +51,11 @@ DUCKDB_TYPES = {
 
 
 def glue_columns(synth: Synth) -> dict[str, str]:
-    _, table = synth.one("AWS::Glue::Table")
+    (table,) = [
+        t
+        for t in synth.resources("AWS::Glue::Table").values()
+        if t["Properties"]["TableInput"]["Name"] == "benchmark_results"
+    ]
     table_input = table["Properties"]["TableInput"]
     columns = [*table_input["StorageDescriptor"]["Columns"], *table_input["PartitionKeys"]]
     return {c["Name"]: c["Type"] for c in columns}
@@ -85,3 +92,32 @@ def test_docs_deploy_shows_the_guides_queries() -> None:
     text = DEPLOY_DOC.read_text()
     for sql in GUIDE_QUERIES.values():
         assert sql in text
+
+
+def test_after_n_proves_the_guides_queries_count_n_proves_on_the_deployed_definition(full: Synth) -> None:
+    # Given the Glue definition of both tables and what the writer registers for N = 4 proves
+    duckdb = pytest.importorskip("duckdb")
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA mlcc_ci")
+    columns = glue_columns(full)
+    con.execute(
+        f"CREATE TABLE mlcc_ci.benchmark_results ({', '.join(f'{n} {DUCKDB_TYPES[t]}' for n, t in columns.items())})"
+    )
+    now = datetime(2026, 11, 23, tzinfo=UTC)
+    families = ["qwen3", "llama3", "mistral", "gemma"]
+    for i, family in enumerate(families):
+        vector = ConfigVector(deployment_config="vllm", model_family=family, instance_family="g5")
+        ctx = ProveContext(vector=vector, execution_id="run-1")
+        row, levels = completed_records(ctx, now - timedelta(minutes=i), [{"concurrency": c} for c in (1, 4, 8)])
+        values = {**row.model_dump(), "dt": row.partition}
+        con.execute(
+            f"INSERT INTO mlcc_ci.benchmark_results ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
+            [values[n] for n in columns],
+        )
+        assert len(levels) == 3
+    # When the guide's queries run
+    recent = con.execute(GUIDE_QUERIES["path_prove runs"]).fetchall()
+    coverage = con.execute(GUIDE_QUERIES["coverage summary"]).fetchall()
+    # Then they count four proves of four configs, each proven once
+    assert len(recent) == 4 and len({r[0] for r in recent}) == 4
+    assert sorted(coverage) == sorted((f, "g5", 1) for f in families)

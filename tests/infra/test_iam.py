@@ -273,3 +273,61 @@ def test_run_state_expires_with_the_other_per_run_artifacts(full: Synth) -> None
     rules = {r["Id"]: r for r in full.json["Resources"][bucket]["Properties"]["LifecycleConfiguration"]["Rules"]}
     assert rules["expire-runs"]["Prefix"] == f"{C.ARTIFACT_PREFIX}/runs/"
     assert rules["expire-runs"]["ExpirationInDays"] == 30
+
+
+# --------------------------------------------------------------------------- async and batch benchmarks
+
+
+def _benchmark_project(synth: Synth) -> tuple[str, dict[str, Any]]:
+    for logical, resource in synth.resources("AWS::CodeBuild::Project").items():
+        if resource["Properties"]["Name"] == C.BENCHMARK_PROJECT:
+            return logical, resource["Properties"]
+    raise AssertionError(C.BENCHMARK_PROJECT)
+
+
+def test_the_benchmark_job_may_invoke_async_on_pp_endpoints_and_use_only_the_io_and_benchmarks_areas(
+    full: Synth,
+) -> None:
+    # Given the benchmark project's role
+    _, project = _benchmark_project(full)
+    role = project["ServiceRole"]["Fn::GetAtt"][0]
+    statements = role_statements(full, role)
+    # Then InvokeEndpointAsync is allowed, on pp- endpoints only
+    invoke = [s for s in statements if "sagemaker:InvokeEndpointAsync" in _list(s["Action"])]
+    assert invoke and all(
+        flatten(r).endswith(f":endpoint/{C.SAGEMAKER_NAME_PREFIX}*") for s in invoke for r in _list(s["Resource"])
+    )
+    # And S3 objects are used only under its source (bundles), io (async requests, transform files) and
+    # benchmarks (results); io is listable so a missing output object is "not yet", not "denied"
+    objects = {
+        flatten(r)
+        for s in statements
+        if {"s3:GetObject", "s3:PutObject"} & set(_list(s["Action"]))
+        for r in _list(s["Resource"])
+    }
+    assert {o.rsplit("/", 2)[-2] for o in objects} == {"bundles", "io", "benchmarks"}
+    listed = [s for s in statements if "s3:ListBucket" in _list(s["Action"])]
+    prefixes = {p for s in listed for p in _list(s["Condition"]["StringLike"]["s3:prefix"])}
+    assert f"{C.ARTIFACT_PREFIX}/io/*" in prefixes
+    # And it can start, create or delete nothing in SageMaker
+    assert not {
+        a for a in actions_of(statements) if a.startswith("sagemaker:") and not a.startswith("sagemaker:Invoke")
+    }
+
+
+def test_check_may_start_only_the_benchmark_job_and_writes_no_bundle(full: Synth) -> None:
+    # (a finished batch-benchmark transform job hands over to the benchmark job from the Check task)
+    logical, _ = _benchmark_project(full)
+    statements = role_statements(full, function_role(full, "pathprover-check"))
+    starts = {
+        json.dumps(r, sort_keys=True)
+        for s in statements
+        if "codebuild:StartBuild" in _list(s["Action"])
+        for r in _list(s["Resource"])
+    }
+    benchmark = json.dumps({"Fn::GetAtt": [logical, "Arn"]}, sort_keys=True)
+    assert benchmark in starts
+    build = [p for p in starts if "BuildProject" in p or "StageProject" in p]
+    assert build == []
+    puts = [flatten(r) for s in statements if "s3:PutObject" in _list(s["Action"]) for r in _list(s["Resource"])]
+    assert puts and all(p.endswith(f"/{C.ARTIFACT_PREFIX}/io/*") for p in puts)

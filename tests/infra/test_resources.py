@@ -6,6 +6,7 @@ import importlib
 import json
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -57,11 +58,13 @@ def test_without_create_path_prover_the_stack_holds_only_the_benchmark_data(harn
     types = Counter(r["Type"] for r in harness_only.json["Resources"].values())
     assert not PROVER_TYPES & set(types), f"prover resources without the flag: {types}"
     assert types["AWS::Glue::Database"] == 1
-    assert types["AWS::Glue::Table"] == 1
+    assert types["AWS::Glue::Table"] == 2  # benchmark_results and benchmark_levels
     assert types["AWS::Athena::WorkGroup"] == 1
     assert types["AWS::S3::Bucket"] == 2  # results + access logs
     outputs = harness_only.json["Outputs"]
-    assert {C.OUTPUT_RESULTS_TABLE, C.OUTPUT_ATHENA_WORKGROUP, C.OUTPUT_RESULTS_BUCKET} <= set(outputs)
+    assert {C.OUTPUT_RESULTS_TABLE, C.OUTPUT_LEVELS_TABLE, C.OUTPUT_ATHENA_WORKGROUP, C.OUTPUT_RESULTS_BUCKET} <= set(
+        outputs
+    )
     assert C.OUTPUT_STATE_MACHINE_ARN not in outputs
 
 
@@ -74,7 +77,7 @@ def test_with_create_path_prover_every_part_exists(full: Synth) -> None:
     count("AWS::CodeBuild::Project", 4)  # build, stage, benchmark, runner image
     count("AWS::ECR::Repository", 2)
     count("AWS::S3::Bucket", 3)  # results, access logs, artifacts
-    count("AWS::Glue::Table", 1)
+    count("AWS::Glue::Table", 2)
     count("AWS::Athena::WorkGroup", 1)
     count("AWS::Scheduler::Schedule", 1)
     count("AWS::CloudWatch::Alarm", 7)
@@ -135,32 +138,54 @@ def test_results_bucket_is_encrypted_tls_only_private_with_lifecycle_and_retaine
     )
 
 
-def test_glue_table_is_built_from_the_one_schema_definition(full: Synth) -> None:
-    _, table = full.one("AWS::Glue::Table")
+def glue_table(synth: Synth, name: str) -> dict[str, Any]:
+    """The AWS::Glue::Table named ``name``."""
+    (table,) = [
+        t for t in synth.resources("AWS::Glue::Table").values() if t["Properties"]["TableInput"]["Name"] == name
+    ]
+    return table
+
+
+@pytest.mark.parametrize("table_def", schema.TABLES, ids=lambda t: t.name)
+def test_glue_tables_are_built_from_the_one_schema_definition(full: Synth, table_def: schema.Table) -> None:
+    table = glue_table(full, table_def.name)
     table_input = table["Properties"]["TableInput"]
     descriptor = table_input["StorageDescriptor"]
-    assert table_input["Name"] == schema.TABLE_NAME
     assert table["Properties"]["DatabaseName"] == schema.TABLE_DATABASE
-    assert [(c["Name"], c["Type"]) for c in descriptor["Columns"]] == [(c.name, c.glue_type) for c in schema.columns()]
+    assert [(c["Name"], c["Type"]) for c in descriptor["Columns"]] == [(c.name, c.glue_type) for c in table_def.columns]
     assert [(c["Name"], c["Type"]) for c in table_input["PartitionKeys"]] == [("dt", "string")]
     assert descriptor["SerdeInfo"]["SerializationLibrary"].endswith("ParquetHiveSerDe")
     assert descriptor["InputFormat"].endswith("MapredParquetInputFormat")
     assert descriptor["OutputFormat"].endswith("MapredParquetOutputFormat")
     _, database = full.one("AWS::Glue::Database")
     assert database["Properties"]["DatabaseInput"]["Name"] == "mlcc_ci"
+    assert database_logical_id(full) in table.get("DependsOn", [])
 
 
-def test_glue_table_uses_partition_projection_on_dt(full: Synth) -> None:
-    _, table = full.one("AWS::Glue::Table")
+def database_logical_id(synth: Synth) -> str:
+    logical_id, _ = synth.one("AWS::Glue::Database")
+    return logical_id
+
+
+def test_the_levels_table_is_keyed_by_the_results_record_id(full: Synth) -> None:
+    results = glue_table(full, schema.TABLE_NAME)["Properties"]["TableInput"]["StorageDescriptor"]["Columns"]
+    levels = glue_table(full, schema.LEVELS_TABLE_NAME)["Properties"]["TableInput"]["StorageDescriptor"]["Columns"]
+    assert results[0]["Name"] == levels[0]["Name"] == "record_id"
+    assert "concurrency" in {c["Name"] for c in levels} and "concurrency" not in {c["Name"] for c in results}
+
+
+@pytest.mark.parametrize("name", [schema.TABLE_NAME, schema.LEVELS_TABLE_NAME])
+def test_glue_tables_use_partition_projection_on_dt(full: Synth, name: str) -> None:
+    table = glue_table(full, name)
     params = table["Properties"]["TableInput"]["Parameters"]
     assert params["projection.enabled"] == "true"
     assert params["projection.dt.type"] == "date"
     assert params["projection.dt.format"] == "yyyy-MM-dd"
     assert params["projection.dt.range"].endswith(",NOW")
     template = json.dumps(params["storage.location.template"])
-    assert "mlcc_ci/benchmark_results/dt=${dt}/" in template
+    assert f"mlcc_ci/{name}/dt=${{dt}}/" in template
     location = json.dumps(table["Properties"]["TableInput"]["StorageDescriptor"]["Location"])
-    assert location.endswith('"/mlcc_ci/benchmark_results/"]]}')  # where the AWS adapters write
+    assert location.endswith(f'"/mlcc_ci/{name}/"]]}}')  # where the AWS adapters write
 
 
 def test_athena_workgroup_has_a_result_location_and_a_bytes_scanned_cutoff(full: Synth) -> None:
@@ -227,6 +252,8 @@ def test_the_function_environment_is_what_settings_reads(full: Synth) -> None:
     settings = Settings.from_env({**plain, "AWS_REGION": "us-east-1"})
     assert settings.runtime == "aws"
     assert settings.glue_database == schema.TABLE_DATABASE and settings.glue_table == schema.TABLE_NAME
+    assert settings.glue_levels_table == schema.LEVELS_TABLE_NAME
+    assert settings.levels_location is not None and settings.levels_location.endswith(f"/{C.LEVELS_PREFIX}")
     assert (settings.build_project, settings.stage_project, settings.benchmark_project) == (
         C.BUILD_PROJECT,
         C.STAGE_PROJECT,

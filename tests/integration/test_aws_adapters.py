@@ -29,6 +29,7 @@ from pathprover.adapters.aws.results import (
 from pathprover.adapters.aws.s3 import S3ArtifactStore
 from pathprover.adapters.aws.sagemaker import SageMakerFleet, training_job_request
 from pathprover.classifier import classify
+from pathprover.core import schema
 from pathprover.core.dimensions import ConfigVector
 from pathprover.core.records import ProveContext, completed_records
 from pathprover.stages.ports import (
@@ -566,7 +567,8 @@ def test_batch_transform_path(env: Env) -> None:
         "CreationTime": NOW,
     }
     sm.add_response("describe_transform_job", {**base, "TransformJobStatus": "InProgress"})
-    sm.add_response("describe_transform_job", {**base, "TransformJobStatus": "Completed"})
+    times = {"TransformStartTime": NOW + timedelta(minutes=2), "TransformEndTime": NOW + timedelta(minutes=22)}
+    sm.add_response("describe_transform_job", {**base, **times, "TransformJobStatus": "Completed"})
     # clean: the job finished (nothing to stop), the model is deleted
     sm.add_response("describe_transform_job", {**base, "TransformJobStatus": "Completed"})
     sm.add_response("delete_model", {}, {"ModelName": NAMES.model})
@@ -580,6 +582,12 @@ def test_batch_transform_path(env: Env) -> None:
     assert ref.kind == "transform" and "endpoint" not in ref.meta
     assert running.status == "running" and 10 <= running.wait_seconds <= 600
     assert done.status == "succeeded" and done.detail["output_s3"] == "s3://pp-results/batch/out/"
+    # the billed time a batch benchmark is priced from: TransformStartTime -> TransformEndTime x instances
+    assert (done.detail["started"], done.detail["ended"]) == (
+        (NOW + timedelta(minutes=2)).isoformat(),
+        (NOW + timedelta(minutes=22)).isoformat(),
+    )
+    assert done.detail["instance_count"] == 1
     assert report.already_gone == [f"transform-job/{NAMES.transform_job}"]
     assert report.deleted == [f"model/{NAMES.model}"]
     with pytest.raises(ValueError, match="only endpoints"):
@@ -989,25 +997,18 @@ def test_athena_failed_query_raises_with_the_reason(env: Env) -> None:
         athena_store(env).query("SELECT nope FROM mlcc_ci.benchmark_results")
 
 
-def prove_rows() -> list[Any]:
+def prove_rows() -> tuple[Any, list[Any]]:
     vector = ConfigVector(deployment_config="vllm", model_family="qwen3", instance_family="g5")
     ctx = ProveContext(vector=vector, execution_id="e1", model_name="Qwen/Qwen3-0.6B")
     return completed_records(ctx, NOW, [{"concurrency": c, "ttft_p50_ms": 40.0 + c} for c in (1, 4)])
 
 
-def test_append_skips_rows_already_in_the_table(env: Env) -> None:
-    athena = env.stub("athena")
-    records = prove_rows()
-    ids = [r.record_id for r in records]
-    athena.add_response(
-        "start_query_execution",
-        {"QueryExecutionId": "q-1"},
-        {
-            "QueryString": existing_ids_sql("mlcc_ci", "benchmark_results", ids),
-            "QueryExecutionContext": {"Database": "mlcc_ci"},
-            "WorkGroup": "path-prover",
-        },
-    )
+def ids_found(athena: Any, sql: str | None, ids: list[str]) -> None:
+    """Stub one existing-ids query (``sql``: the exact query expected) answering ``ids``."""
+    expected = None
+    if sql is not None:
+        expected = {"QueryString": sql, "QueryExecutionContext": {"Database": "mlcc_ci"}, "WorkGroup": "path-prover"}
+    athena.add_response("start_query_execution", {"QueryExecutionId": "q-1"}, expected)
     athena.add_response("get_query_execution", execution("SUCCEEDED"))
     athena.add_response(
         "get_query_results",
@@ -1018,8 +1019,20 @@ def test_append_skips_rows_already_in_the_table(env: Env) -> None:
             }
         },
     )
-    result = athena_store(env).append(records + records[:1])  # a duplicate in the batch too
-    assert (result.written, result.skipped_duplicates) == (0, 3)
+
+
+def test_append_skips_rows_and_levels_already_in_the_tables(env: Env) -> None:
+    # Given a prove whose levels and row are both already written (a retried register)
+    athena = env.stub("athena")
+    row, levels = prove_rows()
+    ids_found(athena, existing_ids_sql("mlcc_ci", "benchmark_levels", [row.record_id]), [row.record_id])
+    ids_found(athena, existing_ids_sql("mlcc_ci", "benchmark_results", [row.record_id]), [row.record_id])
+    # When it is appended again, with a duplicate in the batch too
+    result = athena_store(env).append([row, row], levels)
+    # Then nothing is written to either table (awswrangler is never needed)
+    assert (result.written, result.skipped_duplicates) == (0, 2)
+    assert (result.levels_written, result.levels_skipped_duplicates) == (0, 2)
+    athena.assert_no_pending_responses()
 
 
 def test_append_without_awswrangler_fails_clearly(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -1028,12 +1041,13 @@ def test_append_without_awswrangler_fails_clearly(env: Env, monkeypatch: pytest.
     athena.add_response(
         "get_query_execution",
         execution(
-            "FAILED", "TABLE_NOT_FOUND: line 1:25: Table 'awsdatacatalog.mlcc_ci.benchmark_results' does not exist"
+            "FAILED", "TABLE_NOT_FOUND: line 1:25: Table 'awsdatacatalog.mlcc_ci.benchmark_levels' does not exist"
         ),
     )
     monkeypatch.setitem(sys.modules, "awswrangler", None)  # import fails, as outside the Lambda layer
+    row, levels = prove_rows()
     with pytest.raises(MissingDependencyError, match="Lambda layer"):
-        athena_store(env).append(prove_rows())
+        athena_store(env).append([row], levels)
 
 
 def test_existing_ids_sql_rejects_odd_ids() -> None:
@@ -1051,14 +1065,15 @@ def test_adapters_do_not_build_clients_at_import() -> None:
     assert clients._clients == {}
 
 
-def test_append_writes_only_fresh_rows_with_awswrangler(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+def fake_awswrangler(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """awswrangler and pandas stand-ins that record each to_parquet call (the Lambda layer provides the real)."""
     import types
 
     calls: list[dict[str, Any]] = []
 
     def to_parquet(**kwargs: Any) -> dict[str, Any]:
         calls.append(kwargs)
-        return {"paths": ["s3://pp-results/x.parquet"]}
+        return {"paths": [f"{kwargs['path']}x.parquet"]}
 
     wr = types.ModuleType("awswrangler")
     wr.s3 = types.SimpleNamespace(to_parquet=to_parquet)  # type: ignore[attr-defined]
@@ -1066,32 +1081,81 @@ def test_append_writes_only_fresh_rows_with_awswrangler(env: Env, monkeypatch: p
     pd.DataFrame = lambda data: data  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "awswrangler", wr)
     monkeypatch.setitem(sys.modules, "pandas", pd)
-    records = prove_rows()
+    return calls
+
+
+def test_append_writes_the_levels_then_the_row_with_awswrangler(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = fake_awswrangler(monkeypatch)
+    row, levels = prove_rows()
     athena = env.stub("athena")
-    athena.add_response("start_query_execution", {"QueryExecutionId": "q-1"})
-    athena.add_response("get_query_execution", execution("SUCCEEDED"))
-    athena.add_response(
-        "get_query_results",
+    ids_found(athena, None, [])
+    ids_found(athena, None, [])
+
+    result = athena_store(env).append([row], levels)
+
+    # Then the levels go first, to their own table and location, then the one row of the attempt
+    assert (result.written, result.levels_written) == (1, 2)
+    assert result.files == [
+        "s3://pp-results/mlcc_ci/benchmark_levels/x.parquet",
+        "s3://pp-results/mlcc_ci/benchmark_results/x.parquet",
+    ]
+    first, second = calls
+    assert (first["table"], first["path"]) == ("benchmark_levels", "s3://pp-results/mlcc_ci/benchmark_levels/")
+    assert (second["table"], second["path"]) == ("benchmark_results", "s3://pp-results/mlcc_ci/benchmark_results/")
+    for call in calls:
+        assert (call["dataset"], call["mode"], call["partition_cols"]) == (True, "append", ["dt"])
+        assert call["database"] == "mlcc_ci" and call["schema_evolution"] is False
+    assert first["df"]["record_id"] == [row.record_id, row.record_id] and first["df"]["concurrency"] == [1, 4]
+    assert (first["df"]["dt"], second["df"]["dt"]) == (["2026-11-23"] * 2, ["2026-11-23"])  # the same partition
+    assert list(first["dtype"]) == [*(c.name for c in schema.level_columns()), "dt"]
+    assert list(second["dtype"]) == [*(c.name for c in schema.columns()), "dt"]
+    assert second["df"]["record_id"] == [row.record_id] and second["df"]["levels_benchmarked"] == [2]
+    assert second["dtype"]["tp_degree"] == "int" and second["dtype"]["run_timestamp"] == "timestamp"
+    assert second["df"]["run_timestamp"][0].tzinfo is None  # naive UTC, as Glue timestamps are
+
+
+def test_a_register_retried_after_the_levels_writes_only_the_row(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given the levels were written and the register died before the row
+    calls = fake_awswrangler(monkeypatch)
+    row, levels = prove_rows()
+    athena = env.stub("athena")
+    ids_found(athena, None, [row.record_id])
+    ids_found(athena, None, [])
+    # When it is retried
+    result = athena_store(env).append([row], levels)
+    # Then only the row is written
+    assert (result.written, result.levels_written, result.levels_skipped_duplicates) == (1, 0, 2)
+    assert [c["table"] for c in calls] == ["benchmark_results"]
+
+
+def test_the_levels_location_defaults_next_to_the_results_and_can_be_set(env: Env) -> None:
+    assert athena_store(env).levels_s3_uri == "s3://pp-results/mlcc_ci/benchmark_levels/"
+    store = athena_store(env, levels_s3_uri="s3://stack-bucket/mlcc_ci/benchmark_levels")
+    assert store.levels_s3_uri == "s3://stack-bucket/mlcc_ci/benchmark_levels/"
+    with pytest.raises(ValueError, match="s3://"):
+        athena_store(env, levels_s3_uri="/tmp/levels")
+
+
+def test_the_aws_factory_writes_the_levels_where_the_stack_says() -> None:
+    from pathprover.adapters.aws.factory import build_aws_services
+    from pathprover.catalog import load_catalog
+    from pathprover.settings import Settings
+
+    settings = Settings.from_env(
         {
-            "ResultSet": {
-                "Rows": [{"Data": [{"VarCharValue": "record_id"}]}, {"Data": [{"VarCharValue": records[0].record_id}]}],
-                "ResultSetMetadata": {"ColumnInfo": [{"Name": "record_id", "Label": "record_id", "Type": "varchar"}]},
-            }
-        },
+            "PATHPROVER_RESULTS_BUCKET": "existing-bucket",
+            "PATHPROVER_TABLE_LOCATION": "s3://existing-bucket/some/prefix/",
+            "PATHPROVER_LEVELS_LOCATION": "s3://stack-bucket/mlcc_ci/benchmark_levels/",
+            "PATHPROVER_LEDGER_TABLE": "ledger",
+        }
     )
-
-    result = athena_store(env).append(records)
-
-    assert (result.written, result.skipped_duplicates) == (1, 1)
-    assert result.files == ["s3://pp-results/x.parquet"]
-    (call,) = calls
-    assert call["path"] == "s3://pp-results/mlcc_ci/benchmark_results/"
-    assert (call["dataset"], call["mode"], call["partition_cols"]) == (True, "append", ["dt"])
-    assert (call["database"], call["table"]) == ("mlcc_ci", "benchmark_results")
-    assert call["df"]["record_id"] == [records[1].record_id]
-    assert call["df"]["dt"] == ["2026-11-23"]
-    assert call["dtype"]["tp_degree"] == "int" and call["dtype"]["run_timestamp"] == "timestamp"
-    assert call["df"]["run_timestamp"][0].tzinfo is None  # naive UTC, as Glue timestamps are
+    store = build_aws_services(settings, load_catalog()).store
+    assert isinstance(store, AthenaResultsStore)
+    assert (store.table_s3_uri, store.levels_s3_uri) == (
+        "s3://existing-bucket/some/prefix/",
+        "s3://stack-bucket/mlcc_ci/benchmark_levels/",
+    )
+    assert (store.table, store.levels_table) == ("benchmark_results", "benchmark_levels")
 
 
 # --------------------------------------------------------------------------- tune and adapter (issue 10)

@@ -22,13 +22,15 @@ def warehouse(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("wh")
     result = run("seed", "--warehouse", str(root), "--json")
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["written"] > 40
+    seeded = json.loads(result.stdout)
+    # One row per seeded run (17 proven configs, 1 unfeasible), their three levels each alongside
+    assert (seeded["written"], seeded["levels_written"]) == (18, 51)
     return root
 
 
 def test_seed_is_idempotent(warehouse):
     again = json.loads(run("seed", "--warehouse", str(warehouse), "--json").stdout)
-    assert again["written"] == 0 and again["skipped_duplicates"] > 40
+    assert (again["written"], again["levels_written"], again["skipped_duplicates"]) == (0, 0, 18)
 
 
 def test_gaps_json_interface(warehouse):

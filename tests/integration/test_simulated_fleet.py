@@ -941,3 +941,47 @@ def test_an_adapter_endpoint_serves_the_adapter_by_name_only_where_the_engine_lo
     # And a missing adapter fails the deploy like SageMaker's model data download
     assert missing_state.status == "failed" and "Failed to download model data" in (missing_state.failure_text or "")
     fleet.clean([vllm, trt, missing], keep=False)
+
+
+def test_a_transform_job_answers_every_record_and_takes_its_latency_model_s_time(
+    clock: VirtualClock, catalog: Catalog, server: SimulatedEndpointServer, tmp_path: Path
+) -> None:
+    # Given a JSON-lines input of five records in the store (prompt of 40 words, 10 tokens each)
+    store = LocalArtifactStore(tmp_path, s3_bucket="pp-bucket")
+    body = b"".join(
+        json.dumps({"prompt": " ".join(["word"] * 40), "max_tokens": 10}).encode() + b"\n" for _ in range(5)
+    )
+    store.put_bytes("in/bench.jsonl", body)
+    fleet = make_fleet(clock, catalog, server, artifacts=store)
+    spec = deploy_spec(config_id="c0ffee0000000010", target="batch-transform", stage="benchmark")
+    spec = spec.model_copy(update={"batch_input_s3": "s3://pp-bucket/in/bench.jsonl"})
+    # When the job runs to completion
+    ref = fleet.start_deploy(spec)
+    done = run_until_done(fleet, clock, ref)
+    # Then one answer line per record, each with its token count, at <output>/<input>.out
+    assert done.status == "succeeded"
+    lines = store.get_bytes("s3://pp-bucket/out/bench.jsonl.out").decode().splitlines()
+    assert len(lines) == 5 and all(json.loads(line)["usage"]["completion_tokens"] == 10 for line in lines)
+    # And the job took its start-up plus each record one after the other on the instance's latency model
+    model = catalog.model(SMALL)
+    latency = LatencyModel.estimate(catalog, model, catalog.instance("ml.g5.xlarge"), "none", 1)
+    startup = catalog.search_space.timing.minutes("deploy", model.total_params_b) * 60
+    startup *= duration_factor("c0ffee0000000010", 1, "transform-job")
+    per_record = (latency.ttft_ms(40) + 9 * latency.itl_ms(1)) / 1000
+    assert fleet.billed_seconds(ref) == pytest.approx(startup + 5 * per_record)
+    # And the job's start and end times (TransformStartTime/EndTime) span exactly that
+    started, ended = datetime.fromisoformat(done.detail["started"]), datetime.fromisoformat(done.detail["ended"])
+    assert (ended - started).total_seconds() == pytest.approx(startup + 5 * per_record, abs=1e-3)
+
+
+def test_a_transform_record_the_server_cannot_read_fails_the_job_as_a_client_error(
+    clock: VirtualClock, catalog: Catalog, server: SimulatedEndpointServer, tmp_path: Path
+) -> None:
+    store = LocalArtifactStore(tmp_path, s3_bucket="pp-bucket")
+    store.put_bytes("in/bad.jsonl", b'{"prompt": "a b", "max_tokens": 2}\n{"text": "no prompt"}\n')
+    fleet = make_fleet(clock, catalog, server, artifacts=store)
+    spec = deploy_spec(config_id="c0ffee0000000011", target="batch-transform")
+    ref = fleet.start_deploy(spec.model_copy(update={"batch_input_s3": "s3://pp-bucket/in/bad.jsonl"}))
+    done = run_until_done(fleet, clock, ref)
+    assert done.status == "failed" and "record 2" in (done.failure_text or "")
+    assert "ClientError" in (done.failure_text or "")

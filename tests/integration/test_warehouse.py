@@ -10,39 +10,76 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pathprover.adapters.local.warehouse import LocalWarehouse, WarehouseError
+from pathprover.brain.history import read_history
+from pathprover.brain.nearest import nearest
 from pathprover.core.dimensions import ConfigVector
 from pathprover.core.records import ProveContext, completed_records, failure_record
 from pathprover.reports import REPORTS
+from tests.support.old_layout import OldTable
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
-def rows(execution="e1", family="qwen3", when=NOW):
+def prove(execution="e1", family="qwen3", when=NOW):
+    """A completed prove: its row and its three levels."""
     vector = ConfigVector(deployment_config="vllm", model_family=family, instance_family="g5")
     ctx = ProveContext(vector=vector, execution_id=execution, model_name="Qwen/Qwen3-0.6B")
-    return completed_records(ctx, when, [{"concurrency": c, "ttft_p50_ms": 40.0 + c} for c in (1, 4, 8)])
+    levels = [{"concurrency": c, "ttft_p50_ms": 40.0 + c, "output_token_throughput_tps": 90.0 * c} for c in (1, 4, 8)]
+    return completed_records(ctx, when, levels)
 
 
-def test_append_is_idempotent_by_record_id(tmp_path):
+def proves(*args):
+    """Several proves as (rows, levels) for one append."""
+    built = [prove(*a) if isinstance(a, tuple) else prove(a) for a in args]
+    return [row for row, _ in built], [lvl for _, levels in built for lvl in levels]
+
+
+def test_append_is_idempotent_by_record_id_in_both_tables(tmp_path):
     # Given a warehouse with one prove written
     store = LocalWarehouse(tmp_path)
-    first = store.append(rows())
-    # When the same rows are written again (a retried register stage)
-    second = store.append(rows())
-    # Then nothing is duplicated
-    assert (first.written, second.written, second.skipped_duplicates) == (3, 0, 3)
-    assert store.query("SELECT COUNT(*) FROM mlcc_ci.benchmark_results").rows == [[3]]
+    row, levels = prove()
+    first = store.append([row], levels)
+    # When the same prove is written again (a retried register stage)
+    second = store.append([row], levels)
+    # Then nothing is duplicated, in either table
+    assert (first.written, first.levels_written) == (1, 3)
+    assert (second.written, second.skipped_duplicates, second.levels_written, second.levels_skipped_duplicates) == (
+        0,
+        1,
+        0,
+        3,
+    )
+    assert store.query("SELECT COUNT(*) FROM mlcc_ci.benchmark_results").rows == [[1]]
+    assert store.query("SELECT COUNT(*) FROM mlcc_ci.benchmark_levels").rows == [[3]]
+
+
+def test_a_register_interrupted_after_the_levels_completes_without_duplicates(tmp_path):
+    # Given a register that wrote the levels and died before the row
+    store = LocalWarehouse(tmp_path)
+    row, levels = prove()
+    store.append([], levels)
+    assert store.query("SELECT COUNT(*) FROM mlcc_ci.benchmark_results").rows == [[0]]
+    # When it is retried
+    again = store.append([row], levels)
+    # Then the row is written and the levels are not written twice
+    assert (again.written, again.levels_written, again.levels_skipped_duplicates) == (1, 0, 3)
+    joined = store.query(
+        "SELECT r.record_id, COUNT(*) FROM mlcc_ci.benchmark_results r "
+        "JOIN mlcc_ci.benchmark_levels l ON l.record_id = r.record_id AND l.dt = r.dt GROUP BY 1"
+    )
+    assert joined.rows == [[row.record_id, 3]]
 
 
 def test_layout_is_hive_partitioned_and_temp_files_are_invisible(tmp_path):
     store = LocalWarehouse(tmp_path)
-    store.append(rows(when=NOW) + rows("e2", when=NOW - timedelta(days=1)))
+    store.append(*proves(("e1", "qwen3", NOW), ("e2", "qwen3", NOW - timedelta(days=1))))
     parts = sorted(p.parent.name for p in store.files())
     assert parts == ["dt=2026-11-22", "dt=2026-11-23"]
+    assert sorted({p.parent.name for p in store.level_files()}) == parts
     # Given a half-written file left by a crash
     (store.table_dir / "dt=2026-11-23" / ".part-x.123.parquet.tmp").write_bytes(b"PAR1 half")
     # Then readers never see it
-    assert store.query("SELECT COUNT(*) FROM mlcc_ci.benchmark_results").rows == [[6]]
+    assert store.query("SELECT COUNT(*) FROM mlcc_ci.benchmark_results").rows == [[2]]
 
 
 @pytest.mark.parametrize("name", sorted(REPORTS))
@@ -50,23 +87,41 @@ def test_the_guides_queries_run_verbatim(tmp_path, name):
     store = LocalWarehouse(tmp_path)
     vector = ConfigVector(deployment_config="vllm", model_family="llama3", instance_family="g5", tp_degree=2)
     ctx = ProveContext(vector=vector, execution_id="e9")
+    row, levels = prove()
     store.append(
-        [
-            *rows(),
-            failure_record(ctx, NOW, category="oom", retryable=False, reason="CUDA out of memory", stage="deploy"),
-        ]
+        [row, failure_record(ctx, NOW, category="oom", retryable=False, reason="CUDA out of memory", stage="deploy")],
+        levels,
     )
     result = store.query(REPORTS[name])
     assert result.rows, name
     if name == "unfeasible":
         assert result.rows[0][-1] == "CUDA out of memory"
     if name == "coverage":
-        assert result.rows == [["qwen3", "g5", 3]]
+        assert result.rows == [["qwen3", "g5", 1]]
+
+
+def test_the_guides_queries_count_proves_and_configs_not_levels(tmp_path):
+    # Given N = 5 proves of distinct configs, three levels each, and one failed prove
+    store = LocalWarehouse(tmp_path)
+    families = ["qwen3", "llama3", "mistral", "gemma", "deepseek-r1"]
+    store.append(*proves(*[(f"e{i}", f, NOW - timedelta(minutes=i)) for i, f in enumerate(families)]))
+    vector = ConfigVector(deployment_config="vllm", model_family="qwen3", instance_family="g6e")
+    failed = ProveContext(vector=vector, execution_id="e9")
+    store.append(
+        [failure_record(failed, NOW, category="capacity", retryable=True, reason="no capacity", stage="deploy")]
+    )
+    # When the guide's recent-runs query runs
+    recent = store.query(REPORTS["recent"]).rows
+    # Then it lists the six attempts, each config once
+    assert len(recent) == 6 and len({r[0] for r in recent}) == 6
+    # And coverage counts each proven config once
+    coverage = store.query(REPORTS["coverage"]).rows
+    assert sorted((r[0], r[2]) for r in coverage) == sorted((f, 1) for f in families)
 
 
 def test_trino_only_functions_are_transpiled(tmp_path):
     store = LocalWarehouse(tmp_path)
-    store.append(rows())
+    store.append(*proves("e1", "e2", "e3"))
     result = store.query(
         "SELECT approx_percentile(ttft_p50_ms, 0.5) AS p, "
         "COUNT_IF(run_timestamp > date_add('day', -30, from_iso8601_timestamp('2026-11-23T00:00:00Z'))) AS n "
@@ -114,13 +169,13 @@ def test_missing_table_path_is_a_clear_error(tmp_path):
 
 def test_read_only_table_refuses_writes(tmp_path):
     path = tmp_path / "t.parquet"
-    LocalWarehouse(tmp_path / "w").append(rows())
+    LocalWarehouse(tmp_path / "w").append(*proves("e1"))
     with pytest.raises(WarehouseError, match="read-only"):
-        LocalWarehouse(tmp_path, table=path).append(rows())
+        LocalWarehouse(tmp_path, table=path).append(*proves("e1"))
 
 
 def _writer(root: str, execution: str) -> None:
-    LocalWarehouse(Path(root)).append(rows(execution) + rows("shared"))
+    LocalWarehouse(Path(root)).append(*proves(execution, "shared"))
 
 
 def test_concurrent_writers_never_duplicate(tmp_path):
@@ -133,7 +188,8 @@ def test_concurrent_writers_never_duplicate(tmp_path):
         p.join(60)
     # Then the shared rows are written once
     store = LocalWarehouse(tmp_path)
-    assert store.query("SELECT COUNT(*), COUNT(DISTINCT record_id) FROM mlcc_ci.benchmark_results").rows == [[9, 9]]
+    assert store.query("SELECT COUNT(*), COUNT(DISTINCT record_id) FROM mlcc_ci.benchmark_results").rows == [[3, 3]]
+    assert store.query("SELECT COUNT(*), COUNT(DISTINCT record_id) FROM mlcc_ci.benchmark_levels").rows == [[9, 3]]
 
 
 def test_a_table_written_before_failure_scope_reads_its_failures_as_the_configs(tmp_path):
@@ -177,7 +233,7 @@ def test_a_table_written_before_failure_scope_reads_its_failures_as_the_configs(
 def test_sql_a_person_types_may_only_read_the_table(tmp_path, sql, message):
     # Given a seeded warehouse
     store = LocalWarehouse(tmp_path / "wh")
-    store.append(rows())
+    store.append(*proves("e1"))
     # When untrusted SQL tries to read or write anything else, it is refused, saying why
     with pytest.raises(WarehouseError, match=message):
         store.query(sql, untrusted=True)
@@ -186,6 +242,7 @@ def test_sql_a_person_types_may_only_read_the_table(tmp_path, sql, message):
     assert store.query("SELECT COUNT(*) FROM mlcc_ci.benchmark_results", untrusted=True).rows[0][0] >= 1
     both = "WITH a AS (SELECT config_id FROM mlcc_ci.benchmark_results) SELECT * FROM a UNION SELECT 'x'"
     assert store.query(both, untrusted=True).rows
+    assert store.query("SELECT COUNT(*) FROM mlcc_ci.benchmark_levels", untrusted=True).rows == [[3]]
 
 
 FOREIGN_OPTIONAL = ["failure_category", "failure_reason", "failure_scope", "run_timestamp", "status"]
@@ -278,3 +335,183 @@ def test_failed_rows_without_a_failure_category_column_work_with_nearest_gaps_an
         # Then each works (missing columns read as NULL, as the docs promise)
         assert result.exit_code == 0, result.output
         assert "Traceback" not in result.output
+
+
+# --------------------------------------------------------------------------- tables of the older layout
+
+
+OLD_LEVELS = [
+    {
+        "concurrency": 1,
+        "ttft_p50_ms": 41.0,
+        "ttft_p99_ms": 60.0,
+        "output_token_throughput_tps": 90.0,
+        "error_rate": 0.0,
+    },
+    {"concurrency": 4, "ttft_p50_ms": 55.0, "output_token_throughput_tps": 320.0, "cost_per_1m_tokens": 0.9},
+    {"concurrency": 8, "ttft_p50_ms": 90.0, "output_token_throughput_tps": 300.0, "error_rate": 0.01},
+]
+
+
+def old_table(tmp_path):
+    """An older-layout table: two proven configs (three level rows each), one unfeasible, one failed."""
+    qwen = ConfigVector(deployment_config="vllm", model_family="qwen3", instance_family="g5")
+    qwen_async = qwen.model_copy(update={"deployment_target": "async-inference"})
+    llama = ConfigVector(deployment_config="vllm", model_family="llama3", instance_family="g5")
+    table = OldTable()
+    table.completed(qwen, NOW - timedelta(days=3), OLD_LEVELS, execution_id="old-1", model_name="Qwen/Qwen3-8B")
+    table.completed(llama, NOW - timedelta(days=2), OLD_LEVELS, execution_id="old-2")
+    table.failed(qwen_async, NOW - timedelta(days=1), status="unfeasible", category="oom", reason="CUDA OOM")
+    table.failed(
+        llama.model_copy(update={"tp_degree": 2}), NOW, status="failed", category="capacity", reason="no capacity"
+    )
+    table.write(tmp_path)
+    return qwen, llama
+
+
+def test_an_old_layout_table_reads_as_one_row_per_attempt_with_the_same_headline(tmp_path):
+    # Given a table of the older layout (a row per level)
+    qwen, _ = old_table(tmp_path)
+    store = LocalWarehouse(tmp_path)
+    # When it is read through the view
+    rows = store.query(
+        "SELECT config_id, status, record_id, levels_benchmarked, latency_concurrency, ttft_p50_ms, ttft_p99_ms, "
+        "peak_concurrency, peak_output_token_throughput_tps, cost_per_1m_tokens, error_rate, model_name "
+        "FROM mlcc_ci.benchmark_results ORDER BY run_timestamp"
+    ).rows
+    # Then each attempt is one row, and the guide's queries count attempts and configs
+    assert [r[1] for r in rows] == ["completed", "completed", "unfeasible", "failed"]
+    assert len(store.query(REPORTS["recent"]).rows) == 4
+    assert sorted(r[2] for r in store.query(REPORTS["coverage"]).rows) == [1, 1]
+    # And the headline is the one the new writer computes from the same levels, under the id it would give
+    expected, _ = completed_records(ProveContext(vector=qwen, execution_id="old-1"), NOW, OLD_LEVELS)
+    first = dict(
+        zip(
+            [
+                "config_id",
+                "status",
+                "record_id",
+                "levels_benchmarked",
+                "latency_concurrency",
+                "ttft_p50_ms",
+                "ttft_p99_ms",
+                "peak_concurrency",
+                "peak_output_token_throughput_tps",
+                "cost_per_1m_tokens",
+                "error_rate",
+                "model_name",
+            ],
+            rows[0],
+            strict=True,
+        )
+    )
+    for name, value in first.items():
+        if name not in ("status", "model_name"):
+            assert value == getattr(expected, name), name
+    assert first["model_name"] == "Qwen/Qwen3-8B"
+    assert (first["peak_concurrency"], first["ttft_p50_ms"], first["error_rate"]) == (4, 41.0, 0.01)
+
+
+def test_an_old_layout_tables_levels_read_under_the_attempts_record_id(tmp_path):
+    qwen, _ = old_table(tmp_path)
+    store = LocalWarehouse(tmp_path)
+    levels = store.query(
+        "SELECT r.config_id, l.concurrency, l.ttft_p50_ms FROM mlcc_ci.benchmark_results r "
+        "JOIN mlcc_ci.benchmark_levels l ON l.record_id = r.record_id AND l.dt = r.dt "
+        f"WHERE r.config_id = '{qwen.config_id}' ORDER BY l.concurrency"
+    ).rows
+    assert levels == [[qwen.config_id, 1, 41.0], [qwen.config_id, 4, 55.0], [qwen.config_id, 8, 90.0]]
+    # And the same through --table (an export of the older table, read-only)
+    exported = LocalWarehouse(tmp_path / "unused", table=tmp_path / "mlcc_ci" / "benchmark_results")
+    assert exported.query("SELECT COUNT(*) FROM mlcc_ci.benchmark_levels").rows == [[6]]
+    assert exported.query("SELECT COUNT(*) FROM mlcc_ci.benchmark_results").rows == [[4]]
+
+
+def test_registering_an_old_layout_attempt_again_adds_nothing(tmp_path):
+    # Given an older-layout table and a new-layout register of the same attempt (a seed run again)
+    qwen, _ = old_table(tmp_path)
+    store = LocalWarehouse(tmp_path)
+    row, levels = completed_records(ProveContext(vector=qwen, execution_id="old-1"), NOW, OLD_LEVELS)
+    # When it is appended
+    result = store.append([row], levels)
+    # Then both tables already hold it
+    assert (result.written, result.levels_written) == (0, 0)
+    assert store.query("SELECT COUNT(*) FROM mlcc_ci.benchmark_results").rows == [[4]]
+
+
+def test_old_and_new_layout_files_in_one_table_read_together(tmp_path):
+    # Given an older-layout table to which the new writer appended one prove
+    old_table(tmp_path)
+    store = LocalWarehouse(tmp_path)
+    store.append(*proves("new-1"))
+    # Then the views hold both, each attempt once
+    assert store.query("SELECT COUNT(*) FROM mlcc_ci.benchmark_results").rows == [[5]]
+    assert store.query("SELECT COUNT(*), COUNT(DISTINCT record_id) FROM mlcc_ci.benchmark_levels").rows == [[9, 3]]
+    assert store.problems() == []
+
+
+def test_the_brain_reads_an_old_layout_table_as_the_new_one(tmp_path):
+    # Given the same history in both layouts
+    qwen, llama = old_table(tmp_path / "old")
+    new = LocalWarehouse(tmp_path / "new")
+    for vector, execution, days in ((qwen, "old-1", 3), (llama, "old-2", 2)):
+        ctx = ProveContext(vector=vector, execution_id=execution)
+        row, levels = completed_records(ctx, NOW - timedelta(days=days), OLD_LEVELS)
+        new.append([row], levels)
+    for vector, status, category, reason, days in (
+        (qwen.model_copy(update={"deployment_target": "async-inference"}), "unfeasible", "oom", "CUDA OOM", 1),
+        (llama.model_copy(update={"tp_degree": 2}), "failed", "capacity", "no capacity", 0),
+    ):
+        ctx = ProveContext(vector=vector, execution_id="old-exec")
+        new.append(
+            [
+                failure_record(
+                    ctx,
+                    NOW - timedelta(days=days),
+                    category=category,
+                    retryable=status == "failed",
+                    reason=reason,
+                    stage="deploy",
+                )
+            ]
+        )
+    old_history = read_history(LocalWarehouse(tmp_path / "old"))
+    new_history = read_history(new)
+    # Then the brain sees the same configs, statuses, attempts, times and row counts (one per attempt)
+    assert old_history.configs.keys() == new_history.configs.keys()
+    assert old_history.total_rows == new_history.total_rows == 4
+    for key, entry in old_history.configs.items():
+        other = new_history.configs[key]
+        assert (
+            entry.completed,
+            entry.completed_rows,
+            entry.completed_at,
+            entry.unfeasible_reason,
+            entry.failures,
+            entry.attempts,
+        ) == (
+            other.completed,
+            other.completed_rows,
+            other.completed_at,
+            other.unfeasible_reason,
+            other.failures,
+            other.attempts,
+        ), key
+    # And the nearest substitutions are the same, each proven config once
+    requested = qwen.model_copy(update={"deployment_config": "transformers-sglang"})
+    old_nearest, new_nearest = nearest(old_history, requested), nearest(new_history, requested)
+    assert old_nearest.as_dict() == new_nearest.as_dict()
+    assert [s.distance for s in old_nearest.substitutions] == [1]
+
+
+def test_table_pointing_at_an_export_of_both_tables_reads_each_as_its_own(tmp_path):
+    # Given a warehouse with two proves, read through --table at its database folder (an S3 export of mlcc_ci/)
+    LocalWarehouse(tmp_path).append(*proves("e1", "e2"))
+    exported = LocalWarehouse(tmp_path / "unused", table=tmp_path / "mlcc_ci")
+    # Then the level files are the levels table, not rows of the results table
+    assert exported.query("SELECT COUNT(*) FROM mlcc_ci.benchmark_results").rows == [[2]]
+    assert exported.query("SELECT COUNT(*) FROM mlcc_ci.benchmark_levels").rows == [[6]]
+    assert exported.problems() == []
+    # And a file inside the results folder alone reads with no levels
+    only = LocalWarehouse(tmp_path / "unused", table=tmp_path / "mlcc_ci" / "benchmark_results")
+    assert only.query("SELECT COUNT(*) FROM mlcc_ci.benchmark_levels").rows == [[0]]

@@ -143,8 +143,8 @@ def cold_start_order(
 
     With nothing proven, neighbour counts are all zero and say nothing. A greedy cover
     does: each pick is a feasible gap that adds a (model family, instance family) pair not
-    yet planned, preferring a real-time target (the only one benchmarked: it yields latency
-    and throughput, not only a smoke test), then the cheapest (the cost follows the model and
+    yet planned, preferring a real-time target (its benchmark streams: TTFT and inter-token
+    latency, which async and batch benchmarks cannot measure), then the cheapest (the cost follows the model and
     the instance, so many variants tie), and among equals the one adding the most dimension
     values not yet planned (engine, quantization, tp), then the rank. Once every pair is
     planned, gaps adding any new value come next, the same way; then the rest by cost.

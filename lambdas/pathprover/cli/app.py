@@ -366,7 +366,9 @@ def _print_result(columns: list[str], rows: list[list[Any]], title: str | None =
 
 @app.command()
 def sql(
-    query: Annotated[str, typer.Argument(help="Athena (Trino) SQL against mlcc_ci.benchmark_results")],
+    query: Annotated[
+        str, typer.Argument(help="Athena (Trino) SQL against mlcc_ci.benchmark_results and benchmark_levels")
+    ],
     warehouse: WarehouseOpt = None,
     table: TableOpt = None,
     as_json: JsonOpt = False,
@@ -497,18 +499,20 @@ def seed(warehouse: WarehouseOpt = None, as_json: JsonOpt = False) -> None:
         prices = {name: i.price_per_hour_usd for name, i in catalog.instances.items()}
         params = {name: m.total_params_b for name, m in catalog.models.items()}
         store = open_store(warehouse, None)
-        result = store.append(seed_records(now_utc(), prices, params))
+        result = store.append(*seed_records(now_utc(), prices, params))
     if as_json:
         emit_json(
             {
                 "written": result.written,
                 "skipped_duplicates": result.skipped_duplicates,
+                "levels_written": result.levels_written,
                 "location": result.location,
             }
         )
     else:
         out.print(
-            f"Seeded {result.written} rows ({result.skipped_duplicates} already there) in {result.location}",
+            f"Seeded {result.written} rows and {result.levels_written} levels "
+            f"({result.skipped_duplicates} rows already there) in {result.location}",
             highlight=False,
         )
 

@@ -1,18 +1,20 @@
-"""The `benchmark_results` row: one definition of the table, used by every writer and reader.
+"""The rows of `benchmark_results` (one per prove attempt) and `benchmark_levels` (one per benchmarked
+concurrency level of an attempt): one definition of each table, used by every writer and reader.
 
-The pydantic model *is* the schema: :mod:`pathprover.core.schema` derives the
-DuckDB, Parquet and Glue column types from its fields, so the local warehouse,
-the Glue table and the docs cannot drift apart.
+The pydantic models *are* the schemas: :mod:`pathprover.core.schema` derives the
+DuckDB, Parquet and Glue column types from their fields, so the local warehouse,
+the Glue tables and the docs cannot drift apart.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from pathprover.core.dimensions import DIMENSIONS, ConfigVector, config_id_of
 
@@ -29,14 +31,23 @@ FAILURE_SCOPES: Final[tuple[str, ...]] = ("config", "account", "harness")
 PARTITION_COLUMN: Final = "dt"
 """Hive partition key (`dt=YYYY-MM-DD`), derived from run_timestamp; projected by Athena."""
 
-_METRIC_FAMILIES: Final = ("ttft", "itl", "tpot", "e2e_latency")
-_STATS: Final = ("avg", "p50", "p90", "p99")
 
+def record_id_of(execution_id: str, config_id: str, attempt: int) -> str:
+    """Deterministic id of one prove attempt, so a re-run of the same register never duplicates a row.
 
-def record_id_of(execution_id: str, config_id: str, attempt: int, concurrency: int | None) -> str:
-    """Deterministic row id, so a re-run of the same prove never duplicates a row."""
-    payload = json.dumps([execution_id, config_id, int(attempt), concurrency], separators=(",", ":"))
+    The trailing null is where tables of the older layout (a row per concurrency level) put the level:
+    keeping it leaves the ids of failure and manual rows, which never had a level, unchanged.
+    """
+    payload = json.dumps([execution_id, config_id, int(attempt), None], separators=(",", ":"))
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
+
+
+def _as_utc(value: datetime) -> datetime:
+    """Naive timestamps are UTC; aware ones are converted to it."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
 
 
 def _metric(description: str) -> Any:
@@ -44,15 +55,15 @@ def _metric(description: str) -> Any:
 
 
 class BenchmarkRecord(BaseModel):
-    """One row of `mlcc_ci.benchmark_results`."""
+    """One row of `mlcc_ci.benchmark_results`: one prove (or CI run) attempt, with its headline metrics."""
 
     model_config = ConfigDict(extra="forbid")
 
-    record_id: str = Field(description="sha256 of (execution_id, config_id, attempt, concurrency); idempotency key")
+    record_id: str = Field(description="sha256 of (execution_id, config_id, attempt); idempotency key")
     config_id: str = Field(description="sha256 of the canonical JSON of the six normalised dimensions (16 hex)")
     run_type: RunType = Field(description="ci | optimization | manual | path_prove")
     status: Status = Field(description="completed | failed (retryable) | unfeasible (not retryable)")
-    run_timestamp: datetime = Field(description="when the run finished, UTC")
+    run_timestamp: UtcDatetime = Field(description="when the run finished, UTC")
     deployment_config: str = Field(description="serving stack, e.g. transformers-vllm")
     model_family: str = Field(description="e.g. qwen3")
     instance_family: str = Field(description="e.g. g5")
@@ -76,7 +87,71 @@ class BenchmarkRecord(BaseModel):
     estimated_cost_usd: float | None = Field(default=None, description="cost the planner reserved")
     actual_cost_usd: float | None = Field(default=None, description="instance-hours actually billed x $/hr")
     duration_seconds: float | None = Field(default=None, description="wall time of the prove")
-    concurrency: int | None = Field(default=None, description="benchmark concurrency level of this row")
+    levels_benchmarked: int | None = Field(
+        default=None, description="concurrency levels benchmarked (their rows are in mlcc_ci.benchmark_levels)"
+    )
+    latency_concurrency: int | None = Field(
+        default=None, description="lowest concurrency benchmarked: the level the latency columns are from"
+    )
+    ttft_p50_ms: float | None = _metric("time to first token, median, at latency_concurrency")
+    ttft_p99_ms: float | None = _metric("time to first token, p99, at latency_concurrency")
+    itl_p50_ms: float | None = _metric("inter-token latency, median, at latency_concurrency")
+    itl_p99_ms: float | None = _metric("inter-token latency, p99, at latency_concurrency")
+    e2e_latency_p50_ms: float | None = _metric("request latency, median, at latency_concurrency")
+    e2e_latency_p99_ms: float | None = _metric("request latency, p99, at latency_concurrency")
+    peak_concurrency: int | None = Field(
+        default=None, description="concurrency level with the highest output token throughput"
+    )
+    peak_output_token_throughput_tps: float | None = _metric("generated tokens per second at peak_concurrency")
+    peak_request_throughput_rps: float | None = _metric("completed requests per second at peak_concurrency")
+    cost_per_1m_tokens: float | None = _metric("USD per million generated tokens at peak_concurrency")
+    input_tokens_mean: float | None = _metric("mean prompt tokens per request at peak_concurrency")
+    output_tokens_mean: float | None = _metric("mean generated tokens per request at peak_concurrency")
+    error_rate: float | None = _metric("failed requests / all requests, highest of any level")
+    artifacts_uri: str | None = Field(default=None, description="where per-request samples and the manifest are")
+    serving_params: str | None = Field(default=None, description="engine arguments as JSON text")
+    infra_params: str | None = Field(default=None, description="infrastructure parameters as JSON text")
+    run_config_hash: str | None = Field(default=None, description="hash of the full RunConfig (nested fields included)")
+    image_digest: str | None = Field(default=None, description="digest of the serving image that was proved")
+    tuned: bool | None = Field(default=None, description="whether the prove included tune/adapter stages")
+    notes: str | None = Field(default=None, description="free text, e.g. resources kept for post-mortem")
+
+    @property
+    def vector(self) -> ConfigVector:
+        return ConfigVector(**{name: getattr(self, name) for name in DIMENSIONS})
+
+    @property
+    def partition(self) -> str:
+        return partition_of(self.run_timestamp)
+
+
+def partition_of(run_timestamp: datetime) -> str:
+    """The `dt` partition of a row: the UTC date of its attempt's run_timestamp (both tables)."""
+    return run_timestamp.astimezone(UTC).strftime("%Y-%m-%d")
+
+
+class LevelRecord(BaseModel):
+    """One row of `mlcc_ci.benchmark_levels`: one benchmarked concurrency level of a prove attempt.
+
+    Keyed by `record_id` (the attempt's row in `benchmark_results`) and `concurrency`; in the same `dt`
+    partition as that row, so a join can prune partitions on both sides.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    record_id: str = Field(description="the attempt's record_id in mlcc_ci.benchmark_results")
+    config_id: str = Field(description="the attempt's config_id (for queries that need no join)")
+    run_timestamp: UtcDatetime = Field(description="the attempt's run_timestamp, UTC")
+    concurrency: int | None = Field(default=None, description="requests in flight at this level")
+    mode: str | None = Field(
+        default=None,
+        description="how it was measured: stream (realtime, tokens streamed), async (InvokeEndpointAsync, "
+        "submission to output object: no TTFT/ITL), batch (a transform job's billed time: no latencies)",
+    )
+    requests: int | None = _metric("measured requests (warm-up excluded)")
+    errors: int | None = _metric("failed requests")
+    error_rate: float | None = _metric("failed requests / all requests")
+    total_output_tokens: int | None = _metric("generated tokens of the successful requests")
     input_tokens_mean: float | None = _metric("mean prompt tokens per request")
     output_tokens_mean: float | None = _metric("mean generated tokens per request")
     request_throughput_rps: float | None = _metric("completed requests per second")
@@ -97,45 +172,56 @@ class BenchmarkRecord(BaseModel):
     e2e_latency_p50_ms: float | None = _metric("request latency, median")
     e2e_latency_p90_ms: float | None = _metric("request latency, p90")
     e2e_latency_p99_ms: float | None = _metric("request latency, p99")
-    error_rate: float | None = _metric("failed requests / all requests")
     cost_per_1m_tokens: float | None = _metric("USD per million generated tokens at the catalog price")
-    artifacts_uri: str | None = Field(default=None, description="where per-request samples and the manifest are")
-    serving_params: str | None = Field(default=None, description="engine arguments as JSON text")
-    infra_params: str | None = Field(default=None, description="infrastructure parameters as JSON text")
-    run_config_hash: str | None = Field(default=None, description="hash of the full RunConfig (nested fields included)")
-    image_digest: str | None = Field(default=None, description="digest of the serving image that was proved")
-    tuned: bool | None = Field(default=None, description="whether the prove included tune/adapter stages")
-    notes: str | None = Field(default=None, description="free text, e.g. resources kept for post-mortem")
-
-    @field_validator("run_timestamp")
-    @classmethod
-    def _utc(cls, value: datetime) -> datetime:
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
-
-    @property
-    def vector(self) -> ConfigVector:
-        return ConfigVector(**{name: getattr(self, name) for name in DIMENSIONS})
 
     @property
     def partition(self) -> str:
-        return self.run_timestamp.strftime("%Y-%m-%d")
+        return partition_of(self.run_timestamp)
 
 
-METRIC_COLUMNS: Final[tuple[str, ...]] = (
-    *tuple(f"{m}_{s}_ms" for m in _METRIC_FAMILIES for s in _STATS),
-    "request_throughput_rps",
-    "output_token_throughput_tps",
-    "error_rate",
-    "cost_per_1m_tokens",
-    "input_tokens_mean",
-    "output_tokens_mean",
+LEVEL_KEYS: Final[tuple[str, ...]] = ("record_id", "config_id", "run_timestamp")
+"""What a level row takes from its attempt; every other LevelRecord field comes from the benchmark."""
+LEVEL_METRICS: Final[tuple[str, ...]] = tuple(n for n in LevelRecord.model_fields if n not in LEVEL_KEYS)
+"""The per-level values (concurrency first): the keys of a level dict the load generator emits that are kept."""
+
+LATENCY_HEADLINE: Final[tuple[str, ...]] = (
+    *(f"{m}_{s}_ms" for m in ("ttft", "itl", "e2e_latency") for s in ("p50", "p99")),
 )
+"""Results columns copied from the lowest benchmarked level (same name in both tables)."""
+PEAK_HEADLINE: Final[dict[str, str]] = {
+    "peak_output_token_throughput_tps": "output_token_throughput_tps",
+    "peak_request_throughput_rps": "request_throughput_rps",
+    "cost_per_1m_tokens": "cost_per_1m_tokens",
+    "input_tokens_mean": "input_tokens_mean",
+    "output_tokens_mean": "output_tokens_mean",
+}
+"""Results column -> level column, taken from the level with the highest output token throughput."""
+PEAK_BY: Final = "output_token_throughput_tps"
+
+
+def headline(levels: Sequence[LevelRecord]) -> dict[str, Any]:
+    """The attempt's headline metrics from its levels: latency at the lowest concurrency (where a user
+    alone sees it), throughput, cost and token counts at the peak level (ties: the lower concurrency),
+    the worst error rate. A level with no concurrency sorts last; a missing metric stays NULL."""
+    if not levels:
+        return {}
+    ordered = sorted(levels, key=lambda lvl: (lvl.concurrency is None, lvl.concurrency or 0))
+    lowest = ordered[0]
+    measured = [lvl for lvl in ordered if getattr(lvl, PEAK_BY) is not None]
+    peak = max(measured, key=lambda lvl: float(getattr(lvl, PEAK_BY))) if measured else None
+    rates = [lvl.error_rate for lvl in ordered if lvl.error_rate is not None]
+    return {
+        "levels_benchmarked": len(ordered),
+        "latency_concurrency": lowest.concurrency,
+        **{name: getattr(lowest, name) for name in LATENCY_HEADLINE},
+        "peak_concurrency": peak.concurrency if peak else None,
+        **{name: (getattr(peak, source) if peak else None) for name, source in PEAK_HEADLINE.items()},
+        "error_rate": max(rates) if rates else None,
+    }
 
 
 class ProveContext(BaseModel):
-    """What every `path_prove` row of one prove shares."""
+    """What the `path_prove` row of one prove attempt carries besides its outcome and metrics."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -156,10 +242,10 @@ class ProveContext(BaseModel):
     notes: str | None = None
 
 
-def _base(ctx: ProveContext, finished_at: datetime, concurrency: int | None) -> dict[str, Any]:
+def _base(ctx: ProveContext, finished_at: datetime) -> dict[str, Any]:
     config_id = config_id_of(ctx.vector.as_dict())
     return {
-        "record_id": record_id_of(ctx.execution_id, config_id, ctx.attempt, concurrency),
+        "record_id": record_id_of(ctx.execution_id, config_id, ctx.attempt),
         "config_id": config_id,
         "run_type": "path_prove",
         "run_timestamp": finished_at,
@@ -172,7 +258,6 @@ def _base(ctx: ProveContext, finished_at: datetime, concurrency: int | None) -> 
         "estimated_cost_usd": ctx.estimated_cost_usd,
         "actual_cost_usd": ctx.actual_cost_usd,
         "duration_seconds": ctx.duration_seconds,
-        "concurrency": concurrency,
         "serving_params": json.dumps(ctx.serving_params, sort_keys=True) if ctx.serving_params else None,
         "infra_params": json.dumps(ctx.infra_params, sort_keys=True) if ctx.infra_params else None,
         "run_config_hash": ctx.run_config_hash,
@@ -182,28 +267,33 @@ def _base(ctx: ProveContext, finished_at: datetime, concurrency: int | None) -> 
     }
 
 
+def level_records(record: BenchmarkRecord, levels: Sequence[Mapping[str, Any]]) -> list[LevelRecord]:
+    """The `benchmark_levels` rows of an attempt from the level dicts the benchmark emitted.
+
+    Keys this table does not know (the load generator's `duration_s`, a transport's extras) are left
+    out, and missing ones are NULL: an async or batch benchmark has no TTFT, for instance.
+    """
+    return [
+        LevelRecord(
+            record_id=record.record_id,
+            config_id=record.config_id,
+            run_timestamp=record.run_timestamp,
+            **{k: level[k] for k in LEVEL_METRICS if level.get(k) is not None},
+        )
+        for level in levels
+    ]
+
+
 def completed_records(
     ctx: ProveContext,
     finished_at: datetime,
-    levels: list[dict[str, Any]],
+    levels: Sequence[Mapping[str, Any]],
     artifacts_uri: str | None = None,
-) -> list[BenchmarkRecord]:
-    """One `completed` row per benchmark concurrency level (one row with no metrics if none ran)."""
-    if not levels:
-        return [BenchmarkRecord(**_base(ctx, finished_at, None), status="completed", artifacts_uri=artifacts_uri)]
-    rows = []
-    for level in levels:
-        metrics = {k: level[k] for k in METRIC_COLUMNS if level.get(k) is not None}
-        concurrency = int(level["concurrency"])
-        rows.append(
-            BenchmarkRecord(
-                **_base(ctx, finished_at, concurrency),
-                status="completed",
-                artifacts_uri=artifacts_uri,
-                **metrics,
-            )
-        )
-    return rows
+) -> tuple[BenchmarkRecord, list[LevelRecord]]:
+    """The `completed` row of a prove attempt (headline metrics) and its rows in `benchmark_levels`."""
+    record = BenchmarkRecord(**_base(ctx, finished_at), status="completed", artifacts_uri=artifacts_uri)
+    rows = level_records(record, levels)
+    return record.model_copy(update=headline(rows)), rows
 
 
 def status_of_failure(retryable: bool, scope: FailureScope) -> Status:
@@ -230,7 +320,7 @@ def failure_record(
     if not reason.strip():
         raise ValueError("a failure record needs a failure_reason")
     return BenchmarkRecord(
-        **_base(ctx, finished_at, None),
+        **_base(ctx, finished_at),
         status=status_of_failure(retryable, scope),
         failure_category=category,
         failure_scope=scope,
@@ -249,7 +339,7 @@ def manual_unfeasible_record(
         raise ValueError("--reason must say why the config is unfeasible")
     config_id = vector.config_id
     return BenchmarkRecord(
-        record_id=record_id_of(f"manual:{marked_by}:{reason.strip()}", config_id, 1, None),
+        record_id=record_id_of(f"manual:{marked_by}:{reason.strip()}", config_id, 1),
         config_id=config_id,
         run_type="manual",
         status="unfeasible",

@@ -1,7 +1,8 @@
-"""Column types of `mlcc_ci.benchmark_results`, derived from :class:`BenchmarkRecord`.
+"""Column types of `mlcc_ci.benchmark_results` and `mlcc_ci.benchmark_levels`, derived from
+:class:`BenchmarkRecord` and :class:`LevelRecord`.
 
-Everything that needs the table's shape (the DuckDB view, Parquet writer, Glue
-table, docs) asks this module, which reads the one pydantic definition.
+Everything that needs a table's shape (the DuckDB views, Parquet writers, Glue
+tables, docs) asks this module, which reads the one pydantic definition of each.
 """
 
 from __future__ import annotations
@@ -13,11 +14,15 @@ from datetime import datetime
 from functools import cache
 from typing import Final, Literal
 
-from pathprover.core.records import PARTITION_COLUMN, BenchmarkRecord
+from pydantic import BaseModel
+
+from pathprover.core.records import PARTITION_COLUMN, BenchmarkRecord, LevelRecord
 
 TABLE_DATABASE: Final = "mlcc_ci"
 TABLE_NAME: Final = "benchmark_results"
 QUALIFIED_TABLE: Final = f"{TABLE_DATABASE}.{TABLE_NAME}"
+LEVELS_TABLE_NAME: Final = "benchmark_levels"
+QUALIFIED_LEVELS_TABLE: Final = f"{TABLE_DATABASE}.{LEVELS_TABLE_NAME}"
 
 LogicalType = Literal["string", "int", "double", "boolean", "timestamp"]
 
@@ -72,11 +77,48 @@ def _logical(annotation: object) -> LogicalType:
     raise TypeError(f"no column type for {annotation!r}")
 
 
-@cache
+@dataclass(frozen=True)
+class Table:
+    """One Glue/DuckDB table: its name and the pydantic model of its rows."""
+
+    name: str
+    model: type[BaseModel]
+    description: str
+
+    @property
+    def qualified(self) -> str:
+        return f"{TABLE_DATABASE}.{self.name}"
+
+    @property
+    def columns(self) -> tuple[Column, ...]:
+        return _columns(self.model)
+
+
+RESULTS: Final = Table(
+    TABLE_NAME, BenchmarkRecord, "One row per prove (or CI run) attempt (pathprover.core.records.BenchmarkRecord)"
+)
+LEVELS: Final = Table(
+    LEVELS_TABLE_NAME,
+    LevelRecord,
+    "One row per benchmarked concurrency level of an attempt, keyed by record_id (pathprover.core.records.LevelRecord)",
+)
+TABLES: Final[tuple[Table, ...]] = (RESULTS, LEVELS)
+
+
 def columns() -> tuple[Column, ...]:
-    """All data columns in table order (the partition column `dt` is separate)."""
+    """All data columns of `benchmark_results` in table order (the partition column `dt` is separate)."""
+    return RESULTS.columns
+
+
+def level_columns() -> tuple[Column, ...]:
+    """All data columns of `benchmark_levels` in table order (partitioned by `dt` like the results)."""
+    return LEVELS.columns
+
+
+@cache
+def _columns(model: type[BaseModel]) -> tuple[Column, ...]:
     result = []
-    for name, field in BenchmarkRecord.model_fields.items():
+    for name, field in model.model_fields.items():
         result.append(
             Column(
                 name=name,
@@ -96,9 +138,9 @@ def partition_keys() -> tuple[Column, ...]:
     return (Column(PARTITION_COLUMN, "string", True, "UTC date of run_timestamp, YYYY-MM-DD (Hive partition)"),)
 
 
-def markdown_table() -> str:
-    """The schema as a Markdown table, for docs/schema.md (a test keeps the doc in sync)."""
+def markdown_table(table: Table = RESULTS) -> str:
+    """A table's schema as a Markdown table, for docs/schema.md (a test keeps the doc in sync)."""
     lines = ["| column | type | required | description |", "|---|---|---|---|"]
-    for col in (*columns(), *partition_keys()):
+    for col in (*table.columns, *partition_keys()):
         lines.append(f"| `{col.name}` | {col.glue_type} | {'yes' if col.required else ''} | {col.description} |")
     return "\n".join(lines) + "\n"

@@ -59,14 +59,14 @@ def package_versions() -> dict[str, str]:
 def sample_columns(samples_by_level: Mapping[int, Sequence[RequestSample]]) -> dict[str, list[Any]]:
     cols: dict[str, list[Any]] = {name: [] for name in SAMPLE_COLUMNS}
     for concurrency, samples in samples_by_level.items():
-        origin = min((s.start_ns for s in samples), default=0)
+        origin = min((s.start_ns for s in samples if s.timed), default=0)
         for s in samples:
             cols["concurrency"].append(concurrency)
             cols["request_index"].append(s.index)
             cols["ok"].append(s.ok)
             cols["status"].append(s.status)
             cols["error"].append(s.error)
-            cols["start_offset_ms"].append((s.start_ns - origin) / 1e6)
+            cols["start_offset_ms"].append((s.start_ns - origin) / 1e6 if s.timed else None)
             cols["client_overhead_ms"].append(s.client_overhead_ms)
             cols["ttft_ms"].append(s.ttft_ms)
             cols["tpot_ms"].append(s.tpot_ms)

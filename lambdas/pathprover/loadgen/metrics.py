@@ -88,7 +88,9 @@ class RequestSample:
     """One measured request, times in ``perf_counter_ns`` nanoseconds.
 
     ``start_ns`` is when the request went to the socket; ``dispatch_ns`` when
-    the runner asked the transport for it (0 when unknown).
+    the runner asked the transport for it (0 when unknown). ``timed`` is False
+    for a record of a batch transform job: SageMaker reports no per-record
+    times, so such a sample has an outcome and a token count but no latency.
     """
 
     index: int
@@ -100,10 +102,11 @@ class RequestSample:
     output_tokens: int = 0
     token_times_ns: list[int] = field(default_factory=list)
     dispatch_ns: int = 0
+    timed: bool = True
 
     @property
     def client_overhead_ms(self) -> float | None:
-        if not self.dispatch_ns:
+        if not self.dispatch_ns or not self.timed:
             return None
         return (self.start_ns - self.dispatch_ns) / 1e6
 
@@ -114,8 +117,8 @@ class RequestSample:
         return (self.token_times_ns[0] - self.start_ns) / 1e6
 
     @property
-    def e2e_ms(self) -> float:
-        return (self.end_ns - self.start_ns) / 1e6
+    def e2e_ms(self) -> float | None:
+        return (self.end_ns - self.start_ns) / 1e6 if self.timed else None
 
     @property
     def itl_ms(self) -> list[float]:
@@ -126,10 +129,10 @@ class RequestSample:
 
     @property
     def tpot_ms(self) -> float | None:
-        ttft = self.ttft_ms
-        if ttft is None or self.output_tokens < 2:
+        ttft, e2e = self.ttft_ms, self.e2e_ms
+        if ttft is None or e2e is None or self.output_tokens < 2:
             return None
-        return (self.e2e_ms - ttft) / (self.output_tokens - 1)
+        return (e2e - ttft) / (self.output_tokens - 1)
 
 
 class LevelResult(BaseModel):
@@ -194,7 +197,7 @@ def aggregate(
     ttft = summarize(v for s in ok if (v := s.ttft_ms) is not None)
     itl = summarize(v for s in ok for v in s.itl_ms)
     tpot = summarize(v for s in ok if (v := s.tpot_ms) is not None)
-    e2e = summarize(s.e2e_ms for s in ok)
+    e2e = summarize(v for s in ok if (v := s.e2e_ms) is not None)
     stats: dict[str, float | None] = {}
     for name, summary in (("ttft", ttft), ("itl", itl), ("tpot", tpot), ("e2e_latency", e2e)):
         for stat in STATS:

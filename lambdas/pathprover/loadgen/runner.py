@@ -37,6 +37,7 @@ from pathprover.loadgen.transports import (
     LoadgenError,
     Transport,
     decode_stream,
+    decode_whole,
     make_transport,
     unreachable_message,
 )
@@ -122,6 +123,13 @@ def to_sample(index: int, ex: Exchange) -> RequestSample:
     common: dict[str, Any] = {"status": ex.status, "dispatch_ns": ex.start_ns}
     if ex.error is not None:
         return RequestSample(index, start, ex.end_ns, ok=False, error=ex.error, **common)
+    if not ex.streamed:
+        # A whole answer (async inference): end-to-end time and its token count; no token times.
+        whole = decode_whole(b"".join(ex.chunks))
+        if whole.error is not None or whole.output_tokens < 1:
+            error = whole.error or "no tokens in the response"
+            return RequestSample(index, start, ex.end_ns, ok=False, error=error, **common)
+        return RequestSample(index, start, ex.end_ns, ok=True, output_tokens=whole.output_tokens, **common)
     decoded = decode_stream(ex.chunks, ex.chunk_times_ns)
     if decoded.error is not None:
         return RequestSample(index, start, ex.end_ns, ok=False, error=decoded.error, **common)

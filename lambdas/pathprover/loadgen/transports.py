@@ -41,6 +41,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import uuid
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -72,6 +73,8 @@ class Exchange:
     error: str | None = None
     connect_failed: bool = False
     sent_ns: int = 0
+    streamed: bool = True
+    """False for a whole response read at once (async inference): its arrival time is not a first token."""
 
 
 class _SendStamp:
@@ -453,6 +456,221 @@ class SageMakerTransport:
             )
 
 
+class ObjectStore(Protocol):
+    """Where async requests and their answers live (S3 on AWS, the local artifact store offline)."""
+
+    def put_bytes(self, key: str, data: bytes) -> str: ...
+
+    def get_bytes(self, uri: str) -> bytes: ...
+
+    def exists(self, uri: str) -> bool: ...
+
+
+ASYNC_POLL_INITIAL_S = 0.02
+ASYNC_POLL_MAX_S = 0.5
+ASYNC_POLL_FRACTION = 0.05
+"""The next poll comes after this share of the time since submission: the end is known to within 5 %."""
+ASYNC_TIMEOUT_S = 900.0
+
+
+class SageMakerAsyncTransport:
+    """``InvokeEndpointAsync``: upload the body, submit it, wait for its output (or failure) object.
+
+    SageMaker answers an async request with 202 and the S3 locations its answer will be written to;
+    nothing is streamed. So the exchange is timed from the submission (botocore's ``before-send`` of
+    InvokeEndpointAsync, after the input upload) to the poll that first finds the output object: an
+    upper bound on the true end, late by at most the poll interval (``poll_max_s``). The whole answer
+    arrives at once (``streamed=False``): no TTFT or inter-token times can be derived from it.
+
+    Polling is capped: the next poll comes after 5 % of the time since submission, at least
+    ``poll_initial_s`` and at most ``poll_max_s`` (so the end is late by at most 5 %, or ``poll_max_s``),
+    and a request neither answered nor failed within ``timeout_s`` is an error. ``runtime_url`` points the
+    client at another SageMaker Runtime endpoint (the simulated fleet's server offline).
+    """
+
+    kind = "sagemaker-async"
+
+    def __init__(
+        self,
+        endpoint_name: str,
+        store: ObjectStore,
+        input_prefix: str,
+        *,
+        client: Any | None = None,
+        region_name: str | None = None,
+        runtime_url: str | None = None,
+        content_type: str = "application/json",
+        poll_initial_s: float = ASYNC_POLL_INITIAL_S,
+        poll_max_s: float = ASYNC_POLL_MAX_S,
+        timeout_s: float = ASYNC_TIMEOUT_S,
+    ) -> None:
+        if not 0 < poll_initial_s <= poll_max_s:
+            raise LoadgenError(
+                f"async polling needs 0 < poll_initial_s <= poll_max_s, not {poll_initial_s}, {poll_max_s}"
+            )
+        if not input_prefix or input_prefix.startswith("/"):
+            raise LoadgenError(f"async input prefix must be a relative key prefix, not {input_prefix!r}")
+        self.endpoint_name = endpoint_name
+        self.target = f"sagemaker-async://{endpoint_name}"
+        self.store = store
+        self.input_prefix = input_prefix if input_prefix.endswith("/") else input_prefix + "/"
+        self._client = client
+        self._region_name = region_name
+        self._runtime_url = runtime_url
+        self._content_type = content_type
+        self.poll_initial_s = poll_initial_s
+        self.poll_max_s = poll_max_s
+        self.timeout_s = timeout_s
+        self._executor: ThreadPoolExecutor | None = None
+        self._local = threading.local()
+        self._hooked = False
+        self._counter = 0
+        self.polls = 0
+
+    def _on_before_send(self, request: Any = None, **_: Any) -> None:
+        if getattr(self._local, "sent_ns", None) == 0:
+            self._local.sent_ns = perf_counter_ns()
+
+    def _build_client(self, concurrency: int) -> Any:
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client(
+            "sagemaker-runtime",
+            region_name=self._region_name,
+            endpoint_url=self._runtime_url,
+            config=Config(
+                max_pool_connections=max(10, concurrency),
+                retries={"max_attempts": 1, "mode": "standard"},
+                connect_timeout=10,
+                read_timeout=60,
+            ),
+        )
+
+    async def open(self, concurrency: int) -> None:
+        await self.close()
+        if self._client is None:
+            self._client = await asyncio.to_thread(self._build_client, concurrency)
+        if not self._hooked:
+            events = getattr(getattr(self._client, "meta", None), "events", None)
+            if events is not None:
+                events.register(
+                    "before-send.sagemaker-runtime.InvokeEndpointAsync",
+                    self._on_before_send,
+                    unique_id=f"pathprover-loadgen-async-{id(self)}",
+                )
+            self._hooked = True
+        # one thread per in-flight request for the submit, one more for its polls
+        self._executor = ThreadPoolExecutor(max_workers=2 * concurrency, thread_name_prefix="loadgen-async")
+
+    async def close(self) -> None:
+        if self._executor is not None:
+            executor, self._executor = self._executor, None
+            executor.shutdown(wait=False, cancel_futures=True)
+
+    def _submit(self, key: str, body: bytes) -> tuple[int, dict[str, Any] | None, str | None, int | None, bool]:
+        """Upload and submit; (sent_ns, response, error, status, connect_failed). Runs in a worker thread."""
+        self._local.sent_ns = 0
+        try:
+            location = self.store.put_bytes(key, body)
+        except Exception as exc:
+            return 0, None, f"input upload failed: {type(exc).__name__}: {exc}", None, False
+        try:
+            client = self._client
+            if client is None:
+                raise LoadgenError("transport used before open()")
+            response = client.invoke_endpoint_async(
+                EndpointName=self.endpoint_name,
+                InputLocation=location,
+                ContentType=self._content_type,
+                InferenceId=key.rsplit("/", 1)[-1].removesuffix(".json"),
+            )
+            return self._local.sent_ns, dict(response), None, None, False
+        except Exception as exc:  # botocore raises many unrelated classes; classify by name
+            name = type(exc).__name__
+            meta = (getattr(exc, "response", None) or {}).get("ResponseMetadata", {})
+            status = meta.get("HTTPStatusCode")
+            connect = name in {"EndpointConnectionError", "ConnectTimeoutError", "NoCredentialsError", "NoRegionError"}
+            return self._local.sent_ns, None, f"{name}: {exc}", status, connect
+
+    def _look(self, output: str, failure: str | None) -> tuple[str, int, bytes] | None:
+        """('output' | 'failure', when it was seen, body) once either object exists; None while neither does.
+        Seen is stamped before the download, so the answer's size does not count as latency."""
+        if self.store.exists(output):
+            seen = perf_counter_ns()
+            return "output", seen, self.store.get_bytes(output)
+        if failure and self.store.exists(failure):
+            seen = perf_counter_ns()
+            return "failure", seen, self.store.get_bytes(failure)
+        return None
+
+    async def send(self, body: bytes) -> Exchange:
+        executor = self._executor
+        if executor is None:
+            raise LoadgenError("transport used before open()")
+        loop = asyncio.get_running_loop()
+        self._counter += 1
+        key = f"{self.input_prefix}{uuid.uuid4().hex[:16]}-{self._counter}.json"
+        start = perf_counter_ns()
+        sent, response, error, refused, connect = await loop.run_in_executor(executor, self._submit, key, body)
+        if response is None:
+            return Exchange(
+                start, perf_counter_ns(), refused, error=error, connect_failed=connect, sent_ns=sent, streamed=False
+            )
+        status = int((response.get("ResponseMetadata") or {}).get("HTTPStatusCode", 202))
+        output = response.get("OutputLocation")
+        failure = response.get("FailureLocation")
+        if not output:
+            return Exchange(
+                start,
+                perf_counter_ns(),
+                status,
+                error="InvokeEndpointAsync returned no OutputLocation",
+                sent_ns=sent,
+                streamed=False,
+            )
+        deadline = start + int(self.timeout_s * 1e9)
+        while True:
+            self.polls += 1
+            try:
+                found = await loop.run_in_executor(executor, self._look, output, failure)
+            except Exception as exc:
+                return Exchange(
+                    start,
+                    perf_counter_ns(),
+                    status,
+                    error=f"polling {output}: {type(exc).__name__}: {exc}",
+                    sent_ns=sent,
+                    streamed=False,
+                )
+            now = perf_counter_ns()
+            if found is not None:
+                which, now, payload = found
+                if which == "failure":
+                    text = payload[:300].decode("utf-8", "replace")
+                    return Exchange(
+                        start,
+                        now,
+                        status,
+                        error=f"async inference failed ({failure}): {text}",
+                        sent_ns=sent,
+                        streamed=False,
+                    )
+                return Exchange(start, now, 200, [now], [payload], sent_ns=sent, streamed=False)
+            if now >= deadline:
+                return Exchange(
+                    start,
+                    now,
+                    status,
+                    error=f"no output at {output} within {self.timeout_s:g} s",
+                    sent_ns=sent,
+                    streamed=False,
+                )
+            elapsed_s = (now - (sent or start)) / 1e9
+            interval = min(self.poll_max_s, max(self.poll_initial_s, elapsed_s * ASYNC_POLL_FRACTION))
+            await asyncio.sleep(min(interval, max(0.0, (deadline - now) / 1e9)))
+
+
 # --------------------------------------------------------------------------- factory
 
 
@@ -558,3 +776,29 @@ def decode_stream(chunks: Sequence[bytes], times_ns: Sequence[int]) -> Decoded:
         handle(buf, times_ns[-1])
     count = usage_tokens if usage_tokens is not None else len(token_times)
     return Decoded(token_times, count, error, done)
+
+
+def decode_whole(body: bytes) -> Decoded:
+    """A whole (non-streamed) JSON answer: its completion-token count, never a token time.
+
+    The count is the server's ``usage.completion_tokens`` (OpenAI) or ``details.generated_tokens`` (TGI);
+    an answer with neither is an error rather than a guess.
+    """
+    try:
+        obj = json.loads(body)
+    except ValueError:
+        return Decoded([], 0, f"undecodable answer: {body[:120]!r}")
+    if isinstance(obj, list) and len(obj) == 1:
+        obj = obj[0]
+    if not isinstance(obj, dict):
+        return Decoded([], 0, f"unexpected answer: {body[:120]!r}")
+    if obj.get("error") and not obj.get("choices"):
+        err = obj["error"]
+        return Decoded([], 0, str(err.get("message", err) if isinstance(err, dict) else err))
+    usage = obj.get("usage")
+    if isinstance(usage, dict) and usage.get("completion_tokens"):
+        return Decoded([], int(usage["completion_tokens"]), done=True)
+    details = obj.get("details")
+    if isinstance(details, dict) and details.get("generated_tokens"):
+        return Decoded([], int(details["generated_tokens"]), done=True)
+    return Decoded([], 0, "the answer reports no completion token count (usage.completion_tokens)")

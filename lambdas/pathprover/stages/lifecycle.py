@@ -108,10 +108,6 @@ def stage_plan(run: RunConfig) -> list[str]:
         wanted |= {"tune", "adapter"}
     if run.adapter_s3_uri is not None:
         wanted.add("adapter")
-    if run.vector.deployment_target != "realtime-inference":
-        # The load generator streams tokens from a realtime endpoint; async and batch targets are proved by
-        # the smoke request through their own path (output in S3), not benchmarked.
-        wanted.discard("benchmark")
     plan = [s for s in STAGE_ORDER if s in wanted]
     if "adapter" in plan and "test" in plan:
         plan.insert(plan.index("adapter") + 1, "test")
@@ -601,10 +597,13 @@ def _smoke(state: ProveState, svc: Services, now: datetime) -> ProveState:
     ref = _endpoint_ref(state)
     if ref.kind == "transform":
         output = state.artifacts.get("batch_output_s3", "") + "smoke.jsonl.out"
-        if svc.artifacts.exists(output):
-            _finish_stage(state, now, note="batch transform output present")
-            return state
-        return _fail(state, "test", f"batch transform finished without output at {output}")
+        if not svc.artifacts.exists(output):
+            return _fail(state, "test", f"batch transform finished without output at {output}")
+        answer = svc.artifacts.get_bytes(output).strip().splitlines()
+        if not answer or not _has_text(answer[0]):
+            return _fail(state, "test", f"batch transform output has no text: {b''.join(answer)[:300]!r}")
+        _finish_stage(state, now, note="batch transform output present")
+        return state
     served = _served_model(state, ref)
     body = json.dumps({"model": served, "prompt": SMOKE_PROMPT, "max_tokens": 16, "temperature": 0}).encode()
     result = svc.fleet.invoke(ref, body, "application/json")
@@ -711,15 +710,36 @@ def _start_tune(state: ProveState, svc: Services, now: datetime) -> ProveState:
 
 
 def _start_benchmark(state: ProveState, svc: Services, now: datetime) -> ProveState:
-    run = state.run
+    """Realtime and async: the benchmark job loads the endpoint. Batch: first a transform job over the
+    workload's generated input (:func:`_start_batch_benchmark`), then the job turns its output into metrics."""
+    target = state.run.vector.deployment_target
+    if target == "batch-transform":
+        return _start_batch_benchmark(state, svc, now)
     ref = _endpoint_ref(state)
-    results_uri = svc.artifacts.uri(f"benchmarks/{state.execution_id}/{state.config_id}/{state.attempt}/")
-    workload = run.benchmark
     env = {
-        **_job_env(svc, state),
         "ENDPOINT_NAME": ref.name,
         "ENDPOINT_URL": state.artifacts.get("endpoint_url", ""),
+        # the adapter on a tuned prove's adapter endpoint, else the base model
         "MODEL_NAME": _served_model(state, ref),
+    }
+    if target == "async-inference":
+        endpoint = ref.meta.get("endpoint", ref.name)
+        env.update(
+            BENCHMARK_MODE="async",
+            ENDPOINT_NAME=endpoint,
+            # the endpoint's io prefix: its execution role reads inputs there, the job's role writes them
+            ASYNC_INPUT_URI=svc.artifacts.uri(f"io/{endpoint}/async-input/"),
+            RUNTIME_ENDPOINT_URL=state.artifacts.get("runtime_url", ""),
+        )
+    return _start_benchmark_job(state, svc, now, env)
+
+
+def _benchmark_env(state: ProveState, svc: Services) -> dict[str, str]:
+    run = state.run
+    workload = run.benchmark
+    return {
+        **_job_env(svc, state),
+        "MODEL_NAME": run.model_name,
         "CONCURRENCY": ",".join(str(c) for c in workload.concurrency_levels),
         "REQUESTS": str(workload.requests_per_level),
         "WARMUP_REQUESTS": str(workload.warmup_requests),
@@ -727,19 +747,22 @@ def _start_benchmark(state: ProveState, svc: Services, now: datetime) -> ProveSt
         "OUTPUT_TOKENS": str(workload.output_tokens),
         "SEED": str(workload.seed),
         "PRICE_PER_HOUR": str(_price(svc, state)),
-        "RESULTS_URI": results_uri,
         "RUN_CONFIG_HASH": run.run_config_hash,
         "REGION": svc.settings.region,
     }
-    expected = _expected_seconds(svc, state, "benchmark")
-    source = svc.artifacts.put_bytes(
-        f"bundles/benchmark-{state.artifacts.get('bundle_digest', 'none')[:16]}.zip",
-        bundle_zip(Bundle(files={"buildspec.yml": _benchmark_buildspec().encode()})),
-    )
+
+
+def _start_benchmark_job(
+    state: ProveState, svc: Services, now: datetime, extra: dict[str, str], expected_s: float | None = None
+) -> ProveState:
+    """The benchmark CodeBuild job (`pathprover benchmark-job`); it writes metrics.json under results_uri."""
+    results_uri = svc.artifacts.uri(f"benchmarks/{state.execution_id}/{state.config_id}/{state.attempt}/")
+    env = {**_benchmark_env(state, svc), **extra, "RESULTS_URI": results_uri}
+    expected = expected_s if expected_s is not None else _expected_seconds(svc, state, "benchmark")
     job = BuildJob(
         project_name=svc.settings.benchmark_project,
         kind="benchmark",
-        source_s3_uri=source,
+        source_s3_uri=_benchmark_source(state, svc),
         source_digest=hashlib.sha256(_benchmark_buildspec().encode()).hexdigest(),
         env=env,
         execution_id=state.execution_id,
@@ -750,6 +773,96 @@ def _start_benchmark(state: ProveState, svc: Services, now: datetime) -> ProveSt
     )
     state.artifacts["results_uri"] = results_uri
     return _poll_later(state, svc.builder.start(job), suggest_wait(0, expected, billing=True))
+
+
+def _benchmark_source(state: ProveState, svc: Services) -> str:
+    """The benchmark job's source bundle, uploaded once per prove (by Advance: the Check task that starts a
+    batch benchmark's job after its transform job needs no write access to bundles)."""
+    if "benchmark_source" not in state.artifacts:
+        state.artifacts["benchmark_source"] = svc.artifacts.put_bytes(
+            f"bundles/benchmark-{state.artifacts.get('bundle_digest', 'none')[:16]}.zip",
+            bundle_zip(Bundle(files={"buildspec.yml": _benchmark_buildspec().encode()})),
+        )
+    return state.artifacts["benchmark_source"]
+
+
+BATCH_ANALYSIS_S: Final = 300.0
+"""Expected time of the batch benchmark's CodeBuild job: provisioning, two reads, three writes."""
+BATCH_VARIANT: Final = "benchmark"
+"""Resource-name variant of the benchmark's transform job (the deploy's job ran the smoke record)."""
+
+
+def _start_batch_benchmark(state: ProveState, svc: Services, now: datetime) -> ProveState:
+    """A second transform job, over the workload's requests as a generated JSON-lines file (the deploy's
+    job proved the container answers one record; this one measures a batch of them)."""
+    from pathprover.loadgen.batch import BATCH_INPUT_FILE, batch_input, batch_workload
+
+    workload = batch_workload(_loadgen_workload(state.run))
+    names = resource_names(state.execution_id, state.config_id, state.attempt, BATCH_VARIANT)
+    input_uri = svc.artifacts.put_bytes(
+        f"io/{names.transform_job}/input/{BATCH_INPUT_FILE}", batch_input(workload, state.run.model_name)
+    )
+    base = _deploy_spec(state, svc, now)
+    spec = base.model_copy(
+        update={
+            "names": names,
+            "batch_input_s3": input_uri,
+            "batch_output_s3": svc.artifacts.uri(f"io/{names.transform_job}/output/"),
+            "stage": "benchmark",
+            "expected_ready_s": int(_expected_seconds(svc, state, "benchmark")),
+        }
+    )
+    _benchmark_source(state, svc)
+    ref = svc.fleet.start_deploy(spec)
+    state.resources.append(ref)
+    state.billing[ref.name] = [now.isoformat()]
+    state.artifacts["batch_benchmark_input"] = input_uri
+    state.artifacts["batch_benchmark_output"] = f"{spec.batch_output_s3}{BATCH_INPUT_FILE}.out"
+    return _poll_later(state, ref, suggest_wait(0, spec.expected_ready_s, billing=True))
+
+
+def _loadgen_workload(run: RunConfig) -> Any:
+    """The load generator's workload for this run's benchmark settings (what the benchmark job rebuilds from
+    its environment)."""
+    from pathprover.loadgen.workload import Workload
+
+    b = run.benchmark
+    return Workload(
+        seed=b.seed,
+        input_tokens=b.input_tokens,
+        output_tokens=b.output_tokens,
+        requests=b.requests_per_level,
+        concurrency=b.concurrency_levels,
+    )
+
+
+def _batch_benchmark_done(state: ProveState, svc: Services, now: datetime, job_state: JobState) -> ProveState:
+    """The benchmark transform job completed: its instances stopped at TransformEndTime (billing ends there),
+    and the benchmark job turns its output and billed time into metrics."""
+    detail = job_state.detail
+    assert state.job is not None
+    started, ended = str(detail.get("started") or ""), str(detail.get("ended") or "")
+    span = state.billing.get(state.job.name)
+    if span is not None and len(span) == 1:
+        span.append(ended or now.isoformat())
+    if not started or not ended:
+        return _fail(state, "benchmark", "the benchmark transform job reported no start or end time", "harness")
+    env = {
+        "BENCHMARK_MODE": "batch",
+        "TRANSFORM_JOB": state.job.name,
+        "BATCH_INPUT_URI": state.artifacts["batch_benchmark_input"],
+        "TRANSFORM_OUTPUT_URI": state.artifacts["batch_benchmark_output"],
+        "TRANSFORM_START": started,
+        "TRANSFORM_END": ended,
+        "INSTANCE_COUNT": str(detail.get("instance_count") or 1),
+        "MAX_CONCURRENT_TRANSFORMS": "1",
+    }
+    # Reading two files and writing three: a short job with a deadline of its own.
+    state.stage_started_at = now
+    state.deadline = now + timedelta(seconds=BATCH_ANALYSIS_S * DEADLINE_FACTOR + DEADLINE_SLACK_S)
+    if state.run_deadline is not None:
+        state.deadline = min(state.deadline, max(now, state.run_deadline))
+    return _start_benchmark_job(state, svc, now, env, expected_s=BATCH_ANALYSIS_S)
 
 
 def _start_runner_image(state: ProveState, svc: Services, now: datetime) -> ProveState:
@@ -800,10 +913,15 @@ def _benchmark_buildspec() -> str:
 def _start_register(state: ProveState, svc: Services, now: datetime) -> ProveState:
     state.actual_cost_usd = round(_billing_cost(svc, state, now) + _clean_cost(svc, state), 4)
     ctx = _context(state, now)
-    rows = completed_records(ctx, now, state.levels, artifacts_uri=state.artifacts.get("artifacts_uri"))
-    result = svc.store.append(rows)
+    record, levels = completed_records(ctx, now, state.levels, artifacts_uri=state.artifacts.get("artifacts_uri"))
+    result = svc.store.append([record], levels)
     state.records_written += result.written
-    _finish_stage(state, now, note=f"{result.written} rows ({result.skipped_duplicates} already there)")
+    _finish_stage(
+        state,
+        now,
+        note=f"{result.written} row and {result.levels_written} levels "
+        f"({result.skipped_duplicates} row, {result.levels_skipped_duplicates} levels already there)",
+    )
     return state
 
 
@@ -888,7 +1006,10 @@ def check(state: ProveState, svc: Services) -> ProveState:
             return _runner_done(state, svc, now, job_state)
         if job_state.status == "failed":
             text = job_state.failure_text or f"{stage} failed"
-            return _fail(state, job_state.failure_stage or stage, text, failure_origin(state.job, job_state))
+            origin = failure_origin(state.job, job_state)
+            if state.job.kind == "benchmark" and state.run.vector.deployment_target == "batch-transform":
+                origin = "harness"  # the config's part (the transform job) succeeded; this job only reads it
+            return _fail(state, job_state.failure_stage or stage, text, origin)
         return _succeeded(state, svc, now, stage, job_state)
     expected = _expected_seconds(svc, state, stage)
     elapsed = (now - (state.stage_started_at or now)).total_seconds()
@@ -1005,6 +1126,15 @@ def _succeeded(state: ProveState, svc: Services, now: datetime, stage: str, job_
     elif stage in ("deploy", "adapter"):
         if detail.get("endpoint_url"):
             state.artifacts["endpoint_url"] = str(detail["endpoint_url"])
+        if detail.get("runtime_url"):
+            state.artifacts["runtime_url"] = str(detail["runtime_url"])
+        if state.job is not None and state.job.kind == "transform":
+            # A finished transform job no longer bills: its instances went at TransformEndTime.
+            span = state.billing.get(state.job.name)
+            if span is not None and len(span) == 1:
+                span.append(str(detail.get("ended") or now.isoformat()))
+    elif stage == "benchmark" and state.job is not None and state.job.kind == "transform":
+        return _batch_benchmark_done(state, svc, now, job_state)
     elif stage == "benchmark":
         try:
             payload = json.loads(svc.artifacts.get_bytes(state.artifacts["results_uri"] + "metrics.json"))
@@ -1145,7 +1275,9 @@ def clean(state: ProveState, svc: Services, keep: bool | None = None) -> ProveSt
     return state
 
 
-_VARIANT_OF_STAGE: Final = {"deploy": "", "adapter": "adapter"}
+_VARIANT_OF_STAGE: Final = {"deploy": "", "adapter": "adapter", "benchmark": BATCH_VARIANT}
+"""The deployments a stage may create, by the variant of their names (a batch target's benchmark runs a
+second transform job; a realtime or async benchmark creates none, so its name is simply already gone)."""
 
 
 def _named_refs(state: ProveState, now: datetime, known: set[tuple[str, str]]) -> list[JobRef]:
@@ -1154,8 +1286,9 @@ def _named_refs(state: ProveState, now: datetime, known: set[tuple[str, str]]) -
     that started; a name that was never created is simply `already_gone`."""
     started = {record.stage for record in state.history}
     refs: list[JobRef] = []
+    batch = state.run.vector.deployment_target == "batch-transform"
     for stage, variant in _VARIANT_OF_STAGE.items():
-        if stage not in started:
+        if stage not in started or (stage == "benchmark" and not batch):
             continue
         names = resource_names(state.execution_id, state.config_id, state.attempt, variant)
         if state.run.vector.deployment_target == "batch-transform":

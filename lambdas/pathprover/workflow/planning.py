@@ -16,6 +16,7 @@ from pathprover.catalog import CatalogError
 from pathprover.core.runconfig import InfraParams, RunConfig, has_account_placeholder, resolve_account
 from pathprover.core.targets import TargetError, to_run_config
 from pathprover.services import Services
+from pathprover.stages.batch_input import batch_input_problem
 from pathprover.stages.lifecycle import DEADLINE_FACTOR, expected_prove_seconds, stage_plan, with_required_stages
 from pathprover.stages.staging import too_large_to_stage
 from pathprover.stages.state import LANE_EVENTS, RUN_EVENTS_FIXED, ProveState
@@ -113,6 +114,8 @@ def _targets_to_runs(
             raise InvalidInput(f"{where}: {exc}") from exc
         if reason is not None:
             choices[run.config_id] = reason
+        if (problem := batch_input_problem(run, svc.catalog)) is not None:
+            raise InvalidInput(f"{where}: {problem}; nothing was started")
         if svc.catalog.model(run.model_name).gated:
             if not checked_token:
                 missing_token, checked_token = token_secret_missing(svc), True

@@ -69,7 +69,13 @@ def capacity_substitute(prove: ProveState, svc: Services) -> tuple[ProveState | 
         usage = usage_of(run.vector.deployment_target)
         if svc.quotas is not None and svc.quotas.instance_quota(instance.name, usage) == 0:
             continue
-        est = estimate(catalog, Placement(model=model, instance=instance), run.vector.deployment_target)
+        est = estimate(
+            catalog,
+            Placement(model=model, instance=instance),
+            run.vector.deployment_target,
+            tune=run.tuning is not None,
+            adapter=run.serves_adapter,
+        )
         hours = round(est.hours * run.timeout_multiplier, 4)
         cost = round(hours * instance.price_per_hour_usd, 2)
         ceiling = ceiling_of(cost)

@@ -36,6 +36,8 @@ def build_aws_services(settings: Settings, catalog: Catalog) -> Services:
         or f"s3://{settings.results_bucket}/{settings.glue_database}/{settings.glue_table}/",
         database=settings.glue_database,
         table=settings.glue_table,
+        levels_table=settings.glue_levels_table,
+        levels_s3_uri=settings.levels_location,
         workgroup=settings.athena_workgroup,
     )
     return Services(

@@ -1,4 +1,5 @@
-"""ResultsStore on Athena/Glue: Parquet rows written with awswrangler, Athena (Trino) SQL for reads.
+"""ResultsStore on Athena/Glue: Parquet rows of `benchmark_results` and `benchmark_levels` written with
+awswrangler, Athena (Trino) SQL for reads.
 
 awswrangler (pandas, pyarrow) is large: it is imported inside :meth:`append`
 only, and provided by the Lambda layer of the register function. The brain's
@@ -18,7 +19,7 @@ from typing import Any, Final
 
 from pathprover.adapters.aws.clients import AwsClients
 from pathprover.core import schema
-from pathprover.core.records import PARTITION_COLUMN, BenchmarkRecord
+from pathprover.core.records import PARTITION_COLUMN, BenchmarkRecord, LevelRecord
 from pathprover.ports import AppendResult, QueryResult
 
 _IN_CHUNK: Final = 500
@@ -80,7 +81,7 @@ def _convert(value: str | None, athena_type: str) -> Any:
 
 
 class AthenaResultsStore:
-    """:class:`~pathprover.ports.ResultsStore` on `database.table` (Glue) in Athena."""
+    """:class:`~pathprover.ports.ResultsStore` on `database.table` and `database.levels_table` (Glue) in Athena."""
 
     def __init__(
         self,
@@ -88,6 +89,8 @@ class AthenaResultsStore:
         table_s3_uri: str,
         database: str = schema.TABLE_DATABASE,
         table: str = schema.TABLE_NAME,
+        levels_table: str = schema.LEVELS_TABLE_NAME,
+        levels_s3_uri: str | None = None,
         workgroup: str | None = None,
         output_location: str | None = None,
         poll_interval_s: float = 1.0,
@@ -99,10 +102,17 @@ class AthenaResultsStore:
             raise ValueError(f"table location must be an s3:// URI, got {table_s3_uri!r}")
         if poll_interval_s <= 0 or max_wait_s <= 0:
             raise ValueError("poll_interval_s and max_wait_s must be positive")
+        if levels_s3_uri is None:
+            # Next to the results table's folder, as the stack lays both out: s3://bucket/<db>/<levels_table>/
+            levels_s3_uri = table_s3_uri.rstrip("/").rsplit("/", 1)[0] + f"/{levels_table}/"
+        if not levels_s3_uri.startswith("s3://"):
+            raise ValueError(f"levels table location must be an s3:// URI, got {levels_s3_uri!r}")
         self.clients = clients
         self.table_s3_uri = table_s3_uri.rstrip("/") + "/"
+        self.levels_s3_uri = levels_s3_uri.rstrip("/") + "/"
         self.database = database
         self.table = table
+        self.levels_table = levels_table
         self.workgroup = workgroup
         self.output_location = output_location
         self.poll_interval_s = poll_interval_s
@@ -116,7 +126,10 @@ class AthenaResultsStore:
 
     def describe(self) -> str:
         where = f"workgroup {self.workgroup}" if self.workgroup else "primary workgroup"
-        return f"Athena {self.database}.{self.table} ({where}), Parquet at {self.table_s3_uri}"
+        return (
+            f"Athena {self.database}.{self.table} and {self.database}.{self.levels_table} ({where}), "
+            f"Parquet at {self.table_s3_uri} and {self.levels_s3_uri}"
+        )
 
     # ------------------------------------------------------------------ query
     def start_request(self, sql: str) -> dict[str, Any]:
@@ -187,11 +200,12 @@ class AthenaResultsStore:
         return QueryResult(columns=columns, rows=rows)
 
     # ------------------------------------------------------------------ append
-    def existing_ids(self, record_ids: Sequence[str]) -> set[str]:
+    def existing_ids(self, record_ids: Sequence[str], table: str | None = None) -> set[str]:
+        """Which of ``record_ids`` ``table`` (default: the results table) already holds."""
         found: set[str] = set()
         ids = list(dict.fromkeys(record_ids))
         for start in range(0, len(ids), _IN_CHUNK):
-            sql = existing_ids_sql(self.database, self.table, ids[start : start + _IN_CHUNK])
+            sql = existing_ids_sql(self.database, table or self.table, ids[start : start + _IN_CHUNK])
             try:
                 result = self.query(sql)
             except AthenaQueryTimeout:
@@ -203,23 +217,48 @@ class AthenaResultsStore:
             found.update(str(row[0]) for row in result.rows if row)
         return found
 
-    def append(self, records: Sequence[BenchmarkRecord]) -> AppendResult:
-        """Write rows whose record_id is not in the table yet (Parquet, partitioned by dt, via awswrangler).
+    def append(self, records: Sequence[BenchmarkRecord], levels: Sequence[LevelRecord] = ()) -> AppendResult:
+        """Write an attempt's levels, then its rows, each only where its record_id is not in that table yet
+        (Parquet, partitioned by dt, via awswrangler).
 
-        Idempotent for retries: existing ids are looked up in Athena first. Two
-        writers racing on the same ids could both write; the workflow's lease on
-        a config prevents that.
+        Idempotent for retries: existing ids are looked up in Athena first, in each table. The levels go
+        first, so a reader that finds a row finds its levels; an attempt's levels share its partition and
+        are written in one object, so finding one of them means all are there. Two writers racing on the
+        same ids could both write; the workflow's lease on a config prevents that.
         """
-        if not records:
-            return AppendResult(written=0, skipped_duplicates=0, location=self.table_s3_uri)
         unique: dict[str, BenchmarkRecord] = {}
         for record in records:
             unique.setdefault(record.record_id, record)
-        existing = self.existing_ids(list(unique))
-        fresh = [r for rid, r in unique.items() if rid not in existing]
-        skipped = len(records) - len(fresh)
-        if not fresh:
-            return AppendResult(written=0, skipped_duplicates=skipped, location=self.table_s3_uri)
+        fresh_levels: list[LevelRecord] = []
+        files: list[str] = []
+        if levels:
+            done = self.existing_ids([lvl.record_id for lvl in levels], self.levels_table)
+            fresh_levels = [lvl for lvl in levels if lvl.record_id not in done]
+            files += self._write(fresh_levels, schema.level_columns(), self.levels_s3_uri, self.levels_table)
+        fresh: list[BenchmarkRecord] = []
+        if unique:
+            existing = self.existing_ids(list(unique))
+            fresh = [r for rid, r in unique.items() if rid not in existing]
+            files += self._write(fresh, schema.columns(), self.table_s3_uri, self.table)
+        return AppendResult(
+            written=len(fresh),
+            skipped_duplicates=len(records) - len(fresh),
+            location=self.table_s3_uri,
+            files=files,
+            levels_written=len(fresh_levels),
+            levels_skipped_duplicates=len(levels) - len(fresh_levels),
+        )
+
+    def _write(
+        self,
+        rows: Sequence[BenchmarkRecord | LevelRecord],
+        cols: Sequence[schema.Column],
+        path: str,
+        table: str,
+    ) -> list[str]:
+        """Append ``rows`` to ``table`` at ``path`` with the schema's exact Glue types."""
+        if not rows:
+            return []
         try:
             import awswrangler as wr
             import pandas as pd
@@ -228,35 +267,29 @@ class AthenaResultsStore:
                 "AthenaResultsStore.append needs awswrangler (and pandas); it is provided by the Lambda "
                 "layer of the register function. Locally: pip install awswrangler"
             ) from exc
-        cols = schema.columns()
         data: dict[str, list[Any]] = {c.name: [] for c in cols}
         data[PARTITION_COLUMN] = []
-        for record in fresh:
-            values = record.model_dump()
+        for row in rows:
+            values = row.model_dump()
             for c in cols:
                 value = values[c.name]
                 if isinstance(value, datetime):
                     value = value.astimezone(UTC).replace(tzinfo=None)
                 data[c.name].append(value)
-            data[PARTITION_COLUMN].append(record.partition)
+            data[PARTITION_COLUMN].append(row.partition)
         dtype = {c.name: c.glue_type for c in cols}
         dtype[PARTITION_COLUMN] = "string"
         result = wr.s3.to_parquet(
             df=pd.DataFrame(data),
-            path=self.table_s3_uri,
+            path=path,
             dataset=True,
             database=self.database,
-            table=self.table,
+            table=table,
             partition_cols=[PARTITION_COLUMN],
             mode="append",
             dtype=dtype,
             compression="snappy",
-            schema_evolution=False,  # the Glue table belongs to the CDK stack (one schema definition)
+            schema_evolution=False,  # the Glue tables belong to the CDK stack (one schema definition each)
             boto3_session=self.clients.session,
         )
-        return AppendResult(
-            written=len(fresh),
-            skipped_duplicates=skipped,
-            location=self.table_s3_uri,
-            files=list(result.get("paths", [])),
-        )
+        return list(result.get("paths", []))

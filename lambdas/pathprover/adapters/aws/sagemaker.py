@@ -472,6 +472,7 @@ class SageMakerFleet:
             "output_s3": (desc.get("TransformOutput") or {}).get("S3OutputPath"),
             "started": _iso(desc.get("TransformStartTime")),
             "ended": _iso(desc.get("TransformEndTime")),
+            "instance_count": (desc.get("TransformResources") or {}).get("InstanceCount"),
         }
         if status == "InProgress":
             return JobState.running(wait, detail)

@@ -10,9 +10,17 @@ own path prefix, so a whole run uses one port::
     POST /endpoints/<name>/invocations            the SageMaker contract ("prompt", "messages" or "inputs")
     POST /endpoints/<name>/v1/completions         OpenAI completions, streaming (SSE) or not
     POST /endpoints/<name>/v1/chat/completions    OpenAI chat completions, streaming or not
+    POST /endpoints/<name>/async-invocations      SageMaker Runtime's InvokeEndpointAsync (async endpoints)
 
 so ``endpoint_url(name)`` is a base URL the real load generator takes as is.
 Every response carries ``X-Simulated: true``.
+
+The async route has the REST shape of SageMaker Runtime's InvokeEndpointAsync, so boto3's
+``sagemaker-runtime`` client pointed at the server's base URL (``endpoint_url``) calls it
+unchanged: it reads the request from ``X-Amzn-SageMaker-InputLocation`` in the endpoint's
+:class:`AsyncIO` store, answers 202 with ``InferenceId`` and the output / failure locations at
+once, generates the answer in the background with the same timing as a non-streamed request,
+and then writes it to the output location (or the error to the failure location).
 
 Timing (a deliberately simple prefill/decode model of one replica):
 
@@ -42,7 +50,7 @@ import time
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from pathprover.catalog import Catalog, InstanceType, ModelSpec
 
@@ -141,6 +149,31 @@ class LatencyModel:
         )
 
 
+class AsyncStore(Protocol):
+    """What an async endpoint reads its inputs from and writes its answers to (the local artifact store)."""
+
+    def get_bytes(self, uri: str) -> bytes: ...
+
+    def put_uri(self, uri: str, data: bytes) -> str: ...
+
+
+@dataclass(frozen=True)
+class AsyncIO:
+    """An async endpoint's S3 locations (``AsyncInferenceConfig.OutputConfig``) in a local store."""
+
+    store: AsyncStore
+    output_prefix: str
+    failure_prefix: str | None = None
+
+    def output_location(self, inference_id: str) -> str:
+        return f"{self.output_prefix.rstrip('/')}/{inference_id}.out"
+
+    def failure_location(self, inference_id: str) -> str | None:
+        if not self.failure_prefix:
+            return None
+        return f"{self.failure_prefix.rstrip('/')}/{inference_id}-error.out"
+
+
 @dataclass
 class _Endpoint:
     name: str
@@ -149,6 +182,7 @@ class _Endpoint:
     ready: bool
     served_models: tuple[str, ...] | None = None
     """Names a request may ask for (the base model and any adapter); None: any name (no check)."""
+    async_io: AsyncIO | None = None
     error_text: str | None = None
     error_fraction: float = 0.0
     error_acc: float = 0.0
@@ -190,8 +224,35 @@ def _json(status: int, payload: Any) -> web.Response:
     )
 
 
+def _error_body(status: int, message: str, kind: str) -> bytes:
+    return json.dumps({"error": {"message": message, "type": kind, "code": status}, "simulated": True}).encode()
+
+
 def _error(status: int, message: str, kind: str) -> web.Response:
     return _json(status, {"error": {"message": message, "type": kind, "code": status}, "simulated": True})
+
+
+def web_json(status: int, payload: Any, headers: Mapping[str, str]) -> web.Response:
+    from aiohttp import web
+
+    return web.Response(
+        status=status, body=json.dumps(payload).encode("utf-8"), content_type="application/json", headers=headers
+    )
+
+
+def _api_error(status: int, code: str, message: str) -> web.Response:
+    """An AWS REST-JSON error as botocore parses it (x-amzn-ErrorType and a message)."""
+    return web_json(status, {"__type": code, "message": message}, {"x-amzn-ErrorType": code, **SIMULATED_HEADER})
+
+
+@dataclass(frozen=True)
+class _Plan:
+    n_tokens: int
+    ttft_s: float
+    itl_s: float
+    model: str
+    ident: str
+    usage: dict[str, int]
 
 
 def _prompt_text(value: Any) -> str:
@@ -244,6 +305,8 @@ class SimulatedEndpointServer:
         self._closed = False
         self._timer = _Timer()
         self._counter = 0
+        self._background: set[asyncio.Task[None]] = set()
+        """Async answers being generated (kept referenced until done)."""
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> str:
@@ -278,6 +341,7 @@ class SimulatedEndpointServer:
             app.router.add_get("/ping", self._server_ping)
             app.router.add_get("/endpoints/{name}/ping", self._ping)
             app.router.add_post("/endpoints/{name}/invocations", self._invocations)
+            app.router.add_post("/endpoints/{name}/async-invocations", self._async_invocations)
             app.router.add_post("/endpoints/{name}/v1/completions", self._completions)
             app.router.add_post("/endpoints/{name}/v1/chat/completions", self._chat)
             runner = web.AppRunner(app, access_log=None, shutdown_timeout=self._shutdown_timeout_s)
@@ -352,9 +416,11 @@ class SimulatedEndpointServer:
         model_name: str,
         ready: bool = True,
         served_models: list[str] | tuple[str, ...] | None = None,
+        async_io: AsyncIO | None = None,
     ) -> str:
         """Host endpoint ``name`` (replacing one of the same name); returns its URL. With ``served_models``, a
-        request naming another model is refused as the OpenAI-compatible engines do (404)."""
+        request naming another model is refused as the OpenAI-compatible engines do (404). With ``async_io``
+        it also takes InvokeEndpointAsync requests (an async endpoint)."""
         with self._lock:
             self._endpoints[name] = _Endpoint(
                 name=name,
@@ -362,6 +428,7 @@ class SimulatedEndpointServer:
                 model_name=model_name,
                 ready=ready,
                 served_models=tuple(served_models) if served_models is not None else None,
+                async_io=async_io,
             )
         return self.endpoint_url(name)
 
@@ -432,6 +499,54 @@ class SimulatedEndpointServer:
             request, t0, mapped.body, chat=mapped.openai_path.endswith("chat/completions"), proxied=True
         )
 
+    async def _async_invocations(self, request: web.Request) -> web.StreamResponse:
+        """InvokeEndpointAsync: 202 at once with the locations; the answer is written when it is done."""
+        name = request.match_info["name"]
+        with self._lock:
+            endpoint = self._endpoints.get(name)
+        if endpoint is None:
+            return _api_error(400, "ValidationError", f"Endpoint {name} not found. (simulated)")
+        io = endpoint.async_io
+        if io is None:
+            return _api_error(400, "ValidationError", f"Endpoint {name} is not an asynchronous endpoint. (simulated)")
+        location = request.headers.get("X-Amzn-SageMaker-InputLocation", "")
+        if not location:
+            return _api_error(400, "ValidationError", "InputLocation is required. (simulated)")
+        try:
+            raw = await asyncio.to_thread(io.store.get_bytes, location)
+        except (OSError, ValueError) as exc:
+            return _api_error(400, "ValidationError", f"Could not read the input at {location}: {exc} (simulated)")
+        self._counter += 1
+        inference_id = request.headers.get("X-Amzn-SageMaker-Inference-Id") or f"sim-{self._counter:08d}"
+        output, failure = io.output_location(inference_id), io.failure_location(inference_id)
+        task = asyncio.get_running_loop().create_task(self._answer_async(name, io, raw, output, failure))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        headers = {"X-Amzn-SageMaker-OutputLocation": output, **SIMULATED_HEADER}
+        if failure:
+            headers["X-Amzn-SageMaker-FailureLocation"] = failure
+        return web_json(202, {"InferenceId": inference_id}, headers)
+
+    async def _answer_async(self, name: str, io: AsyncIO, raw: bytes, output: str, failure: str | None) -> None:
+        """Generate as a non-streamed request would, then write the answer (or the error) to its location."""
+        t0 = asyncio.get_running_loop().time()
+        status, payload = 500, b""
+        try:
+            mapped = _to_openai(json.loads(raw or b"{}"))
+            body = {**mapped.body, "stream": False}
+            status, payload = await self._generate_whole(
+                name, t0, body, chat=mapped.openai_path.endswith("chat/completions"), proxied=True
+            )
+        except ValueError as exc:
+            status, payload = 400, json.dumps({"error": {"message": f"Input validation error: {exc}"}}).encode()
+        target = output if status == 200 else failure
+        if target is None:
+            return  # SageMaker has nowhere to put the error when no S3FailurePath is configured
+        try:
+            await asyncio.to_thread(io.store.put_uri, target, payload)
+        except (OSError, ValueError):
+            return  # the endpoint went away with its store: nothing is written, as after a deletion
+
     async def _completions(self, request: web.Request) -> web.StreamResponse:
         return await self._openai(request, chat=False)
 
@@ -480,64 +595,102 @@ class SimulatedEndpointServer:
         await asyncio.sleep(delay)
         self._timer.note(loop.time() - target)
 
+    def _plan(
+        self, endpoint: _Endpoint, body: Mapping[str, Any], chat: bool, in_flight: int, proxied: bool = False
+    ) -> _Plan | tuple[int, bytes]:
+        """The request's token count and timing, or (status, error body) for a bad request. ``proxied``: it came
+        through the container's /invocations proxy (serve.py), which names the base model for anything but
+        the adapter the container serves; the engine's own routes refuse an unknown model (404)."""
+        try:
+            n_tokens = int(body.get("max_tokens") or body.get("max_completion_tokens") or DEFAULT_MAX_TOKENS)
+        except (TypeError, ValueError):
+            return 400, _error_body(400, "Input validation error: max_tokens must be an integer", "BadRequestError")
+        if not 1 <= n_tokens <= MAX_OUTPUT_TOKENS:
+            text = f"Input validation error: max_tokens must be in [1, {MAX_OUTPUT_TOKENS}]"
+            return 400, _error_body(400, text, "BadRequestError")
+        asked = body.get("model")
+        if proxied and endpoint.served_models is not None and str(asked) not in endpoint.served_models:
+            body = {**body, "model": endpoint.model_name}
+        elif asked and endpoint.served_models is not None and str(asked) not in endpoint.served_models:
+            # vLLM / SGLang: an unknown model (an adapter the engine did not load) is a 404, not the base model.
+            error = {
+                "object": "error",
+                "message": f"The model `{asked}` does not exist.",
+                "type": "NotFoundError",
+                "param": None,
+                "code": 404,
+                "simulated": True,
+            }
+            return 404, json.dumps(error).encode("utf-8")
+        prompt = _prompt_text(body.get("messages") if chat else body.get("prompt"))
+        input_tokens = max(1, len(prompt.split()))
+        self._counter += 1
+        return _Plan(
+            n_tokens=n_tokens,
+            ttft_s=endpoint.latency.ttft_ms(input_tokens) / 1000.0,
+            itl_s=endpoint.latency.itl_ms(in_flight) / 1000.0,
+            model=str(body.get("model") or endpoint.model_name),
+            ident=f"{'chatcmpl' if chat else 'cmpl'}-sim-{self._counter}",
+            usage={
+                "prompt_tokens": input_tokens,
+                "completion_tokens": n_tokens,
+                "total_tokens": input_tokens + n_tokens,
+            },
+        )
+
+    async def _generate_whole(
+        self, name: str, t0: float, body: Mapping[str, Any], *, chat: bool, proxied: bool = False
+    ) -> tuple[int, bytes]:
+        """A non-streamed answer, sent when its last token would be: (HTTP status, JSON body)."""
+        endpoint, refused, in_flight = self._admit(name)
+        if refused is not None or endpoint is None:
+            assert refused is not None
+            payload = refused.body
+            return refused.status, payload if isinstance(payload, bytes) else b""
+        try:
+            plan = self._plan(endpoint, body, chat, in_flight, proxied)
+            if isinstance(plan, tuple):
+                return plan
+            await self._sleep_until(t0 + plan.ttft_s + (plan.n_tokens - 1) * plan.itl_s)
+            text = "".join(" " + _WORDS[k % len(_WORDS)] for k in range(plan.n_tokens))
+            choice: dict[str, Any] = {"index": 0, "finish_reason": "length"}
+            if chat:
+                choice["message"] = {"role": "assistant", "content": text}
+            else:
+                choice["text"] = text
+            obj = "chat.completion" if chat else "text_completion"
+            answer = {"id": plan.ident, "object": obj, "model": plan.model, "choices": [choice], "usage": plan.usage}
+            return 200, json.dumps(answer).encode("utf-8")
+        finally:
+            self._release(endpoint)
+
     async def _generate(
         self, request: web.Request, t0: float, body: Mapping[str, Any], *, chat: bool, proxied: bool = False
     ) -> web.StreamResponse:
         from aiohttp import web
 
         name = request.match_info["name"]
+        if not body.get("stream", False):
+            status, payload = await self._generate_whole(name, t0, body, chat=chat, proxied=proxied)
+            return web.Response(status=status, body=payload, content_type="application/json", headers=SIMULATED_HEADER)
         endpoint, refused, in_flight = self._admit(name)
         if refused is not None or endpoint is None:
             assert refused is not None
             return refused
         try:
-            try:
-                n_tokens = int(body.get("max_tokens") or body.get("max_completion_tokens") or DEFAULT_MAX_TOKENS)
-            except (TypeError, ValueError):
-                return _error(400, "Input validation error: max_tokens must be an integer", "BadRequestError")
-            if not 1 <= n_tokens <= MAX_OUTPUT_TOKENS:
-                return _error(
-                    400, f"Input validation error: max_tokens must be in [1, {MAX_OUTPUT_TOKENS}]", "BadRequestError"
+            plan = self._plan(endpoint, body, chat, in_flight, proxied)
+            if isinstance(plan, tuple):
+                return web.Response(
+                    status=plan[0], body=plan[1], content_type="application/json", headers=SIMULATED_HEADER
                 )
-            asked = body.get("model")
-            if proxied and endpoint.served_models is not None and str(asked) not in endpoint.served_models:
-                # serve.py's proxy names the base model for anything but the adapter the container serves.
-                body = {**body, "model": endpoint.model_name}
-            elif asked and endpoint.served_models is not None and str(asked) not in endpoint.served_models:
-                # vLLM / SGLang: an unknown model (an adapter the engine did not load) is a 404, not the base model.
-                return _json(
-                    404,
-                    {
-                        "object": "error",
-                        "message": f"The model `{asked}` does not exist.",
-                        "type": "NotFoundError",
-                        "param": None,
-                        "code": 404,
-                        "simulated": True,
-                    },
-                )
-            prompt = _prompt_text(body.get("messages") if chat else body.get("prompt"))
-            input_tokens = max(1, len(prompt.split()))
-            ttft_s = endpoint.latency.ttft_ms(input_tokens) / 1000.0
-            itl_s = endpoint.latency.itl_ms(in_flight) / 1000.0
-            model = str(body.get("model") or endpoint.model_name)
-            self._counter += 1
-            ident = f"{'chatcmpl' if chat else 'cmpl'}-sim-{self._counter}"
-            usage = {
-                "prompt_tokens": input_tokens,
-                "completion_tokens": n_tokens,
-                "total_tokens": input_tokens + n_tokens,
-            }
-            if not body.get("stream", False):
-                await self._sleep_until(t0 + ttft_s + (n_tokens - 1) * itl_s)
-                text = "".join(" " + _WORDS[k % len(_WORDS)] for k in range(n_tokens))
-                choice: dict[str, Any] = {"index": 0, "finish_reason": "length"}
-                if chat:
-                    choice["message"] = {"role": "assistant", "content": text}
-                else:
-                    choice["text"] = text
-                obj = "chat.completion" if chat else "text_completion"
-                return _json(200, {"id": ident, "object": obj, "model": model, "choices": [choice], "usage": usage})
+            n_tokens, ttft_s, itl_s, model, ident, usage = (
+                plan.n_tokens,
+                plan.ttft_s,
+                plan.itl_s,
+                plan.model,
+                plan.ident,
+                plan.usage,
+            )
             response = web.StreamResponse(
                 status=200,
                 headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", **SIMULATED_HEADER},

@@ -81,7 +81,7 @@ from typing import Any, Final, cast
 
 from pathprover.adapters.aws.sagemaker import VARIANT_NAME
 from pathprover.adapters.local.account import ESTABLISHED, AccountProfile
-from pathprover.adapters.local.endpoint import LatencyModel, SimulatedEndpointServer
+from pathprover.adapters.local.endpoint import AsyncIO, AsyncStore, LatencyModel, SimulatedEndpointServer
 from pathprover.adapters.local.faults import MODEL_ID_KEYS, FaultPlan, JobContext, job_context
 from pathprover.adapters.local.truth import (
     SimulationFacts,
@@ -334,6 +334,35 @@ class _Adapter:
                     f"{mine.vocab_size}"
                 )
         return None
+
+
+_OUTPUT_WORDS: Final = ("alpha", "beta", "gamma", "delta", "echo", "fox", "golf", "hotel", "india", "juliet")
+
+
+def _transform_record(record: bytes) -> tuple[int, int] | str:
+    """(input tokens, output tokens) of one JSON-lines record as the serving container reads it, or why it
+    cannot: the same request shapes as /invocations (prompt, messages, or inputs with parameters)."""
+    try:
+        body = json.loads(record)
+    except ValueError as exc:
+        return f"Input validation error: the record is not JSON: {exc}"
+    if not isinstance(body, dict):
+        return "Input validation error: the record must be a JSON object"
+    if "prompt" in body:
+        prompt, limit = body["prompt"], body.get("max_tokens")
+    elif "messages" in body:
+        prompt, limit = json.dumps(body["messages"]), body.get("max_tokens")
+    elif "inputs" in body:
+        prompt, limit = body["inputs"], (body.get("parameters") or {}).get("max_new_tokens")
+    else:
+        return 'Input validation error: expected "prompt", "messages" or "inputs" in the record'
+    try:
+        output_tokens = int(limit or 16)
+    except (TypeError, ValueError):
+        return "Input validation error: max_tokens must be an integer"
+    if output_tokens < 1:
+        return "Input validation error: max_tokens must be at least 1"
+    return max(1, len(str(prompt).split())), output_tokens
 
 
 class SimulatedFleet:
@@ -603,9 +632,8 @@ class SimulatedFleet:
             quantization = str(context.vector.get("quantization", "none"))
             model = self._model_spec(context)
             timing = self.catalog.search_space.timing
+            # A transform job's processing time is added once its records are read (_size_transform).
             duration = timing.minutes("deploy", context.params_b) * 60.0
-            if batch:
-                duration += timing.minutes("test", context.params_b) * 60.0
             duration *= duration_factor(spec.config_id, spec.attempt, primary, self.duration_jitter_sigma)
             resource = _Resource(
                 primary,
@@ -653,25 +681,78 @@ class SimulatedFleet:
             if batch:
                 resource.extra["batch_input_s3"] = spec.batch_input_s3 or ""
                 resource.extra["batch_output_s3"] = spec.batch_output_s3 or ""
+                jitter = duration_factor(spec.config_id, spec.attempt, primary, self.duration_jitter_sigma)
+                self._size_transform(resource, timing.minutes("test", context.params_b) * 60.0 * jitter)
+            elif spec.target == "async-inference":
+                resource.extra["async_output_s3"] = spec.async_output_s3 or ""
+                resource.extra["async_failure_s3"] = spec.async_failure_s3 or ""
             self._put(resource)
-            meta["simulated_duration_s"] = str(int(duration))
+            meta["simulated_duration_s"] = str(int(resource.duration_s))
             return JobRef(kind=kind, name=name, arn_or_id=resource.arn, started_at=now, meta=meta)
 
+    def _records(self, resource: _Resource) -> list[bytes] | None:
+        """The transform job's input records (one per line), or None when there is no store to read them from."""
+        source = str(resource.extra.get("batch_input_s3") or "")
+        if self.artifacts is None or not source:
+            return None
+        try:
+            data = self.artifacts.get_bytes(source)
+        except (OSError, ValueError):
+            return None
+        return [line for line in data.splitlines() if line.strip()]
+
+    def _size_transform(self, resource: _Resource, unread_s: float) -> None:
+        """Add the job's processing time to its start-up: each record one after the other
+        (MaxConcurrentTransforms 1), timed by the instance's own latency model as a non-streamed request.
+        A record the container cannot parse fails the job, as the model server's 400 does on SageMaker."""
+        records = self._records(resource)
+        if records is None:
+            resource.duration_s += unread_s  # nothing to read: the catalog's test minutes stand in
+            return
+        latency = resource.latency
+        processing = 0.0
+        for number, record in enumerate(records, start=1):
+            parsed = _transform_record(record)
+            if isinstance(parsed, str):
+                if resource.failure is None:
+                    resource.fail_after_s = resource.duration_s + processing
+                    resource.failure = (
+                        "ClientError: See job logs for more information\n"
+                        f"CloudWatch log /aws/sagemaker/TransformJobs/{resource.name} (simulated): record {number}: "
+                        f"HTTP 400 from the model server: {parsed}"
+                    )
+                break
+            input_tokens, output_tokens = parsed
+            if latency is not None:
+                processing += (latency.ttft_ms(input_tokens) + (output_tokens - 1) * latency.itl_ms(1)) / 1000.0
+        resource.extra["records"] = len(records)
+        resource.duration_s += processing
+
     def _write_transform_output(self, resource: _Resource) -> str | None:
-        """Like SageMaker, write `<output>/<input file>.out` when the job completes (if there is a store)."""
+        """Like SageMaker, write `<output>/<input file>.out` when the job completes (if there is a store):
+        one answer line per input line (AssembleWith=Line), each as the model server answers it."""
         source = str(resource.extra.get("batch_input_s3") or "")
         output = str(resource.extra.get("batch_output_s3") or "")
         if self.artifacts is None or not source or not output:
             return None
         name = source.rsplit("/", 1)[-1]
         put_uri = getattr(self.artifacts, "put_uri", None)
-        if not name or put_uri is None:
+        records = self._records(resource)
+        if not name or put_uri is None or records is None:
             return None
         target = output.rstrip("/") + "/" + name + ".out"
-        text = json.dumps({"choices": [{"index": 0, "text": " Hello! (simulated batch transform)"}]})
+        lines = []
+        for index, record in enumerate(records):
+            parsed = _transform_record(record)
+            input_tokens, output_tokens = parsed if isinstance(parsed, tuple) else (1, 1)
+            text = "".join(f" {_OUTPUT_WORDS[k % len(_OUTPUT_WORDS)]}" for k in range(output_tokens))
+            usage = {"prompt_tokens": input_tokens, "completion_tokens": output_tokens}
+            answer: dict[str, Any] = {"id": f"cmpl-sim-bt-{index}", "object": "text_completion", "usage": usage}
+            answer["choices"] = [{"index": 0, "text": text, "finish_reason": "length"}]
+            lines.append(json.dumps(answer))
         try:
             if not self.artifacts.exists(target):
-                put_uri(target, (text + "\n").encode())
+                put_uri(target, ("\n".join(lines) + "\n").encode())
         except ValueError:
             return None  # the output location is not in this store
         return target
@@ -855,11 +936,17 @@ class SimulatedFleet:
             return
         resource.in_service_seen = True
         latency = resource.latency or LatencyModel(decode_ms_per_token=20.0, prefill_ms_per_token=0.1)
+        async_io = None
+        output = str(resource.extra.get("async_output_s3") or "")
+        if resource.target == "async-inference" and output and hasattr(self.artifacts, "put_uri"):
+            store = cast(AsyncStore, self.artifacts)
+            async_io = AsyncIO(store, output, str(resource.extra.get("async_failure_s3") or "") or None)
         resource.endpoint_url = self.server.register(
             resource.name,
             latency,
             model_name=resource.context.model_name or "model",
             served_models=resource.extra.get("served_models"),
+            async_io=async_io,
         )
         fault = resource.context.take(self.faults, "test")
         if fault is not None:
@@ -905,10 +992,15 @@ class SimulatedFleet:
             if kind == "endpoint":
                 self._on_in_service(resource)
                 detail["endpoint_url"] = resource.endpoint_url
+                if resource.target == "async-inference":
+                    detail["runtime_url"] = self.server.url  # where this fleet's SageMaker Runtime API answers
                 if resource.latency is not None:
                     detail["latency_model"] = resource.latency.as_dict()
             elif kind == "transform-job":
                 detail["output"] = self._write_transform_output(resource)
+                detail["started"] = resource.created.isoformat()  # TransformStartTime
+                detail["ended"] = detail["finished_at"]  # TransformEndTime
+                detail["instance_count"] = int(resource.extra.get("instance_count", 1))
             elif kind == "training-job":
                 output = str(resource.extra.get("output_s3", "")).rstrip("/")
                 detail["model_artifacts"] = f"{output}/{name}/output/model.tar.gz"

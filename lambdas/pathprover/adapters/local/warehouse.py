@@ -1,8 +1,15 @@
-"""The local benchmark table: Hive-partitioned Parquet under a folder, queried with DuckDB.
+"""The local benchmark tables: Hive-partitioned Parquet under a folder, queried with DuckDB.
 
-The layout is the one the S3 table uses
-(`<root>/mlcc_ci/benchmark_results/dt=YYYY-MM-DD/part-*.parquet`), so a folder
-copied from S3 reads the same way. Athena (Trino) SQL is transpiled by sqlglot.
+The layout is the one the S3 tables use
+(`<root>/mlcc_ci/benchmark_results/dt=YYYY-MM-DD/part-*.parquet`, and
+`<root>/mlcc_ci/benchmark_levels/...` for the levels), so a folder copied from S3
+reads the same way. Athena (Trino) SQL is transpiled by sqlglot.
+
+Tables of the older layout (a `completed` row per concurrency level, with a
+`concurrency` column) are read through the same views: their level rows are
+folded into one row per attempt with the headline metrics
+(:func:`pathprover.core.records.headline`, written here as SQL), and appear in
+`mlcc_ci.benchmark_levels` under that attempt's record_id.
 """
 
 from __future__ import annotations
@@ -15,15 +22,26 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import duckdb
 import sqlglot
+from pydantic import BaseModel
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
 from pathprover.core import schema
-from pathprover.core.records import DIMENSIONS, RUN_TYPES, STATUSES, BenchmarkRecord
+from pathprover.core.records import (
+    DIMENSIONS,
+    LATENCY_HEADLINE,
+    LEVEL_METRICS,
+    PEAK_BY,
+    PEAK_HEADLINE,
+    RUN_TYPES,
+    STATUSES,
+    BenchmarkRecord,
+    LevelRecord,
+)
 from pathprover.ports import AppendResult, QueryResult
 
 
@@ -32,6 +50,24 @@ class WarehouseError(Exception):
 
 
 _TABLE_SUBDIR = Path(schema.TABLE_DATABASE) / schema.TABLE_NAME
+_LEVELS_SUBDIR = Path(schema.TABLE_DATABASE) / schema.LEVELS_TABLE_NAME
+_LEVEL = "lvl_"
+"""Prefix of the per-level columns of an older-layout row inside the views (they share names with the
+headline columns of the new layout)."""
+_ATTEMPT_KEYS: Final = (
+    "run_type",
+    "status",
+    "run_timestamp",
+    "execution_id",
+    "config_id",
+    "attempt",
+    *DIMENSIONS,
+    "model_name",
+    "instance_type",
+    "dt",
+)
+"""What the level rows of one older-layout attempt share (NULLs group together, as in a foreign table)."""
+_SAFE_ID_RE: Final = "[A-Za-z0-9_:.#/@+=-]+"
 
 
 def transpile(sql: str, *, select_only: bool = False) -> str:
@@ -65,18 +101,26 @@ class LocalWarehouse:
     def table_dir(self) -> Path:
         return self.root / _TABLE_SUBDIR
 
+    @property
+    def levels_dir(self) -> Path:
+        return self.root / _LEVELS_SUBDIR
+
     def describe(self) -> str:
         if self.table is not None:
             return f"{self.table} (read-only Parquet)"
         return f"{self.table_dir} (Hive-partitioned Parquet, DuckDB)"
 
     def files(self) -> list[Path]:
-        base = self.table if self.table is not None else self.table_dir
-        if base.is_file():
-            return [base]
-        if not base.exists():
-            return []
-        return sorted(p for p in base.rglob("*.parquet") if p.is_file())
+        if self.table is None:
+            return _parquet_files(self.table_dir)
+        return [f for f in _parquet_files(self.table) if not _in_levels(f, self.table)]
+
+    def level_files(self) -> list[Path]:
+        """The levels table's files. With ``table``, those under a `benchmark_levels` folder inside it (an
+        export of both tables); an older-layout table carries its levels in its own rows."""
+        if self.table is None:
+            return _parquet_files(self.levels_dir)
+        return [f for f in _parquet_files(self.table) if _in_levels(f, self.table)]
 
     def exists(self) -> bool:
         if self.table is not None and not self.table.exists():
@@ -85,41 +129,48 @@ class LocalWarehouse:
 
     # ---------------------------------------------------------------- reading
     def connect(self, *, sandboxed: bool = False) -> duckdb.DuckDBPyConnection:
-        """A DuckDB connection with `mlcc_ci.benchmark_results` defined as a typed view.
+        """A DuckDB connection with `mlcc_ci.benchmark_results` and `mlcc_ci.benchmark_levels` as typed views.
 
-        ``sandboxed``: the connection may read the table's own Parquet files and nothing else (DuckDB's
+        ``sandboxed``: the connection may read the tables' own Parquet files and nothing else (DuckDB's
         external access off, only those paths allowed, the configuration locked), for SQL a person wrote.
         """
         con = duckdb.connect(":memory:")
         con.execute("SET TimeZone = 'UTC'")
         con.execute(f"CREATE SCHEMA {schema.TABLE_DATABASE}")
-        con.execute(f"CREATE VIEW {schema.QUALIFIED_TABLE} AS {self._view_sql(con)}")
+        results, levels = self._views_sql(con)
+        con.execute(f"CREATE VIEW {schema.QUALIFIED_TABLE} AS {results}")
+        con.execute(f"CREATE VIEW {schema.QUALIFIED_LEVELS_TABLE} AS {levels}")
         if sandboxed:
-            con.execute("SET allowed_paths = $paths", {"paths": [str(f) for f in self.files()]})
+            paths = [str(f) for f in (*self.files(), *self.level_files())]
+            con.execute("SET allowed_paths = $paths", {"paths": paths})
             con.execute("SET enable_external_access = false")
             con.execute("SET lock_configuration = true")
         return con
 
-    def _raw_sql(self, files: list[Path]) -> str:
+    def _raw_sql(self, files: list[Path], *, filename: bool = False) -> str:
         listing = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
-        return f"read_parquet([{listing}], union_by_name = true, hive_partitioning = true)"
+        extra = ", filename = true" if filename else ""
+        return f"read_parquet([{listing}], union_by_name = true, hive_partitioning = true{extra})"
 
-    def _view_sql(self, con: duckdb.DuckDBPyConnection) -> str:
-        files = self.files()
-        if not files:
-            if self.table is not None:
-                raise WarehouseError(f"no Parquet files under {self.table}")
-            select = ", ".join(f"CAST(NULL AS {c.duckdb_type}) AS {c.name}" for c in schema.columns())
-            return f"SELECT {select}, CAST(NULL AS VARCHAR) AS dt WHERE false"
-        raw = self._raw_sql(files)
+    def _present(self, con: duckdb.DuckDBPyConnection, raw: str) -> set[str]:
         try:
-            present = {row[0]: row[1] for row in con.execute(f"DESCRIBE SELECT * FROM {raw}").fetchall()}
+            return {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {raw}").fetchall()}
         except duckdb.Error as exc:
             raise WarehouseError(f"cannot read the table at {self.describe()}: {exc}") from exc
-        parts = []
+
+    def _typed_sql(self, con: duckdb.DuckDBPyConnection, files: list[Path], *, filename: bool = False) -> str:
+        """One typed row per stored row of `benchmark_results`: the schema's columns (absent ones NULL,
+        or their older equivalent), plus the per-level columns of an older-layout row as ``lvl_*``."""
+        raw = self._raw_sql(files, filename=filename)
+        present = self._present(con, raw)
+        parts = ["filename"] if filename else []
         for col in schema.columns():
+            source = PEAK_HEADLINE.get(col.name)
             if col.name in present:
                 parts.append(f"TRY_CAST({_quote(col.name)} AS {col.duckdb_type}) AS {col.name}")
+            elif source is not None and source in present:
+                # A table without the headline column: its one row per run holds the level's value.
+                parts.append(f"TRY_CAST({_quote(source)} AS {col.duckdb_type}) AS {col.name}")
             elif col.name == "status":
                 # Tables written before the status column existed hold only successful benchmarks.
                 parts.append("CAST('completed' AS VARCHAR) AS status")
@@ -127,8 +178,37 @@ class LocalWarehouse:
                 parts.append("CAST('ci' AS VARCHAR) AS run_type")
             else:
                 parts.append(f"CAST(NULL AS {col.duckdb_type}) AS {col.name}")
+        for col in schema.level_columns():
+            if col.name in LEVEL_METRICS:
+                value = f"TRY_CAST({_quote(col.name)} AS {col.duckdb_type})" if col.name in present else "NULL"
+                parts.append(f"CAST({value} AS {col.duckdb_type}) AS {_LEVEL}{col.name}")
         parts.append("CAST(dt AS VARCHAR) AS dt" if "dt" in present else "CAST(NULL AS VARCHAR) AS dt")
         return f"SELECT {', '.join(parts)} FROM {raw}"
+
+    def _views_sql(self, con: duckdb.DuckDBPyConnection) -> tuple[str, str]:
+        """The SELECTs behind the two views."""
+        files = self.files()
+        if not files and self.table is not None:
+            raise WarehouseError(f"no Parquet files under {self.table}")
+        results = _empty_sql(schema.columns())
+        legacy_levels = _empty_sql(schema.level_columns())
+        if files:
+            typed = self._typed_sql(con, files)
+            results = _results_sql(typed)
+            legacy_levels = _legacy_levels_sql(typed)
+        level_files = self.level_files()
+        if not level_files:
+            return results, legacy_levels
+        raw = self._raw_sql(level_files)
+        present = self._present(con, raw)
+        parts = [
+            f"TRY_CAST({_quote(c.name)} AS {c.duckdb_type}) AS {c.name}"
+            if c.name in present
+            else f"CAST(NULL AS {c.duckdb_type}) AS {c.name}"
+            for c in schema.level_columns()
+        ]
+        parts.append("CAST(dt AS VARCHAR) AS dt" if "dt" in present else "CAST(NULL AS VARCHAR) AS dt")
+        return results, f"SELECT {', '.join(parts)} FROM {raw} UNION ALL BY NAME {legacy_levels}"
 
     def query(self, sql: str, *, untrusted: bool = False) -> QueryResult:
         """Run Athena SQL. ``untrusted`` (what a person typed): one query only, on a sandboxed connection."""
@@ -152,9 +232,9 @@ class LocalWarehouse:
         files = self.files()
         if not files:
             return []
-        con = self.connect()
-        raw = self._raw_sql(files)
-        present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {raw}").fetchall()}
+        con = duckdb.connect(":memory:")
+        con.execute("SET TimeZone = 'UTC'")
+        present = self._present(con, self._raw_sql(files))
         missing = [d for d in DIMENSIONS if d not in present]
         if missing:
             return [f"the table has no column {', '.join(missing)}: the six dimensions are required"]
@@ -177,7 +257,7 @@ class LocalWarehouse:
             if d != "tp_degree"
         ]
         found: list[str] = []
-        view = f"SELECT *, filename FROM ({self._view_sql_with_filename(con, files)})"
+        view = self._typed_sql(con, files, filename=True)
         for _, condition, reason in checks:
             rows = con.execute(f"SELECT * FROM ({view}) WHERE {condition} LIMIT {limit}").fetchall()
             names = [d[0] for d in con.description or []]
@@ -188,12 +268,6 @@ class LocalWarehouse:
             if len(found) >= limit:
                 break
         return found[:limit]
-
-    def _view_sql_with_filename(self, con: duckdb.DuckDBPyConnection, files: list[Path]) -> str:
-        view = self._view_sql(con)
-        raw = self._raw_sql(files)
-        raw_with_name = raw[:-1] + ", filename = true)"
-        return view.replace(f"FROM {raw}", f"FROM {raw_with_name}").replace("SELECT ", "SELECT filename, ", 1)
 
     # ---------------------------------------------------------------- writing
     @contextlib.contextmanager
@@ -206,52 +280,73 @@ class LocalWarehouse:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def existing_ids(self, record_ids: Sequence[str]) -> set[str]:
-        files = self.files()
-        if not files or not record_ids:
+    def existing_ids(self, record_ids: Sequence[str], table: str = schema.QUALIFIED_TABLE) -> set[str]:
+        """Which of ``record_ids`` ``table`` already holds, as its view reads (an older-layout attempt
+        counts under the id it has in the new layout)."""
+        if not record_ids or not (self.files() or self.level_files()):
             return set()
-        con = duckdb.connect(":memory:")
+        con = self.connect()
         rows = con.execute(
-            f"SELECT DISTINCT record_id FROM {self._raw_sql(files)} WHERE record_id IN (SELECT UNNEST(?))",
+            f"SELECT DISTINCT record_id FROM {table} WHERE record_id IN (SELECT UNNEST(?))",
             [list(record_ids)],
         ).fetchall()
         return {r[0] for r in rows}
 
-    def append(self, records: Sequence[BenchmarkRecord]) -> AppendResult:
-        """Write rows atomically (temp file + rename) and idempotently (by record_id)."""
+    def append(self, records: Sequence[BenchmarkRecord], levels: Sequence[LevelRecord] = ()) -> AppendResult:
+        """Write rows atomically (temp file + rename) and idempotently (by record_id, in each table).
+
+        The levels go first: a reader that finds an attempt's row finds its levels. An attempt's levels are
+        written in one file (they share its partition), so finding any of them means all of them are there.
+        """
         if self.table is not None:
             raise WarehouseError(f"{self.table} is read-only; write to a --warehouse instead")
         unique: dict[str, BenchmarkRecord] = {}
         for record in records:
             unique.setdefault(record.record_id, record)
         with self._lock():
+            levels_done = self.existing_ids(
+                list({lvl.record_id: None for lvl in levels}), schema.QUALIFIED_LEVELS_TABLE
+            )
+            fresh_levels = [lvl for lvl in levels if lvl.record_id not in levels_done]
+            written_files = self._write(self.levels_dir, fresh_levels, schema.level_columns())
             existing = self.existing_ids(list(unique))
             fresh = [r for rid, r in unique.items() if rid not in existing]
-            by_partition: dict[str, list[BenchmarkRecord]] = defaultdict(list)
-            for record in fresh:
-                by_partition[record.partition].append(record)
-            written_files = [self._write_partition(dt, rows) for dt, rows in sorted(by_partition.items())]
+            written_files += self._write(self.table_dir, fresh, schema.columns())
         return AppendResult(
             written=len(fresh),
             skipped_duplicates=len(records) - len(fresh),
             location=str(self.table_dir),
             files=[str(f) for f in written_files],
+            levels_written=len(fresh_levels),
+            levels_skipped_duplicates=len(levels) - len(fresh_levels),
         )
 
-    def _write_partition(self, dt: str, rows: list[BenchmarkRecord]) -> Path:
-        folder = self.table_dir / f"dt={dt}"
+    def _write(
+        self, base: Path, rows: Sequence[BenchmarkRecord | LevelRecord], cols: Sequence[schema.Column]
+    ) -> list[Path]:
+        by_partition: dict[str, list[BenchmarkRecord | LevelRecord]] = defaultdict(list)
+        for row in rows:
+            by_partition[row.partition].append(row)
+        return [self._write_partition(base, dt, part, cols) for dt, part in sorted(by_partition.items())]
+
+    def _write_partition(
+        self, base: Path, dt: str, rows: list[BenchmarkRecord | LevelRecord], cols: Sequence[schema.Column]
+    ) -> Path:
+        folder = base / f"dt={dt}"
         folder.mkdir(parents=True, exist_ok=True)
-        digest = hashlib.sha256("".join(sorted(r.record_id for r in rows)).encode()).hexdigest()[:20]
+        keys = sorted(f"{r.record_id}:{getattr(r, 'concurrency', '')}" for r in rows)
+        digest = hashlib.sha256("".join(keys).encode()).hexdigest()[:20]
         final = folder / f"part-{digest}.parquet"
         temp = folder / f".part-{digest}.{os.getpid()}.parquet.tmp"
-        write_parquet(rows, temp)
+        write_parquet(rows, temp, cols)
         os.replace(temp, final)
         return final
 
 
-def write_parquet(rows: Sequence[BenchmarkRecord], path: Path) -> None:
-    """Write rows with the schema's exact column types (Snappy, like the S3 table)."""
-    cols = schema.columns()
+def write_parquet(rows: Sequence[BaseModel], path: Path, cols: Sequence[schema.Column] | None = None) -> None:
+    """Write rows with the schema's exact column types (Snappy, like the S3 tables); ``cols`` default to
+    `benchmark_results`'."""
+    cols = schema.columns() if cols is None else cols
     data: dict[str, list[Any]] = {c.name: [] for c in cols}
     for row in rows:
         values = row.model_dump()
@@ -268,6 +363,86 @@ def write_parquet(rows: Sequence[BenchmarkRecord], path: Path) -> None:
         f"COPY (SELECT {select}) TO '{target}' (FORMAT parquet, COMPRESSION snappy)",
         [data[c.name] for c in cols],
     )
+
+
+def _parquet_files(base: Path) -> list[Path]:
+    if base.is_file():
+        return [base]
+    if not base.exists():
+        return []
+    return sorted(p for p in base.rglob("*.parquet") if p.is_file())
+
+
+def _in_levels(path: Path, base: Path) -> bool:
+    """Whether ``path`` (under ``base``) is a file of the levels table."""
+    return path != base and schema.LEVELS_TABLE_NAME in path.relative_to(base).parts[:-1]
+
+
+def _empty_sql(cols: Sequence[schema.Column]) -> str:
+    select = ", ".join(f"CAST(NULL AS {c.duckdb_type}) AS {c.name}" for c in cols)
+    return f"SELECT {select}, CAST(NULL AS VARCHAR) AS dt WHERE false"
+
+
+def _attempt_id_sql(fallback: str) -> str:
+    """The new-layout record_id of an older-layout attempt (:func:`record_id_of` in SQL), so a register or
+    seed repeated after the upgrade finds it; ``fallback`` (its smallest level id) where the id's parts are
+    missing or would need JSON escaping."""
+    payload = "'[\"' || execution_id || '\",\"' || config_id || '\",' || CAST(attempt AS VARCHAR) || ',null]'"
+    safe = f"regexp_full_match(execution_id, '{_SAFE_ID_RE}') AND regexp_full_match(config_id, '{_SAFE_ID_RE}')"
+    return f"CASE WHEN attempt IS NOT NULL AND {safe} THEN substr(sha256({payload}), 1, 32) ELSE {fallback} END"
+
+
+def _results_sql(typed: str) -> str:
+    """`benchmark_results` as the view reads it: new-layout rows as they are, and the level rows of an
+    older-layout attempt folded into one row with the same headline rule as records.headline."""
+    keys = ", ".join(_ATTEMPT_KEYS)
+    lowest = f"ORDER BY {_LEVEL}concurrency"
+    peak = f"ORDER BY {_LEVEL}{PEAK_BY} DESC NULLS LAST, {_LEVEL}concurrency"
+    folded = []
+    for col in schema.columns():
+        name = col.name
+        if name in _ATTEMPT_KEYS:
+            value = name
+        elif name == "record_id":
+            value = _attempt_id_sql("MIN(record_id)")
+        elif name == "levels_benchmarked":
+            value = "COUNT(*)"
+        elif name == "latency_concurrency":
+            value = f"MIN({_LEVEL}concurrency)"
+        elif name in LATENCY_HEADLINE:
+            value = f"FIRST({_LEVEL}{name} {lowest})"
+        elif name == "peak_concurrency":
+            value = f"CASE WHEN MAX({_LEVEL}{PEAK_BY}) IS NOT NULL THEN FIRST({_LEVEL}concurrency {peak}) END"
+        elif name in PEAK_HEADLINE:
+            value = f"CASE WHEN MAX({_LEVEL}{PEAK_BY}) IS NOT NULL THEN FIRST({_LEVEL}{PEAK_HEADLINE[name]} {peak}) END"
+        elif name == "error_rate":
+            value = f"MAX({_LEVEL}error_rate)"
+        else:
+            value = f"ANY_VALUE({name})"
+        folded.append(f"CAST({value} AS {col.duckdb_type}) AS {name}")
+    names = ", ".join(c.name for c in schema.columns())
+    return (
+        f"WITH typed AS ({typed}) "
+        f"SELECT {names}, dt FROM typed WHERE {_LEVEL}concurrency IS NULL "
+        f"UNION ALL SELECT {', '.join(folded)}, dt FROM typed WHERE {_LEVEL}concurrency IS NOT NULL GROUP BY {keys}"
+    )
+
+
+def _legacy_levels_sql(typed: str) -> str:
+    """`benchmark_levels` rows of older-layout attempts: each level row, under its attempt's record_id."""
+    keys = ", ".join(_ATTEMPT_KEYS)
+    record_id = _attempt_id_sql(f"MIN(record_id) OVER (PARTITION BY {keys})")
+    parts = []
+    for col in schema.level_columns():
+        value = (
+            record_id
+            if col.name == "record_id"
+            else col.name
+            if col.name in ("config_id", "run_timestamp")
+            else f"{_LEVEL}{col.name}"
+        )
+        parts.append(f"CAST({value} AS {col.duckdb_type}) AS {col.name}")
+    return f"SELECT {', '.join(parts)}, dt FROM ({typed}) WHERE {_LEVEL}concurrency IS NOT NULL"
 
 
 def _quote(name: str) -> str:
