@@ -99,6 +99,14 @@ class SecretLookup(Protocol):
     def exists(self, secret_id: str) -> bool: ...
 
 
+class AccountIdentity(Protocol):
+    """The account the prover deploys into (resolves the guide's literal ``ACCOUNT`` in an ARN)."""
+
+    def account_id(self) -> str:
+        """The 12-digit account id."""
+        ...
+
+
 class QuotaLookup(Protocol):
     """The account's applied SageMaker quotas, as far as the plan needs them."""
 

@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass
 
 from pathprover.catalog import Catalog, load_catalog
-from pathprover.ports import Clock, Ledger, QuotaLookup, ResultsStore, SecretLookup
+from pathprover.ports import AccountIdentity, Clock, Ledger, QuotaLookup, ResultsStore, SecretLookup
 from pathprover.settings import Settings
 from pathprover.stages.ports import ArtifactStore, Builder, ExecutionLookup, Fleet
 
@@ -34,6 +34,8 @@ class Services:
     """Whether the Hugging Face token secret exists (the plan checks it before planning a gated model)."""
     quotas: QuotaLookup | None = None
     """The account's instance quotas (the plan leaves out types the account may not run)."""
+    identity: AccountIdentity | None = None
+    """Who the deploying account is (settings' account_id wins; else STS on AWS, the simulated one locally)."""
 
 
 _lock = threading.Lock()

@@ -24,6 +24,11 @@ class Settings(BaseModel):
     warehouse: Path = Field(default=Path(".pathprover/warehouse"), description="local warehouse root")
     catalog_dir: Path | None = Field(default=None, description="catalog folder (default: the shipped catalog)")
     region: str = Field(default="us-east-1", description="AWS region of runs and prices")
+    account_id: str | None = Field(
+        default=None,
+        pattern=r"^\d{12}$",
+        description="the deploying account (replaces a literal ACCOUNT in a target's ARN); default: STS on AWS",
+    )
     results_bucket: str | None = None
     table_location: str | None = Field(
         default=None,

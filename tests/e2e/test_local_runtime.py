@@ -118,7 +118,8 @@ def test_injected_faults_give_one_record_each_with_the_right_category(seeded, tm
         assert (prove["status"], prove["failure_category"], prove["failure_stage"]) == (status, category, stage), key
         # Then exactly one record per failing prove, with the same verdict
         mine = [r for r in rows if r["config_id"] == prove["config_id"]]
-        assert len(mine) == 1, key
+        # (a stock-out is tried once more on the next size of the family: a record for each instance tried)
+        assert len(mine) == (2 if category == "capacity" else 1), key
         assert (mine[0]["status"], mine[0]["failure_category"], mine[0]["failure_stage"]) == (status, category, stage)
         assert mine[0]["failure_reason"]
     assert got["mistral/transformers-vllm"]["tuned"] is True

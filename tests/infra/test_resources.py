@@ -38,10 +38,11 @@ PROVER_TYPES = {
 SETTINGS_ON_AWS = {
     f"{ENV_PREFIX}{name.upper()}"
     for name in Settings.model_fields
-    if name not in {"warehouse", "catalog_dir", "region", "keep_on_failure", "state_machine_arn"}
+    if name not in {"warehouse", "catalog_dir", "region", "keep_on_failure", "state_machine_arn", "account_id"}
 }
-"""Everything Settings reads, except local-only fields, the region (AWS_REGION), a per-run flag and the
-state machine ARN (the janitor's alone: the state machine depends on the other functions)."""
+"""Everything Settings reads, except local-only fields, the region (AWS_REGION), a per-run flag, the
+state machine ARN (the janitor's alone: the state machine depends on the other functions) and the account
+id (an override: on AWS the identity port asks STS)."""
 
 
 def _function(synth: Synth, name: str) -> dict:

@@ -226,6 +226,8 @@ def search_gaps(
                 out[pos] = vid(result if isinstance(result, Verdict) else None)
         return out
 
+    reservation_axes = ("instance_family", "deployment_target")
+    apply(table(reservation_axes, rules.reservation), reservation_axes)
     engine_axes = ("deployment_config", "quantization", "instance_family")
     apply(table(engine_axes, rules.engine), engine_axes)
     target_axes = ("deployment_config", "deployment_target")

@@ -6,6 +6,7 @@ DuckDB warehouse; it touches only the columns the brain needs.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -218,3 +219,43 @@ def build_history(completed: Iterable[list[Any]], outcomes: Iterable[list[Any]] 
 
 def read_history(store: ResultsStore) -> History:
     return build_history(store.query(COMPLETED_SQL).rows, store.query(OUTCOMES_SQL).rows)
+
+
+@dataclass(frozen=True)
+class PriorAttempts:
+    """What earlier proves of one config count for the next: its attempt number and its timeout."""
+
+    attempts: int = 0
+    timeouts: int = 0
+
+
+def prior_attempts_sql(config_ids: Iterable[str]) -> str:
+    """Per config: the highest attempt recorded, the executions that proved it, its own timeouts.
+
+    The attempt is the larger of MAX(attempt) and the number of executions: rows written while every
+    attempt was recorded as 1 still count. Works on a row per prove or a row per level alike.
+    """
+    ids = sorted(set(config_ids))
+    for config_id in ids:
+        if not re.fullmatch(r"[0-9a-f]{8,64}", config_id):
+            raise ValueError(f"not a config id: {config_id!r}")
+    listed = ", ".join(f"'{c}'" for c in ids)
+    return f"""
+SELECT config_id, MAX(attempt) AS last_attempt, COUNT(DISTINCT execution_id) AS executions,
+       COUNT_IF({_CONFIG_FAILED} AND failure_category = 'timeout') AS timeouts
+FROM mlcc_ci.benchmark_results
+WHERE run_type = 'path_prove' AND config_id IN ({listed})
+GROUP BY config_id
+"""
+
+
+def read_prior_attempts(store: ResultsStore, config_ids: Iterable[str]) -> dict[str, PriorAttempts]:
+    ids = list(config_ids)
+    if not ids:
+        return {}
+    prior: dict[str, PriorAttempts] = {}
+    for config_id, last_attempt, executions, timeouts in store.query(prior_attempts_sql(ids)).rows:
+        prior[str(config_id)] = PriorAttempts(
+            attempts=max(_count(last_attempt), _count(executions)), timeouts=_count(timeouts)
+        )
+    return prior

@@ -13,12 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from pathprover.brain.feasibility import FeasibilityRules, Placement, timeout_multiplier
+from pathprover.brain.feasibility import FeasibilityRules, Placement, cheapest_instance, timeout_multiplier
 from pathprover.brain.gaps import Gap, GapSearch
 from pathprover.brain.history import History
 from pathprover.catalog import Catalog
 from pathprover.core.dimensions import DIMENSIONS, ConfigVector
-from pathprover.core.runconfig import BenchmarkWorkload, RunConfig
+from pathprover.core.runconfig import BenchmarkWorkload, InfraParams, RunConfig
+from pathprover.core.targets import ValidationTarget
 from pathprover.stages.staging import too_large_to_stage
 
 DEFAULT_MAX_PROVES: Final = 10
@@ -72,10 +73,12 @@ def concretise(
         raise ValueError(result.reason)
     vector = ConfigVector(**dict(zip(DIMENSIONS, key, strict=True)))
     est = estimate(catalog, result, vector.deployment_target, multiplier)
+    reservation = rules.reservation_of(result.instance)
     return RunConfig(
         vector=vector,
         model_name=result.model.name,
         instance_type=result.instance.name,
+        infra_params=InfraParams(capacity_reservation_arn=reservation) if reservation else InfraParams(),
         timeout_multiplier=multiplier,
         benchmark=workload or BenchmarkWorkload(),
         estimated_hours=est.hours,
@@ -86,6 +89,38 @@ def concretise(
 
 QuotaOf = Callable[[str, str], "int | None"]
 """(instance type, usage) -> the account's applied quota, None when unknown."""
+
+
+def place_target(
+    target: ValidationTarget, rules: FeasibilityRules, quota: QuotaOf | None = None
+) -> tuple[ValidationTarget, str | None]:
+    """A target with its instance type: as written, or (left out) the cheapest feasible one and why.
+
+    A training plan given to the run for the chosen (capacity-only) type goes with it. A target that
+    names a plan but no instance type is refused: a plan reserves one instance type, so the choice is
+    the person's.
+    """
+    if target.instance_type is not None:
+        return target, None
+    if target.infra_params.capacity_reservation_arn:
+        raise ValueError(
+            f"{target.model_name}: infra_params.capacity_reservation_arn reserves one instance type; give "
+            "instance_type with it"
+        )
+    model = rules.catalog.model(target.model_name)
+    choice = cheapest_instance(
+        rules,
+        model,
+        target.deployment_config,
+        target.quantization,
+        target.deployment_target,
+        target.tp_degree,
+        quota,
+    )
+    update: dict[str, Any] = {"instance_type": choice.instance.name}
+    if (arn := rules.reservation_of(choice.instance)) is not None:
+        update["infra_params"] = InfraParams(capacity_reservation_arn=arn)
+    return target.model_copy(update=update), choice.reason
 
 
 def usage_of(deployment_target: str) -> str:
@@ -163,7 +198,8 @@ def cold_start_order(
 class Exclusion:
     gap: Gap
     kind: (
-        str  # infeasible | not_in_catalog | recorded_unfeasible | cooldown | over_budget | limit_reached | needs_secret
+        str  # infeasible | not_in_catalog | needs_reservation | recorded_unfeasible | cooldown | over_budget
+        # | limit_reached | needs_secret
     )
     reason: str
 

@@ -126,6 +126,11 @@ class InstanceType(_Frozen):
     price_per_hour_usd: float = Field(gt=0, le=1000)
     price_status: PriceStatus
     price_source: Text
+    capacity_only: bool = Field(
+        default=False,
+        description="offered only on reserved capacity (a SageMaker training plan): no on-demand endpoint; "
+        "a prove on it needs infra_params.capacity_reservation_arn",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

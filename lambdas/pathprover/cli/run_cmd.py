@@ -95,6 +95,13 @@ def run_command(
         bool,
         typer.Option("--no-token-secret", help="Simulate an account without the Hugging Face token secret"),
     ] = False,
+    capacity_reservation: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--capacity-reservation",
+            help="TYPE=ARN: a training plan the run may use (CAPACITY_RESERVATIONS); repeat for more types",
+        ),
+    ] = None,
 ) -> None:
     """Run the state machine end to end on this machine: plan, prove in lanes, record, summarise."""
     from dataclasses import replace
@@ -102,9 +109,13 @@ def run_command(
     from pathprover.adapters.local.account import ESTABLISHED
     from pathprover.adapters.local.account import fresh_account as fresh_account_profile
     from pathprover.adapters.local.faults import FaultFileError, FaultPlan, load_faults
+    from pathprover.brain.feasibility import FeasibilityRules
+    from pathprover.brain.plan import place_target
     from pathprover.catalog import CatalogError, load_catalog
     from pathprover.cli.app import fail, open_store, settings_for
+    from pathprover.core.runconfig import InfraParams, resolve_account
     from pathprover.core.targets import TargetError, load_targets, to_run_config
+    from pathprover.runtime.local import ACCOUNT as LOCAL_ACCOUNT
     from pathprover.runtime.local import LocalRuntime
     from pathprover.workflow.planning import InvalidInput, parse_input
 
@@ -119,6 +130,11 @@ def run_command(
         "INCLUDE_CATALOG": include_catalog,
     }
     try:
+        if capacity_reservation:
+            pairs = [item.partition("=") for item in capacity_reservation]
+            if any(not sep or not name or not arn for name, sep, arn in pairs):
+                raise TargetError("--capacity-reservation takes TYPE=ARN, e.g. ml.p6-b200.48xlarge=arn:aws:...")
+            payload["CAPACITY_RESERVATIONS"] = {name.strip(): arn.strip() for name, _, arn in pairs}
         if targets is not None:
             payload["TARGETS"] = [
                 t.model_dump(mode="json", exclude_none=True, exclude_defaults=True) for t in load_targets(targets)
@@ -127,9 +143,24 @@ def run_command(
         parse_input(payload)  # the state machine checks it too; here a mistake is one line, nothing started
         if targets is not None:
             catalog = load_catalog(settings_for(warehouse).catalog_dir)
+            try:
+                rules = FeasibilityRules(catalog, payload.get("CAPACITY_RESERVATIONS"))
+            except CatalogError as exc:
+                raise TargetError(f"--capacity-reservation: {exc}") from exc
             for index, item in enumerate(load_targets(targets)):
                 try:
-                    to_run_config(item, catalog)
+                    placed, _ = place_target(item, rules)
+                    if placed.instance_type is not None and not placed.infra_params.capacity_reservation_arn:
+                        plan_arn = rules.reservations.get(catalog.instance(placed.instance_type).name)
+                        if plan_arn is not None:
+                            placed = placed.model_copy(
+                                update={"infra_params": InfraParams(capacity_reservation_arn=plan_arn)}
+                            )
+                    if (arn := placed.infra_params.capacity_reservation_arn) is not None:
+                        # The local runtime's account stands for the guide's literal ACCOUNT (as the plan does).
+                        resolved = InfraParams(capacity_reservation_arn=resolve_account(arn, LOCAL_ACCOUNT))
+                        placed = placed.model_copy(update={"infra_params": resolved})
+                    to_run_config(placed, catalog)
                 except (TargetError, CatalogError, ValueError) as exc:
                     raise TargetError(f"{targets}[{index}]: {exc}") from exc
     except (TargetError, FaultFileError, InvalidInput) as exc:

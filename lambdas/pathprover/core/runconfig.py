@@ -57,14 +57,46 @@ def check_adapter_uri(value: str) -> str:
     return value
 
 
+CAPACITY_RESERVATION_ARN: Final = (
+    r"^arn:aws[a-z-]*:(sagemaker|ec2):[a-z0-9-]+:(\d{12}|ACCOUNT):[a-z-]+/[A-Za-z0-9._/-]+$"
+)
+"""A training plan or capacity reservation ARN; the account may be the guide's literal ACCOUNT (resolved at plan)."""
+
+
 class InfraParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     capacity_reservation_arn: str | None = Field(
         default=None,
-        pattern=r"^arn:aws[a-z-]*:(sagemaker|ec2):[a-z0-9-]+:(\d{12}|ACCOUNT):[a-z-]+/[A-Za-z0-9._/-]+$",
+        pattern=CAPACITY_RESERVATION_ARN,
         description="SageMaker training plan / capacity reservation the endpoint or job must use",
     )
+
+
+ACCOUNT_PLACEHOLDER: Final = "ACCOUNT"
+"""The guide writes `arn:aws:sagemaker:us-east-2:ACCOUNT:training-plan/tp-XXX`: the deploying account's id."""
+
+
+def has_account_placeholder(arn: str | None) -> bool:
+    return arn is not None and arn.split(":")[4:5] == [ACCOUNT_PLACEHOLDER]
+
+
+def resolve_account(arn: str, account_id: str | None) -> str:
+    """The ARN with a literal ``ACCOUNT`` replaced by ``account_id``; ValueError when it cannot be.
+
+    Names such as ``tp-XXX`` are left alone: they are real-looking resource names, and SageMaker answers
+    for them with its own error.
+    """
+    if not has_account_placeholder(arn):
+        return arn
+    if account_id is None or not re.fullmatch(r"\d{12}", account_id):
+        raise ValueError(
+            f"capacity_reservation_arn {arn!r} names the account as the literal ACCOUNT and the deploying "
+            "account is not known (set PATHPROVER_ACCOUNT_ID, or write the 12-digit id in the ARN)"
+        )
+    parts = arn.split(":")
+    parts[4] = account_id
+    return ":".join(parts)
 
 
 StrictCount = Annotated[int, Strict()]

@@ -3,6 +3,9 @@
 Missing dimensions come from the catalog: model_family and instance_family
 from the names, tp_degree = the instance's accelerator count, quantization
 `none`, deployment_config `transformers-vllm`, target `realtime-inference`.
+A target without `instance_type` (the guide's pre-staging example) is placed by
+the brain first (:func:`pathprover.brain.plan.place_target`: the cheapest
+feasible instance); :func:`to_run_config` needs it filled in.
 """
 
 from __future__ import annotations
@@ -40,7 +43,11 @@ class ValidationTarget(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     model_name: ModelName
-    instance_type: str = Field(pattern=r"^ml\.[a-z0-9-]+\.[a-z0-9]+$")
+    instance_type: str | None = Field(
+        default=None,
+        pattern=r"^ml\.[a-z0-9-]+\.[a-z0-9]+$",
+        description="leave it out and the brain picks the cheapest feasible instance",
+    )
     deployment_config: DeploymentConfigName = "transformers-vllm"
     deployment_target: DeploymentTarget = "realtime-inference"
     quantization: Quantization = "none"
@@ -73,8 +80,18 @@ def to_run_config(target: ValidationTarget, catalog: Catalog) -> RunConfig:
     """Fill what the target leaves out from the catalog; unknown model or instance names are errors."""
     from pathprover.core.dimensions import ConfigVector
 
+    if target.instance_type is None:
+        raise TargetError(
+            f"{target.model_name}: no instance_type; the brain chooses one (pathprover run / render place the "
+            "target first)"
+        )
     instance = catalog.instance(target.instance_type)
     model = catalog.model(target.model_name)
+    if instance.capacity_only and not target.infra_params.capacity_reservation_arn:
+        raise TargetError(
+            f"{instance.name} is capacity-only: SageMaker runs it only on a training plan, so the target needs "
+            "infra_params.capacity_reservation_arn (arn:aws:sagemaker:<region>:<account>:training-plan/<name>)"
+        )
     tp = target.tp_degree if target.tp_degree is not None else instance.max_tp_degree
     if tp > instance.max_tp_degree:
         raise TargetError(f"tp_degree {tp} exceeds the {instance.max_tp_degree} accelerator cores of {instance.name}")

@@ -33,7 +33,7 @@ from typing import Any, Final
 import jinja2
 
 from pathprover.catalog import Catalog, DeploymentConfig, InstanceType
-from pathprover.core.runconfig import RunConfig, ServingValue, validate_serving_params
+from pathprover.core.runconfig import RunConfig, ServingValue, has_account_placeholder, validate_serving_params
 from pathprover.generate.bundle import Bundle, bundle_tarball, bundle_zip, write_bundle
 from pathprover.generate.engines import EngineSpec, engine_spec
 from pathprover.stages.ports import ADAPTER_DIR, ADAPTER_NAME_ENV
@@ -331,6 +331,9 @@ def _deploy_request(
         "CreateModel.ExecutionRoleArn",
         "CreateModel.PrimaryContainer.Image (the build's IMAGE_URI, pinned by IMAGE_DIGEST)",
     ]
+    if has_account_placeholder(arn):
+        # Never sent as written: the plan (pathprover run, the brain Lambda) puts the deploying account in.
+        fill_in.append("capacity_reservation_arn: the literal ACCOUNT is the deploying account's id")
     environment = {"MODEL_SOURCE": model_source}
     container: dict[str, Any] = {"Environment": environment}
     if model_source == "s3":

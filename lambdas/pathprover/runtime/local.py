@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
-from pathprover.adapters.local.account import DEFAULT_HF_TOKEN_SECRET, ESTABLISHED, AccountProfile
+from pathprover.adapters.local.account import DEFAULT_HF_TOKEN_SECRET, ESTABLISHED, AccountProfile, SimulatedIdentity
 from pathprover.adapters.local.artifacts import LocalArtifactStore
 from pathprover.adapters.local.builder import SimulatedBuilder
 from pathprover.adapters.local.endpoint import SimulatedEndpointServer
@@ -237,7 +237,13 @@ class LocalRuntime:
         self.artifacts = LocalArtifactStore(state_dir / "artifacts", s3_bucket=LOCAL_BUCKET)
         self.server = SimulatedEndpointServer()
         self.fleet = SimulatedFleet(
-            self.clock, self.catalog, self.faults, self.server, artifacts=self.artifacts, account=self.account
+            self.clock,
+            self.catalog,
+            self.faults,
+            self.server,
+            artifacts=self.artifacts,
+            account=self.account,
+            account_id=ACCOUNT,
         )
         # A check waits (real time) for the benchmark runner once the job's virtual time is up, so the
         # real load generator's seconds do not turn into dozens of extra polls.
@@ -266,6 +272,7 @@ class LocalRuntime:
             simulated=True,
             secrets=ProfileSecrets(self.account),
             quotas=ProfileQuotas(self.account),
+            identity=SimulatedIdentity(ACCOUNT),
         )
         use_services(self.services)
         handlers = {name: self._wrap(name, _load(target)) for name, target in FUNCTIONS.values()}

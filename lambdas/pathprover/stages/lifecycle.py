@@ -23,6 +23,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
+from pathprover.brain.feasibility import timeout_limit_reason
 from pathprover.classifier import classify
 from pathprover.classifier.redact import redact
 from pathprover.classifier.scope import FailureOrigin
@@ -288,7 +289,7 @@ def begin(state: ProveState, svc: Services) -> ProveState:
                 f"execution's TimeoutSeconds is reached at {state.run_deadline:%Y-%m-%d %H:%M} UTC",
             )
     estimate = state.run.budget_ceiling_usd or state.run.estimated_cost_usd or 0.0
-    if not svc.ledger.reserve(state.execution_id, state.config_id, estimate, state.max_cost_usd):
+    if not svc.ledger.reserve(state.execution_id, state.budget_key, estimate, state.max_cost_usd):
         svc.ledger.release_lease(state.config_id, owner)
         spent, reserved = svc.ledger.totals(state.execution_id)
         return _skip(
@@ -1026,14 +1027,31 @@ def check(state: ProveState, svc: Services) -> ProveState:
             state, stage, f"{stage} exceeded its timeout: still running after {record.polls} polls", "deadline"
         )
     wait = suggest_wait(elapsed, expected, billing)
-    if billing and state.billing and state.reserved_usd > 0:
-        # Never sleep past the point where the reservation runs out.
-        left = state.reserved_usd - _billing_cost(svc, state, now) - _clean_cost(svc, state)
-        wait = max(10, min(wait, int(left / _price(svc, state) * 3600)))
     if state.deadline is not None:
         wait = max(10, min(wait, int((state.deadline - now).total_seconds()) + 1))
         wait = max(wait, _event_floor_wait(state, now))
+    budget_wait = _budget_wait(svc, state, now) if billing else None
+    if budget_wait is not None:
+        # Last, so nothing (not even the history-events floor) sleeps past the point where the reservation
+        # runs out; too close to it to wait at all is the budget stop, now.
+        if budget_wait < MIN_POLL_S:
+            return _stop_for_budget(state, svc, now, stage)
+        wait = min(wait, budget_wait)
     return _poll_later(state, state.job, wait)
+
+
+MIN_POLL_S: Final = 10
+"""The shortest Wait between two polls."""
+
+
+def _budget_wait(svc: Services, state: ProveState, now: datetime) -> int | None:
+    """Seconds until the reservation (less the clean-up) is spent at the current billing rate: every open
+    resource bills (an endpoint and a training job, or two endpoints, during tune and adapter)."""
+    open_spans = sum(1 for span in state.billing.values() if len(span) == 1)
+    if not open_spans or state.reserved_usd <= 0:
+        return None
+    left = state.reserved_usd - _billing_cost(svc, state, now) - _clean_cost(svc, state)
+    return int(left / (_price(svc, state) * open_spans) * 3600)
 
 
 EVENTS_PER_POLL: Final = EVENTS_PER_STATE + EVENTS_PER_TASK + EVENTS_PER_STATE
@@ -1068,6 +1086,11 @@ def _over_budget(state: ProveState, svc: Services, now: datetime, stage: str) ->
     spent = _billing_cost(svc, state, now) + _clean_cost(svc, state)
     if spent < state.reserved_usd:
         return None
+    return _stop_for_budget(state, svc, now, stage)
+
+
+def _stop_for_budget(state: ProveState, svc: Services, now: datetime, stage: str) -> ProveState:
+    spent = _billing_cost(svc, state, now) + _clean_cost(svc, state)
     return _fail(
         state,
         stage,
@@ -1168,12 +1191,18 @@ def handle_failure(state: ProveState, svc: Services, error: dict[str, Any] | Non
     if keep:
         state.notes.append("resources kept for post-mortem (KEEP_ON_FAILURE)")
     state.actual_cost_usd = round(_billing_cost(svc, state, now) + (0.0 if keep else _clean_cost(svc, state)), 4)
+    retryable, reason = verdict.retryable, failure.reason
+    if verdict.category == "timeout" and verdict.failure_scope == "config":
+        limit = timeout_limit_reason(state.previous_timeouts, state.run.timeout_multiplier)
+        if limit is not None:  # the guide's "retry with longer timeout", bounded
+            retryable, reason = False, f"{limit}; last: {reason}"
+            failure.retryable = False
     record = failure_record(
         _context(state, now),
         now,
         category=verdict.category,
-        retryable=verdict.retryable,
-        reason=failure.reason,
+        retryable=retryable,
+        reason=reason,
         stage=failure.stage,
         scope=verdict.failure_scope,
     )
@@ -1298,7 +1327,7 @@ def settle(state: ProveState, svc: Services) -> ProveState:
     if state.outcome == "skipped":
         return state
     state.actual_cost_usd = _billing_cost(svc, state, now)
-    svc.ledger.settle(state.execution_id, state.config_id, state.actual_cost_usd)
+    svc.ledger.settle(state.execution_id, state.budget_key, state.actual_cost_usd)
     svc.ledger.release_lease(state.config_id, _lease_owner(state))
     if state.outcome == "pending":
         state.outcome = "completed" if state.status == "finished" else "error"

@@ -112,7 +112,11 @@ class ProveState(BaseModel):
 
     execution_id: str
     run: RunConfig
-    attempt: int = Field(default=1, ge=1)
+    attempt: int = Field(default=1, ge=1, description="attempts of this config so far, this one included")
+    previous_timeouts: int = Field(default=0, ge=0, description="the config's timeouts before this attempt")
+    substitute_of: str | None = Field(
+        default=None, description="instance type whose capacity failure this prove replaces (same config)"
+    )
     lane: int = 0
     explicit: bool = Field(default=False, description="an explicit TARGET (re-proved even if proved before)")
     planned_at: datetime | None = None
@@ -181,6 +185,11 @@ class ProveState(BaseModel):
     @property
     def config_id(self) -> str:
         return self.run.config_id
+
+    @property
+    def budget_key(self) -> str:
+        """The ledger key of its reservation: a substitute reserves apart from the prove it replaces."""
+        return self.config_id if self.substitute_of is None else f"{self.config_id}@{self.run.instance_type}"
 
     @property
     def polls(self) -> int:

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
+from pathprover.core.runconfig import CAPACITY_RESERVATION_ARN
 from pathprover.core.targets import ValidationTarget
 from pathprover.stages.state import ProveState
 
@@ -39,6 +40,14 @@ class WorkflowInput(BaseModel):
     KEEP_ON_FAILURE: StrictBool = False
     FILTERS: WorkflowFilters | None = None
     INCLUDE_CATALOG: StrictBool = Field(default=False, description="search the catalog's values, not only those seen")
+    CAPACITY_RESERVATIONS: dict[
+        Annotated[str, Field(pattern=r"^ml\.[a-z0-9-]+\.[a-z0-9]+$")],
+        Annotated[str, Field(pattern=CAPACITY_RESERVATION_ARN)],
+    ] = Field(
+        default_factory=dict,
+        max_length=50,
+        description="instance type -> SageMaker training plan ARN: capacity-only types are proved only with one",
+    )
 
 
 class ProveSummary(BaseModel):
@@ -52,6 +61,9 @@ class ProveSummary(BaseModel):
     failure_stage: str | None = None
     failure_reason: str | None = None
     skip_reason: str | None = None
+    attempt: int = 1
+    substitute_of: str | None = Field(default=None, description="the instance type a capacity failure left")
+    notes: list[str] = Field(default_factory=list)
     tuned: bool = False
     transitions: int = 0
     lambda_invocations: int = 0

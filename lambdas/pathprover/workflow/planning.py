@@ -8,12 +8,12 @@ from typing import Any, Final
 
 from pydantic import ValidationError
 
-from pathprover.brain.feasibility import FeasibilityRules, Placement
+from pathprover.brain.feasibility import FeasibilityRules, Placement, multiplier_after
 from pathprover.brain.gaps import search_gaps
-from pathprover.brain.history import read_history
-from pathprover.brain.plan import ceiling_of, estimate, make_plan, usage_of
+from pathprover.brain.history import PriorAttempts, read_history, read_prior_attempts
+from pathprover.brain.plan import ceiling_of, estimate, make_plan, place_target, usage_of
 from pathprover.catalog import CatalogError
-from pathprover.core.runconfig import RunConfig
+from pathprover.core.runconfig import InfraParams, RunConfig, has_account_placeholder, resolve_account
 from pathprover.core.targets import TargetError, to_run_config
 from pathprover.services import Services
 from pathprover.stages.batch_input import batch_input_problem
@@ -58,17 +58,64 @@ def token_secret_missing(svc: Services) -> str | None:
     return None
 
 
-def _targets_to_runs(request: WorkflowInput, svc: Services) -> list[RunConfig]:
+def deploying_account(svc: Services) -> str | None:
+    """The account id a literal ACCOUNT stands for: settings first, else the identity adapter (STS / simulated)."""
+    if svc.settings.account_id:
+        return svc.settings.account_id
+    return svc.identity.account_id() if svc.identity is not None else None
+
+
+def _resolved(arn: str, svc: Services, where: str) -> str:
+    """An ARN fit to send to SageMaker: a literal ACCOUNT becomes the deploying account, or the input is refused."""
+    if not has_account_placeholder(arn):
+        return arn
+    try:
+        return resolve_account(arn, deploying_account(svc))
+    except ValueError as exc:
+        raise InvalidInput(f"{where}: {exc}") from exc
+
+
+def reservations_of(request: WorkflowInput, svc: Services) -> dict[str, str]:
+    """CAPACITY_RESERVATIONS with every ACCOUNT resolved, keyed by the catalog's instance name."""
+    resolved: dict[str, str] = {}
+    for name, arn in request.CAPACITY_RESERVATIONS.items():
+        try:
+            instance = svc.catalog.instance(name)
+        except CatalogError as exc:
+            raise InvalidInput(f"CAPACITY_RESERVATIONS: {exc}") from exc
+        resolved[instance.name] = _resolved(arn, svc, f"CAPACITY_RESERVATIONS[{name}]")
+    return resolved
+
+
+def _targets_to_runs(
+    request: WorkflowInput, svc: Services, rules: FeasibilityRules, choices: dict[str, str]
+) -> list[RunConfig]:
     runs = []
     missing_token: str | None = None
     checked_token = False
-    for index, target in enumerate(request.TARGETS or []):
+    quota = svc.quotas.instance_quota if svc.quotas is not None else None
+    for index, written in enumerate(request.TARGETS or []):
+        where = f"TARGETS[{index}]"
         try:
+            target = written
+            if target.instance_type is not None and not target.infra_params.capacity_reservation_arn:
+                arn = rules.reservations.get(svc.catalog.instance(target.instance_type).name)
+                if arn is not None:  # the run's plan for this type serves a target that names none
+                    target = target.model_copy(update={"infra_params": InfraParams(capacity_reservation_arn=arn)})
+            target, reason = place_target(target, rules, quota)
+            if (arn := target.infra_params.capacity_reservation_arn) is not None:
+                target = target.model_copy(
+                    update={"infra_params": InfraParams(capacity_reservation_arn=_resolved(arn, svc, where))}
+                )
             run = to_run_config(target, svc.catalog)
+        except InvalidInput:
+            raise
         except (TargetError, CatalogError, ValueError) as exc:
-            raise InvalidInput(f"TARGETS[{index}]: {exc}") from exc
+            raise InvalidInput(f"{where}: {exc}") from exc
+        if reason is not None:
+            choices[run.config_id] = reason
         if (problem := batch_input_problem(run, svc.catalog)) is not None:
-            raise InvalidInput(f"TARGETS[{index}]: {problem}; nothing was started")
+            raise InvalidInput(f"{where}: {problem}; nothing was started")
         if svc.catalog.model(run.model_name).gated:
             if not checked_token:
                 missing_token, checked_token = token_secret_missing(svc), True
@@ -94,18 +141,43 @@ def _targets_to_runs(request: WorkflowInput, svc: Services) -> list[RunConfig]:
     return runs
 
 
+def _with_prior_timeouts(run: RunConfig, prior: PriorAttempts, svc: Services) -> RunConfig:
+    """An explicit target is retried like a gap: its earlier timeouts lengthen its timeouts (and its budget)."""
+    multiplier = multiplier_after(prior.timeouts)
+    if multiplier == run.timeout_multiplier:
+        return run
+    placement = Placement(model=svc.catalog.model(run.model_name), instance=svc.catalog.instance(run.instance_type))
+    scale = multiplier / run.timeout_multiplier
+    hours = round((run.estimated_hours or 0.0) * scale, 4)
+    cost = round(hours * placement.instance.price_per_hour_usd, 2)
+    return run.model_copy(
+        update={
+            "timeout_multiplier": multiplier,
+            "estimated_hours": hours,
+            "estimated_cost_usd": cost,
+            "budget_ceiling_usd": ceiling_of(cost),
+        }
+    )
+
+
 def plan_execution(raw: Any, execution_id: str, svc: Services) -> ExecutionPlan:
     request = parse_input(raw)
     planned_at = svc.clock.now()
     excluded: list[dict[str, Any]] = []
     counts: dict[str, int] = {}
     gaps_total = 0
+    rules = FeasibilityRules(svc.catalog, reservations_of(request, svc))
+    choices: dict[str, str] = {}
+    priors: dict[str, PriorAttempts] = {}
     if request.TARGETS:
         source = "targets"
         runs: list[RunConfig] = []
         spent = 0.0
         seen: dict[str, int] = {}
-        for position, run in enumerate(_targets_to_runs(request, svc)):
+        written = _targets_to_runs(request, svc, rules, choices)
+        priors = read_prior_attempts(svc.store, [run.config_id for run in written])
+        written = [_with_prior_timeouts(run, priors.get(run.config_id, PriorAttempts()), svc) for run in written]
+        for position, run in enumerate(written):
             cost = run.budget_ceiling_usd or 0.0
             reason = None
             if run.config_id in seen:
@@ -149,7 +221,6 @@ def plan_execution(raw: Any, execution_id: str, svc: Services) -> ExecutionPlan:
         source = "gaps"
         history = read_history(svc.store)
         filters = request.FILTERS.model_dump(exclude_none=True) if request.FILTERS else None
-        rules = FeasibilityRules(svc.catalog)
         search = search_gaps(
             history,
             svc.catalog,
@@ -174,6 +245,7 @@ def plan_execution(raw: Any, execution_id: str, svc: Services) -> ExecutionPlan:
         excluded = [e.as_dict() for e in plan.excluded]
         counts = plan.excluded_counts
         gaps_total = plan.gaps_total
+        priors = read_prior_attempts(svc.store, [run.config_id for run in runs])
     lanes_count = max(1, min(request.PARALLEL_LANES, len(runs) or 1))
     lanes = [
         LaneTask(
@@ -217,6 +289,8 @@ def plan_execution(raw: Any, execution_id: str, svc: Services) -> ExecutionPlan:
                 max_cost_usd=request.MAX_COST_PER_RUN,
                 keep_on_failure=request.KEEP_ON_FAILURE,
                 plan=stage_plan(run),
+                attempt=priors.get(run.config_id, PriorAttempts()).attempts + 1,
+                previous_timeouts=priors.get(run.config_id, PriorAttempts()).timeouts,
                 explicit=source == "targets",
                 planned_at=planned_at,
                 events_allowance=allowance,
@@ -244,6 +318,14 @@ def plan_execution(raw: Any, execution_id: str, svc: Services) -> ExecutionPlan:
                 "estimated_cost_usd": r.estimated_cost_usd,
                 "reserved_usd": r.budget_ceiling_usd,
                 "tuned": r.tuning is not None,
+                "attempt": priors.get(r.config_id, PriorAttempts()).attempts + 1,
+                "timeout_multiplier": r.timeout_multiplier,
+                **({"instance_choice": choices[r.config_id]} if r.config_id in choices else {}),
+                **(
+                    {"capacity_reservation_arn": r.infra_params.capacity_reservation_arn}
+                    if r.infra_params.capacity_reservation_arn
+                    else {}
+                ),
             }
             for r in runs
         ],

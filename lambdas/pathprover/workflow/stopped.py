@@ -84,7 +84,8 @@ def clean_up_stopped(execution_id: str, svc: Services, reason: str = "the execut
     held = svc.ledger.in_flight(execution_id)
     planned = _planned_proves(execution_id, svc) if held else {}
     for config_id, holding in held.items():
-        prove = planned.get(config_id)
+        # A capacity substitute reserves under `<config_id>@<instance type>` (ProveState.budget_key).
+        prove = planned.get(config_id.split("@", 1)[0])
         if prove is not None and holding.lease_owner is not None and not _recorded(svc, execution_id, config_id):
             ctx = ProveContext(
                 vector=prove.run.vector,

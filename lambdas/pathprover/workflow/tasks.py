@@ -10,6 +10,7 @@ from pathprover.stages import lifecycle
 from pathprover.stages.state import ProveState
 from pathprover.workflow.models import DoneRef, LaneTask, ProveSummary
 from pathprover.workflow.planning import load_next, run_key
+from pathprover.workflow.substitute import capacity_substitute, push_front
 
 TRANSIENT_CODES = frozenset(
     {
@@ -100,7 +101,12 @@ def settle_and_next(event: dict[str, Any], svc: Services) -> dict[str, Any]:
         prove.notes.append(f"task error before settle: {lane.error.get('Error')}: {lane.error.get('Cause')}"[:500])
         prove.outcome = "error"
     prove = retry_transient(lambda: lifecycle.settle(prove, svc))
+    substitute, why = retry_transient(lambda: capacity_substitute(prove, svc))
+    if why is not None:
+        prove.notes.append(why)
     lane.done.append(_file_summary(lane, summarise(prove, svc), svc))
+    if substitute is not None:
+        retry_transient(lambda: push_front(lane, substitute, svc))
     return retry_transient(lambda: load_next(lane, svc)).model_dump(mode="json")
 
 
@@ -150,6 +156,9 @@ def summarise(prove: ProveState, svc: Services) -> ProveSummary:
         failure_stage=failure.stage if failure else None,
         failure_reason=failure.reason[:500] if failure else None,
         skip_reason=prove.skip_reason,
+        attempt=prove.attempt,
+        substitute_of=prove.substitute_of,
+        notes=list(prove.notes),
         tuned=prove.run.tuning is not None,
         transitions=prove.transitions,
         lambda_invocations=prove.lambda_invocations,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathprover.adapters.aws.clients import AwsClients
 from pathprover.adapters.aws.codebuild import CodeBuildBuilder
 from pathprover.adapters.aws.executions import StepFunctionsExecutions
+from pathprover.adapters.aws.identity import StsIdentity
 from pathprover.adapters.aws.ledger import DynamoLedger
 from pathprover.adapters.aws.quotas import ServiceQuotasLookup
 from pathprover.adapters.aws.results import AthenaResultsStore
@@ -52,4 +53,5 @@ def build_aws_services(settings: Settings, catalog: Catalog) -> Services:
         executions=StepFunctionsExecutions(clients, settings.state_machine_arn) if settings.state_machine_arn else None,
         secrets=SecretsManagerLookup(clients),
         quotas=ServiceQuotasLookup(clients),
+        identity=StsIdentity(clients),
     )

@@ -62,6 +62,7 @@ NEW_ACCOUNT_ENDPOINT_QUOTAS: Final[Mapping[str, int]] = MappingProxyType(
         "ml.p5.48xlarge": 0,  # AUDIT
         "ml.p5e.48xlarge": 0,  # assumption (as p5.48xlarge)
         "ml.p5en.48xlarge": 0,  # assumption (as p5.48xlarge)
+        "ml.p6-b200.48xlarge": 0,  # assumption (as p5.48xlarge; capacity-only: runs on a training plan)
         "ml.inf2.xlarge": 1,  # assumption (no source for inf2; small sizes usable like g6.xlarge)
         "ml.inf2.8xlarge": 1,  # assumption
         "ml.inf2.24xlarge": 0,  # assumption (large sizes 0, like the GPU families)
@@ -71,6 +72,16 @@ NEW_ACCOUNT_ENDPOINT_QUOTAS: Final[Mapping[str, int]] = MappingProxyType(
 """'<instance type> for endpoint usage' on a new account, by instance type; sources in the comments above."""
 NEW_ACCOUNT_DEFAULT_ENDPOINT_QUOTA: Final[int | None] = 0
 """The quota of an instance type missing from the table: 0 (assumption: an unknown type is not granted)."""
+
+
+@dataclass(frozen=True)
+class SimulatedIdentity:
+    """The simulated account's id (the local runtime's, so the guide's ARNs work unchanged)."""
+
+    account: str
+
+    def account_id(self) -> str:
+        return self.account
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ at create time, and the outcome surfaces when the virtual clock gets there:
   :class:`~pathprover.adapters.local.account.AccountProfile`) would be exceeded by the
   instances still held by endpoints plus this request -> CreateEndpoint refused
   (ResourceLimitExceeded);
+* a capacity-only type (``capacity_only_instance_types`` in ``catalog/simulation.yaml``) without a
+  training plan -> InsufficientCapacity; a plan ARN of another account -> ValidationException;
 * a scarce family (p5, p5e, p4de by default) -> InsufficientCapacity at create for a
   deterministic share of (config_id, attempt) (``capacity_failure_fraction``, default 0);
 * a ``deploy`` (or the spec's stage, e.g. ``adapter``) fault -> Failed with the fault's text;
@@ -457,6 +459,25 @@ class SimulatedFleet:
             "Please retry using a different ML instance type or after some time. (simulated)"
         )
 
+    def _reservation_refused(self, operation: str, instance_type: str, arn: str | None) -> str | None:
+        """A capacity-only type (the simulation's own list) runs only on a training plan of this account;
+        a plan ARN naming another account (or the guide's literal ACCOUNT) is refused as SageMaker would."""
+        if arn:
+            account = arn.split(":")[4] if arn.count(":") >= 5 else ""
+            if account != self.account_id:
+                return (
+                    f"{operation} failed: ValidationException: The training plan {arn} is not valid for account "
+                    f"{self.account_id}. (simulated)"
+                )
+            return None
+        if instance_type not in self.facts.capacity_only_instance_types:
+            return None
+        return (
+            f"{operation} failed: InsufficientCapacity: Unable to provision requested ML compute capacity for "
+            f"{instance_type}: on-demand capacity is not offered for this instance type. Please retry with a "
+            "training plan (capacity reservation) for it. (simulated)"
+        )
+
     def _instance_refused(self, operation: str, field_path: str, instance_type: str) -> str:
         known = ", ".join(sorted(self.catalog.instances)[:8])
         return (
@@ -602,6 +623,9 @@ class SimulatedFleet:
                 over = self._quota_refusal(operation, instance.name, spec.instance_count, now)
                 if over is not None:
                     return refused(over)
+            reservation = self._reservation_refused(operation, instance.name, spec.capacity_reservation_arn)
+            if reservation is not None:
+                return refused(reservation)
             if self._scarce(instance, spec.config_id, spec.attempt):
                 return refused(self._capacity_text(operation, instance.name))
 
@@ -832,6 +856,9 @@ class SimulatedFleet:
                 return refused(
                     self._instance_refused("CreateTrainingJob", "resourceConfig.instanceType", spec.instance_type)
                 )
+            reservation = self._reservation_refused("CreateTrainingJob", instance.name, spec.capacity_reservation_arn)
+            if reservation is not None:
+                return refused(reservation)
             if self._scarce(instance, spec.config_id, spec.attempt):
                 return refused(self._capacity_text("CreateTrainingJob", instance.name))
             model = self._model_spec(context)

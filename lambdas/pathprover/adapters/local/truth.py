@@ -174,6 +174,8 @@ class SimulationFacts(_Facts):
     sources: dict[str, str]
     accelerators: dict[str, AcceleratorFacts]
     unlisted_reserved_gib: float = Field(ge=0)
+    capacity_only_instance_types: tuple[str, ...] = ()
+    """Types offered only on reserved capacity: no endpoint or job without a training plan."""
     context_gib: float = Field(ge=0)
     vllm: VllmFacts
     sglang: SglangFacts
