@@ -60,9 +60,12 @@ def _looks_like_aws_secret(candidate: str) -> bool:
 
 def _hf_token(match: re.Match[str]) -> str:
     body, rest = match.group("body"), match.group("rest") or ""
-    if not any(c.isupper() or c.isdigit() for c in body):
+    cut = bool(rest) and len(body) < HF_TOKEN_BODY
+    # The part of the next line a token cut by a line break would continue with.
+    tail = rest.lstrip("\r\n")[: HF_TOKEN_BODY - len(body)] if cut else ""
+    if not any(c.isupper() or c.isdigit() for c in body + tail):
         return match.group(0)  # hf_transfer, hf_hub_download: names, not tokens
-    if rest and len(body) < HF_TOKEN_BODY:
+    if cut:
         # A token cut by a line break: its remaining characters are the start of the next line.
         newline = rest[: len(rest) - len(rest.lstrip("\r\n"))]
         continuation = rest[len(newline) :]
