@@ -218,3 +218,18 @@ def test_a_runs_spend_stays_within_its_budget(seeded, budget):
     assert outcome.status == "SUCCEEDED", outcome.cause
     assert outcome.summary["actual_cost_usd"] <= budget
     assert spent <= budget + 1e-6 and abs(reserved) < 1e-6
+
+
+def test_a_dry_run_without_json_shows_the_plan_and_why_the_instance(tmp_path):
+    # Given the guide's pre-staging example (no instance type) and the capacity one over the default budget
+    targets = _targets_file(tmp_path, "json", "list")
+    # When a person dry-runs it at the default $50
+    result = CliRunner().invoke(
+        app, ["run", "--dry-run", "--targets", str(targets), "--warehouse", str(tmp_path / "w")], catch_exceptions=False
+    )
+    # Then the plan table lists the prove it would run, why that instance, and what it left out and why
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "Plan (dry run): 1 proves" in out and "gemma-4-31B-it" in out
+    assert "cheapest feasible instance for google/gemma-4-31B-it" in out
+    assert "over_budget 1" in out and "MAX_COST_PER_RUN $50.00" in out

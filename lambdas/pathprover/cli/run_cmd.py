@@ -229,6 +229,39 @@ def run_command(
         raise typer.Exit(1)
 
 
+def _print_plan(out: Console, result: dict[str, Any]) -> None:
+    """A dry run proves nothing: show what it would prove, and what it left out and why."""
+    planned = result.get("planned") or []
+    table = Table(title=f"Plan (dry run): {len(planned)} proves")
+    for col in ("config_id", "model", "instance", "target", "quant", "tp", "est. $", "reserved $"):
+        table.add_column(col)
+    for p in planned:
+        table.add_row(
+            str(p.get("config_id")),
+            str(p.get("model_name")),
+            str(p.get("instance_type")),
+            str(p.get("deployment_target")),
+            str(p.get("quantization")),
+            str(p.get("tp_degree")),
+            f"{p.get('estimated_cost_usd') or 0:.2f}",
+            f"{p.get('reserved_usd') or 0:.2f}",
+        )
+    out.print(table)
+    for p in planned:
+        if p.get("instance_choice"):
+            out.print(f"{p.get('config_id')}: {escape(str(p['instance_choice']))}", highlight=False)
+    total = sum(float(p.get("reserved_usd") or 0) for p in planned)
+    out.print(f"would reserve ${total:.2f} of ${result.get('max_cost_usd', 0):.2f}", highlight=False)
+    counts = result.get("excluded_counts") or {}
+    if counts:
+        examples = {e.get("kind"): e.get("reason") for e in reversed(result.get("excluded") or [])}
+        out.print("left out of the plan:", highlight=False)
+        for kind, n in sorted(counts.items(), key=lambda kv: -kv[1]):
+            out.print(f"  {kind} {n:,}: {escape(str(examples.get(kind) or ''))}", highlight=False)
+    elif not planned:
+        out.print("nothing to prove: no gap or target is left within the limits", highlight=False)
+
+
 def _failure_cell(prove: dict[str, Any]) -> str:
     """The failure's category, with its scope when someone other than the config is at fault."""
     category = prove.get("failure_category")
@@ -258,6 +291,9 @@ def _print_summary(out: Console, result: dict[str, Any]) -> None:
     )
     if result.get("status") != "SUCCEEDED" and result.get("cause"):
         out.print(f"[red]{escape(_cause_line(result.get('error'), result['cause']))}[/red]", highlight=False)
+    if result.get("dry_run"):
+        _print_plan(out, result)
+        return
     table = Table(title="Proves (simulated fleet)")
     for col in ("config_id", "model", "instance", "status", "failure", "transitions", "polls", "est. $", "actual $"):
         table.add_column(col)
