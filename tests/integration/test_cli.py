@@ -327,3 +327,11 @@ def test_on_an_empty_warehouse_gaps_and_plan_start_from_the_catalog(tmp_path):
     assert len(plan["selected"]) == 5
     assert len({(s["model_family"], s["instance_family"]) for s in plan["selected"]}) == 5
     assert plan["reserved_total_usd"] <= 25
+
+
+def test_version_prints_the_installed_version_and_exits_0():
+    from importlib.metadata import version
+
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout.strip() == f"pathprover {version('pathprover')}"

@@ -47,6 +47,27 @@ app = typer.Typer(
 report_app = typer.Typer(help="The operations guide's monitoring reports.", no_args_is_help=True)
 app.add_typer(report_app, name="report")
 
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"pathprover {version('pathprover')}")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            typer.echo("pathprover (not installed: no version)")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    show_version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Find, plan and prove untested ML-serving configuration paths."""
+
+
 # Piped output keeps whole lines (rich would wrap at 80 columns).
 out = Console(width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
