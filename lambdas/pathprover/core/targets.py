@@ -126,7 +126,7 @@ def to_run_config(target: ValidationTarget, catalog: Catalog) -> RunConfig:
             raise TargetError(refusal)
     if target.adapter_s3_uri is not None:
         extra["adapter_s3_uri"] = target.adapter_s3_uri
-    return RunConfig(
+    run = RunConfig(
         vector=vector,
         model_name=model.name,
         instance_type=instance.name,
@@ -135,6 +135,15 @@ def to_run_config(target: ValidationTarget, catalog: Catalog) -> RunConfig:
         tuning=tuning,
         **extra,
     )
+    # What the generate stage would refuse (a quantization the engine cannot run, a serving_params key it
+    # does not take, a target the stack does not offer) is refused here, before a lease or a reservation.
+    from pathprover.generate.render import RenderError, check_run
+
+    try:
+        check_run(run, catalog)
+    except RenderError as exc:
+        raise TargetError(str(exc)) from None
+    return run
 
 
 def lora_refusal(
@@ -171,6 +180,8 @@ def _describe(exc: ValidationError, where: str) -> str:
 
 def parse_targets(data: Any, source: str = "targets") -> list[ValidationTarget]:
     """A single target object or a list of them."""
+    if data is None:
+        raise TargetError(f"{source}: no targets (the document is empty)")
     items = data if isinstance(data, list) else [data]
     if not items:
         raise TargetError(f"{source}: no targets")
