@@ -196,7 +196,9 @@ def gaps(
 @app.command()
 def plan(
     max_proves: Annotated[int, typer.Option(help="MAX_PROVES_PER_RUN", min=0)] = DEFAULT_MAX_PROVES,
-    max_cost: Annotated[float, typer.Option(help="MAX_COST_PER_RUN in USD", min=0.0)] = DEFAULT_MAX_COST_USD,
+    max_cost: Annotated[
+        float, typer.Option(help="MAX_COST_PER_RUN in USD", min=0.0, max=1_000_000.0)
+    ] = DEFAULT_MAX_COST_USD,
     catalog_values: Annotated[bool, typer.Option("--catalog", help="Also search the catalog's values")] = False,
     model_family: Annotated[list[str] | None, typer.Option(help="Only these model families")] = None,
     instance_family: Annotated[list[str] | None, typer.Option(help="Only these instance families")] = None,
@@ -300,7 +302,7 @@ def nearest_cmd(
                 raise UserError(f"--model-name {model_name} is in family {family}, not {model_family}")
             model_family = family
         if instance_type is not None:
-            family = catalog.family_of_instance_type(instance_type)
+            family = catalog.instance(instance_type).family  # a typo is refused with the close matches
             if instance_family is not None and instance_family.lower() != family:
                 raise UserError(f"--instance-type {instance_type} is in family {family}, not {instance_family}")
             instance_family = family
