@@ -77,7 +77,23 @@ class ValidationTarget(BaseModel):
 
 
 def to_run_config(target: ValidationTarget, catalog: Catalog) -> RunConfig:
-    """Fill what the target leaves out from the catalog; unknown model or instance names are errors."""
+    """Fill what the target leaves out from the catalog; unknown names and what the renderer would refuse are errors.
+
+    What the generate stage would refuse (a quantization the engine cannot run, a serving_params key it
+    does not take, a target the stack does not offer) is refused here, before a lease or a reservation.
+    """
+    from pathprover.generate.render import RenderError, check_run
+
+    run = run_config_of(target, catalog)
+    try:
+        check_run(run, catalog)
+    except RenderError as exc:
+        raise TargetError(str(exc)) from None
+    return run
+
+
+def run_config_of(target: ValidationTarget, catalog: Catalog) -> RunConfig:
+    """The RunConfig a target asks for, names checked against the catalog, before the renderer's checks."""
     from pathprover.core.dimensions import ConfigVector
 
     if target.instance_type is None:
@@ -126,7 +142,7 @@ def to_run_config(target: ValidationTarget, catalog: Catalog) -> RunConfig:
             raise TargetError(refusal)
     if target.adapter_s3_uri is not None:
         extra["adapter_s3_uri"] = target.adapter_s3_uri
-    run = RunConfig(
+    return RunConfig(
         vector=vector,
         model_name=model.name,
         instance_type=instance.name,
@@ -135,15 +151,6 @@ def to_run_config(target: ValidationTarget, catalog: Catalog) -> RunConfig:
         tuning=tuning,
         **extra,
     )
-    # What the generate stage would refuse (a quantization the engine cannot run, a serving_params key it
-    # does not take, a target the stack does not offer) is refused here, before a lease or a reservation.
-    from pathprover.generate.render import RenderError, check_run
-
-    try:
-        check_run(run, catalog)
-    except RenderError as exc:
-        raise TargetError(str(exc)) from None
-    return run
 
 
 def lora_refusal(

@@ -62,8 +62,9 @@ class WorkflowInput(BaseModel):
                 if given
             ]
             if ignored:
+                verb = "steer" if len(ignored) > 1 else "steers"
                 raise ValueError(
-                    f"{' and '.join(ignored)} {'steer' if len(ignored) > 1 else 'steers'} the gap search, which TARGETS replaces: give one or the other"
+                    f"{' and '.join(ignored)} {verb} the gap search, which TARGETS replaces: give one or the other"
                 )
         return self
 
