@@ -38,7 +38,7 @@ def parse_input(raw: Any) -> WorkflowInput:
         problems = []
         for error in exc.errors():
             field = ".".join(str(p) for p in error["loc"]) or "input"
-            problems.append(f"{field}: {error['msg']}")
+            problems.append(f"{field}: {str(error['msg']).removeprefix('Value error, ')}")
         raise InvalidInput("invalid input: " + "; ".join(problems)) from exc
 
 
