@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from pathprover.cli.app import app
 from pathprover.workflow.planning import InvalidInput, plan_execution
 from tests.support.local_services import local_services
 
+SHIPPED_CATALOG = Path(__file__).resolve().parents[2] / "catalog"
 GOOD = {"model_name": "Qwen/Qwen3-8B", "instance_type": "ml.g5.xlarge"}
 TP_PLAN_ARN = "arn:aws:sagemaker:us-east-2:111111111111:training-plan/tp-1"
 
@@ -47,6 +49,7 @@ class Case:
     file: tuple[str, bytes] | None = None  # the input file written before the command runs
     stdin: bytes | None = None
     table: bool = False  # a one-row Parquet table at {in}/rows.parquet (for `sql`)
+    catalog_file: tuple[str, bytes] | None = None  # the shipped catalog copied to {in}/cat, this file replaced
 
 
 # --------------------------------------------------------------------------- the execution input
@@ -515,9 +518,37 @@ def _json(value: Any) -> bytes:
     return json.dumps(value).encode()
 
 
+def _catalog_cases() -> list[Case]:
+    """A catalog folder someone edited (PATHPROVER_CATALOG_DIR): every command that reads it says which file."""
+    broken = [
+        ("instances-yaml", "instances.yaml", b"instances: [oops\n"),
+        ("models-binary", "models.yaml", b"\x00\x01"),
+        ("engines-empty", "deployment_configs.yaml", b""),
+        ("space-bad-value", "search_space.yaml", b"values: {tp_degree: [two]}\n"),
+    ]
+    commands = {
+        "run": ("run",),
+        "run-targets": ("run", "--targets", "{in}/t.json"),
+        "plan": ("plan",),
+        "render": ("render", "--config", "{in}/c.json", "--out", "out"),
+    }
+    return [
+        Case(
+            f"catalog-{name}-{command}",
+            file_name,
+            args=args,
+            file=("c.json", json.dumps(GOOD).encode()),
+            catalog_file=(file_name, content),
+        )
+        for name, file_name, content in broken
+        for command, args in commands.items()
+    ]
+
+
 EXECUTION_CASES = _execution_cases()
 COMMAND_CASES = [
     *_file_cases(),
+    *_catalog_cases(),
     *[
         Case(
             f"targets-file-{c.id}",
@@ -568,6 +599,10 @@ def test_a_bad_command_input_is_refused_naming_it_and_creates_nothing(
         (inputs / case.file[0]).write_bytes(case.file[1])
     if case.table:
         duckdb.sql(f"COPY (SELECT 'qwen3' AS model_family) TO '{inputs / 'rows.parquet'}' (FORMAT parquet)")
+    if case.catalog_file is not None:
+        shutil.copytree(SHIPPED_CATALOG, inputs / "cat")
+        (inputs / "cat" / case.catalog_file[0]).write_bytes(case.catalog_file[1])
+        monkeypatch.setenv("PATHPROVER_CATALOG_DIR", str(inputs / "cat"))
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("PATHPROVER_WAREHOUSE", str(tmp_path / "wh"))
     before = _snapshot(tmp_path)
