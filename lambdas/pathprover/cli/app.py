@@ -31,6 +31,7 @@ from pathprover.brain.plan import DEFAULT_MAX_COST_USD, DEFAULT_MAX_PROVES, make
 from pathprover.catalog import Catalog, CatalogError, load_catalog
 from pathprover.cli.run_cmd import run_command, serve_command
 from pathprover.core.dimensions import DIMENSIONS, ConfigVector, DimensionValueError
+from pathprover.core.documents import describe_validation_error
 from pathprover.core.records import manual_unfeasible_record
 from pathprover.generate.cli import render_command
 from pathprover.loadgen.cli import loadgen_command
@@ -75,8 +76,7 @@ def people_errors() -> Iterator[None]:
     except (UserError, WarehouseError, HistoryError, SpaceError, CatalogError, DimensionValueError) as exc:
         fail(str(exc))
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}" for e in exc.errors())
-        fail(problems)
+        fail(describe_validation_error(exc))
 
 
 def emit_json(payload: Any) -> None:

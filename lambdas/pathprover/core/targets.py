@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from pathprover.catalog import Catalog
 from pathprover.core.dimensions import DeploymentConfigName, DeploymentTarget, Quantization, TpDegree
-from pathprover.core.documents import DocumentError, load_document
+from pathprover.core.documents import DocumentError, describe_validation_error, load_document
 from pathprover.core.runconfig import (
     REQUIRED_STAGES,
     BenchmarkWorkload,
@@ -177,14 +177,6 @@ def lora_refusal(
     return None if refusal is None else f"{'tune' if tuning is not None else 'adapter'}: {refusal}"
 
 
-def _describe(exc: ValidationError, where: str) -> str:
-    problems = []
-    for error in exc.errors():
-        loc = ".".join(str(p) for p in error["loc"])
-        problems.append(f"{where}{'.' + loc if loc else ''}: {error['msg']}")
-    return "; ".join(problems)
-
-
 def parse_targets(data: Any, source: str = "targets") -> list[ValidationTarget]:
     """A single target object or a list of them."""
     if data is None:
@@ -200,7 +192,7 @@ def parse_targets(data: Any, source: str = "targets") -> list[ValidationTarget]:
         try:
             targets.append(ValidationTarget.model_validate(item))
         except ValidationError as exc:
-            raise TargetError(_describe(exc, where)) from exc
+            raise TargetError(describe_validation_error(exc, where)) from exc
         except ValueError as exc:
             raise TargetError(f"{where}: {exc}") from exc
     return targets

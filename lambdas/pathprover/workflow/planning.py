@@ -13,6 +13,7 @@ from pathprover.brain.gaps import SpaceError, search_gaps
 from pathprover.brain.history import PriorAttempts, read_history, read_prior_attempts
 from pathprover.brain.plan import ceiling_of, estimate, make_plan, place_target, usage_of
 from pathprover.catalog import CatalogError
+from pathprover.core.documents import describe_validation_error
 from pathprover.core.runconfig import InfraParams, RunConfig, has_account_placeholder, resolve_account
 from pathprover.core.targets import TargetError, to_run_config
 from pathprover.services import Services
@@ -35,11 +36,7 @@ def parse_input(raw: Any) -> WorkflowInput:
     try:
         return WorkflowInput.model_validate(raw)
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            field = ".".join(str(p) for p in error["loc"]) or "input"
-            problems.append(f"{field}: {str(error['msg']).removeprefix('Value error, ')}")
-        raise InvalidInput("invalid input: " + "; ".join(problems)) from exc
+        raise InvalidInput("invalid input: " + describe_validation_error(exc)) from exc
 
 
 def token_secret_missing(svc: Services) -> str | None:
