@@ -36,7 +36,7 @@ from pydantic import ValidationError
 
 from pathprover.catalog import Catalog, CatalogError, load_catalog
 from pathprover.core.runconfig import RunConfig
-from pathprover.core.targets import TargetError, ValidationTarget, parse_targets, to_run_config
+from pathprover.core.targets import TargetError, ValidationTarget, parse_targets, run_config_of, to_run_config
 from pathprover.generate import (
     ENGINES,
     Bundle,
@@ -70,8 +70,9 @@ def catalog() -> Catalog:
 
 
 def make_run(catalog: Catalog, **fields: Any) -> RunConfig:
+    """The run a target asks for, without the plan's render checks: these tests exercise the renderer's own."""
     (target,) = parse_targets(fields)
-    return to_run_config(target, catalog)
+    return run_config_of(target, catalog)
 
 
 def qwen8b(catalog: Catalog, config: str = "transformers-vllm", target: str = "realtime-inference", **extra: Any):
@@ -418,6 +419,19 @@ def test_quantization_and_flask_params_reach_the_engine(catalog, tmp_path):
     assert argv == ["--max-new-tokens", "256", "--num-gpus", "4", "--trust-remote-code"]
     with pytest.raises(RenderError, match="quantization: http-flask cannot run 'fp8'"):
         render_bundle(qwen8b(catalog, "http-flask", quantization="fp8"), catalog)
+
+
+def test_the_plan_refuses_what_the_renderer_would_before_anything_is_taken(catalog):
+    (target,) = parse_targets(
+        {
+            "model_name": "Qwen/Qwen3-8B",
+            "instance_type": "ml.g5.12xlarge",
+            "deployment_config": "http-flask",
+            "quantization": "fp8",
+        }
+    )
+    with pytest.raises(TargetError, match="quantization: http-flask cannot run 'fp8'"):
+        to_run_config(target, catalog)
 
 
 def test_model_path_follows_model_source(catalog, tmp_path):

@@ -31,6 +31,7 @@ from pathprover.brain.plan import DEFAULT_MAX_COST_USD, DEFAULT_MAX_PROVES, make
 from pathprover.catalog import Catalog, CatalogError, load_catalog
 from pathprover.cli.run_cmd import run_command, serve_command
 from pathprover.core.dimensions import DIMENSIONS, ConfigVector, DimensionValueError
+from pathprover.core.documents import describe_validation_error
 from pathprover.core.records import manual_unfeasible_record
 from pathprover.generate.cli import render_command
 from pathprover.loadgen.cli import loadgen_command
@@ -96,8 +97,7 @@ def people_errors() -> Iterator[None]:
     except (UserError, WarehouseError, HistoryError, SpaceError, CatalogError, DimensionValueError) as exc:
         fail(str(exc))
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}" for e in exc.errors())
-        fail(problems)
+        fail(describe_validation_error(exc))
 
 
 def emit_json(payload: Any) -> None:
@@ -217,7 +217,9 @@ def gaps(
 @app.command()
 def plan(
     max_proves: Annotated[int, typer.Option(help="MAX_PROVES_PER_RUN", min=0)] = DEFAULT_MAX_PROVES,
-    max_cost: Annotated[float, typer.Option(help="MAX_COST_PER_RUN in USD", min=0.0)] = DEFAULT_MAX_COST_USD,
+    max_cost: Annotated[
+        float, typer.Option(help="MAX_COST_PER_RUN in USD", min=0.0, max=1_000_000.0)
+    ] = DEFAULT_MAX_COST_USD,
     catalog_values: Annotated[bool, typer.Option("--catalog", help="Also search the catalog's values")] = False,
     model_family: Annotated[list[str] | None, typer.Option(help="Only these model families")] = None,
     instance_family: Annotated[list[str] | None, typer.Option(help="Only these instance families")] = None,
@@ -321,7 +323,7 @@ def nearest_cmd(
                 raise UserError(f"--model-name {model_name} is in family {family}, not {model_family}")
             model_family = family
         if instance_type is not None:
-            family = catalog.family_of_instance_type(instance_type)
+            family = catalog.instance(instance_type).family  # a typo is refused with the close matches
             if instance_family is not None and instance_family.lower() != family:
                 raise UserError(f"--instance-type {instance_type} is in family {family}, not {instance_family}")
             instance_family = family

@@ -74,7 +74,7 @@ def _progress_printer(console: Console) -> Any:
 
 def run_command(
     max_proves: Annotated[int, typer.Option(help="MAX_PROVES_PER_RUN", min=0)] = 10,
-    max_cost: Annotated[float, typer.Option(help="MAX_COST_PER_RUN in USD", min=0.0)] = 50.0,
+    max_cost: Annotated[float, typer.Option(help="MAX_COST_PER_RUN in USD", min=0.0, max=1_000_000.0)] = 50.0,
     lanes: Annotated[int, typer.Option(help="PARALLEL_LANES: proves running at once", min=1, max=16)] = 1,
     targets: Annotated[Path | None, typer.Option(help="Prove exactly these validation targets (JSON or YAML)")] = None,
     faults: Annotated[Path | None, typer.Option(help="YAML list of faults to inject into the simulated fleet")] = None,
@@ -139,14 +139,14 @@ def run_command(
             payload["TARGETS"] = [
                 t.model_dump(mode="json", exclude_none=True, exclude_defaults=True) for t in load_targets(targets)
             ]
-        plan = load_faults(faults) if faults is not None else FaultPlan()
+        catalog = load_catalog(settings_for(warehouse).catalog_dir)
+        plan = load_faults(faults, catalog) if faults is not None else FaultPlan()
         parse_input(payload)  # the state machine checks it too; here a mistake is one line, nothing started
+        try:
+            rules = FeasibilityRules(catalog, payload.get("CAPACITY_RESERVATIONS"))
+        except CatalogError as exc:
+            raise TargetError(f"--capacity-reservation: {exc}") from exc
         if targets is not None:
-            catalog = load_catalog(settings_for(warehouse).catalog_dir)
-            try:
-                rules = FeasibilityRules(catalog, payload.get("CAPACITY_RESERVATIONS"))
-            except CatalogError as exc:
-                raise TargetError(f"--capacity-reservation: {exc}") from exc
             for index, item in enumerate(load_targets(targets)):
                 try:
                     placed, _ = place_target(item, rules)
@@ -163,7 +163,7 @@ def run_command(
                     to_run_config(placed, catalog)
                 except (TargetError, CatalogError, ValueError) as exc:
                     raise TargetError(f"{targets}[{index}]: {exc}") from exc
-    except (TargetError, FaultFileError, InvalidInput) as exc:
+    except (TargetError, FaultFileError, InvalidInput, CatalogError) as exc:
         fail(str(exc))
     settings = settings_for(warehouse)
     store = open_store(warehouse, None)
@@ -366,14 +366,16 @@ def serve_command(
     import threading
 
     from pathprover.adapters.local.faults import FaultFileError, FaultPlan, load_faults
+    from pathprover.catalog import CatalogError, load_catalog
     from pathprover.cli.app import fail, settings_for
     from pathprover.runtime.local import ACCOUNT, REGION, LocalRuntime
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     err = Console(stderr=True)
     try:
-        plan = load_faults(faults) if faults is not None else FaultPlan()
-    except FaultFileError as exc:
+        catalog = load_catalog(settings_for(warehouse).catalog_dir)
+        plan = load_faults(faults, catalog) if faults is not None else FaultPlan()
+    except (FaultFileError, CatalogError) as exc:
         fail(str(exc))
     settings = settings_for(warehouse)
     stop = threading.Event()

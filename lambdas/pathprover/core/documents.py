@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
 
 class DocumentError(ValueError):
@@ -69,3 +70,18 @@ def load_document(path: Path) -> Any:
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         detail = " ".join(str(exc).split())
         raise DocumentError(f"{path}: not valid {'JSON' if is_json else 'YAML'}: {detail}") from None
+
+
+def describe_validation_error(exc: ValidationError, where: str | None = None) -> str:
+    """A pydantic error as one line a person can act on: ``<where>.<field>: <problem>; ...``.
+
+    The one formatting of validation errors for every input (execution input, targets, CLI flags,
+    render configs): the field's dotted path (``input`` when the whole value is wrong) and pydantic's
+    message without its ``Value error, `` prefix.
+    """
+    problems = []
+    for error in exc.errors():
+        loc = ".".join(str(part) for part in error["loc"])
+        field = f"{where}{'.' + loc if loc else ''}" if where else (loc or "input")
+        problems.append(f"{field}: {str(error['msg']).removeprefix('Value error, ')}")
+    return "; ".join(problems)

@@ -136,6 +136,28 @@ class BenchmarkWorkload(BaseModel):
         return tuple(sorted(set(value)))
 
 
+KV_CACHE_DTYPES: Final = frozenset({"auto", "fp8", "fp8_e4m3", "fp8_e5m2", "fp8_inc", "bfloat16", "float16"})
+DTYPES: Final = frozenset({"auto", "half", "float16", "bfloat16", "float", "float32"})
+_POSITIVE_INT_PARAMS: Final = frozenset(
+    {"max_model_len", "context_length", "max_seq_len", "max_num_seqs", "max_num_batched_tokens", "max_new_tokens"}
+)
+
+
+def _known_param_problem(key: str, value: ServingValue) -> str | None:
+    """Why a well-known engine argument has a value its engine would refuse at start-up (None: fine)."""
+    if key in _POSITIVE_INT_PARAMS and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        return f"{value!r} is not a whole number of at least 1"
+    if key == "gpu_memory_utilization" and (
+        isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1
+    ):
+        return f"{value!r} is not a fraction in (0, 1]"
+    if key == "kv_cache_dtype" and value not in KV_CACHE_DTYPES:
+        return f"{value!r} is not one of {', '.join(sorted(KV_CACHE_DTYPES))}"
+    if key == "dtype" and value not in DTYPES:
+        return f"{value!r} is not one of {', '.join(sorted(DTYPES))}"
+    return None
+
+
 def validate_serving_params(params: dict[str, Any]) -> dict[str, ServingValue]:
     """Reject keys that cannot become a safe `SM_<ENGINE>_<KEY>` variable, before anything is rendered."""
     clean: dict[str, ServingValue] = {}
@@ -158,6 +180,8 @@ def validate_serving_params(params: dict[str, Any]) -> dict[str, ServingValue]:
             clean[key] = value
         else:
             raise ValueError(f"serving_params.{key}: value must be a string, number or boolean, got {value!r}")
+        if (problem := _known_param_problem(key, clean[key])) is not None:
+            raise ValueError(f"serving_params.{key}: {problem}")
     return clean
 
 

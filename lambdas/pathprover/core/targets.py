@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from pathprover.catalog import Catalog
 from pathprover.core.dimensions import DeploymentConfigName, DeploymentTarget, Quantization, TpDegree
-from pathprover.core.documents import DocumentError, load_document
+from pathprover.core.documents import DocumentError, describe_validation_error, load_document
 from pathprover.core.runconfig import (
     REQUIRED_STAGES,
     BenchmarkWorkload,
@@ -77,7 +77,23 @@ class ValidationTarget(BaseModel):
 
 
 def to_run_config(target: ValidationTarget, catalog: Catalog) -> RunConfig:
-    """Fill what the target leaves out from the catalog; unknown model or instance names are errors."""
+    """Fill what the target leaves out from the catalog; unknown names and what the renderer would refuse are errors.
+
+    What the generate stage would refuse (a quantization the engine cannot run, a serving_params key it
+    does not take, a target the stack does not offer) is refused here, before a lease or a reservation.
+    """
+    from pathprover.generate.render import RenderError, check_run
+
+    run = run_config_of(target, catalog)
+    try:
+        check_run(run, catalog)
+    except RenderError as exc:
+        raise TargetError(str(exc)) from None
+    return run
+
+
+def run_config_of(target: ValidationTarget, catalog: Catalog) -> RunConfig:
+    """The RunConfig a target asks for, names checked against the catalog, before the renderer's checks."""
     from pathprover.core.dimensions import ConfigVector
 
     if target.instance_type is None:
@@ -161,16 +177,10 @@ def lora_refusal(
     return None if refusal is None else f"{'tune' if tuning is not None else 'adapter'}: {refusal}"
 
 
-def _describe(exc: ValidationError, where: str) -> str:
-    problems = []
-    for error in exc.errors():
-        loc = ".".join(str(p) for p in error["loc"])
-        problems.append(f"{where}{'.' + loc if loc else ''}: {error['msg']}")
-    return "; ".join(problems)
-
-
 def parse_targets(data: Any, source: str = "targets") -> list[ValidationTarget]:
     """A single target object or a list of them."""
+    if data is None:
+        raise TargetError(f"{source}: no targets (the document is empty)")
     items = data if isinstance(data, list) else [data]
     if not items:
         raise TargetError(f"{source}: no targets")
@@ -182,7 +192,7 @@ def parse_targets(data: Any, source: str = "targets") -> list[ValidationTarget]:
         try:
             targets.append(ValidationTarget.model_validate(item))
         except ValidationError as exc:
-            raise TargetError(_describe(exc, where)) from exc
+            raise TargetError(describe_validation_error(exc, where)) from exc
         except ValueError as exc:
             raise TargetError(f"{where}: {exc}") from exc
     return targets

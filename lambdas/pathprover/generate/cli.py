@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from pathprover.brain.feasibility import FeasibilityRules
 from pathprover.brain.plan import place_target
 from pathprover.catalog import CatalogError, load_catalog
+from pathprover.core.documents import describe_validation_error
 from pathprover.core.runconfig import InfraParams, resolve_account
 from pathprover.core.targets import TargetError, load_targets, to_run_config
 from pathprover.generate.render import render_bundle, write_bundle
@@ -26,10 +27,6 @@ from pathprover.settings import Settings
 
 def _one_line(text: str) -> str:
     return "; ".join(part.strip() for part in str(text).splitlines() if part.strip())
-
-
-def _describe(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(str(p) for p in error['loc']) or 'input'}: {error['msg']}" for error in exc.errors())
 
 
 def _fail(message: str) -> typer.Exit:
@@ -74,7 +71,7 @@ def render_command(
         bundle = render_bundle(run, catalog, image_repo=image_repo, model_s3_uri=model_s3_uri)
         write_bundle(bundle, out)
     except ValidationError as exc:  # before ValueError: pydantic's error is one
-        raise _fail(_describe(exc)) from None
+        raise _fail(describe_validation_error(exc)) from None
     except (TargetError, CatalogError, ValueError) as exc:
         raise _fail(str(exc)) from None
     except OSError as exc:

@@ -32,7 +32,7 @@ from typing import Any, Final
 
 import jinja2
 
-from pathprover.catalog import Catalog, DeploymentConfig, InstanceType
+from pathprover.catalog import Catalog, DeploymentConfig, InstanceType, ModelSpec
 from pathprover.core.runconfig import RunConfig, ServingValue, has_account_placeholder, validate_serving_params
 from pathprover.generate.bundle import Bundle, bundle_tarball, bundle_zip, write_bundle
 from pathprover.generate.engines import EngineSpec, engine_spec
@@ -47,6 +47,7 @@ __all__ = [
     "RenderError",
     "bundle_tarball",
     "bundle_zip",
+    "check_run",
     "default_containers_dir",
     "parse_base_image_registry",
     "render_bundle",
@@ -414,26 +415,20 @@ def _json_bytes(payload: Any) -> bytes:
 # --- the bundle ---------------------------------------------------------------------------
 
 
-def render_bundle(
-    run: RunConfig,
-    catalog: Catalog,
-    *,
-    image_repo: str = "pathprover",
-    model_s3_uri: str | None = None,
-    hf_token_secret: str = DEFAULT_HF_TOKEN_SECRET,
-    benchmark_base_image: str = BENCHMARK_BASE_IMAGE,
-    templates_dir: Path | None = None,
-    base_image_registry: str | None = None,
-) -> Bundle:
-    """Render every file `run` needs into a :class:`Bundle` (same inputs -> same digest).
+def check_run(run: RunConfig, catalog: Catalog) -> None:
+    """Everything :func:`render_bundle` checks before any template runs, without rendering.
 
-    `model_s3_uri` is the prefix the weights are staged under; it is only meaningful (and only
-    accepted) when `run.stages` includes "stage". `base_image_registry` (see :class:`BaseImageRegistry`)
-    makes the Dockerfiles pull their parent images through that ECR registry's pull-through cache instead
-    of anonymously from Docker Hub / ECR Public / Quay; None (the default, and local use) pulls them from
-    the upstream. Raises :class:`RenderError` (a ValueError) or :class:`~pathprover.catalog.CatalogError`
-    naming the field, before any template runs.
+    The plan calls it for every explicit target, so an engine that cannot take the quantization, a
+    serving_params key the engine refuses or a target the stack does not offer is refused before a
+    lease or a reservation is taken (not at the generate stage, against a real config).
+    Raises :class:`RenderError` or :class:`~pathprover.catalog.CatalogError` naming the field.
     """
+    _checked(run, catalog)
+
+
+def _checked(
+    run: RunConfig, catalog: Catalog
+) -> tuple[DeploymentConfig, InstanceType, ModelSpec, EngineSpec, list[tuple[str, str]], dict[str, Any] | None]:
     vector = run.vector
     target = vector.deployment_target
     config = catalog.deployment_config(vector.deployment_config)
@@ -442,7 +437,6 @@ def render_bundle(
             f"deployment_target: {config.name} does not offer {target!r} (it offers {', '.join(config.targets)})"
         )
     instance = catalog.instance(run.instance_type)
-    base_image = config.image_for(instance.accelerator_kind)
     model = catalog.model(run.model_name)
     if config.quantization_rule(vector.quantization) is None:
         raise RenderError(
@@ -473,6 +467,33 @@ def render_bundle(
             "infra_params.capacity_reservation_arn: batch-transform jobs cannot use a capacity reservation "
             "(CreateTransformJob has no CapacityReservationConfig); use realtime-inference or async-inference"
         )
+    return config, instance, model, spec, serving_env, lora_ctx
+
+
+def render_bundle(
+    run: RunConfig,
+    catalog: Catalog,
+    *,
+    image_repo: str = "pathprover",
+    model_s3_uri: str | None = None,
+    hf_token_secret: str = DEFAULT_HF_TOKEN_SECRET,
+    benchmark_base_image: str = BENCHMARK_BASE_IMAGE,
+    templates_dir: Path | None = None,
+    base_image_registry: str | None = None,
+) -> Bundle:
+    """Render every file `run` needs into a :class:`Bundle` (same inputs -> same digest).
+
+    `model_s3_uri` is the prefix the weights are staged under; it is only meaningful (and only
+    accepted) when `run.stages` includes "stage". `base_image_registry` (see :class:`BaseImageRegistry`)
+    makes the Dockerfiles pull their parent images through that ECR registry's pull-through cache instead
+    of anonymously from Docker Hub / ECR Public / Quay; None (the default, and local use) pulls them from
+    the upstream. Raises :class:`RenderError` (a ValueError) or :class:`~pathprover.catalog.CatalogError`
+    naming the field, before any template runs.
+    """
+    vector = run.vector
+    target = vector.deployment_target
+    config, instance, model, spec, serving_env, lora_ctx = _checked(run, catalog)
+    base_image = config.image_for(instance.accelerator_kind)
     registry, repository = split_image_repo(image_repo)
     cache = parse_base_image_registry(base_image_registry) if base_image_registry else None
     pulled_base_image = cache.pull_reference(base_image) if cache else base_image

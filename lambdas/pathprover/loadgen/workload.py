@@ -47,6 +47,11 @@ _WORD_TEXT: Final = """
 WORDS: Final[tuple[str, ...]] = tuple(_WORD_TEXT.split())
 
 
+MAX_CONCURRENCY: Final = 1024
+"""The benchmark stage's bound on a level (as BenchmarkWorkload.concurrency_levels): one process, that many streams."""
+MAX_LEVELS: Final = 16
+
+
 class Workload(BaseModel):
     """What the load generator sends; hashed into ``workload_hash``.
 
@@ -71,8 +76,11 @@ class Workload(BaseModel):
     @field_validator("concurrency")
     @classmethod
     def _positive_levels(cls, value: tuple[int, ...]) -> tuple[int, ...]:
-        if not value or any(c < 1 for c in value):
-            raise ValueError("concurrency levels must be a non-empty list of integers >= 1")
+        if not value or any(c < 1 or c > MAX_CONCURRENCY for c in value) or len(value) > MAX_LEVELS:
+            raise ValueError(
+                f"concurrency levels must be a non-empty list of at most {MAX_LEVELS} integers from 1 to "
+                f"{MAX_CONCURRENCY}, got {list(value)}"
+            )
         return value
 
     def canonical_json(self) -> str:

@@ -8,19 +8,22 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 
 from pathprover.core.runconfig import CAPACITY_RESERVATION_ARN
 from pathprover.core.targets import ValidationTarget
 from pathprover.stages.state import ProveState
 
+FilterValue = Annotated[str, Field(min_length=1, max_length=100)]
+"""One value a gap search keeps (an empty list would keep nothing: leave the key out instead)."""
+
 
 class WorkflowFilters(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    model_family: list[Annotated[str, Field(max_length=100)]] | None = Field(default=None, max_length=50)
-    instance_family: list[Annotated[str, Field(max_length=100)]] | None = Field(default=None, max_length=50)
-    deployment_config: list[Annotated[str, Field(max_length=100)]] | None = Field(default=None, max_length=50)
+    model_family: list[FilterValue] | None = Field(default=None, min_length=1, max_length=50)
+    instance_family: list[FilterValue] | None = Field(default=None, min_length=1, max_length=50)
+    deployment_config: list[FilterValue] | None = Field(default=None, min_length=1, max_length=50)
 
 
 class WorkflowInput(BaseModel):
@@ -48,6 +51,22 @@ class WorkflowInput(BaseModel):
         max_length=50,
         description="instance type -> SageMaker training plan ARN: capacity-only types are proved only with one",
     )
+
+    @model_validator(mode="after")
+    def _no_search_options_with_targets(self) -> WorkflowInput:
+        """FILTERS and INCLUDE_CATALOG steer the gap search; with TARGETS there is none, so they would be ignored."""
+        if self.TARGETS is not None:
+            ignored = [
+                name
+                for name, given in (("FILTERS", self.FILTERS is not None), ("INCLUDE_CATALOG", self.INCLUDE_CATALOG))
+                if given
+            ]
+            if ignored:
+                verb = "steer" if len(ignored) > 1 else "steers"
+                raise ValueError(
+                    f"{' and '.join(ignored)} {verb} the gap search, which TARGETS replaces: give one or the other"
+                )
+        return self
 
 
 class ProveSummary(BaseModel):

@@ -9,10 +9,11 @@ from typing import Any, Final
 from pydantic import ValidationError
 
 from pathprover.brain.feasibility import FeasibilityRules, Placement, multiplier_after
-from pathprover.brain.gaps import search_gaps
+from pathprover.brain.gaps import SpaceError, search_gaps
 from pathprover.brain.history import PriorAttempts, read_history, read_prior_attempts
 from pathprover.brain.plan import ceiling_of, estimate, make_plan, place_target, usage_of
 from pathprover.catalog import CatalogError
+from pathprover.core.documents import describe_validation_error
 from pathprover.core.runconfig import InfraParams, RunConfig, has_account_placeholder, resolve_account
 from pathprover.core.targets import TargetError, to_run_config
 from pathprover.services import Services
@@ -35,11 +36,7 @@ def parse_input(raw: Any) -> WorkflowInput:
     try:
         return WorkflowInput.model_validate(raw)
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            field = ".".join(str(p) for p in error["loc"]) or "input"
-            problems.append(f"{field}: {error['msg']}")
-        raise InvalidInput("invalid input: " + "; ".join(problems)) from exc
+        raise InvalidInput("invalid input: " + describe_validation_error(exc)) from exc
 
 
 def token_secret_missing(svc: Services) -> str | None:
@@ -221,14 +218,17 @@ def plan_execution(raw: Any, execution_id: str, svc: Services) -> ExecutionPlan:
         source = "gaps"
         history = read_history(svc.store)
         filters = request.FILTERS.model_dump(exclude_none=True) if request.FILTERS else None
-        search = search_gaps(
-            history,
-            svc.catalog,
-            svc.clock.now(),
-            include_catalog=request.INCLUDE_CATALOG,
-            filters=filters,
-            rules=rules,
-        )
+        try:
+            search = search_gaps(
+                history,
+                svc.catalog,
+                svc.clock.now(),
+                include_catalog=request.INCLUDE_CATALOG,
+                filters=filters,
+                rules=rules,
+            )
+        except SpaceError as exc:  # a filter value that matches nothing (a typo): refused, nothing taken yet
+            raise InvalidInput(f"FILTERS: {exc}") from exc
         plan = make_plan(
             search,
             history,

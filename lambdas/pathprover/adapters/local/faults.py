@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, ValidationInfo, field_validator
 
 from pathprover.catalog import Catalog, CatalogError
 from pathprover.classifier import STAGES as FAULT_STAGES
@@ -98,7 +98,7 @@ class Fault(BaseModel):
     match: dict[str, str | int] = Field(default_factory=dict)
     stage: str
     error: str = Field(min_length=1)
-    times: int | None = Field(default=None, ge=1, description="None: every matching job fails")
+    times: StrictInt | None = Field(default=None, ge=1, description="None: every matching job fails")
     fraction: float = Field(
         default=1.0, gt=0.0, le=1.0, description="test faults: the share of requests answered with HTTP 500"
     )
@@ -225,8 +225,27 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in loc) or "(entry)"
 
 
-def parse_faults(raw: Any, source: str = "faults") -> FaultPlan:
-    """Validate already-parsed YAML/JSON (a list of fault mappings) into a plan."""
+def _never_fires(key: str, value: str | int, catalog: Catalog) -> str | None:
+    """Why a ``match`` value can never meet a job (a name the catalog does not have), or None."""
+    try:
+        if key == "model_name":
+            catalog.model(str(value))
+        elif key == "instance_type":
+            catalog.instance(str(value))
+        elif key != "tp_degree" and not catalog.knows(key, value):
+            known = ", ".join(sorted(str(v) for v in catalog.values(key)))
+            return f"unknown {key} {value!r}; known: {known}"
+    except CatalogError as exc:
+        return str(exc)
+    return None
+
+
+def parse_faults(raw: Any, source: str = "faults", catalog: Catalog | None = None) -> FaultPlan:
+    """Validate already-parsed YAML/JSON (a list of fault mappings) into a plan.
+
+    With ``catalog``, a ``match`` value the catalog does not know (a typo: ``qwen33``, ``ml.g5.xlarg``)
+    is refused: the fault could never fire, and the run would prove nothing it was meant to.
+    """
     if raw is None:
         return FaultPlan()
     if isinstance(raw, Mapping) and set(raw) == {"faults"}:
@@ -255,17 +274,21 @@ def parse_faults(raw: Any, source: str = "faults") -> FaultPlan:
                     message = f"unknown field; expected one of {', '.join(Fault.model_fields)}"
                 problems.append(f"field {where!r}: {message}")
             raise FaultFileError(f"{source}: entry {index}: " + "; ".join(problems)) from None
+        if catalog is not None:
+            for key, value in faults[-1].match.items():
+                if (reason := _never_fires(key, value, catalog)) is not None:
+                    raise FaultFileError(f"{source}: entry {index}: field 'match.{key}' can never match: {reason}")
     return FaultPlan(faults)
 
 
-def load_faults(path: Path | str) -> FaultPlan:
+def load_faults(path: Path | str, catalog: Catalog | None = None) -> FaultPlan:
     """Read a fault file (YAML list); a bad entry raises :class:`FaultFileError` naming its index and field."""
     file = Path(path)
     try:
         raw = load_document(file)
     except DocumentError as exc:
         raise FaultFileError(f"fault file {exc}") from None
-    return parse_faults(raw, str(file))
+    return parse_faults(raw, str(file), catalog)
 
 
 # --------------------------------------------------------------------------- what a job runs
