@@ -279,3 +279,12 @@ def test_each_deployments_key_and_topic_accept_only_its_alarms(two_stacks: tuple
     assert publish[0]["Condition"] == statement["Condition"]
     alarms = {a["Properties"]["AlarmName"] for a in blue.resources("AWS::CloudWatch::Alarm").values()}
     assert alarms and all(a.startswith("pathprover-blue-") for a in alarms)
+
+
+def test_cdk_nag_has_no_unacknowledged_findings_in_either_deployment(two_stacks: tuple[Synth, Synth]) -> None:
+    default, _ = two_stacks
+    result = AwsSolutionsChecks(verbose=True).validate_scope(default.app)
+    findings = [
+        f"{v.rule_name}: {', '.join(r.construct_path for r in v.violating_resources)}" for v in result.violations
+    ]
+    assert result.success and not findings, "\n".join(findings)
