@@ -30,7 +30,6 @@ if __name__ == "__main__":
 import aws_cdk as cdk  # noqa: E402
 from cdk_nag import AwsSolutionsChecks  # noqa: E402
 
-from infra import constants as C  # noqa: E402
 from infra.config import HarnessConfig  # noqa: E402
 from infra.stacks.harness_stack import HarnessStack  # noqa: E402
 
@@ -71,16 +70,22 @@ def build_app(
     """The app and its one stack. `context` plays the role of `-c` values (it wins over cdk.json);
     `env` defaults to :func:`environment` (what the CLI resolved), None is environment-agnostic."""
     app = cdk.App(context=FEATURE_FLAGS, post_cli_context=dict(context or {}), outdir=outdir)
-    stack = HarnessStack(
-        app,
-        C.STACK_NAME,
-        config=HarnessConfig.from_node(app.node),
-        env=environment() if env == AUTO else env,
-        description="ML container CI harness: benchmark results (Glue/Athena) and the Path Prover",
-    )
+    config = HarnessConfig.from_node(app.node)
+    stack = add_stack(app, config, env=environment() if env == AUTO else env)
     if nag:
         cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app, verbose=True))
     return app, stack
+
+
+def add_stack(app: cdk.App, config: HarnessConfig, *, env: cdk.Environment | None) -> HarnessStack:
+    """One deployment's stack, named by its `-c PathProverName` (``MlccCiHarnessStack`` without one)."""
+    return HarnessStack(
+        app,
+        config.names.stack,
+        config=config,
+        env=env,
+        description="ML container CI harness: benchmark results (Glue/Athena) and the Path Prover",
+    )
 
 
 def parse_context_args(argv: Sequence[str]) -> dict[str, str]:

@@ -7,10 +7,11 @@ resource is defined.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from constructs import Node
+from aws_cdk import Stack
+from constructs import IConstruct, Node
 from pydantic import ValidationError
 
 from infra import constants as C
@@ -141,6 +142,14 @@ class HarnessConfig:
     """Set with -c UseExistingBenchmarkTable=true: the stack creates no Glue database or table."""
     docker_hub_credential: str | None = None
     """Name or ARN of the `ecr-pullthroughcache/...` secret for the Docker Hub cache rule (None: no rule)."""
+    names: C.Names = field(default_factory=C.Names)
+    """-c PathProverName: every physical name of this deployment (default: today's names)."""
+
+    @property
+    def shares_tables(self) -> bool:
+        """A named deployment on an existing table shares another deployment's results and levels tables
+        (it creates neither); the default deployment on an existing table still creates the levels table."""
+        return self.existing_table is not None and self.names.deployment is not None
 
     @classmethod
     def from_node(cls, node: Node) -> HarnessConfig:
@@ -174,6 +183,12 @@ class HarnessConfig:
                 f"secret whose name starts with {C.DOCKER_HUB_CREDENTIAL_PREFIX!r} (ECR reads pull-through cache "
                 "credentials only from such secrets)"
             )
+        deployment = _optional(ctx.get(C.CTX_NAME))
+        if deployment is not None and not C.DEPLOYMENT_NAME.match(deployment):
+            raise ConfigError(
+                f"-c {C.CTX_NAME}={deployment!r}: expected 1-12 lower-case letters and digits, starting with a "
+                "letter (it scopes every physical name: pathprover-<name>-brain, mlcc-path-prover-<name>, ...)"
+            )
         bundling = (_optional(ctx.get(C.CTX_BUNDLING)) or C.DEFAULT_BUNDLING).lower()
         if bundling not in ("pip", "strict"):
             raise ConfigError(f"-c {C.CTX_BUNDLING}={bundling!r}: expected pip or strict")
@@ -188,6 +203,7 @@ class HarnessConfig:
             strict_bundling=bundling == "strict",
             existing_table=existing_table,
             docker_hub_credential=docker_hub,
+            names=C.Names(deployment),
         )
 
 
@@ -204,4 +220,11 @@ _KEYS = (
     C.CTX_USE_EXISTING_TABLE,
     C.CTX_TABLE_LOCATION,
     C.CTX_DOCKER_HUB_CREDENTIAL,
+    C.CTX_NAME,
 )
+
+
+def names_of(scope: IConstruct) -> C.Names:
+    """The physical names of the deployment ``scope`` belongs to (its stack's -c PathProverName)."""
+    config = getattr(Stack.of(scope), "config", None)
+    return config.names if isinstance(config, HarnessConfig) else C.Names()

@@ -8,6 +8,7 @@ on it cannot drift apart.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -40,6 +41,10 @@ STACK_NAME: Final = "MlccCiHarnessStack"
 # environment-agnostic (AWS::AccountId / AWS::Region in the template), never bound to a made-up account.
 
 CTX_CREATE_PATH_PROVER: Final = "CreatePathProver"
+CTX_NAME: Final = "PathProverName"
+"""A second deployment in the same account and region: `-c PathProverName=blue` makes the stack
+`MlccCiHarnessStack-blue` and scopes every physical name (`pathprover-blue-*`, `mlcc-path-prover-blue`, ...);
+unset, every name is exactly today's (:class:`Names`)."""
 CTX_SCHEDULE: Final = "PathProverSchedule"
 CTX_MAX_PROVES: Final = "PathProverMaxProves"
 CTX_MAX_COST: Final = "PathProverMaxCost"
@@ -123,6 +128,7 @@ TAG_MANAGED_BY: Final = ports.TAG_MANAGED_BY
 TAG_MANAGED_BY_VALUE: Final = ports.TAG_MANAGED_BY_VALUE
 TAG_EXECUTION: Final = ports.TAG_EXECUTION
 TAG_EXPIRY: Final = ports.TAG_EXPIRY
+TAG_STACK: Final = ports.TAG_STACK
 BUILD_TIMEOUT_MINUTES: Final = 120
 STAGE_TIMEOUT_MINUTES: Final = 480
 BENCHMARK_TIMEOUT_MINUTES: Final = 180
@@ -255,6 +261,61 @@ OUTPUT_ATHENA_WORKGROUP: Final = "AthenaWorkgroup"
 OUTPUT_RESULTS_BUCKET: Final = "ResultsBucket"
 OUTPUT_ARTIFACT_BUCKET: Final = "ArtifactBucket"
 OUTPUT_ALARM_TOPIC: Final = "AlarmTopicArn"
+
+# --------------------------------------------------------------------------- one deployment's physical names
+DEPLOYMENT_NAME: Final = re.compile(r"^[a-z][a-z0-9]{0,11}$")
+"""`-c PathProverName`: lower-case letters and digits, at most 12, so every scoped name stays within its
+service's limits (Lambda function names 64, ECR repositories lower-case) and reads as one word in them."""
+
+
+@dataclass(frozen=True)
+class Names:
+    """Every physical name of one deployment, from its `-c PathProverName` (None: today's names, unchanged).
+
+    The constants above are the default deployment's names; a named deployment scopes each of them with
+    :meth:`scoped`: `pathprover-brain` -> `pathprover-blue-brain`, `pathprover` -> `pathprover-blue`,
+    `mlcc-path-prover` -> `mlcc-path-prover-blue`. Names that are not the deployment's own (the Glue
+    database and tables, the pull-through cache and mirror prefixes, SageMaker's `pp-` resources, the
+    Hugging Face secret) are never scoped: they are shared by design (docs/deploy.md, *Two deployments in
+    one account*)."""
+
+    deployment: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.deployment is not None and not DEPLOYMENT_NAME.match(self.deployment):
+            raise ValueError(f"deployment name {self.deployment!r} does not match {DEPLOYMENT_NAME.pattern}")
+
+    @property
+    def stack(self) -> str:
+        """The CloudFormation stack (and the `pathprover:stack` tag of its SageMaker resources)."""
+        return STACK_NAME if self.deployment is None else f"{STACK_NAME}-{self.deployment}"
+
+    def scoped(self, name: str) -> str:
+        """``name`` (one of the constants above) as this deployment spells it."""
+        if self.deployment is None:
+            return name
+        if name in ("pathprover", STATE_MACHINE_NAME):
+            return f"{name}-{self.deployment}"
+        if name.startswith("pathprover-"):
+            return f"pathprover-{self.deployment}-{name.removeprefix('pathprover-')}"
+        raise ValueError(f"{name!r} is not one of the deployment's own names (pathprover*, {STATE_MACHINE_NAME})")
+
+    def function(self, spec: FunctionSpec) -> str:
+        return self.scoped(spec.name)
+
+    @property
+    def state_machine(self) -> str:
+        return self.scoped(STATE_MACHINE_NAME)
+
+    @property
+    def state_machine_log_group(self) -> str:
+        return f"/aws/vendedlogs/states/{self.state_machine}"
+
+    @property
+    def alarm_prefix(self) -> str:
+        """Every alarm is `<this>-<id>`; the topic's and the key's CloudWatch grants match `<this>-*`."""
+        return self.scoped("pathprover")
+
 
 # --------------------------------------------------------------------------- Lambda dependencies
 LAMBDA_REQUIREMENTS: Final = ("pydantic", "pyyaml", "jinja2", "aws-lambda-powertools[tracer]")

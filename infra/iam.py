@@ -90,7 +90,7 @@ WILDCARD_RESOURCES: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
         "Athena query results under the workgroup's output prefix (one object per query id)",
     ),
     (
-        re.compile(rf"^{_ARN}:states:{_REGION_ACCOUNT}:execution:{re.escape(C.STATE_MACHINE_NAME)}:\*$"),
+        re.compile(rf"^{_ARN}:states:{_REGION_ACCOUNT}:execution:{re.escape(C.STATE_MACHINE_NAME)}(-[a-z0-9]+)?:\*$"),
         "the janitor reads the status of this state machine's executions; execution names are generated",
     ),
     (
@@ -102,11 +102,12 @@ WILDCARD_RESOURCES: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
 )
 
 
-def existing_table_objects(bucket: str, prefix: str) -> tuple[re.Pattern[str], str]:
-    """The one extra wildcard a stack on an existing table needs: that table's files, by its configured location."""
+def existing_table_objects(bucket: str, prefix: str, table: str = "results") -> tuple[re.Pattern[str], str]:
+    """The extra wildcard a stack on an existing table needs: that table's files, by its configured location
+    (and, for a named deployment sharing another's tables, the levels table's files beside them)."""
     return (
         re.compile(rf"^arn:{_PART}:s3:::{re.escape(bucket)}/{re.escape(prefix)}\*$"),
-        "Parquet files of the existing results table (-c UseExistingBenchmarkTable, -c BenchmarkTableLocation): "
+        f"Parquet files of the existing {table} table (-c UseExistingBenchmarkTable, -c BenchmarkTableLocation): "
         "one object per write, under dt=YYYY-MM-DD partitions of its location",
     )
 
@@ -132,6 +133,16 @@ def allow(
     return iam.PolicyStatement(
         effect=iam.Effect.ALLOW, actions=list(actions), resources=list(resources), conditions=conditions
     )
+
+
+def own_stack_condition(scope: Construct) -> dict[str, Any]:
+    """Only SageMaker resources this stack's runs made, or made before the stack tag existed:
+    `aws:ResourceTag/pathprover:stack` is this stack's name when present (IfExists: an older resource
+    carries no such tag and stays deletable, as the janitor's `decide` judges it). Put it only on actions
+    whose resource type (endpoint, endpoint-config, model, training-job, transform-job) lists the condition
+    key `aws:ResourceTag/${TagKey}` in the Service Authorization Reference ("Actions, resources, and
+    condition keys for Amazon SageMaker"): on any other, an Allow with it would never match."""
+    return {"StringEqualsIfExists": {f"aws:ResourceTag/{C.TAG_STACK}": Stack.of(scope).stack_name}}
 
 
 def allow_unscoped(actions: Sequence[str], conditions: dict[str, Any] | None = None) -> iam.PolicyStatement:

@@ -3,7 +3,7 @@ janitor deletions, errors and failures."""
 
 from __future__ import annotations
 
-from aws_cdk import ArnFormat, Duration, Stack
+from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_iam as iam
@@ -15,6 +15,8 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra import constants as C
+from infra.config import names_of
+from infra.constructs.encryption import alarm_source_conditions
 
 
 class ProverAlarms(Construct):
@@ -97,31 +99,20 @@ class ProverAlarms(Construct):
         topic = sns.Topic(
             self,
             "Topic",
-            topic_name=C.ALARM_TOPIC,
+            topic_name=names_of(self).scoped(C.ALARM_TOPIC),
             display_name="Path Prover alarms",
             master_key=key,
             enforce_ssl=True,
         )
-        stack = Stack.of(self)
         # CloudWatch publishes an alarm's notification as the service: without this grant (only the TLS
-        # deny CDK adds) every alarm would fire silently. Scoped to this account's Path Prover alarms.
+        # deny CDK adds) every alarm would fire silently. Scoped to this account's alarms of this deployment.
         topic.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="CloudWatchAlarmsPublish",
                 principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
                 actions=["sns:Publish"],
                 resources=[topic.topic_arn],
-                conditions={
-                    "StringEquals": {"aws:SourceAccount": stack.account},
-                    "ArnLike": {
-                        "aws:SourceArn": stack.format_arn(
-                            service="cloudwatch",
-                            resource="alarm",
-                            resource_name="pathprover-*",
-                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                        )
-                    },
-                },
+                conditions=alarm_source_conditions(self),
             )
         )
         if email:
@@ -132,7 +123,7 @@ class ProverAlarms(Construct):
         alarm = cloudwatch.Alarm(
             self,
             construct_id,
-            alarm_name=f"pathprover-{construct_id}",
+            alarm_name=f"{names_of(self).alarm_prefix}-{construct_id}",
             alarm_description=description,
             metric=metric,
             threshold=1,

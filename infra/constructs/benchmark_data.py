@@ -8,7 +8,9 @@ partition projection, so a new day's rows are queryable without a crawler or MSC
 With `-c UseExistingBenchmarkTable=true` the account already has the database and the results table:
 neither is created (CloudFormation would fail on AlreadyExists), and the table's files are where
 `-c BenchmarkTableLocation` says. The levels table is the stack's in either case (the prerequisite
-never made one): it is created in the database, its files in the results bucket.
+never made one): it is created in the database, its files in the results bucket. A named deployment
+(-c PathProverName) on an existing table shares another deployment's tables instead: it creates neither,
+and its levels rows go next to that table's (`s3://<its bucket>/mlcc_ci/benchmark_levels/`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra import constants as C
-from infra.config import TableLocation
+from infra.config import TableLocation, names_of
 from infra.iam import acknowledge
 from pathprover.core import schema
 
@@ -59,9 +61,19 @@ def secure_bucket(
 class BenchmarkData(Construct):
     """Results bucket + Glue database/table + Athena workgroup, and the access-log bucket they share."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, existing_table: TableLocation | None = None) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        existing_table: TableLocation | None = None,
+        shares_tables: bool = False,
+    ) -> None:
         super().__init__(scope, construct_id)
+        if shares_tables and existing_table is None:
+            raise ValueError("sharing another deployment's tables needs the existing table's location")
         self.existing_table = existing_table
+        self.shares_tables = shares_tables
         self.access_logs = self._build_access_logs()
         self.bucket = self._build_results_bucket()
         self.database: glue.CfnDatabase | None = None
@@ -69,7 +81,9 @@ class BenchmarkData(Construct):
         if existing_table is None:
             self.database = self._build_database()
             self.table = self._build_table("Table", schema.RESULTS, self.table_location)
-        self.levels_table = self._build_table("LevelsTable", schema.LEVELS, self.levels_location)
+        self.levels_table: glue.CfnTable | None = None
+        if not shares_tables:
+            self.levels_table = self._build_table("LevelsTable", schema.LEVELS, self.levels_location)
         self.workgroup = self._build_workgroup()
 
     # ------------------------------------------------------------------ where the rows are
@@ -95,11 +109,15 @@ class BenchmarkData(Construct):
 
     @property
     def levels_location(self) -> str:
-        """The levels table's files: always the stack's results bucket."""
+        """The levels table's files: the stack's results bucket, or next to the shared results table's."""
+        if self.shares_tables:
+            return f"s3://{self.table_bucket_name}/{C.LEVELS_PREFIX}"
         return f"s3://{self.bucket.bucket_name}/{C.LEVELS_PREFIX}"
 
     @property
     def levels_objects_arn(self) -> str:
+        if self.shares_tables:
+            return f"{self.table_bucket_arn}/{C.LEVELS_PREFIX}*"
         return self.bucket.arn_for_objects(f"{C.LEVELS_PREFIX}*")
 
     # ------------------------------------------------------------------ buckets
@@ -224,7 +242,7 @@ class BenchmarkData(Construct):
         return athena.CfnWorkGroup(
             self,
             "Workgroup",
-            name=C.ATHENA_WORKGROUP,
+            name=names_of(self).scoped(C.ATHENA_WORKGROUP),
             description="Path Prover and the guide's reports over mlcc_ci.benchmark_results and benchmark_levels",
             state="ENABLED",
             recursive_delete_option=True,

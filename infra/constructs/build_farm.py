@@ -23,6 +23,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra import constants as C
+from infra.config import names_of
 from infra.constructs.benchmark_data import secure_bucket
 from infra.constructs.image_cache import BaseImageCache
 from infra.constructs.runner_image import RunnerImage
@@ -71,9 +72,16 @@ class BuildFarm(Construct):
         self._key = key
         self.hf_token_secret_name = hf_token_secret
         self.artifacts = self._build_artifact_bucket(access_logs)
-        self.repository = self._build_repository("Repository", C.IMAGE_REPOSITORY)
-        self.benchmark_repository = self._build_repository("BenchmarkRepository", C.BENCHMARK_REPOSITORY)
-        self.image_cache = BaseImageCache(self, "BaseImageCache", docker_hub_credential=docker_hub_credential)
+        self.repository = self._build_repository("Repository", names_of(self).scoped(C.IMAGE_REPOSITORY))
+        self.benchmark_repository = self._build_repository(
+            "BenchmarkRepository", names_of(self).scoped(C.BENCHMARK_REPOSITORY)
+        )
+        self.image_cache = BaseImageCache(
+            self,
+            "BaseImageCache",
+            docker_hub_credential=docker_hub_credential,
+            owner=names_of(self).deployment is None,
+        )
         self.runner = RunnerImage(
             self,
             "RunnerImage",
@@ -272,7 +280,7 @@ class BuildFarm(Construct):
         )
 
     def _build_build_project(self) -> codebuild.Project:
-        log_group = self._log_group("BuildLogs", C.BUILD_PROJECT)
+        log_group = self._log_group("BuildLogs", names_of(self).scoped(C.BUILD_PROJECT))
         role, document = self._project_role("BuildRole", "build and push serving images", log_group)
         document.add_statements(
             allow_unscoped(["ecr:GetAuthorizationToken"]),
@@ -283,7 +291,7 @@ class BuildFarm(Construct):
         )
         project = self._project(
             "BuildProject",
-            name=C.BUILD_PROJECT,
+            name=names_of(self).scoped(C.BUILD_PROJECT),
             description="Path Prover: docker build + push of a bundle's serving image (buildspec/build.yml)",
             role=role.without_policy_updates(),
             log_group=log_group,
@@ -306,7 +314,7 @@ class BuildFarm(Construct):
         return project
 
     def _build_stage_project(self) -> codebuild.Project:
-        log_group = self._log_group("StageLogs", C.STAGE_PROJECT)
+        log_group = self._log_group("StageLogs", names_of(self).scoped(C.STAGE_PROJECT))
         role, document = self._project_role("StageRole", "pre-stage model weights to S3", log_group)
         models = artifact_objects(self.artifacts, "models")
         document.add_statements(
@@ -316,7 +324,7 @@ class BuildFarm(Construct):
         )
         return self._project(
             "StageProject",
-            name=C.STAGE_PROJECT,
+            name=names_of(self).scoped(C.STAGE_PROJECT),
             description="Path Prover: pre-stage weights from the Hugging Face hub to S3 (buildspec/stage.yml)",
             role=role.without_policy_updates(),
             log_group=log_group,
@@ -327,7 +335,7 @@ class BuildFarm(Construct):
         )
 
     def _build_benchmark_project(self, image_tag: str) -> codebuild.Project:
-        log_group = self._log_group("BenchmarkLogs", C.BENCHMARK_PROJECT)
+        log_group = self._log_group("BenchmarkLogs", names_of(self).scoped(C.BENCHMARK_PROJECT))
         role, document = self._project_role("BenchmarkRole", "benchmark an endpoint under test", log_group)
         document.add_statements(
             allow_unscoped(["ecr:GetAuthorizationToken"]),
@@ -349,7 +357,7 @@ class BuildFarm(Construct):
         )
         project = self._project(
             "BenchmarkProject",
-            name=C.BENCHMARK_PROJECT,
+            name=names_of(self).scoped(C.BENCHMARK_PROJECT),
             description="Path Prover: `pathprover benchmark-job` against the endpoint under test",
             role=role.without_policy_updates(),
             log_group=log_group,

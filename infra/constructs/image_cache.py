@@ -51,17 +51,30 @@ ECR_MIRROR = (
 
 
 class BaseImageCache(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, docker_hub_credential: str | None) -> None:
+    """The pull-through cache rules (one per upstream; Docker Hub only with a credential).
+
+    A rule's repository prefix is unique in an account and region, so only one deployment can own the
+    rules: the default one (``owner=True``). A named deployment (-c PathProverName) creates none and pulls
+    through the same rules, listing the upstreams they cover (docs/deploy.md, *Two deployments in one
+    account*)."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, docker_hub_credential: str | None, owner: bool = True
+    ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         self.registry = f"{stack.account}.dkr.ecr.{stack.region}.{stack.url_suffix}"
         self.rules: dict[str, ecr.CfnPullThroughCacheRule] = {}
+        self._upstreams: list[str] = []
         for upstream, prefix in C.BASE_IMAGE_CACHE_PREFIXES.items():
             credential = None
             if upstream == C.DOCKER_HUB:
                 if docker_hub_credential is None:
                     continue
                 credential = self._secret_arn(docker_hub_credential)
+            self._upstreams.append(upstream)
+            if not owner:
+                continue
             registry, url = C.PULL_THROUGH_UPSTREAMS[upstream]
             self.rules[upstream] = ecr.CfnPullThroughCacheRule(
                 self,
@@ -74,13 +87,13 @@ class BaseImageCache(Construct):
 
     @property
     def upstreams(self) -> list[str]:
-        """The upstreams with a rule, in the table's order."""
-        return list(self.rules)
+        """The upstreams with a rule (this stack's, or the owning deployment's), in the table's order."""
+        return list(self._upstreams)
 
     @property
     def mirrored(self) -> list[str]:
         """Upstreams without a rule that are mirrored once into ECR instead (Docker Hub without a credential)."""
-        return [u for u in C.BASE_IMAGE_MIRROR_PREFIXES if u not in self.rules]
+        return [u for u in C.BASE_IMAGE_MIRROR_PREFIXES if u not in self._upstreams]
 
     @property
     def spec(self) -> str:
@@ -121,6 +134,6 @@ class BaseImageCache(Construct):
         from pathprover.generate.render import split_image_reference
 
         upstream, path = split_image_reference(image)
-        if upstream not in self.rules:
+        if upstream not in self._upstreams:
             return None
         return f"{self.registry}/{C.BASE_IMAGE_CACHE_PREFIXES[upstream]}/{path}"

@@ -23,13 +23,15 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra import constants as C
+from infra.config import names_of
 from infra.constructs.prover_functions import python_function
-from infra.iam import allow, allow_unscoped, sagemaker_arns
+from infra.iam import allow, allow_unscoped, own_stack_condition, sagemaker_arns
 
 
 def fleet_cleanup_statements(scope: Construct) -> list[iam.PolicyStatement]:
     """List Path Prover's SageMaker resources by tag, delete its endpoints, configs and models, stop its
-    jobs (`SageMakerFleet.inventory/delete`): the janitor's rights, and the stopped-execution clean-up's."""
+    jobs (`SageMakerFleet.inventory/delete`): the janitor's rights, and the stopped-execution clean-up's.
+    Deletes and stops are limited to this stack's resources (:func:`own_stack_condition`)."""
     return [
         allow_unscoped(
             [
@@ -44,15 +46,16 @@ def fleet_cleanup_statements(scope: Construct) -> list[iam.PolicyStatement]:
         allow(
             ["sagemaker:DeleteEndpoint", "sagemaker:DeleteEndpointConfig", "sagemaker:DeleteModel"],
             sagemaker_arns(scope, "endpoint", "endpoint-config", "model"),
+            own_stack_condition(scope),
         ),
         allow(
-            [
-                "sagemaker:DescribeTrainingJob",
-                "sagemaker:DescribeTransformJob",
-                "sagemaker:StopTrainingJob",
-                "sagemaker:StopTransformJob",
-            ],
+            ["sagemaker:DescribeTrainingJob", "sagemaker:DescribeTransformJob"],
             sagemaker_arns(scope, "training-job", "transform-job"),
+        ),
+        allow(
+            ["sagemaker:StopTrainingJob", "sagemaker:StopTransformJob"],
+            sagemaker_arns(scope, "training-job", "transform-job"),
+            own_stack_condition(scope),
         ),
     ]
 
@@ -84,7 +87,7 @@ class Janitor(Construct):
         executions = Stack.of(self).format_arn(
             service="states",
             resource="execution",
-            resource_name=f"{C.STATE_MACHINE_NAME}:*",
+            resource_name=f"{names_of(self).state_machine}:*",
             arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
         return python_function(

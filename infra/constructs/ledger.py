@@ -7,6 +7,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
 from infra import constants as C
+from infra.config import names_of
 
 
 class Ledger(Construct):
@@ -24,7 +25,7 @@ class Ledger(Construct):
         return dynamodb.Table(
             self,
             "Table",
-            table_name=C.LEDGER_TABLE,
+            table_name=names_of(self).scoped(C.LEDGER_TABLE),
             partition_key=dynamodb.Attribute(name=C.LEDGER_PARTITION_KEY, type=dynamodb.AttributeType.STRING),
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
             time_to_live_attribute=C.LEDGER_TTL_ATTRIBUTE,

@@ -20,9 +20,18 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra import constants as C
+from infra.config import names_of
 from infra.constructs.benchmark_data import BenchmarkData
 from infra.constructs.build_farm import BuildFarm, artifact_objects, list_areas
-from infra.iam import acknowledge, allow, allow_unscoped, least_privilege_role, sagemaker_arns, xray_statement
+from infra.iam import (
+    acknowledge,
+    allow,
+    allow_unscoped,
+    least_privilege_role,
+    own_stack_condition,
+    sagemaker_arns,
+    xray_statement,
+)
 
 PANDAS_LAYER_MAPPING = "AwsSdkPandasLayerByRegion"
 
@@ -38,6 +47,7 @@ class Access:
 def shared_environment(data: BenchmarkData, ledger: dynamodb.ITable, farm: BuildFarm) -> dict[str, str]:
     """Every PATHPROVER_* variable pathprover.settings.Settings reads on AWS, plus Powertools'."""
     stack = Stack.of(farm)
+    names = names_of(farm)
     training_image = f"{C.TRAINING_IMAGE_ACCOUNT}.dkr.ecr.{stack.region}.{stack.url_suffix}/{C.TRAINING_IMAGE_PATH}"
     return {
         "PATHPROVER_RUNTIME": "aws",
@@ -45,7 +55,7 @@ def shared_environment(data: BenchmarkData, ledger: dynamodb.ITable, farm: Build
         "PATHPROVER_RESULTS_BUCKET": data.table_bucket_name,
         # Where the table's files are (for a runtime that writes to the table's own location).
         "PATHPROVER_TABLE_LOCATION": data.table_location,
-        "PATHPROVER_ATHENA_WORKGROUP": C.ATHENA_WORKGROUP,
+        "PATHPROVER_ATHENA_WORKGROUP": names.scoped(C.ATHENA_WORKGROUP),
         "PATHPROVER_GLUE_DATABASE": C.GLUE_DATABASE,
         "PATHPROVER_GLUE_TABLE": C.GLUE_TABLE,
         "PATHPROVER_GLUE_LEVELS_TABLE": C.GLUE_LEVELS_TABLE,
@@ -53,9 +63,11 @@ def shared_environment(data: BenchmarkData, ledger: dynamodb.ITable, farm: Build
         "PATHPROVER_ARTIFACT_BUCKET": farm.artifacts.bucket_name,
         "PATHPROVER_IMAGE_REPOSITORY_URI": farm.repository.repository_uri,
         "PATHPROVER_SAGEMAKER_ROLE_ARN": farm.sagemaker_role.role_arn,
-        "PATHPROVER_BUILD_PROJECT": C.BUILD_PROJECT,
-        "PATHPROVER_STAGE_PROJECT": C.STAGE_PROJECT,
-        "PATHPROVER_BENCHMARK_PROJECT": C.BENCHMARK_PROJECT,
+        "PATHPROVER_BUILD_PROJECT": names.scoped(C.BUILD_PROJECT),
+        "PATHPROVER_STAGE_PROJECT": names.scoped(C.STAGE_PROJECT),
+        "PATHPROVER_BENCHMARK_PROJECT": names.scoped(C.BENCHMARK_PROJECT),
+        # The pathprover:stack tag of every SageMaker resource; the janitor deletes only this stack's.
+        "PATHPROVER_STACK": stack.stack_name,
         "PATHPROVER_LEDGER_TABLE": ledger.table_name,
         "PATHPROVER_HF_TOKEN_SECRET": farm.hf_token_secret_name,
         "PATHPROVER_TRAINING_IMAGE": training_image,
@@ -128,12 +140,13 @@ def python_function(
     statements: list[iam.PolicyStatement],
 ) -> lambda_.Function:
     """A Path Prover function: its own role (logs to its own group, X-Ray, `statements`), Python 3.12."""
-    log_group = function_log_group(scope, f"{spec.key}Logs", spec.name)
+    name = names_of(scope).function(spec)
+    log_group = function_log_group(scope, f"{spec.key}Logs", name)
     role, _ = least_privilege_role(
         scope,
         f"{spec.key}Role",
         assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-        description=f"Path Prover {spec.name} ({spec.handler})",
+        description=f"Path Prover {name} ({spec.handler})",
         statements=[
             allow(["logs:CreateLogStream", "logs:PutLogEvents"], [log_group.log_group_arn]),
             xray_statement(),
@@ -143,7 +156,7 @@ def python_function(
     function = lambda_.Function(
         scope,
         spec.key,
-        function_name=spec.name,
+        function_name=name,
         description=f"Path Prover: {spec.handler}",
         runtime=lambda_.Runtime.PYTHON_3_12,
         architecture=lambda_.Architecture.X86_64,
@@ -289,7 +302,9 @@ class ProverFunctions(Construct):
         stack = Stack.of(self)
         data = self._data
         bucket = data.bucket
-        workgroup = stack.format_arn(service="athena", resource="workgroup", resource_name=C.ATHENA_WORKGROUP)
+        workgroup = stack.format_arn(
+            service="athena", resource="workgroup", resource_name=names_of(self).scoped(C.ATHENA_WORKGROUP)
+        )
         statements = [
             allow(
                 [
@@ -320,17 +335,20 @@ class ProverFunctions(Construct):
                 )
             )
         else:
-            # The existing table's files are in another bucket: list only its table prefix there.
+            # The existing table's files are in another bucket: list only its table prefix there (and the
+            # levels prefix beside it when the tables are another deployment's).
+            own = [] if data.shares_tables else [f"{C.LEVELS_PREFIX}*"]
+            theirs = [f"{C.LEVELS_PREFIX}*"] if data.shares_tables else []
             statements += [
                 allow(
                     ["s3:ListBucket"],
                     [bucket.bucket_arn],
-                    {"StringLike": {"s3:prefix": [f"{C.LEVELS_PREFIX}*", f"{C.ATHENA_RESULTS_PREFIX}*"]}},
+                    {"StringLike": {"s3:prefix": [*own, f"{C.ATHENA_RESULTS_PREFIX}*"]}},
                 ),
                 allow(
                     ["s3:ListBucket"],
                     [data.table_bucket_arn],
-                    {"StringLike": {"s3:prefix": [f"{data.table_prefix}*"]}},
+                    {"StringLike": {"s3:prefix": [f"{data.table_prefix}*", *theirs]}},
                 ),
                 allow(["s3:GetBucketLocation"], [data.table_bucket_arn]),
             ]
@@ -431,15 +449,16 @@ class ProverFunctions(Construct):
             allow(
                 ["sagemaker:DeleteEndpoint", "sagemaker:DeleteEndpointConfig", "sagemaker:DeleteModel"],
                 sagemaker_arns(self, "endpoint", "endpoint-config", "model"),
+                own_stack_condition(self),
             ),
             allow(
-                [
-                    "sagemaker:DescribeTrainingJob",
-                    "sagemaker:DescribeTransformJob",
-                    "sagemaker:StopTrainingJob",
-                    "sagemaker:StopTransformJob",
-                ],
+                ["sagemaker:DescribeTrainingJob", "sagemaker:DescribeTransformJob"],
                 sagemaker_arns(self, "transform-job", "training-job"),
+            ),
+            allow(
+                ["sagemaker:StopTrainingJob", "sagemaker:StopTransformJob"],
+                sagemaker_arns(self, "transform-job", "training-job"),
+                own_stack_condition(self),
             ),
         ]
 

@@ -15,6 +15,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra import constants as C
+from infra.config import names_of
 from infra.iam import allow, least_privilege_role, service_principal
 
 
@@ -48,8 +49,8 @@ class ProverSchedule(Construct):
         return scheduler.CfnSchedule(
             self,
             "Schedule",
-            name=C.SCHEDULE_NAME,
-            description=f"Path Prover: start {C.STATE_MACHINE_NAME} {expression}",
+            name=names_of(self).scoped(C.SCHEDULE_NAME),
+            description=f"Path Prover: start {names_of(self).state_machine} {expression}",
             schedule_expression=expression,
             schedule_expression_timezone="UTC",
             state="ENABLED",

@@ -19,6 +19,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra import constants as C
+from infra.config import names_of
 from infra.iam import allow, allow_unscoped, least_privilege_role, service_principal, xray_statement
 
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z][A-Za-z0-9]*)\}")
@@ -61,7 +62,7 @@ class ProverStateMachine(Construct):
         return logs.LogGroup(
             self,
             "Logs",
-            log_group_name=C.STATE_MACHINE_LOG_GROUP,
+            log_group_name=names_of(self).state_machine_log_group,
             retention=logs.RetentionDays.ONE_MONTH,
             removal_policy=RemovalPolicy.DESTROY,
         )
@@ -85,7 +86,7 @@ class ProverStateMachine(Construct):
         return sfn.StateMachine(
             self,
             "StateMachine",
-            state_machine_name=C.STATE_MACHINE_NAME,
+            state_machine_name=names_of(self).state_machine,
             definition_body=sfn.DefinitionBody.from_string(load_definition()),
             definition_substitutions={
                 C.substitution(spec): self._functions[spec.key].function_arn for spec in C.FUNCTIONS

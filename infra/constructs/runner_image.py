@@ -28,6 +28,7 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from infra import constants as C
+from infra.config import names_of
 from infra.constructs.image_cache import BaseImageCache
 from infra.iam import acknowledge, allow, allow_unscoped, least_privilege_role, service_principal
 from infra.runner_source import build_runner_source
@@ -110,7 +111,7 @@ class RunnerImage(Construct):
         log_group = logs.LogGroup(
             self,
             "Logs",
-            log_group_name=f"/aws/codebuild/{C.RUNNER_IMAGE_PROJECT}",
+            log_group_name=f"/aws/codebuild/{names_of(self).scoped(C.RUNNER_IMAGE_PROJECT)}",
             retention=logs.RetentionDays.ONE_MONTH,
             removal_policy=RemovalPolicy.DESTROY,
         )
@@ -135,7 +136,7 @@ class RunnerImage(Construct):
         project = codebuild.Project(
             self,
             "Project",
-            project_name=C.RUNNER_IMAGE_PROJECT,
+            project_name=names_of(self).scoped(C.RUNNER_IMAGE_PROJECT),
             description="Path Prover: docker build + push of the benchmark runner image (python + pathprover wheel)",
             role=role.without_policy_updates(),
             source=codebuild.Source.s3(bucket=bucket, path=self.asset.s3_object_key),
@@ -170,7 +171,7 @@ class RunnerImage(Construct):
         log_group = logs.LogGroup(
             self,
             "TriggerLogs",
-            log_group_name=f"/aws/lambda/{C.RUNNER_TRIGGER_FUNCTION}",
+            log_group_name=f"/aws/lambda/{names_of(self).scoped(C.RUNNER_TRIGGER_FUNCTION)}",
             retention=logs.RetentionDays.ONE_MONTH,
             removal_policy=RemovalPolicy.DESTROY,
         )
@@ -199,7 +200,7 @@ class RunnerImage(Construct):
             self,
             "BuildAtDeploy",
             resource_type="Custom::PathProverRunnerImageBuild",
-            function_name=C.RUNNER_TRIGGER_FUNCTION,
+            function_name=names_of(self).scoped(C.RUNNER_TRIGGER_FUNCTION),
             on_create=start,
             on_update=start,
             role=role.without_policy_updates(),
@@ -215,7 +216,7 @@ class RunnerImage(Construct):
     # ------------------------------------------------------------------ what the Lambdas get
     def environment(self) -> dict[str, str]:
         return {
-            "PATHPROVER_RUNNER_IMAGE_PROJECT": C.RUNNER_IMAGE_PROJECT,
+            "PATHPROVER_RUNNER_IMAGE_PROJECT": names_of(self).scoped(C.RUNNER_IMAGE_PROJECT),
             "PATHPROVER_RUNNER_IMAGE_URI": self.image_uri,
             "PATHPROVER_RUNNER_SOURCE_S3_URI": self.source_s3_uri,
         }

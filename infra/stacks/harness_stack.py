@@ -30,7 +30,9 @@ class HarnessStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, config: HarnessConfig, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.config = config
-        self.data = BenchmarkData(self, "BenchmarkData", existing_table=config.existing_table)
+        self.data = BenchmarkData(
+            self, "BenchmarkData", existing_table=config.existing_table, shares_tables=config.shares_tables
+        )
         self._output_benchmark_data()
         self.prover: PathProver | None = None
         if config.create_path_prover:
@@ -46,6 +48,8 @@ class HarnessStack(Stack):
         Tags.of(self).add("project", "path-prover")
         table = config.existing_table
         extra = [existing_table_objects(table.bucket, table.prefix)] if table else []
+        if table and config.shares_tables:
+            extra.append(existing_table_objects(table.bucket, C.LEVELS_PREFIX, "levels"))
         Aspects.of(self).add(AcknowledgeJustifiedWildcards(extra))
 
     def _output_benchmark_data(self) -> None:

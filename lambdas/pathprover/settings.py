@@ -76,6 +76,13 @@ class Settings(BaseModel):
     ledger_table: str | None = Field(default=None, description="DynamoDB table of budget reservations and leases")
     hf_token_secret: str | None = Field(default=None, description="Secrets Manager id of the Hugging Face token")
     keep_on_failure: bool = False
+    stack: str | None = Field(
+        default=None,
+        max_length=128,
+        pattern=r"^[A-Za-z][A-Za-z0-9-]*$",
+        description="the CloudFormation stack of this deployment: every SageMaker resource is tagged "
+        "pathprover:stack=<it>, and the janitor deletes only resources of its own stack",
+    )
     state_machine_arn: str | None = Field(
         default=None, description="the Path Prover state machine; the janitor asks it for execution statuses"
     )

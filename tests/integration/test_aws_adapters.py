@@ -749,6 +749,31 @@ def build(status: str, **extra: Any) -> dict[str, Any]:
     return {"id": "path-prover-build:1234", "arn": "arn:aws:codebuild:...", "buildStatus": status, **extra}
 
 
+def test_a_build_carries_the_deployments_stack(env: Env) -> None:
+    cb = env.stub("codebuild")
+    job = build_job(secrets={})
+    expected = {
+        "projectName": "path-prover-build",
+        "sourceTypeOverride": "S3",
+        "sourceLocationOverride": "pp-bundles/run-42/bundle.zip",
+        "environmentVariablesOverride": [
+            {"name": "IMAGE_REPO", "value": "pp-serving", "type": "PLAINTEXT"},
+            {"name": "PP_ATTEMPT", "value": "1", "type": "PLAINTEXT"},
+            {"name": "PP_CONFIG_ID", "value": CONFIG, "type": "PLAINTEXT"},
+            {"name": "PP_EXECUTION_ID", "value": EXECUTION, "type": "PLAINTEXT"},
+            {"name": "PP_JOB_KIND", "value": "build", "type": "PLAINTEXT"},
+            {"name": "PP_SOURCE_DIGEST", "value": "b" * 64, "type": "PLAINTEXT"},
+            {"name": "PP_STACK", "value": "MlccCiHarnessStack-blue", "type": "PLAINTEXT"},
+        ],
+        "timeoutInMinutesOverride": 60,
+        "idempotencyToken": idempotency_token(EXECUTION, CONFIG, 1, "build"),
+    }
+    cb.add_response("start_build", {"build": build("IN_PROGRESS", startTime=NOW)}, expected)
+    builder = CodeBuildBuilder(env.clients, now=env.now, sleep=env.sleep, stack="MlccCiHarnessStack-blue")
+    builder.start(job)
+    cb.assert_no_pending_responses()
+
+
 def test_codebuild_start_request_and_success_exports_image_digest(env: Env) -> None:
     cb = env.stub("codebuild")
     job = build_job()

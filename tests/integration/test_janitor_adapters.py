@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -563,3 +564,26 @@ def test_handler_sweeps_with_the_installed_services(
     last = handler({}, context)
     assert len(last["deleted"]) == 3 and all(d["reason"].startswith("expired at") for d in last["deleted"])
     assert sim.inventory() == []
+
+
+def test_handler_keeps_another_stacks_resources(
+    services: Services, sim: SimulatedFleet, clock: VirtualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two deployments in one account: the janitor of `mine` deletes its ended execution's resources and
+    an untagged (pre-tag) leftover, and keeps everything tagged pathprover:stack=theirs, even expired."""
+    from pathprover.handlers.janitor import handler
+
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    use_services(dataclasses.replace(services, settings=Settings(warehouse=Path("unused"), stack="mine")))
+    ours = deploy_spec("run-done").model_copy(update={"stack": "mine"})
+    theirs = deploy_spec("run-crashed").model_copy(update={"stack": "theirs"})
+    legacy = deploy_spec("run-done", config_id="c0ffee0000000002")
+    for spec in (ours, theirs, legacy):
+        sim.start_deploy(spec)
+    clock.advance(13 * 3600)  # past every expiry
+    report = handler({}, LambdaContext("pathprover-janitor"))
+    assert report["errors"] == []
+    assert len(report["deleted"]) == 6
+    assert [r.name for r in sim.inventory()] and all(r.stack == "theirs" for r in sim.inventory())
+    assert len(report["kept"]) == 3
+    assert all("pathprover:stack=theirs: another deployment's" in d["reason"] for d in report["kept"])

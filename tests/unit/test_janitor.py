@@ -15,8 +15,10 @@ from pathprover.stages.ports import (
     TAG_EXECUTION,
     TAG_EXPIRY,
     TAG_MANAGED_BY,
+    TAG_STACK,
     CleanReport,
     ManagedResource,
+    merge_tags,
     parse_utc_iso,
     standard_tags,
     utc_iso,
@@ -363,3 +365,59 @@ def test_without_an_execution_lookup_a_tagged_build_is_left_to_its_timeout() -> 
     builder = FakeBuilder({"pathprover-build": [build("b-1", "run-1")]})
     report = sweep(FakeFleet([]), None, NOW, builder=builder, projects=("pathprover-build",))  # type: ignore[arg-type]
     assert builder.stopped == [] and "CodeBuild's timeout" in report.builds_kept[0]
+
+
+# --------------------------------------------------------------------------- scoped to one deployment (stack)
+MINE = "MlccCiHarnessStack"
+THEIRS = "MlccCiHarnessStack-blue"
+
+
+def test_standard_tags_carry_the_stack_only_when_one_is_set() -> None:
+    assert TAG_STACK not in standard_tags("run-1", "cfg", LATER)
+    assert standard_tags("run-1", "cfg", LATER, MINE)[TAG_STACK] == MINE
+    # the caller cannot override the deployment's stack tag
+    assert merge_tags({TAG_STACK: THEIRS}, "run-1", "cfg", LATER, MINE)[TAG_STACK] == MINE
+
+
+def test_another_stacks_resource_is_kept_whatever_its_state() -> None:
+    """Expired, its execution unknown here and old: still another deployment's, so never deleted."""
+    theirs = resource("pp-theirs-ep", expiry=NOW - timedelta(hours=1), extra_tags={TAG_STACK: THEIRS})
+    no_execution = resource("pp-theirs-m", kind="model", execution=None, extra_tags={TAG_STACK: THEIRS})
+    mine = resource("pp-mine-ep", expiry=NOW - timedelta(hours=1), extra_tags={TAG_STACK: MINE})
+    fleet = FakeFleet([theirs, no_execution, mine])
+    report = sweep(fleet, FakeLookup({}), NOW, stack=MINE)
+    assert fleet.delete_calls == [["endpoint/pp-mine-ep"]]
+    assert names(report.deleted) == ["pp-mine-ep"]
+    assert sorted(names(report.kept)) == ["pp-theirs-ep", "pp-theirs-m"]
+    for decision in report.kept:
+        assert f"{TAG_STACK}={THEIRS}" in decision.reason and "another deployment" in decision.reason
+        assert MINE in decision.reason
+
+
+def test_a_stack_tagged_resource_is_kept_by_a_janitor_without_a_stack() -> None:
+    delete, reason = decide(resource(extra_tags={TAG_STACK: THEIRS}), NOW, DEFAULT_GRACE, lambda _: "FAILED")
+    assert delete is False and "no stack" in reason
+
+
+def test_an_untagged_resource_made_before_the_stack_tag_is_judged_as_before() -> None:
+    legacy = resource(expiry=NOW - timedelta(minutes=1))
+    assert TAG_STACK not in legacy.tags
+    assert decide(legacy, NOW, DEFAULT_GRACE, lambda _: "RUNNING", MINE) == (
+        True,
+        f"expired at {utc_iso(NOW - timedelta(minutes=1))}",
+    )
+    ended = resource()
+    assert decide(ended, NOW, DEFAULT_GRACE, lambda _: "FAILED", MINE)[0] is True
+    assert decide(ended, NOW, DEFAULT_GRACE, lambda _: "RUNNING", MINE)[0] is False
+
+
+@given(owner=st.sampled_from([MINE, THEIRS, None]), status=STATUSES, expired=st.booleans())
+def test_decide_deletes_only_its_own_or_untagged(owner: str | None, status: str | None, expired: bool) -> None:
+    r = resource(
+        expiry=NOW - timedelta(minutes=1) if expired else LATER, extra_tags={TAG_STACK: owner} if owner else None
+    )
+    delete, _ = decide(r, NOW, DEFAULT_GRACE, lambda _name: status, MINE)
+    if owner == THEIRS:
+        assert delete is False
+    else:
+        assert delete == decide(resource(expiry=r.expiry), NOW, DEFAULT_GRACE, lambda _name: status)[0]

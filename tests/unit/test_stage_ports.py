@@ -131,6 +131,27 @@ def test_standard_tags() -> None:
     }
 
 
+def test_specs_tag_their_stack() -> None:
+    from pathprover.adapters.aws.sagemaker import endpoint_config_request, training_job_request
+
+    assert "pathprover:stack" not in deploy().all_tags
+    spec = deploy(stack="MlccCiHarnessStack-blue", tags={"pathprover:stack": "forged"})
+    assert spec.all_tags["pathprover:stack"] == "MlccCiHarnessStack-blue"
+    assert {"Key": "pathprover:stack", "Value": "MlccCiHarnessStack-blue"} in endpoint_config_request(spec)["Tags"]
+    training = TrainingSpec(
+        execution_id="e",
+        config_id="c",
+        job_name=resource_names("e", "c", 1).training_job,
+        training_image="img",
+        role_arn=ROLE,
+        instance_type="ml.g5.2xlarge",
+        output_s3="s3://bkt/out/",
+        expiry=NOW,
+        stack="MlccCiHarnessStack",
+    )
+    assert {"Key": "pathprover:stack", "Value": "MlccCiHarnessStack"} in training_job_request(training)["Tags"]
+
+
 def test_job_state_invariants() -> None:
     assert JobState.running(3).wait_seconds == MIN_WAIT_SECONDS
     assert JobState.running(9999).wait_seconds == MAX_WAIT_SECONDS

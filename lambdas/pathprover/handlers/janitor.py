@@ -45,6 +45,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         dry_run=dry_run,
         builder=svc.builder,
         projects=tuple(p for p in projects if p),
+        stack=svc.settings.stack,
     )
     for decision in report.deleted + report.would_delete:
         logger.warning(

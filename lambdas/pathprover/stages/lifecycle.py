@@ -510,6 +510,7 @@ def _deploy_spec(state: ProveState, svc: Services, now: datetime, variant: str =
         capacity_reservation_arn=run.infra_params.capacity_reservation_arn if target != "batch-transform" else None,
         role_arn=svc.settings.sagemaker_role_arn,
         expiry=prove_horizon(state, svc, now),
+        stack=svc.settings.stack,
         expected_ready_s=int(_expected_seconds(svc, state, "deploy")),
         stage="adapter" if variant else "deploy",
         model_data_uri=model_data_uri,
@@ -699,6 +700,7 @@ def _start_tune(state: ProveState, svc: Services, now: datetime) -> ProveState:
         output_s3=out + "output/",
         capacity_reservation_arn=run.infra_params.capacity_reservation_arn,
         expiry=prove_horizon(state, svc, now),
+        stack=svc.settings.stack,
         expected_s=int(_expected_seconds(svc, state, "tune")),
         max_runtime_s=max(600, int(_expected_seconds(svc, state, "tune") * DEADLINE_FACTOR)),
     )

@@ -47,6 +47,8 @@ TAG_MANAGED_BY_VALUE: Final = "path-prover"
 TAG_EXECUTION: Final = "pathprover:execution"
 TAG_CONFIG_ID: Final = "pathprover:config_id"
 TAG_EXPIRY: Final = "pathprover:expiry"
+TAG_STACK: Final = "pathprover:stack"
+"""The deployment (CloudFormation stack) that made a resource: a janitor deletes only its own stack's."""
 _TAG_CHARS: Final = re.compile(r"[^\w .:/=+\-@]")
 _TAG_VALUE_MAX: Final = 256
 _TAG_KEY_MAX: Final = 128
@@ -97,20 +99,30 @@ def parse_utc_iso(value: str | None) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def standard_tags(execution_id: str, config_id: str, expiry: datetime) -> dict[str, str]:
-    """The tags every resource Path Prover creates carries (the janitor and cost reports use them)."""
-    return {
+def standard_tags(execution_id: str, config_id: str, expiry: datetime, stack: str | None = None) -> dict[str, str]:
+    """The tags every resource Path Prover creates carries (the janitor and cost reports use them).
+
+    ``stack`` (the deployment's stack, ``Settings.stack``) adds ``pathprover:stack``: with it a janitor
+    leaves another deployment's resources alone. None (a local run, or a deployment before the tag) adds
+    nothing.
+    """
+    tags = {
         TAG_MANAGED_BY: TAG_MANAGED_BY_VALUE,
         TAG_EXECUTION: _tag_value(execution_id),
         TAG_CONFIG_ID: _tag_value(config_id),
         TAG_EXPIRY: utc_iso(expiry),
     }
+    if stack:
+        tags[TAG_STACK] = _tag_value(stack)
+    return tags
 
 
-def merge_tags(extra: dict[str, str], execution_id: str, config_id: str, expiry: datetime) -> dict[str, str]:
+def merge_tags(
+    extra: dict[str, str], execution_id: str, config_id: str, expiry: datetime, stack: str | None = None
+) -> dict[str, str]:
     """Caller tags plus the standard ones; the standard tags win."""
     merged = {k[:_TAG_KEY_MAX]: _tag_value(v) for k, v in extra.items()}
-    merged.update(standard_tags(execution_id, config_id, expiry))
+    merged.update(standard_tags(execution_id, config_id, expiry, stack))
     return merged
 
 
@@ -330,6 +342,11 @@ class ManagedResource(BaseModel):
         return self.tags.get(TAG_EXECUTION) or None
 
     @property
+    def stack(self) -> str | None:
+        """The ``pathprover:stack`` tag (the deployment that made it), if any: older resources have none."""
+        return self.tags.get(TAG_STACK) or None
+
+    @property
     def expiry(self) -> datetime | None:
         """The ``pathprover:expiry`` tag, parsed; None if missing or unreadable."""
         return parse_utc_iso(self.tags.get(TAG_EXPIRY))
@@ -436,6 +453,7 @@ class DeploySpec(BaseModel):
     capacity_reservation_arn: str | None = None
     role_arn: str = Field(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$")
     tags: dict[str, str] = Field(default_factory=dict)
+    stack: str | None = Field(default=None, description="the deployment's stack: the pathprover:stack tag")
     expiry: datetime
     startup_health_check_timeout_s: int | None = Field(default=None, ge=60, le=3600)
     model_download_timeout_s: int | None = Field(default=None, ge=60, le=3600)
@@ -472,7 +490,7 @@ class DeploySpec(BaseModel):
 
     @property
     def all_tags(self) -> dict[str, str]:
-        return merge_tags(self.tags, self.execution_id, self.config_id, self.expiry)
+        return merge_tags(self.tags, self.execution_id, self.config_id, self.expiry, self.stack)
 
 
 class TrainingSpec(BaseModel):
@@ -497,6 +515,7 @@ class TrainingSpec(BaseModel):
     env: dict[str, str] = Field(default_factory=dict)
     capacity_reservation_arn: str | None = Field(default=None, description="a SageMaker training plan ARN")
     tags: dict[str, str] = Field(default_factory=dict)
+    stack: str | None = Field(default=None, description="the deployment's stack: the pathprover:stack tag")
     expiry: datetime
     expected_s: int = Field(default=3600, ge=0)
 
@@ -533,7 +552,7 @@ class TrainingSpec(BaseModel):
 
     @property
     def all_tags(self) -> dict[str, str]:
-        return merge_tags(self.tags, self.execution_id, self.config_id, self.expiry)
+        return merge_tags(self.tags, self.execution_id, self.config_id, self.expiry, self.stack)
 
 
 def resource_components(ref: JobRef) -> list[tuple[str, str]]:

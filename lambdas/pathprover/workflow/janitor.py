@@ -10,6 +10,11 @@ A resource is removed when
   Step Functions) and the resource is older than ``grace``, or
 * it has no ``pathprover:execution`` tag and is older than ``grace``.
 
+A resource whose ``pathprover:stack`` tag names another deployment (stack) than the janitor's own is
+always kept, whatever its age, expiry or execution: that deployment's janitor owns it (two stacks can
+live in one account and region, and the janitor's IAM is scoped to its own stack's tag anyway). A
+resource without the tag (made before deployments tagged their stack) is judged by the rules above.
+
 It is never removed while its execution is RUNNING (or PENDING_REDRIVE) and it has not
 expired, nor while the execution's status cannot be read (that is an error, and the
 next sweep tries again). ``grace`` covers a resource created just before its execution
@@ -29,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pathprover.stages.ports import (
     TAG_EXECUTION,
     TAG_EXPIRY,
+    TAG_STACK,
     Builder,
     ExecutionLookup,
     JobRef,
@@ -93,13 +99,19 @@ def decide(
     now: datetime,
     grace: timedelta,
     status_of: Callable[[str], str | None] | None,
+    stack: str | None = None,
 ) -> tuple[bool, str]:
     """``(delete?, why)`` for one resource; ``status_of`` is None when no execution lookup is configured.
 
+    ``stack`` is the janitor's own deployment (``Settings.stack``): a resource tagged with another is kept.
     ``status_of`` may raise: the resource is then kept (the caller reports the error).
     """
     if not resource.managed:
         return False, "not tagged managed-by=path-prover"
+    owner = resource.stack
+    if owner is not None and owner != stack:
+        mine = f"this janitor's is {stack}" if stack else "this janitor has no stack"
+        return False, f"{TAG_STACK}={owner}: another deployment's resource ({mine}); its own janitor cleans it"
     expiry = resource.expiry
     if expiry is not None and expiry <= now:
         return True, f"expired at {utc_iso(expiry)}"
@@ -148,8 +160,12 @@ def sweep(
     dry_run: bool = False,
     builder: Builder | None = None,
     projects: tuple[str, ...] = (),
+    stack: str | None = None,
 ) -> JanitorReport:
     """List the fleet's Path Prover resources, decide each (see the module doc), delete the condemned.
+
+    ``stack``: the janitor's own deployment; resources tagged with another stack are kept. Builds are
+    listed only in ``projects`` (this deployment's own CodeBuild projects).
 
     Each execution's status is read once per sweep. An unreadable status keeps the resource and is
     reported in ``errors``; so is a delete the cloud refused, or a delete call that raised. Listing
@@ -183,7 +199,7 @@ def sweep(
     condemned: list[tuple[ManagedResource, JanitorDecision]] = []
     for resource in resources:
         try:
-            delete, reason = decide(resource, now, grace, status_of if executions is not None else None)
+            delete, reason = decide(resource, now, grace, status_of if executions is not None else None, stack)
         except _Unreadable as exc:
             message = str(exc)
             if message not in report.errors:

@@ -60,10 +60,13 @@ class CodeBuildBuilder:
         clients: AwsClients,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Callable[[float], None] = time.sleep,
+        stack: str | None = None,
     ) -> None:
         self.clients = clients
         self.now = now
         self.sleep = sleep
+        self.stack = stack
+        """The deployment's stack (Settings.stack): every build gets it as PP_STACK, beside PP_EXECUTION_ID."""
 
     @property
     def _cb(self) -> Any:
@@ -79,6 +82,8 @@ class CodeBuildBuilder:
             "PP_JOB_KIND": job.kind,
             "PP_SOURCE_DIGEST": job.source_digest,
         }
+        if self.stack:
+            plain["PP_STACK"] = self.stack
         variables = [{"name": k, "value": v, "type": "PLAINTEXT"} for k, v in sorted(plain.items())]
         variables += [{"name": k, "value": v, "type": "SECRETS_MANAGER"} for k, v in sorted(job.secrets.items())]
         request = {

@@ -44,7 +44,7 @@ def build_aws_services(settings: Settings, catalog: Catalog) -> Services:
         settings=settings,
         catalog=catalog,
         store=store,
-        builder=CodeBuildBuilder(clients),
+        builder=CodeBuildBuilder(clients, stack=settings.stack),
         fleet=SageMakerFleet(clients),
         artifacts=S3ArtifactStore(clients, settings.artifact_bucket, prefix="pathprover"),
         ledger=DynamoLedger(clients, settings.ledger_table or ""),
