@@ -66,3 +66,28 @@ def test_a_build_still_running_at_its_deadline_is_stopped_on_the_failure_path(sv
     # Then the build was stopped, not left to run to CodeBuild's own timeout
     assert svc.builder.running("run-lost", svc.settings.build_project) == []
     assert timedelta(0) <= svc.clock.now() - state.started_at  # type: ignore[operator]
+
+
+def test_the_stopped_execution_clean_up_deletes_only_its_own_deployments_resources(svc: Services) -> None:
+    from pathprover.stages.ports import resource_names
+    from pathprover.workflow.stopped import clean_up_stopped
+
+    # Given this deployment ("blue") and another one ("green") each with an endpoint for an execution of
+    # the same name
+    svc.settings = svc.settings.model_copy(update={"stack": "blue"})
+    state = _prove(svc)
+    now = svc.clock.now()
+    state.artifacts["image_uri"] = "000000000000.dkr.ecr.us-east-1.amazonaws.com/pathprover:abc"
+    mine = lifecycle._deploy_spec(state, svc, now)
+    assert mine.stack == "blue"
+    theirs = mine.model_copy(
+        update={"stack": "green", "names": resource_names("run-lost", state.config_id, state.attempt, "green")}
+    )
+    svc.fleet.start_deploy(mine)
+    svc.fleet.start_deploy(theirs)
+    # When blue's clean-up runs for that execution name
+    report = clean_up_stopped("run-lost", svc)
+    # Then only blue's endpoint (and its config and model) went; green's is untouched
+    assert report.deleted and all(theirs.names.endpoint not in label for label in report.deleted)
+    left = [r for r in svc.fleet.inventory() if r.execution == "run-lost"]
+    assert left and {r.stack for r in left} == {"green"}

@@ -64,7 +64,9 @@ def clean_up_stopped(execution_id: str, svc: Services, reason: str = "the execut
     now = svc.clock.now()
     tag = standard_tags(execution_id, "-", now)[TAG_EXECUTION]
     try:
-        mine = [r for r in svc.fleet.inventory() if r.execution == tag]
+        stack = svc.settings.stack
+        # Only this deployment's: another stack's execution may carry the same name.
+        mine = [r for r in svc.fleet.inventory() if r.execution == tag and (r.stack is None or r.stack == stack)]
         result = svc.fleet.delete(mine)
         report.deleted = list(result.deleted)
         report.errors += [str(e) for e in result.errors]
