@@ -59,3 +59,33 @@ def test_a_failure_before_register_still_writes_its_one_failure_row(svc: Service
     state = lifecycle.handle_failure(state, svc, {"Error": "ClientError", "Cause": "AccessDeniedException: no"})
     assert [r[0] for r in _rows(svc)] == ["failed"]
     assert state.outcome == "failed"
+
+
+def test_a_begin_error_after_the_lease_gets_its_one_harness_row_at_settle(svc: Services) -> None:
+    # Given a prove that took its lease in Begin, whose task then failed (Begin's Catch goes to Settle)
+    run = to_run_config(ValidationTarget(model_name="Qwen/Qwen3-4B", instance_type="ml.g6.xlarge"), svc.catalog)
+    state = lifecycle.begin(ProveState(execution_id="e1", run=run, plan=lifecycle.stage_plan(run)), svc)
+    state.notes.append("task error before settle: ClientError: ThrottlingException on reserve")
+    state.outcome = "error"
+    # When Settle runs, twice (a retried task)
+    state = lifecycle.settle(state, svc)
+    state = lifecycle.settle(state, svc)
+    # Then the attempt has exactly one row, failed with scope harness, and holds nothing
+    assert [tuple(r) for r in _rows(svc)] == [("failed", "harness")]
+    assert state.records_written == 1
+    assert svc.ledger.in_flight("e1") == {}
+
+
+def test_settle_after_handle_failure_adds_no_second_row(svc: Services) -> None:
+    # Given a prove whose failure handler wrote its row and marked it an internal error
+    run = to_run_config(ValidationTarget(model_name="Qwen/Qwen3-4B", instance_type="ml.g6.xlarge"), svc.catalog)
+    state = lifecycle.begin(ProveState(execution_id="e1", run=run, plan=lifecycle.stage_plan(run)), svc)
+    state.current = "deploy"
+    state = lifecycle.handle_failure(state, svc, {"Error": "ClientError", "Cause": "AccessDeniedException: no"})
+    rows = _rows(svc)
+    state.outcome = "error"
+    state.records_written = 0  # as if the handler timed out after its append: the count was lost
+    # When Settle runs
+    lifecycle.settle(state, svc)
+    # Then the table still holds that one row
+    assert _rows(svc) == rows and len(rows) == 1

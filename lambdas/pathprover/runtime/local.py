@@ -16,6 +16,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -56,6 +57,11 @@ FUNCTIONS: Final[dict[str, tuple[str, str]]] = {
 }
 SIMULATED_WORKLOAD_CAPS: Final = {"REQUESTS": 8, "INPUT_TOKENS": 128, "OUTPUT_TOKENS": 24}
 """Offline, each benchmark level sends at most this much (real HTTP, simulated latencies)."""
+TASK_FUNCTION: ContextVar[str | None] = ContextVar("pathprover_task_function", default=None)
+"""The state machine's Lambda function running in this context (None outside a Task: the plan's CLI,
+the stopped-execution clean-up, a test's checks), so test doubles can act on the workflow's calls only."""
+AdapterWrap = Callable[[str, Any], Any]
+"""(role, adapter) -> the adapter the handlers get; roles: store, builder, fleet, artifacts, ledger."""
 _LOCAL_ENV: Final = {
     "AWS_DEFAULT_REGION": REGION,
     "AWS_REGION": REGION,
@@ -184,6 +190,7 @@ class LocalRuntime:
         progress: Callable[[dict[str, Any]], None] | None = None,
         server_port: int | None = None,
         account: AccountProfile = ESTABLISHED,
+        wrap_adapters: AdapterWrap | None = None,
     ) -> None:
         base = settings or Settings.from_env()
         self.settings = base.model_copy(
@@ -213,6 +220,9 @@ class LocalRuntime:
         self._stop_causes: dict[str, str] = {}
         self.server_port = server_port
         self._server: Any = None
+        self.wrap_adapters = wrap_adapters
+        """Fault injection (tests/support/faulty.py): wraps each adapter the handlers use; the runtime's own
+        `fleet`, `builder` and `artifacts` attributes stay the real ones."""
 
     # ------------------------------------------------------------------ setup
     def __enter__(self) -> LocalRuntime:
@@ -260,14 +270,15 @@ class LocalRuntime:
         self.artifacts.put_bytes(RUNNER_SOURCE_KEY, _runner_source())
         store = LocalWarehouse(self.root)
         self.clock.start = max(self.clock.start, _latest_record(store))
+        wrap = self.wrap_adapters or (lambda _role, adapter: adapter)
         self.services = Services(
             settings=self.settings,
             catalog=self.catalog,
-            store=store,
-            builder=self.builder,
-            fleet=self.fleet,
-            artifacts=self.artifacts,
-            ledger=SqliteLedger(state_dir / "ledger.sqlite"),
+            store=wrap("store", store),
+            builder=wrap("builder", self.builder),
+            fleet=wrap("fleet", self.fleet),
+            artifacts=wrap("artifacts", self.artifacts),
+            ledger=wrap("ledger", SqliteLedger(state_dir / "ledger.sqlite")),
             clock=self.clock,
             simulated=True,
             secrets=ProfileSecrets(self.account),
@@ -381,7 +392,11 @@ class LocalRuntime:
 
     def _wrap(self, name: str, handler: Callable[[dict[str, Any], Any], Any]) -> Callable[[dict[str, Any], Any], Any]:
         def call(event: dict[str, Any], context: Any) -> Any:
-            result = handler(event, context)
+            token = TASK_FUNCTION.set(name)
+            try:
+                result = handler(event, context)
+            finally:
+                TASK_FUNCTION.reset(token)
             if name == "pathprover-summary":
                 self.last_summary = result
             if isinstance(result, dict) and "lane" in result:

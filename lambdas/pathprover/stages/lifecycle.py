@@ -1328,6 +1328,22 @@ def settle(state: ProveState, svc: Services) -> ProveState:
     now = _now(svc)
     if state.outcome == "skipped":
         return state
+    if state.outcome == "error" and state.records_written == 0:
+        # A task error that never reached HandleFailure (Begin's Catch goes straight here, or the failure
+        # handler itself crashed): the attempt still gets its one row, scope `harness` (never against the
+        # config). Written before the lease goes, so a failed write leaves it to the stopped clean-up;
+        # the record id makes a retried Settle, or a row HandleFailure already wrote, a no-op.
+        reason = state.notes[-1] if state.notes else "a task of the prove failed"
+        record = failure_record(
+            _context(state, now),
+            now,
+            category="unknown",
+            retryable=True,
+            reason=reason,
+            stage=state.current,
+            scope="harness",
+        )
+        state.records_written += svc.store.append([record]).written
     state.actual_cost_usd = _billing_cost(svc, state, now)
     svc.ledger.settle(state.execution_id, state.budget_key, state.actual_cost_usd)
     svc.ledger.release_lease(state.config_id, _lease_owner(state))
