@@ -145,6 +145,28 @@ def own_stack_condition(scope: Construct) -> dict[str, Any]:
     return {"StringEqualsIfExists": {f"aws:ResourceTag/{C.TAG_STACK}": Stack.of(scope).stack_name}}
 
 
+def sagemaker_removal_statements(scope: Construct) -> list[iam.PolicyStatement]:
+    """Delete this stack's endpoints, endpoint configs and models and stop its training and transform jobs
+    (the Describe calls say whether a job still runs): the one set of removal rights the Clean function,
+    the janitor and the stopped-execution clean-up share."""
+    return [
+        allow(
+            ["sagemaker:DeleteEndpoint", "sagemaker:DeleteEndpointConfig", "sagemaker:DeleteModel"],
+            sagemaker_arns(scope, "endpoint", "endpoint-config", "model"),
+            own_stack_condition(scope),
+        ),
+        allow(
+            ["sagemaker:DescribeTrainingJob", "sagemaker:DescribeTransformJob"],
+            sagemaker_arns(scope, "training-job", "transform-job"),
+        ),
+        allow(
+            ["sagemaker:StopTrainingJob", "sagemaker:StopTransformJob"],
+            sagemaker_arns(scope, "training-job", "transform-job"),
+            own_stack_condition(scope),
+        ),
+    ]
+
+
 def allow_unscoped(actions: Sequence[str], conditions: dict[str, Any] | None = None) -> iam.PolicyStatement:
     """Actions that have no resource-level permissions, on `*`: only those in RESOURCE_STAR_ACTIONS."""
     unknown = [a for a in actions if a not in RESOURCE_STAR_ACTIONS]

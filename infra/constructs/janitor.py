@@ -25,7 +25,7 @@ from constructs import Construct
 from infra import constants as C
 from infra.config import names_of
 from infra.constructs.prover_functions import python_function
-from infra.iam import allow, allow_unscoped, own_stack_condition, sagemaker_arns
+from infra.iam import allow, allow_unscoped, sagemaker_arns, sagemaker_removal_statements
 
 
 def fleet_cleanup_statements(scope: Construct) -> list[iam.PolicyStatement]:
@@ -43,20 +43,7 @@ def fleet_cleanup_statements(scope: Construct) -> list[iam.PolicyStatement]:
             ]
         ),
         allow(["sagemaker:ListTags"], sagemaker_arns(scope, *C.SAGEMAKER_RESOURCE_TYPES)),
-        allow(
-            ["sagemaker:DeleteEndpoint", "sagemaker:DeleteEndpointConfig", "sagemaker:DeleteModel"],
-            sagemaker_arns(scope, "endpoint", "endpoint-config", "model"),
-            own_stack_condition(scope),
-        ),
-        allow(
-            ["sagemaker:DescribeTrainingJob", "sagemaker:DescribeTransformJob"],
-            sagemaker_arns(scope, "training-job", "transform-job"),
-        ),
-        allow(
-            ["sagemaker:StopTrainingJob", "sagemaker:StopTransformJob"],
-            sagemaker_arns(scope, "training-job", "transform-job"),
-            own_stack_condition(scope),
-        ),
+        *sagemaker_removal_statements(scope),
     ]
 
 

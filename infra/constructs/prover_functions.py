@@ -28,8 +28,8 @@ from infra.iam import (
     allow,
     allow_unscoped,
     least_privilege_role,
-    own_stack_condition,
     sagemaker_arns,
+    sagemaker_removal_statements,
     xray_statement,
 )
 
@@ -445,22 +445,7 @@ class ProverFunctions(Construct):
         ]
 
     def _clean_sagemaker(self) -> list[iam.PolicyStatement]:
-        return [
-            allow(
-                ["sagemaker:DeleteEndpoint", "sagemaker:DeleteEndpointConfig", "sagemaker:DeleteModel"],
-                sagemaker_arns(self, "endpoint", "endpoint-config", "model"),
-                own_stack_condition(self),
-            ),
-            allow(
-                ["sagemaker:DescribeTrainingJob", "sagemaker:DescribeTransformJob"],
-                sagemaker_arns(self, "transform-job", "training-job"),
-            ),
-            allow(
-                ["sagemaker:StopTrainingJob", "sagemaker:StopTransformJob"],
-                sagemaker_arns(self, "transform-job", "training-job"),
-                own_stack_condition(self),
-            ),
-        ]
+        return sagemaker_removal_statements(self)
 
     def _inventory(self) -> list[iam.PolicyStatement]:
         """The summary's leak check: live pp- endpoints and running pp- jobs, by tag."""
