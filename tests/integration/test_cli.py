@@ -146,7 +146,7 @@ def test_nearest_no_coverage_message(warehouse, tmp_path):
 @pytest.mark.parametrize("name", sorted(REPORTS))
 def test_the_guides_queries_through_sql(warehouse, name):
     payload = json.loads(run("sql", "--warehouse", str(warehouse), "--json", REPORTS[name]).stdout)
-    assert set(payload) == {"columns", "rows"}
+    assert set(payload) == {"schema_version", "columns", "rows"}
     if name != "recent":
         assert payload["rows"]
 

@@ -22,12 +22,13 @@ from pathprover.brain.feasibility import FeasibilityRules, Verdict, history_verd
 from pathprover.brain.history import History, Key
 from pathprover.catalog import Catalog
 from pathprover.core.dimensions import DIMENSIONS, config_id_of, normalise_value
+from pathprover.core.errors import InputError
 
 MAX_CELLS: Final = 50_000_000
 _D = {name: i for i, name in enumerate(DIMENSIONS)}
 
 
-class SpaceError(ValueError):
+class SpaceError(InputError, ValueError):
     """The requested space cannot be searched (a filter matches nothing, or it is too large)."""
 
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from pathprover.core.dimensions import DIMENSIONS, DimensionValueError, normalise_value
+from pathprover.core.errors import InputError
 from pathprover.ports import ResultsStore
 
 Key = tuple[str | int, ...]
@@ -62,8 +63,10 @@ failure only holds the config back for a cooldown (the latest one is kept).
 """
 
 
-class HistoryError(ValueError):
+class HistoryError(InputError, ValueError):
     """The table cannot be used by the brain (empty, or a malformed row)."""
+
+    code = "table"
 
 
 @dataclass(slots=True)

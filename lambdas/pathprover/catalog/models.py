@@ -25,6 +25,7 @@ from pathprover.core.dimensions import (
     Quantization,
     normalise_value,
 )
+from pathprover.core.errors import InputError
 
 AcceleratorKind = Literal["gpu", "neuron"]
 PriceStatus = Literal["published", "secondary", "unverified"]
@@ -43,8 +44,10 @@ ComputeCapability = Annotated[float, Field(ge=3.0, le=13.0)]
 Text = Annotated[str, Field(min_length=1)]
 
 
-class CatalogError(ValueError):
+class CatalogError(InputError, ValueError):
     """A catalog file or lookup is wrong; the message names the file and key so it can be fixed."""
+
+    code = "catalog"
 
     def __init__(self, message: str, *, file: str | None = None, key: str | None = None) -> None:
         self.file = file

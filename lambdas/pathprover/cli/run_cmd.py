@@ -4,13 +4,28 @@ from __future__ import annotations
 
 import json
 import sys
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
+
+from pathprover.cli.common import (
+    EXIT_INTERRUPTED,
+    EXIT_RUN_FAILED,
+    JsonOpt,
+    WarehouseOpt,
+    emit_json,
+    err,
+    fail,
+    open_store,
+    out,
+    settings_for,
+)
+from pathprover.core.limits import DEFAULT_MAX_COST_USD, DEFAULT_MAX_PROVES
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 SIMULATED_NOTE = (
     "fleet SIMULATED: no GPU endpoint or CodeBuild runs on this machine; the ASL file, the handlers, the "
@@ -29,6 +44,8 @@ def _coverage(store: Any) -> dict[str, int]:
 
 
 def _progress_printer(console: Console) -> Any:
+    from rich.markup import escape
+
     last: dict[int, tuple[Any, ...]] = {}
 
     def show(event: dict[str, Any]) -> None:
@@ -72,17 +89,46 @@ def _progress_printer(console: Console) -> Any:
     return show
 
 
+class FailOn(StrEnum):
+    """What makes `pathprover run` exit 1 although the execution itself succeeded (for CI gates)."""
+
+    failed = "failed"
+    unfeasible = "unfeasible"
+    error = "error"
+
+
+def failed_gates(result: dict[str, Any], gates: list[FailOn]) -> list[str]:
+    """The `--fail-on` conditions this run's summary meets, each said in words."""
+    met = []
+    if FailOn.failed in gates and result.get("failed"):
+        met.append(f"{len(result['failed'])} prove(s) failed")
+    if FailOn.unfeasible in gates and result.get("unfeasible"):
+        met.append(f"{len(result['unfeasible'])} prove(s) unfeasible")
+    if FailOn.error in gates and (result.get("errors") or result.get("status") != "SUCCEEDED"):
+        met.append(f"{len(result.get('errors') or [])} error(s), execution {result.get('status')}")
+    return met
+
+
 def run_command(
-    max_proves: Annotated[int, typer.Option(help="MAX_PROVES_PER_RUN", min=0)] = 10,
-    max_cost: Annotated[float, typer.Option(help="MAX_COST_PER_RUN in USD", min=0.0, max=1_000_000.0)] = 50.0,
+    max_proves: Annotated[int, typer.Option(help="MAX_PROVES_PER_RUN", min=0)] = DEFAULT_MAX_PROVES,
+    max_cost: Annotated[
+        float, typer.Option(help="MAX_COST_PER_RUN in USD", min=0.0, max=1_000_000.0)
+    ] = DEFAULT_MAX_COST_USD,
     lanes: Annotated[int, typer.Option(help="PARALLEL_LANES: proves running at once", min=1, max=16)] = 1,
     targets: Annotated[Path | None, typer.Option(help="Prove exactly these validation targets (JSON or YAML)")] = None,
     faults: Annotated[Path | None, typer.Option(help="YAML list of faults to inject into the simulated fleet")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan only (DRY_RUN)")] = False,
     keep_on_failure: Annotated[bool, typer.Option("--keep-on-failure", help="KEEP_ON_FAILURE")] = False,
     include_catalog: Annotated[bool, typer.Option("--catalog", help="Search the catalog's values too")] = False,
-    warehouse: Annotated[Path | None, typer.Option(help="Local warehouse [env PATHPROVER_WAREHOUSE]")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object")] = False,
+    warehouse: WarehouseOpt = None,
+    as_json: JsonOpt = False,
+    fail_on: Annotated[
+        list[FailOn] | None,
+        typer.Option(
+            "--fail-on",
+            help="Exit 1 when a prove failed, was found unfeasible, or the run had an error; repeat for several",
+        ),
+    ] = None,
     fresh_account: Annotated[
         bool,
         typer.Option(
@@ -112,15 +158,12 @@ def run_command(
     from pathprover.brain.feasibility import FeasibilityRules
     from pathprover.brain.plan import place_target
     from pathprover.catalog import CatalogError, load_catalog
-    from pathprover.cli.app import fail, open_store, settings_for
     from pathprover.core.runconfig import InfraParams, resolve_account
     from pathprover.core.targets import TargetError, load_targets, to_run_config
     from pathprover.runtime.local import ACCOUNT as LOCAL_ACCOUNT
     from pathprover.runtime.local import LocalRuntime
     from pathprover.workflow.planning import InvalidInput, parse_input
 
-    err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
-    out = Console(width=None if sys.stdout.isatty() else 200)
     payload: dict[str, Any] = {
         "MAX_PROVES_PER_RUN": max_proves,
         "MAX_COST_PER_RUN": max_cost,
@@ -176,32 +219,32 @@ def run_command(
             "give a new --warehouse"
         )
     before = _coverage(store) if store.exists() else {"proven_configs": 0, "unfeasible_configs": 0, "rows": 0}
-    err.print(f"[bold]Path Prover[/bold] local runtime — {SIMULATED_NOTE}.", highlight=False)
+    err().print(f"[bold]Path Prover[/bold] local runtime — {SIMULATED_NOTE}.", highlight=False)
     if not store.exists() and targets is None:
-        err.print("the table is empty: a first run plans from the catalog's search space", highlight=False)
+        err().print("the table is empty: a first run plans from the catalog's search space", highlight=False)
     if no_token_secret and not fresh_account:
-        err.print("simulated account: the Hugging Face token secret is missing", highlight=False)
+        err().print("simulated account: the Hugging Face token secret is missing", highlight=False)
     if fresh_account:
-        err.print(
+        err().print(
             "simulated account: fresh (runner image not built yet, token secret "
             + ("missing" if no_token_secret else "present")
             + ", new-account endpoint quotas)",
             highlight=False,
         )
-    with LocalRuntime(settings.warehouse, faults=plan, progress=_progress_printer(err), account=account) as runtime:
-        err.print(f"state machine {runtime.state_machine_arn}", highlight=False)
+    with LocalRuntime(settings.warehouse, faults=plan, progress=_progress_printer(err()), account=account) as runtime:
+        err().print(f"state machine {runtime.state_machine_arn}", highlight=False)
         try:
             outcome = runtime.run(payload)
         except KeyboardInterrupt:
             # Ctrl-C: stop the execution and release what it held now, so the next run is not blocked.
             arn = runtime.current_execution_arn
             if arn is None:
-                raise typer.Exit(130) from None
-            err.print("interrupted: stopping the execution and cleaning up ...", highlight=False)
+                raise typer.Exit(EXIT_INTERRUPTED) from None
+            err().print("interrupted: stopping the execution and cleaning up ...", highlight=False)
             report = runtime.stop_and_clean(arn, "stopped by Ctrl-C")
             for line in report.lines():
-                err.print(line, highlight=False, markup=False)
-            raise typer.Exit(130) from None
+                err().print(line, highlight=False, markup=False)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
         leftovers = runtime.fleet.alive({})
     summary = outcome.summary or {}
     after = _coverage(store)
@@ -221,16 +264,23 @@ def run_command(
         "fleet_alive_after_run": leftovers,
         "cleanup_after_failure": outcome.cleanup,
     }
+    gates = failed_gates(result, list(fail_on or []))
+    result["fail_on"] = {"gates": [str(g) for g in fail_on or []], "met": gates}
     if as_json:
-        sys.stdout.write(json.dumps(result, default=str) + "\n")
+        emit_json(result)
     else:
-        _print_summary(out, result)
-    if outcome.status != "SUCCEEDED":
-        raise typer.Exit(1)
+        _print_summary(out(), result)
+        for gate in gates:
+            err().print(f"--fail-on: {gate}", highlight=False)
+    if outcome.status != "SUCCEEDED" or gates:
+        raise typer.Exit(EXIT_RUN_FAILED)
 
 
-def _print_plan(out: Console, result: dict[str, Any]) -> None:
+def _print_plan(console: Console, result: dict[str, Any]) -> None:
     """A dry run proves nothing: show what it would prove, and what it left out and why."""
+    from rich.markup import escape
+    from rich.table import Table
+
     planned = result.get("planned") or []
     table = Table(title=f"Plan (dry run): {len(planned)} proves")
     for col in ("config_id", "model", "instance", "target", "quant", "tp", "est. $", "reserved $"):
@@ -246,20 +296,20 @@ def _print_plan(out: Console, result: dict[str, Any]) -> None:
             f"{p.get('estimated_cost_usd') or 0:.2f}",
             f"{p.get('reserved_usd') or 0:.2f}",
         )
-    out.print(table)
+    console.print(table)
     for p in planned:
         if p.get("instance_choice"):
-            out.print(f"{p.get('config_id')}: {escape(str(p['instance_choice']))}", highlight=False)
+            console.print(f"{p.get('config_id')}: {escape(str(p['instance_choice']))}", highlight=False)
     total = sum(float(p.get("reserved_usd") or 0) for p in planned)
-    out.print(f"would reserve ${total:.2f} of ${result.get('max_cost_usd', 0):.2f}", highlight=False)
+    console.print(f"would reserve ${total:.2f} of ${result.get('max_cost_usd', 0):.2f}", highlight=False)
     counts = result.get("excluded_counts") or {}
     if counts:
         examples = {e.get("kind"): e.get("reason") for e in reversed(result.get("excluded") or [])}
-        out.print("left out of the plan:", highlight=False)
+        console.print("left out of the plan:", highlight=False)
         for kind, n in sorted(counts.items(), key=lambda kv: -kv[1]):
-            out.print(f"  {kind} {n:,}: {escape(str(examples.get(kind) or ''))}", highlight=False)
+            console.print(f"  {kind} {n:,}: {escape(str(examples.get(kind) or ''))}", highlight=False)
     elif not planned:
-        out.print("nothing to prove: no gap or target is left within the limits", highlight=False)
+        console.print("nothing to prove: no gap or target is left within the limits", highlight=False)
 
 
 def _failure_cell(prove: dict[str, Any]) -> str:
@@ -282,17 +332,20 @@ def _cause_line(error: Any, cause: str) -> str:
     return f"{error}: {cause}"
 
 
-def _print_summary(out: Console, result: dict[str, Any]) -> None:
-    out.print()
-    out.print(
+def _print_summary(console: Console, result: dict[str, Any]) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    console.print()
+    console.print(
         f"[bold]Run {result['execution_arn'].rsplit(':', 1)[-1]}: {result['status']}[/bold] "
         f"({result['real_seconds']} s real, {result['virtual_seconds'] / 3600:.1f} h simulated cloud time)",
         highlight=False,
     )
     if result.get("status") != "SUCCEEDED" and result.get("cause"):
-        out.print(f"[red]{escape(_cause_line(result.get('error'), result['cause']))}[/red]", highlight=False)
+        console.print(f"[red]{escape(_cause_line(result.get('error'), result['cause']))}[/red]", highlight=False)
     if result.get("dry_run"):
-        _print_plan(out, result)
+        _print_plan(console, result)
         return
     table = Table(title="Proves (simulated fleet)")
     for col in ("config_id", "model", "instance", "status", "failure", "transitions", "polls", "est. $", "actual $"):
@@ -309,8 +362,8 @@ def _print_summary(out: Console, result: dict[str, Any]) -> None:
             f"{p['estimated_cost_usd']:.2f}",
             f"{p['actual_cost_usd']:.2f}",
         )
-    out.print(table)
-    out.print(
+    console.print(table)
+    console.print(
         f"proved {len(result.get('proved', []))}, failed {len(result.get('failed', []))}, unfeasible "
         f"{len(result.get('unfeasible', []))}, skipped {len(result.get('skipped', []))}; estimated "
         f"${result.get('estimated_cost_usd', 0):.2f}, actual ${result.get('actual_cost_usd', 0):.2f} of "
@@ -321,16 +374,16 @@ def _print_summary(out: Console, result: dict[str, Any]) -> None:
     if counts:
         examples = {e.get("kind"): e.get("reason") for e in reversed(result.get("excluded") or [])}
         shown = ", ".join(f"{kind} {n:,}" for kind, n in sorted(counts.items(), key=lambda kv: -kv[1]))
-        out.print(f"left out of the plan: {shown}", highlight=False)
+        console.print(f"left out of the plan: {shown}", highlight=False)
         for kind in sorted(counts):
             if kind in examples and kind not in ("limit_reached",):
-                out.print(f"  {kind}, e.g.: {escape(str(examples[kind]))}", highlight=False)
+                console.print(f"  {kind}, e.g.: {escape(str(examples[kind]))}", highlight=False)
     for action in result.get("account_actions") or []:
-        out.print(f"[yellow]account:[/yellow] {action}", highlight=False)
+        console.print(f"[yellow]account:[/yellow] {action}", highlight=False)
     for error in result.get("errors") or []:
-        out.print(f"[red]error:[/red] {error}", highlight=False)
+        console.print(f"[red]error:[/red] {error}", highlight=False)
     if result.get("history_events"):
-        out.print(
+        console.print(
             f"step functions: largest state {result.get('max_state_bytes', 0):,} of 262,144 bytes, "
             f"{result['history_events']:,} of 25,000 history events",
             highlight=False,
@@ -341,23 +394,25 @@ def _print_summary(out: Console, result: dict[str, Any]) -> None:
             f"{key.replace('_', ' ')} {len(cleanup.get(key) or [])}"
             for key in ("deleted", "builds_stopped", "recorded", "leases_released", "reservations_settled")
         )
-        out.print(f"the execution ended {cleanup.get('status')}; cleaned up: {released}", highlight=False)
+        console.print(f"the execution ended {cleanup.get('status')}; cleaned up: {released}", highlight=False)
         for error in cleanup.get("errors") or []:
-            out.print(f"[red]clean-up error:[/red] {escape(str(error))}", highlight=False)
+            console.print(f"[red]clean-up error:[/red] {escape(str(error))}", highlight=False)
     leaked = result.get("leaked_resources") or []
-    out.print(f"resources left alive: {', '.join(leaked) if leaked else 'none'}", highlight=False)
+    console.print(f"resources left alive: {', '.join(leaked) if leaked else 'none'}", highlight=False)
     b, a = result["coverage_before"], result["coverage_after"]
-    out.print(
+    console.print(
         f"coverage: {b['proven_configs']} → {a['proven_configs']} proven configs, "
         f"{b['unfeasible_configs']} → {a['unfeasible_configs']} unfeasible",
         highlight=False,
     )
-    out.print(f"records: {result['warehouse']} (query with `pathprover sql` or `pathprover report`)", highlight=False)
+    console.print(
+        f"records: {result['warehouse']} (query with `pathprover sql` or `pathprover report`)", highlight=False
+    )
 
 
 def serve_command(
     port: Annotated[int, typer.Option(help="Port of the local Step Functions endpoint", min=1024, max=65535)] = 8083,
-    warehouse: Annotated[Path | None, typer.Option(help="Local warehouse [env PATHPROVER_WAREHOUSE]")] = None,
+    warehouse: WarehouseOpt = None,
     faults: Annotated[Path | None, typer.Option(help="YAML list of faults to inject into the simulated fleet")] = None,
 ) -> None:
     """Keep the local runtime up as a Step Functions endpoint (moto server mode) until Ctrl-C."""
@@ -367,11 +422,9 @@ def serve_command(
 
     from pathprover.adapters.local.faults import FaultFileError, FaultPlan, load_faults
     from pathprover.catalog import CatalogError, load_catalog
-    from pathprover.cli.app import fail, settings_for
     from pathprover.runtime.local import ACCOUNT, REGION, LocalRuntime
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
-    err = Console(stderr=True)
     try:
         catalog = load_catalog(settings_for(warehouse).catalog_dir)
         plan = load_faults(faults, catalog) if faults is not None else FaultPlan()
@@ -387,10 +440,9 @@ def serve_command(
         fail(f"cannot serve on 127.0.0.1:{port}: {exc}")
     try:
         url = runtime.endpoint_url
-        out = Console(width=None if sys.stdout.isatty() else 200)
-        out.print(f"Path Prover local runtime on {url} — {SIMULATED_NOTE}.", highlight=False)
-        out.print(f"state machine: {runtime.state_machine_arn}", highlight=False)
-        out.print(
+        out().print(f"Path Prover local runtime on {url} — {SIMULATED_NOTE}.", highlight=False)
+        out().print(f"state machine: {runtime.state_machine_arn}", highlight=False)
+        out().print(
             f"try:\n  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION={REGION}\n"
             f"  aws stepfunctions start-execution --endpoint-url {url} \\\n"
             f"    --state-machine-arn arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:mlcc-path-prover \\\n"
@@ -406,4 +458,4 @@ def serve_command(
             pass
     finally:
         runtime.close()
-        err.print("stopped", highlight=False)
+        err().print("stopped", highlight=False)

@@ -13,6 +13,8 @@ from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from pathprover.core.errors import InputError
+
 DIMENSIONS: Final[tuple[str, ...]] = (
     "deployment_config",
     "model_family",
@@ -59,8 +61,10 @@ DEPLOYMENT_TARGET_ALIASES: Final[dict[str, str]] = {
 }
 
 
-class DimensionValueError(ValueError):
+class DimensionValueError(InputError, ValueError):
     """A dimension value that cannot be normalised (for example tp_degree `two`)."""
+
+    code = "invalid_value"
 
 
 def _normalise_tp(value: Any) -> int:

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pathprover.catalog import Catalog
 from pathprover.core.dimensions import DeploymentConfigName, DeploymentTarget, Quantization, TpDegree
 from pathprover.core.documents import DocumentError, describe_validation_error, load_document
+from pathprover.core.errors import InputError
 from pathprover.core.runconfig import (
     REQUIRED_STAGES,
     BenchmarkWorkload,
@@ -33,8 +34,10 @@ from pathprover.core.runconfig import (
 )
 
 
-class TargetError(ValueError):
+class TargetError(InputError, ValueError):
     """A validation target that cannot be used; the message names the file, the entry and the field."""
+
+    code = "invalid_targets"
 
 
 class ValidationTarget(BaseModel):

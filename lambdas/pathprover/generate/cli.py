@@ -7,8 +7,6 @@ too high, ...) is one line on stderr and exit code 2, never a traceback.
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -18,20 +16,11 @@ from pydantic import ValidationError
 from pathprover.brain.feasibility import FeasibilityRules
 from pathprover.brain.plan import place_target
 from pathprover.catalog import CatalogError, load_catalog
-from pathprover.core.documents import describe_validation_error
+from pathprover.cli.common import describe_error, emit_json, fail
 from pathprover.core.runconfig import InfraParams, resolve_account
 from pathprover.core.targets import TargetError, load_targets, to_run_config
 from pathprover.generate.render import render_bundle, write_bundle
 from pathprover.settings import Settings
-
-
-def _one_line(text: str) -> str:
-    return "; ".join(part.strip() for part in str(text).splitlines() if part.strip())
-
-
-def _fail(message: str) -> typer.Exit:
-    sys.stderr.write(f"error: {_one_line(message)}\n")
-    return typer.Exit(2)
 
 
 def render_command(
@@ -70,12 +59,10 @@ def render_command(
         run = to_run_config(target, catalog)
         bundle = render_bundle(run, catalog, image_repo=image_repo, model_s3_uri=model_s3_uri)
         write_bundle(bundle, out)
-    except ValidationError as exc:  # before ValueError: pydantic's error is one
-        raise _fail(describe_validation_error(exc)) from None
-    except (TargetError, CatalogError, ValueError) as exc:
-        raise _fail(str(exc)) from None
+    except (ValidationError, TargetError, CatalogError, ValueError) as exc:  # pydantic's error is one too
+        fail(describe_error(exc), error_code=getattr(exc, "code", "invalid_input"))
     except OSError as exc:
-        raise _fail(f"cannot write {out}: {exc.strerror or exc}") from None
+        fail(f"cannot write {out}: {exc.strerror or exc}", error_code="io")
 
     manifest = bundle.manifest()
     if json_output:
@@ -86,7 +73,7 @@ def render_command(
             **({"instance_choice": choice} if choice else {}),
             **manifest,
         }
-        sys.stdout.write(json.dumps(payload) + "\n")
+        emit_json(payload)
         return
     vector = run.vector
     typer.echo(

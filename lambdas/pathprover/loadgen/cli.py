@@ -6,8 +6,6 @@ register it with ``app.command("loadgen")(loadgen_command)``.
 
 from __future__ import annotations
 
-import json
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,6 +13,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
+from pathprover.cli.common import emit_json, fail
 from pathprover.loadgen.runner import RunResult, run_loadgen
 from pathprover.loadgen.transports import LoadgenError
 from pathprover.loadgen.workload import DEFAULT_CONCURRENCY, Workload
@@ -68,13 +67,9 @@ def loadgen_command(
     try:
         result = run_loadgen(url, workload, model=model, price_per_hour=price_per_hour, out_dir=target_dir)
     except LoadgenError as exc:
-        if json_output:
-            sys.stdout.write(json.dumps({"error": str(exc)}) + "\n")
-        else:
-            sys.stderr.write(f"loadgen: {exc}\n")
-        raise typer.Exit(code=2) from exc
+        fail(f"loadgen: {exc}", error_code=exc.code)
     if json_output:
-        sys.stdout.write(json.dumps(result.to_json()) + "\n")
+        emit_json(result.to_json())
     else:
         render_table(result)
 

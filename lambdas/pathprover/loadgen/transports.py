@@ -49,12 +49,16 @@ from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from urllib.parse import parse_qs, urlsplit
 
+from pathprover.core.errors import InputError
+
 if TYPE_CHECKING:
     import aiohttp
 
 
-class LoadgenError(RuntimeError):
+class LoadgenError(InputError, RuntimeError):
     """A run cannot proceed: the endpoint is unreachable, rejects every request, or the input is invalid."""
+
+    code = "endpoint"
 
 
 @dataclass(slots=True)

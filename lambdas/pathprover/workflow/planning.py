@@ -14,6 +14,7 @@ from pathprover.brain.history import PriorAttempts, read_history, read_prior_att
 from pathprover.brain.plan import ceiling_of, estimate, make_plan, place_target, usage_of
 from pathprover.catalog import CatalogError
 from pathprover.core.documents import describe_validation_error
+from pathprover.core.errors import InputError
 from pathprover.core.runconfig import InfraParams, RunConfig, has_account_placeholder, resolve_account
 from pathprover.core.targets import TargetError, to_run_config
 from pathprover.services import Services
@@ -24,7 +25,7 @@ from pathprover.stages.state import LANE_EVENTS, RUN_EVENTS_FIXED, ProveState
 from pathprover.workflow.models import ExecutionPlan, LaneTask, WorkflowInput
 
 
-class InvalidInput(ValueError):
+class InvalidInput(InputError, ValueError):
     """The execution input is wrong; raised in the first state, before anything is created or spent."""
 
 

@@ -49,6 +49,7 @@ from pathprover.classifier import STAGES as FAULT_STAGES
 from pathprover.classifier import normalise_stage
 from pathprover.core.dimensions import DIMENSIONS, DimensionValueError, normalise_value
 from pathprover.core.documents import DocumentError, load_document
+from pathprover.core.errors import InputError
 
 MATCH_KEYS: Final[tuple[str, ...]] = (*DIMENSIONS, "model_name", "instance_type")
 """What a fault may match on: the six dimensions, the model id and the instance type."""
@@ -70,8 +71,10 @@ def normalise_instance_type(name: str) -> str:
     return key if key.startswith("ml.") else f"ml.{key}"
 
 
-class FaultFileError(ValueError):
+class FaultFileError(InputError, ValueError):
     """A fault file that cannot be used; the message names the file, the entry index and the field."""
+
+    code = "invalid_faults"
 
 
 def _match_value(name: str, raw: Any) -> str | int:

@@ -31,6 +31,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError
 
 from pathprover.core import schema
+from pathprover.core.errors import InputError
 from pathprover.core.records import (
     DIMENSIONS,
     LATENCY_HEADLINE,
@@ -45,8 +46,10 @@ from pathprover.core.records import (
 from pathprover.ports import AppendResult, QueryResult
 
 
-class WarehouseError(Exception):
+class WarehouseError(InputError):
     """A problem with the table that a person can act on (missing, unreadable, malformed)."""
+
+    code = "table"
 
 
 _TABLE_SUBDIR = Path(schema.TABLE_DATABASE) / schema.TABLE_NAME
