@@ -32,7 +32,7 @@ typecheck: $(INFRA_STAMP)
 	$(BIN)/mypy infra
 
 unit: $(INFRA_STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadgroup
 
 test: lint typecheck unit
 
