@@ -193,6 +193,8 @@ def levels_of(row: Mapping[str, Any], levels: Sequence[Mapping[str, Any]]) -> tu
         "output_token_throughput_tps": row.get("peak_output_token_throughput_tps"),
         "cost_per_1m_tokens": row.get("cost_per_1m_tokens"),
     }
+    if all(v is None for v in (*latency.values(), *peak.values())):
+        return [], "none"
     low, high = row.get("latency_concurrency"), row.get("peak_concurrency")
     common = {"mode": None, "error_rate": row.get("error_rate")}
     if low is None or high is None or low == high:
@@ -203,6 +205,16 @@ def levels_of(row: Mapping[str, Any], levels: Sequence[Mapping[str, Any]]) -> tu
         {"concurrency": low, **common, **latency, **blank_peak},
         {"concurrency": high, **common, **blank_latency, **peak},
     ], "headline"
+
+
+_NO_LEVELS: Final = Miss("levels", "measured", None, words="no level measured (no levels and no headline metrics)")
+
+
+def _unpriced(level: Mapping[str, Any], slo: Slo) -> list[Miss]:
+    """A level without a cost cannot be the cheapest: it never qualifies (a cost SLO says so already)."""
+    if level.get("cost_per_1m_tokens") is not None or slo.max_usd_per_1m_tokens is not None:
+        return []
+    return [Miss("cost_per_1m_tokens", "measured", None, words="no $ per 1M tokens measured at this level")]
 
 
 @dataclass(frozen=True)
@@ -261,9 +273,12 @@ def best_offer(row: Mapping[str, Any], levels: Sequence[Mapping[str, Any]], slo:
     does, the level that misses the fewest SLOs by the least."""
     usable, source = levels_of(row, levels)
     fixed = tuple(config_misses(row, slo))
-    offers = [Offer(row, level, (*fixed, *level_misses(level, slo)), len(usable), source) for level in usable]
+    offers = [
+        Offer(row, level, (*fixed, *level_misses(level, slo), *_unpriced(level, slo)), len(usable), source)
+        for level in usable
+    ]
     if not offers:
-        return Offer(row, None, fixed, 0, source)
+        return Offer(row, None, (*fixed, _NO_LEVELS), 0, source)
     qualifying = [o for o in offers if o.qualifies]
     if qualifying:
         return min(qualifying, key=lambda o: (o.cost, o.shortfall()[3]))
