@@ -264,7 +264,8 @@ def run_command(
         "fleet_alive_after_run": leftovers,
         "cleanup_after_failure": outcome.cleanup,
     }
-    result["proves"] = proves_with_metrics(store, result)
+    if "proves" in result:
+        result["proves"] = proves_with_metrics(store, result)
     gates = failed_gates(result, list(fail_on or []))
     result["fail_on"] = {"gates": [str(g) for g in fail_on or []], "met": gates}
     if as_json:
@@ -336,13 +337,18 @@ def _cause_line(error: Any, cause: str) -> str:
 def proves_with_metrics(store: Any, result: dict[str, Any]) -> list[dict[str, Any]]:
     """The summary's proves, each with `metrics`: its row's headline metrics read back from the table by
     the execution id (None for a prove that did not complete, or whose row is not there)."""
+    from pathprover.core.errors import InputError
     from pathprover.results.metrics import metrics_by_attempt, read_attempts
 
     proves = list(result.get("proves") or [])
     execution_id = result.get("execution_id")
     found: dict[tuple[str, int], dict[str, Any]] = {}
-    if proves and execution_id and store.exists():
-        found = metrics_by_attempt(read_attempts(store, execution_id=str(execution_id), status="completed"))
+    if proves and execution_id and not result.get("dry_run"):
+        try:
+            if store.exists():
+                found = metrics_by_attempt(read_attempts(store, execution_id=str(execution_id), status="completed"))
+        except (InputError, ValueError) as exc:  # the run is done: a table that cannot be read back costs the metrics
+            err().print(f"metrics not read back: {exc}", highlight=False, markup=False)
     return [{**p, "metrics": found.get((str(p.get("config_id")), int(p.get("attempt") or 1)))} for p in proves]
 
 
