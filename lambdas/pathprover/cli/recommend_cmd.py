@@ -259,6 +259,8 @@ def _print(payload: dict[str, Any], best: Offer | None, targets_text: str | None
         )
         console.print(offers_table("Qualifying, cheapest first", [rec, *payload["runners_up"]], with_misses=False))
         console.print(escape(payload["message"]), highlight=False)
+        if targets_out is not None:
+            console.print(f"nothing written to {targets_out}: a proven configuration qualifies", highlight=False)
         return
     console.print(f"[yellow]{escape(payload['message'])}[/yellow]", highlight=False)
     if payload["nearest"]:

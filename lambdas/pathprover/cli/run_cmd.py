@@ -349,7 +349,15 @@ def proves_with_metrics(store: Any, result: dict[str, Any]) -> list[dict[str, An
                 found = metrics_by_attempt(read_attempts(store, execution_id=str(execution_id), status="completed"))
         except (InputError, ValueError) as exc:  # the run is done: a table that cannot be read back costs the metrics
             err().print(f"metrics not read back: {exc}", highlight=False, markup=False)
-    return [{**p, "metrics": found.get((str(p.get("config_id")), int(p.get("attempt") or 1)))} for p in proves]
+    return [
+        {
+            **p,
+            "metrics": found.get((str(p.get("config_id")), int(p.get("attempt") or 1)))
+            if p.get("status") == "completed"
+            else None,
+        }
+        for p in proves
+    ]
 
 
 def _metrics_table(proves: list[dict[str, Any]]) -> Any:
