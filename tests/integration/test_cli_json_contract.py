@@ -40,7 +40,16 @@ NEAREST = [
 
 @pytest.mark.parametrize(
     "command",
-    [["gaps"], ["plan"], ["nearest", *NEAREST], ["report", "coverage"], ["report", "recent"], ["sql", "SELECT 1"]],
+    [
+        ["gaps"],
+        ["plan"],
+        ["nearest", *NEAREST],
+        ["report", "coverage"],
+        ["report", "recent"],
+        ["sql", "SELECT 1"],
+        ["show", "0123456789abcdef"],
+        ["recommend", "--model-name", "Qwen/Qwen3-8B"],
+    ],
     ids=lambda c: c[0] if c[0] != "report" else "-".join(c),
 )
 def test_a_missing_table_is_an_error_object_and_exit_2(tmp_path: Path, command: list[str]):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typer
 
-from pathprover.cli import brain_cmds, classify_cmd, job_cmd, run_cmd, table_cmds
+from pathprover.cli import brain_cmds, classify_cmd, job_cmd, recommend_cmd, run_cmd, show_cmd, table_cmds
 from pathprover.cli.common import JsonContractGroup
 from pathprover.generate.cli import render_command
 from pathprover.loadgen.cli import loadgen_command
@@ -49,6 +49,8 @@ def _root(
 app.command("gaps")(brain_cmds.gaps)
 app.command("plan")(brain_cmds.plan)
 app.command("nearest")(brain_cmds.nearest_command)
+app.command("show")(show_cmd.show_command)
+app.command("recommend")(recommend_cmd.recommend_command)
 app.command("sql")(table_cmds.sql)
 app.add_typer(report_app, name="report")
 report_app.command("coverage")(table_cmds.report_coverage)

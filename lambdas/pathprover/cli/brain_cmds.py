@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -23,6 +23,7 @@ from pathprover.cli.common import (
 from pathprover.core.limits import DEFAULT_MAX_COST_USD, DEFAULT_MAX_PROVES
 
 if TYPE_CHECKING:
+    from pathprover.adapters.local.warehouse import LocalWarehouse
     from pathprover.brain.history import History
     from pathprover.catalog import Catalog
     from pathprover.core.dimensions import ConfigVector
@@ -235,18 +236,51 @@ def nearest_command(
         history = load_history(store)
         _check_known(requested, history, catalog)
         result = nearest(history, requested, limit=limit)
+        payload = result.as_dict()
+        payload["substitutions"] = _with_metrics(store, payload["substitutions"])
     if as_json:
-        emit_json(result.as_dict())
+        emit_json(payload)
         return
+    from pathprover.results.metrics import fmt_ms, fmt_rate, fmt_usd
+
     out().print(f"Requested: {requested.label()}", highlight=False)
     if result.message:
         out().print(f"[yellow]{result.message}[/yellow]")
         return
-    for i, s in enumerate(result.substitutions, 1):
-        label = " + ".join(str(s.config[d]) for d in DIMENSIONS)
-        out().print(f"Proven #{i}: {label}", highlight=False)
-        swapped = ", ".join(s.explanation) if s.explanation else "exact match"
-        out().print(f"            Distance: {s.distance} ({swapped})", highlight=False)
+    for i, s in enumerate(payload["substitutions"], 1):
+        label = " + ".join(str(s["config"][d]) for d in DIMENSIONS)
+        out().print(f"Proven #{i}: {label}  ({s['config']['config_id']})", highlight=False)
+        swapped = ", ".join(s["explanation"]) if s["explanation"] else "exact match"
+        out().print(f"            Distance: {s['distance']} ({swapped})", highlight=False)
+        m = s.get("metrics") or {}
+        out().print(
+            f"            Proven with {s.get('model_name') or '?'} on {s.get('instance_type') or '?'}: "
+            f"TTFT p50 {fmt_ms(m.get('ttft_p50_ms'))} ms, p99 {fmt_ms(m.get('ttft_p99_ms'))} ms, "
+            f"ITL p50 {fmt_ms(m.get('itl_p50_ms'))} ms, peak {fmt_rate(m.get('peak_output_token_throughput_tps'))} "
+            f"tok/s, ${fmt_usd(m.get('cost_per_1m_tokens'))} per 1M tokens",
+            highlight=False,
+        )
+
+
+def _with_metrics(store: LocalWarehouse, substitutions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each suggestion with the model, instance and headline metrics of its latest completed row."""
+    from pathprover.results.metrics import headline_of, latest_completed, read_attempts
+
+    ids = [s["config"]["config_id"] for s in substitutions]
+    latest = latest_completed(read_attempts(store, config_ids=ids, status="completed")) if ids else {}
+    enriched = []
+    for s in substitutions:
+        row = latest.get(s["config"]["config_id"]) or {}
+        enriched.append(
+            {
+                **s,
+                "model_name": row.get("model_name"),
+                "instance_type": row.get("instance_type"),
+                "run_type": row.get("run_type"),
+                "metrics": headline_of(row) if row else None,
+            }
+        )
+    return enriched
 
 
 def _check_known(requested: ConfigVector, history: History, catalog: Catalog) -> None:

@@ -264,6 +264,8 @@ def run_command(
         "fleet_alive_after_run": leftovers,
         "cleanup_after_failure": outcome.cleanup,
     }
+    if "proves" in result:
+        result["proves"] = proves_with_metrics(store, result)
     gates = failed_gates(result, list(fail_on or []))
     result["fail_on"] = {"gates": [str(g) for g in fail_on or []], "met": gates}
     if as_json:
@@ -330,6 +332,69 @@ def _cause_line(error: Any, cause: str) -> str:
     if isinstance(payload, dict) and payload.get("errorMessage"):
         return f"{payload.get('errorType') or error}: {payload['errorMessage']}"
     return f"{error}: {cause}"
+
+
+def proves_with_metrics(store: Any, result: dict[str, Any]) -> list[dict[str, Any]]:
+    """The summary's proves, each with `metrics`: its row's headline metrics read back from the table by
+    the execution id (None for a prove that did not complete, or whose row is not there)."""
+    from pathprover.core.errors import InputError
+    from pathprover.results.metrics import metrics_by_attempt, read_attempts
+
+    proves = list(result.get("proves") or [])
+    execution_id = result.get("execution_id")
+    found: dict[tuple[str, int], dict[str, Any]] = {}
+    if proves and execution_id and not result.get("dry_run"):
+        try:
+            if store.exists():
+                found = metrics_by_attempt(read_attempts(store, execution_id=str(execution_id), status="completed"))
+        except (InputError, ValueError) as exc:  # the run is done: a table that cannot be read back costs the metrics
+            err().print(f"metrics not read back: {exc}", highlight=False, markup=False)
+    return [
+        {
+            **p,
+            "metrics": found.get((str(p.get("config_id")), int(p.get("attempt") or 1)))
+            if p.get("status") == "completed"
+            else None,
+        }
+        for p in proves
+    ]
+
+
+def _metrics_table(proves: list[dict[str, Any]]) -> Any:
+    """The run's results as a benchmarking tool ends: per prove its latency, throughput, cost, status."""
+    from rich.table import Table
+
+    from pathprover.results.metrics import NONE_SHOWN, fmt_ms, fmt_rate, fmt_usd
+
+    table = Table(title="Metrics per prove (simulated fleet)")
+    for col, justify in (
+        ("config_id", "left"),
+        ("model", "left"),
+        ("instance", "left"),
+        ("TTFT p50 ms", "right"),
+        ("TTFT p99 ms", "right"),
+        ("ITL p50 ms", "right"),
+        ("peak tok/s", "right"),
+        ("$ / 1M tok", "right"),
+        ("status", "left"),
+        ("scope", "left"),
+    ):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for p in proves:
+        m = p.get("metrics") or {}
+        table.add_row(
+            str(p.get("config_id")),
+            str(p.get("model_name")),
+            str(p.get("instance_type")),
+            fmt_ms(m.get("ttft_p50_ms")),
+            fmt_ms(m.get("ttft_p99_ms")),
+            fmt_ms(m.get("itl_p50_ms")),
+            fmt_rate(m.get("peak_output_token_throughput_tps")),
+            fmt_usd(m.get("cost_per_1m_tokens")),
+            str(p.get("status")),
+            str(p.get("failure_scope") or NONE_SHOWN),
+        )
+    return table
 
 
 def _print_summary(console: Console, result: dict[str, Any]) -> None:
@@ -408,6 +473,13 @@ def _print_summary(console: Console, result: dict[str, Any]) -> None:
     console.print(
         f"records: {result['warehouse']} (query with `pathprover sql` or `pathprover report`)", highlight=False
     )
+    if result.get("proves"):
+        console.print(_metrics_table(result["proves"]))
+        console.print(
+            "latency at the lowest concurrency benchmarked, tokens/s and $ at the peak; every level: "
+            "`pathprover show CONFIG_ID`",
+            highlight=False,
+        )
 
 
 def serve_command(
