@@ -29,7 +29,6 @@ from pathprover.adapters.aws.results import (
 from pathprover.adapters.aws.s3 import S3ArtifactStore
 from pathprover.adapters.aws.sagemaker import SageMakerFleet, training_job_request
 from pathprover.classifier import classify
-from pathprover.core import schema
 from pathprover.core.dimensions import ConfigVector
 from pathprover.core.records import ProveContext, completed_records
 from pathprover.stages.ports import (
@@ -943,7 +942,8 @@ def execution(state: str, reason: str | None = None) -> dict[str, Any]:
     return {"QueryExecution": {"QueryExecutionId": "q-1", "StatementType": "DML", "Status": status}}
 
 
-def test_athena_query_builds_the_request_and_types_the_rows(env: Env) -> None:
+def test_athena_query_builds_the_request_and_polls_until_it_ends(env: Env) -> None:
+    # The rows of a SUCCEEDED query are read by pyathena from its result file: see test_athena_moto.py
     athena = env.stub("athena")
     sql = "SELECT config_id, tp_degree, ttft_p50_ms, tuned FROM mlcc_ci.benchmark_results"
     athena.add_response(
@@ -952,35 +952,14 @@ def test_athena_query_builds_the_request_and_types_the_rows(env: Env) -> None:
         {"QueryString": sql, "QueryExecutionContext": {"Database": "mlcc_ci"}, "WorkGroup": "path-prover"},
     )
     athena.add_response("get_query_execution", execution("QUEUED"), {"QueryExecutionId": "q-1"})
-    athena.add_response("get_query_execution", execution("SUCCEEDED"), {"QueryExecutionId": "q-1"})
-    columns = [("config_id", "varchar"), ("tp_degree", "integer"), ("ttft_p50_ms", "double"), ("tuned", "boolean")]
-    info = [{"Name": n, "Label": n, "Type": t} for n, t in columns]
-
-    def row(*values: str | None) -> dict[str, Any]:
-        return {"Data": [{"VarCharValue": v} if v is not None else {} for v in values]}
-
+    athena.add_response("get_query_execution", execution("RUNNING"), {"QueryExecutionId": "q-1"})
     athena.add_response(
-        "get_query_results",
-        {
-            "ResultSet": {
-                "Rows": [row("config_id", "tp_degree", "ttft_p50_ms", "tuned"), row("abc", "2", "41.5", "false")],
-                "ResultSetMetadata": {"ColumnInfo": info},
-            },
-            "NextToken": "page-2",
-        },
-        {"QueryExecutionId": "q-1", "MaxResults": 1000},
-    )
-    athena.add_response(
-        "get_query_results",
-        {"ResultSet": {"Rows": [row("def", "4", None, "true")], "ResultSetMetadata": {"ColumnInfo": info}}},
-        {"QueryExecutionId": "q-1", "MaxResults": 1000, "NextToken": "page-2"},
+        "get_query_execution", execution("FAILED", "Query exhausted resources"), {"QueryExecutionId": "q-1"}
     )
 
-    result = athena_store(env).query(sql)
-
-    assert result.columns == ["config_id", "tp_degree", "ttft_p50_ms", "tuned"]
-    assert result.rows == [["abc", 2, 41.5, False], ["def", 4, None, True]]
-    assert env.sleeps == [1.0]
+    with pytest.raises(AthenaQueryError, match="q-1 FAILED: Query exhausted resources"):
+        athena_store(env).query(sql)
+    assert env.sleeps == [1.0, 1.5]
 
 
 def test_athena_query_stuck_running_hits_the_bound(env: Env) -> None:
@@ -1028,38 +1007,6 @@ def prove_rows() -> tuple[Any, list[Any]]:
     return completed_records(ctx, NOW, [{"concurrency": c, "ttft_p50_ms": 40.0 + c} for c in (1, 4)])
 
 
-def ids_found(athena: Any, sql: str | None, ids: list[str]) -> None:
-    """Stub one existing-ids query (``sql``: the exact query expected) answering ``ids``."""
-    expected = None
-    if sql is not None:
-        expected = {"QueryString": sql, "QueryExecutionContext": {"Database": "mlcc_ci"}, "WorkGroup": "path-prover"}
-    athena.add_response("start_query_execution", {"QueryExecutionId": "q-1"}, expected)
-    athena.add_response("get_query_execution", execution("SUCCEEDED"))
-    athena.add_response(
-        "get_query_results",
-        {
-            "ResultSet": {
-                "Rows": [{"Data": [{"VarCharValue": "record_id"}]}] + [{"Data": [{"VarCharValue": i}]} for i in ids],
-                "ResultSetMetadata": {"ColumnInfo": [{"Name": "record_id", "Label": "record_id", "Type": "varchar"}]},
-            }
-        },
-    )
-
-
-def test_append_skips_rows_and_levels_already_in_the_tables(env: Env) -> None:
-    # Given a prove whose levels and row are both already written (a retried register)
-    athena = env.stub("athena")
-    row, levels = prove_rows()
-    ids_found(athena, existing_ids_sql("mlcc_ci", "benchmark_levels", [row.record_id]), [row.record_id])
-    ids_found(athena, existing_ids_sql("mlcc_ci", "benchmark_results", [row.record_id]), [row.record_id])
-    # When it is appended again, with a duplicate in the batch too
-    result = athena_store(env).append([row, row], levels)
-    # Then nothing is written to either table (awswrangler is never needed)
-    assert (result.written, result.skipped_duplicates) == (0, 2)
-    assert (result.levels_written, result.levels_skipped_duplicates) == (0, 2)
-    athena.assert_no_pending_responses()
-
-
 def test_append_without_awswrangler_fails_clearly(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
     athena = env.stub("athena")
     athena.add_response("start_query_execution", {"QueryExecutionId": "q-1"})
@@ -1088,69 +1035,6 @@ def test_adapters_do_not_build_clients_at_import() -> None:
     SageMakerFleet(clients)
     CodeBuildBuilder(clients)
     assert clients._clients == {}
-
-
-def fake_awswrangler(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    """awswrangler and pandas stand-ins that record each to_parquet call (the Lambda layer provides the real)."""
-    import types
-
-    calls: list[dict[str, Any]] = []
-
-    def to_parquet(**kwargs: Any) -> dict[str, Any]:
-        calls.append(kwargs)
-        return {"paths": [f"{kwargs['path']}x.parquet"]}
-
-    wr = types.ModuleType("awswrangler")
-    wr.s3 = types.SimpleNamespace(to_parquet=to_parquet)  # type: ignore[attr-defined]
-    pd = types.ModuleType("pandas")
-    pd.DataFrame = lambda data: data  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "awswrangler", wr)
-    monkeypatch.setitem(sys.modules, "pandas", pd)
-    return calls
-
-
-def test_append_writes_the_levels_then_the_row_with_awswrangler(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
-    calls = fake_awswrangler(monkeypatch)
-    row, levels = prove_rows()
-    athena = env.stub("athena")
-    ids_found(athena, None, [])
-    ids_found(athena, None, [])
-
-    result = athena_store(env).append([row], levels)
-
-    # Then the levels go first, to their own table and location, then the one row of the attempt
-    assert (result.written, result.levels_written) == (1, 2)
-    assert result.files == [
-        "s3://pp-results/mlcc_ci/benchmark_levels/x.parquet",
-        "s3://pp-results/mlcc_ci/benchmark_results/x.parquet",
-    ]
-    first, second = calls
-    assert (first["table"], first["path"]) == ("benchmark_levels", "s3://pp-results/mlcc_ci/benchmark_levels/")
-    assert (second["table"], second["path"]) == ("benchmark_results", "s3://pp-results/mlcc_ci/benchmark_results/")
-    for call in calls:
-        assert (call["dataset"], call["mode"], call["partition_cols"]) == (True, "append", ["dt"])
-        assert call["database"] == "mlcc_ci" and call["schema_evolution"] is False
-    assert first["df"]["record_id"] == [row.record_id, row.record_id] and first["df"]["concurrency"] == [1, 4]
-    assert (first["df"]["dt"], second["df"]["dt"]) == (["2026-11-23"] * 2, ["2026-11-23"])  # the same partition
-    assert list(first["dtype"]) == [*(c.name for c in schema.level_columns()), "dt"]
-    assert list(second["dtype"]) == [*(c.name for c in schema.columns()), "dt"]
-    assert second["df"]["record_id"] == [row.record_id] and second["df"]["levels_benchmarked"] == [2]
-    assert second["dtype"]["tp_degree"] == "int" and second["dtype"]["run_timestamp"] == "timestamp"
-    assert second["df"]["run_timestamp"][0].tzinfo is None  # naive UTC, as Glue timestamps are
-
-
-def test_a_register_retried_after_the_levels_writes_only_the_row(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Given the levels were written and the register died before the row
-    calls = fake_awswrangler(monkeypatch)
-    row, levels = prove_rows()
-    athena = env.stub("athena")
-    ids_found(athena, None, [row.record_id])
-    ids_found(athena, None, [])
-    # When it is retried
-    result = athena_store(env).append([row], levels)
-    # Then only the row is written
-    assert (result.written, result.levels_written, result.levels_skipped_duplicates) == (1, 0, 2)
-    assert [c["table"] for c in calls] == ["benchmark_results"]
 
 
 def test_the_levels_location_defaults_next_to_the_results_and_can_be_set(env: Env) -> None:
