@@ -443,3 +443,107 @@ def test_a_register_retried_after_the_levels_writes_only_the_row(aws: str) -> No
     assert (result.written, result.levels_written, result.levels_skipped_duplicates) == (1, 0, 2)
     assert objects(clients, "mlcc_ci/benchmark_levels/") == []
     assert len(objects(clients, "mlcc_ci/benchmark_results/dt=2026-11-23/")) == 1
+
+
+# --------------------------------------------------------------------------- the CLI's reader
+
+
+def _settings(**values: Any) -> Any:
+    from pathprover.settings import Settings
+
+    return Settings(region=REGION, **values)
+
+
+def _stack(clients: AwsClients, name: str, outputs: dict[str, str] | None) -> Stubber:
+    """DescribeStacks of ``name`` answers these outputs (None: the stack does not exist)."""
+    client = clients.get("cloudformation")
+    stub = Stubber(client)
+    if outputs is None:
+        stub.add_client_error(
+            "describe_stacks",
+            service_error_code="ValidationError",
+            service_message=f"Stack with id {name} does not exist",
+            expected_params={"StackName": name},
+        )
+    else:
+        stub.add_response(
+            "describe_stacks",
+            {
+                "Stacks": [
+                    {
+                        "StackName": name,
+                        "CreationTime": NOW,
+                        "StackStatus": "UPDATE_COMPLETE",
+                        "Outputs": [{"OutputKey": k, "OutputValue": v} for k, v in outputs.items()],
+                    }
+                ]
+            },
+            {"StackName": name},
+        )
+    stub.activate()
+    return stub
+
+
+def test_the_reader_finds_workgroup_and_result_location_in_the_stacks_outputs(aws: str) -> None:
+    from pathprover.adapters.aws.athena_reader import resolve_target
+
+    clients = AwsClients(region=REGION)
+    stub = _stack(clients, "MlccCiHarnessStack-blue", {"AthenaWorkgroup": "pathprover-blue", "ResultsBucket": "rb"})
+    target = resolve_target(_settings(), stack_name="MlccCiHarnessStack-blue", clients=clients)
+    stub.assert_no_pending_responses()
+    assert (target.workgroup, target.output_location, target.stack) == (
+        "pathprover-blue",
+        "s3://rb/athena-results/",
+        "MlccCiHarnessStack-blue",
+    )
+
+
+def test_the_reader_takes_flags_and_settings_before_the_stack(aws: str) -> None:
+    from pathprover.adapters.aws.athena_reader import AthenaReadError, resolve_target
+
+    # A workgroup from the flags or the settings: no stack is asked
+    target = resolve_target(_settings(athena_workgroup="wg-env"), clients=AwsClients(region=REGION))
+    assert (target.workgroup, target.output_location, target.stack) == ("wg-env", None, None)
+    target = resolve_target(_settings(), workgroup="wg", output_location="s3://mine/out/")
+    assert (target.workgroup, target.output_location) == ("wg", "s3://mine/out/")
+    with pytest.raises(AthenaReadError, match="s3:// URI"):
+        resolve_target(_settings(), workgroup="wg", output_location="/tmp/out")
+    # Nothing given: the default stack (PATHPROVER_STACK's, else MlccCiHarnessStack), which must exist
+    clients = AwsClients(region=REGION)
+    _stack(clients, "MlccCiHarnessStack", None)
+    with pytest.raises(AthenaReadError, match="stack MlccCiHarnessStack does not exist in us-east-1"):
+        resolve_target(_settings(), clients=clients)
+
+
+def test_run_sql_and_load_history_read_the_real_table(aws: str) -> None:
+    from pathprover.adapters.aws.athena_reader import AthenaReader, AthenaTarget, load_history, run_sql
+
+    target = AthenaTarget(workgroup="pathprover", output_location=QUERY_RESULTS, region=REGION)
+    clients = AwsClients(region=REGION)
+    athena = Athena(AthenaReader(target, clients).store)
+    athena.answers([("model_family", "varchar"), ("n", "bigint")], [["qwen3", "3"]], sql="SELECT 1")
+    result = run_sql(target, "SELECT 1", clients)
+    assert (result.columns, result.rows) == (["model_family", "n"], [["qwen3", 3]])
+
+    athena.answers(COMPLETED_COLUMNS, [["vllm", "qwen3", "g5", "none", "1", "realtime-inference", "1", None]])
+    athena.answers(OUTCOMES_COLUMNS, [])
+    history = load_history(target, clients)
+    athena.done()
+    assert list(history.configs) == [("transformers-vllm", "qwen3", "g5", "none", 1, "realtime-inference")]
+
+
+def test_the_reader_never_writes_and_says_why_a_query_failed(aws: str) -> None:
+    from pathprover.adapters.aws.athena_reader import AthenaReader, AthenaReadError, AthenaTarget
+
+    reader = AthenaReader(AthenaTarget(workgroup="pathprover", output_location=None, region=REGION))
+    with pytest.raises(AthenaReadError, match="never writes"):
+        reader.append([])
+    athena = Athena(reader.store)
+    athena.stub.add_client_error(
+        "start_query_execution",
+        service_error_code="InvalidRequestException",
+        service_message="WorkGroup pathprover is not found.",
+    )
+    with pytest.raises(AthenaReadError, match="InvalidRequestException: WorkGroup pathprover is not found"):
+        reader.query("SELECT 1")
+    athena.done()

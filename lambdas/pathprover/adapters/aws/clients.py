@@ -40,6 +40,7 @@ class AwsClients:
         self.read_timeout = read_timeout
         self._session = session
         self._clients: dict[str, Any] = {}
+        self._shared: dict[str, Any] = {}
 
     @property
     def session(self) -> Any:
@@ -68,6 +69,12 @@ class AwsClients:
             client = self.session.client(service, config=self.config(service))
             self._clients[service] = client
         return client
+
+    def shared(self, key: str, build: Callable[[], T]) -> T:
+        """An object built once per AwsClients from its session (pyathena's connection), like the clients."""
+        if key not in self._shared:
+            self._shared[key] = build()
+        return self._shared[key]
 
     def set(self, service: str, client: Any) -> None:
         """Use this client for ``service`` (tests: a client wrapped in a botocore Stubber)."""

@@ -87,7 +87,7 @@ class AthenaResultsStore:
     def __init__(
         self,
         clients: AwsClients,
-        table_s3_uri: str,
+        table_s3_uri: str | None,
         database: str = schema.TABLE_DATABASE,
         table: str = schema.TABLE_NAME,
         levels_table: str = schema.LEVELS_TABLE_NAME,
@@ -99,10 +99,13 @@ class AthenaResultsStore:
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        if not table_s3_uri.startswith("s3://"):
-            raise ValueError(f"table location must be an s3:// URI, got {table_s3_uri!r}")
         if poll_interval_s <= 0 or max_wait_s <= 0:
             raise ValueError("poll_interval_s and max_wait_s must be positive")
+        self.read_only = table_s3_uri is None
+        if table_s3_uri is None:  # a reader (the CLI's --athena): queries only, append refuses
+            table_s3_uri = levels_s3_uri = "s3://read-only/"
+        if not table_s3_uri.startswith("s3://"):
+            raise ValueError(f"table location must be an s3:// URI, got {table_s3_uri!r}")
         if levels_s3_uri is None:
             # Next to the results table's folder, as the stack lays both out: s3://bucket/<db>/<levels_table>/
             levels_s3_uri = table_s3_uri.rstrip("/").rsplit("/", 1)[0] + f"/{levels_table}/"
@@ -120,7 +123,6 @@ class AthenaResultsStore:
         self.max_wait_s = max_wait_s
         self.sleep = sleep
         self.monotonic = monotonic
-        self._pyathena: Any = None
 
     @property
     def _athena(self) -> Any:
@@ -219,11 +221,12 @@ class AthenaResultsStore:
         return QueryResult(columns=columns, rows=rows)
 
     def _connection(self) -> Any:
-        """A pyathena connection on this store's boto3 session (built once; it sends no request)."""
-        if self._pyathena is None:
+        """A pyathena connection on this store's boto3 session (built once per AwsClients; it sends no request)."""
+
+        def build() -> Any:
             from pyathena.connection import Connection
 
-            self._pyathena = Connection(
+            return Connection(
                 session=self.clients.session,
                 region_name=self.clients.region or self.clients.session.region_name,
                 config=self.clients.config("athena"),
@@ -231,7 +234,8 @@ class AthenaResultsStore:
                 s3_staging_dir=self.output_location,
                 schema_name=self.database,
             )
-        return self._pyathena
+
+        return self.clients.shared(f"pyathena:{self.workgroup}:{self.output_location}:{self.database}", build)
 
     @staticmethod
     def _retry_config() -> Any:
@@ -266,6 +270,8 @@ class AthenaResultsStore:
         are written in one object, so finding one of them means all are there. Two writers racing on the
         same ids could both write; the workflow's lease on a config prevents that.
         """
+        if self.read_only:
+            raise ValueError("this Athena store was opened read-only (no table location): it cannot append")
         unique: dict[str, BenchmarkRecord] = {}
         for record in records:
             unique.setdefault(record.record_id, record)
