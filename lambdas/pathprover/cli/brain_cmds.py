@@ -6,6 +6,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from pathprover.cli.athena import (
+    AthenaArgs,
+    AthenaOpt,
+    OutputLocationOpt,
+    StackNameOpt,
+    WorkgroupOpt,
+    open_source,
+)
 from pathprover.cli.common import (
     JsonOpt,
     TableOpt,
@@ -16,7 +24,6 @@ from pathprover.cli.common import (
     now_utc,
     only_given,
     open_catalog,
-    open_store,
     out,
     people_errors,
 )
@@ -40,13 +47,17 @@ def gaps(
     warehouse: WarehouseOpt = None,
     table: TableOpt = None,
     as_json: JsonOpt = False,
+    athena: AthenaOpt = False,
+    workgroup: WorkgroupOpt = None,
+    output_location: OutputLocationOpt = None,
+    stack_name: StackNameOpt = None,
 ) -> None:
     """Unproven configuration paths, most proven neighbours first, each with its feasibility."""
     from pathprover.brain.gaps import search_gaps
     from pathprover.core.dimensions import DIMENSIONS
 
     with people_errors():
-        store = open_store(warehouse, table)
+        store = open_source(warehouse, table, AthenaArgs(athena, workgroup, output_location, stack_name))
         catalog = open_catalog(warehouse)
         history = load_history(store)
         search = search_gaps(
@@ -107,6 +118,10 @@ def plan(
     warehouse: WarehouseOpt = None,
     table: TableOpt = None,
     as_json: JsonOpt = False,
+    athena: AthenaOpt = False,
+    workgroup: WorkgroupOpt = None,
+    output_location: OutputLocationOpt = None,
+    stack_name: StackNameOpt = None,
 ) -> None:
     """The proves this run would make, within both limits; every gap left out says why."""
     from pathprover.brain.feasibility import FeasibilityRules
@@ -114,7 +129,7 @@ def plan(
     from pathprover.brain.plan import make_plan
 
     with people_errors():
-        store = open_store(warehouse, table)
+        store = open_source(warehouse, table, AthenaArgs(athena, workgroup, output_location, stack_name))
         catalog = open_catalog(warehouse)
         history = load_history(store)
         rules = FeasibilityRules(catalog)
@@ -196,6 +211,10 @@ def nearest_command(
     warehouse: WarehouseOpt = None,
     table: TableOpt = None,
     as_json: JsonOpt = False,
+    athena: AthenaOpt = False,
+    workgroup: WorkgroupOpt = None,
+    output_location: OutputLocationOpt = None,
+    stack_name: StackNameOpt = None,
 ) -> None:
     """The nearest proven configs to a requested one (same model family; distance, then recency)."""
     from pathprover.brain.nearest import nearest
@@ -232,7 +251,7 @@ def nearest_command(
             tp_degree=tp_degree,
             deployment_target=deployment_target,
         )
-        store = open_store(warehouse, table)
+        store = open_source(warehouse, table, AthenaArgs(athena, workgroup, output_location, stack_name))
         history = load_history(store)
         _check_known(requested, history, catalog)
         result = nearest(history, requested, limit=limit)

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from pathprover.adapters.local.warehouse import LocalWarehouse
     from pathprover.brain.history import History
     from pathprover.catalog import Catalog
+    from pathprover.ports import ResultsStore
     from pathprover.settings import Settings
 
 SCHEMA_VERSION = 1
@@ -209,10 +210,13 @@ def open_catalog(warehouse: Path | None = None) -> Catalog:
     return load_catalog(settings_for(warehouse).catalog_dir)
 
 
-def load_history(store: LocalWarehouse) -> History:
+def load_history(store: LocalWarehouse | ResultsStore) -> History:
     """The table's history; an empty warehouse is a first run (the brain plans from the catalog)."""
+    from pathprover.adapters.local.warehouse import LocalWarehouse
     from pathprover.brain.history import History, read_history
 
+    if not isinstance(store, LocalWarehouse):  # `--athena`: the real table (pathprover.cli.athena)
+        return read_history(store)
     if not store.exists():
         if store.table is None:
             return History(configs={}, total_rows=0)

@@ -7,6 +7,15 @@ from typing import Annotated
 
 import typer
 
+from pathprover.cli.athena import (
+    AthenaArgs,
+    AthenaOpt,
+    OutputLocationOpt,
+    StackNameOpt,
+    WorkgroupOpt,
+    open_source,
+    query_source,
+)
 from pathprover.cli.common import (
     JsonOpt,
     TableOpt,
@@ -20,7 +29,6 @@ from pathprover.cli.common import (
     out,
     people_errors,
     print_rows,
-    queryable,
 )
 
 
@@ -31,21 +39,26 @@ def sql(
     warehouse: WarehouseOpt = None,
     table: TableOpt = None,
     as_json: JsonOpt = False,
+    athena: AthenaOpt = False,
+    workgroup: WorkgroupOpt = None,
+    output_location: OutputLocationOpt = None,
+    stack_name: StackNameOpt = None,
 ) -> None:
-    """Run Athena SQL on the local table (DuckDB; sqlglot transpiles Trino functions)."""
+    """Run Athena SQL on the local table (DuckDB; sqlglot transpiles Trino functions), or with --athena on the
+    real table in Athena."""
     with people_errors():
-        result = queryable(warehouse, table).query(query, untrusted=True)
+        result = query_source(warehouse, table, AthenaArgs(athena, workgroup, output_location, stack_name), query)
     if as_json:
         emit_json({"columns": result.columns, "rows": result.rows})
     else:
         print_rows(result.columns, result.rows)
 
 
-def _report(name: str, warehouse: Path | None, table: Path | None, as_json: bool) -> None:
+def _report(name: str, warehouse: Path | None, table: Path | None, as_json: bool, athena: AthenaArgs) -> None:
     from pathprover.reports import REPORTS
 
     with people_errors():
-        result = queryable(warehouse, table).query(REPORTS[name], untrusted=True)
+        result = query_source(warehouse, table, athena, REPORTS[name])
     if as_json:
         emit_json({"report": name, "sql": REPORTS[name], "columns": result.columns, "rows": result.rows})
     else:
@@ -59,27 +72,48 @@ def report_coverage(
     html_file: Annotated[
         Path | None, typer.Option("--html", help="Also write a heatmap (model x instance family) to this file")
     ] = None,
+    athena: AthenaOpt = False,
+    workgroup: WorkgroupOpt = None,
+    output_location: OutputLocationOpt = None,
+    stack_name: StackNameOpt = None,
 ) -> None:
     """Completed rows per model family and instance family (and, with --html, a heatmap to open)."""
-    _report("coverage", warehouse, table, as_json)
+    source = AthenaArgs(athena, workgroup, output_location, stack_name)
+    _report("coverage", warehouse, table, as_json, source)
     if html_file is not None:
         from pathprover.heatmap import render_heatmap
 
         with people_errors():
-            page = render_heatmap(open_store(warehouse, table), open_catalog(warehouse))
+            page = render_heatmap(open_source(warehouse, table, source), open_catalog(warehouse))
         html_file.parent.mkdir(parents=True, exist_ok=True)
         html_file.write_text(page, encoding="utf-8")
         err().print(f"heatmap written to {html_file}", highlight=False)
 
 
-def report_unfeasible(warehouse: WarehouseOpt = None, table: TableOpt = None, as_json: JsonOpt = False) -> None:
+def report_unfeasible(
+    warehouse: WarehouseOpt = None,
+    table: TableOpt = None,
+    as_json: JsonOpt = False,
+    athena: AthenaOpt = False,
+    workgroup: WorkgroupOpt = None,
+    output_location: OutputLocationOpt = None,
+    stack_name: StackNameOpt = None,
+) -> None:
     """Configs recorded unfeasible, with the reason."""
-    _report("unfeasible", warehouse, table, as_json)
+    _report("unfeasible", warehouse, table, as_json, AthenaArgs(athena, workgroup, output_location, stack_name))
 
 
-def report_recent(warehouse: WarehouseOpt = None, table: TableOpt = None, as_json: JsonOpt = False) -> None:
+def report_recent(
+    warehouse: WarehouseOpt = None,
+    table: TableOpt = None,
+    as_json: JsonOpt = False,
+    athena: AthenaOpt = False,
+    workgroup: WorkgroupOpt = None,
+    output_location: OutputLocationOpt = None,
+    stack_name: StackNameOpt = None,
+) -> None:
     """The 20 most recent path_prove rows."""
-    _report("recent", warehouse, table, as_json)
+    _report("recent", warehouse, table, as_json, AthenaArgs(athena, workgroup, output_location, stack_name))
 
 
 def mark_unfeasible(

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Final
 from pathprover.adapters.aws.clients import AwsClients, error_code, error_message
 from pathprover.adapters.aws.results import AthenaQueryError, AthenaResultsStore, MissingDependencyError
 from pathprover.core import schema
+from pathprover.core.errors import InputError
 from pathprover.core.records import BenchmarkRecord, LevelRecord
 from pathprover.ports import AppendResult, QueryResult
 
@@ -30,8 +31,10 @@ ATHENA_RESULTS_PREFIX: Final = "athena-results/"
 """The stack's output names and the workgroup's result prefix (infra.constants; a test keeps them equal)."""
 
 
-class AthenaReadError(RuntimeError):
+class AthenaReadError(InputError):
     """Athena cannot be read from here: no credentials, no stack, a failed query. One line a person can act on."""
+
+    code = "athena"
 
 
 @dataclass(frozen=True)
