@@ -547,3 +547,37 @@ def test_the_reader_never_writes_and_says_why_a_query_failed(aws: str) -> None:
     with pytest.raises(AthenaReadError, match="InvalidRequestException: WorkGroup pathprover is not found"):
         reader.query("SELECT 1")
     athena.done()
+
+
+def test_pathprover_gaps_athena_end_to_end(aws: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given the deployed stack's outputs and the two history queries' result files
+    from typer.testing import CliRunner
+
+    from pathprover.adapters.aws import athena_reader
+    from pathprover.cli.app import app
+
+    clients = AwsClients(region=REGION)
+    _stack(clients, "MlccCiHarnessStack", {"AthenaWorkgroup": "pathprover", "ResultsBucket": RESULTS_BUCKET})
+    monkeypatch.setattr(athena_reader, "AwsClients", lambda region=None: clients)  # the stubbed clients
+    for name in ("PATHPROVER_ATHENA_WORKGROUP", "PATHPROVER_STACK"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_REGION", REGION)
+    target = athena_reader.AthenaTarget(workgroup="pathprover", output_location=QUERY_RESULTS, region=REGION)
+    athena = Athena(athena_reader.AthenaReader(target, clients).store)
+    proven = [
+        ["vllm", "qwen3", "g5", "none", "1", "realtime-inference", "2", "2026-11-20 08:00:00.000"],
+        ["sglang", "qwen3", "g6", "none", "1", "realtime-inference", "1", "2026-11-21 08:00:00.000"],
+    ]
+    athena.answers(COMPLETED_COLUMNS, proven, sql=COMPLETED_SQL)
+    athena.answers(OUTCOMES_COLUMNS, [], sql=OUTCOMES_SQL)
+
+    # When `pathprover gaps --athena` runs with nothing but the stack to go on
+    result = CliRunner().invoke(app, ["gaps", "--athena", "--limit", "3", "--json"])
+
+    # Then it read the stack's workgroup and the history from the result files, and ranked the gaps
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["completed"] == 2
+    gaps = {(g["deployment_config"], g["instance_family"]) for g in payload["gaps"]}
+    assert gaps == {("transformers-sglang", "g5"), ("transformers-vllm", "g6")}  # the two unproven crossings
+    athena.done()
