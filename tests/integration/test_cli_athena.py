@@ -20,6 +20,7 @@ from pathprover.brain.history import COMPLETED_SQL, OUTCOMES_SQL
 from pathprover.cli.app import app
 from pathprover.ports import QueryResult
 from pathprover.reports import REPORTS
+from pathprover.results.metrics import ATTEMPT_COLUMNS, LEVEL_COLUMNS
 
 runner = CliRunner()
 
@@ -41,6 +42,10 @@ def athena(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
             return QueryResult(columns=[*DIMS, "completed_rows", "completed_at"], rows=[list(r) for r in PROVEN])
         if sql == OUTCOMES_SQL:
             return QueryResult(columns=[*DIMS, "unfeasible_rows"], rows=[])
+        if sql.startswith(f"SELECT {', '.join(ATTEMPT_COLUMNS)} FROM"):  # no attempt has metrics here
+            return QueryResult(columns=list(ATTEMPT_COLUMNS), rows=[])
+        if sql.startswith(f"SELECT {', '.join(LEVEL_COLUMNS)} FROM"):
+            return QueryResult(columns=list(LEVEL_COLUMNS), rows=[])
         return QueryResult(columns=["model_family", "n"], rows=[["qwen3", 3]])
 
     monkeypatch.setattr(athena_reader.AthenaReader, "query", query)
@@ -88,8 +93,10 @@ def test_the_workgroup_can_come_from_the_settings(athena: list[tuple[str, str]],
 def test_brain_commands_read_the_history_from_athena(athena: list[tuple[str, str]], command: list[str]) -> None:
     result = run(*command, "--athena", "--workgroup", "wg", "--json")
     assert result.exit_code == 0, result.output
-    # The brain's two history queries, exactly as its Lambda sends them
-    assert [sql for _, sql in athena] == [COMPLETED_SQL, OUTCOMES_SQL]
+    # The brain's two history queries, exactly as its Lambda sends them (nearest then asks for the
+    # suggestions' metrics)
+    assert [sql for _, sql in athena][:2] == [COMPLETED_SQL, OUTCOMES_SQL]
+    assert len(athena) == (3 if command[0] == "nearest" else 2)
     payload = json.loads(result.stdout)
     if command[0] == "nearest":
         assert payload["substitutions"], payload  # the proven sglang config on g6 is one step away
@@ -118,3 +125,22 @@ def test_an_athena_failure_is_one_error_object(monkeypatch: pytest.MonkeyPatch) 
     assert error == {"code": "athena", "message": "Athena query q-1 FAILED: line 1:8: Column 'nope' cannot be resolved"}
     result = run("sql", "--athena", "--workgroup", "wg", "SELECT nope")
     assert result.exit_code == 2 and "cannot be resolved" in result.stderr
+
+
+def test_recommend_and_show_query_athena(athena: list[tuple[str, str]]) -> None:
+    # recommend: the model's completed attempts, then (none qualifies) the brain's history for the gaps
+    result = run("recommend", "--model-name", "Qwen/Qwen3-8B", "--athena", "--workgroup", "wg", "--json")
+    assert result.exit_code == 0, result.output
+    sent = [sql for _, sql in athena]
+    assert sent[0].startswith(f"SELECT {', '.join(ATTEMPT_COLUMNS)} FROM mlcc_ci.benchmark_results")
+    assert "LOWER(model_name) IN ('qwen/qwen3-8b')" in sent[0]
+    assert sent[1:] == [COMPLETED_SQL, OUTCOMES_SQL]
+    payload = json.loads(result.stdout)
+    assert payload["recommendation"] is None and payload["gaps"]  # the gaps come from the Athena history
+    # show: one config's attempts (none here: an error naming it, exit 2)
+    athena.clear()
+    result = run("show", "abcd1234", "--athena", "--workgroup", "wg", "--json")
+    assert next(sql for _, sql in athena).endswith(
+        "WHERE config_id LIKE 'abcd1234%' ORDER BY run_timestamp, config_id, attempt, record_id"
+    )
+    assert result.exit_code == 2 and "abcd1234" in json.loads(result.stdout)["error"]["message"]

@@ -1,4 +1,5 @@
-"""`--athena`: the commands that read the table (sql, gaps, plan, nearest, report) read the real one.
+"""`--athena`: the commands that read the table (sql, gaps, plan, nearest, show, recommend, report) read
+the real one.
 
 The four options are shared Annotated types, and :func:`open_source` is the one place such a command
 gets its table: the local warehouse (or `--table`), or with `--athena` a read-only store on Athena
@@ -101,9 +102,19 @@ def open_source(warehouse: Path | None, table: Path | None, athena: AthenaArgs) 
     return AthenaReader(target)
 
 
+def queryable_source(warehouse: Path | None, table: Path | None, athena: AthenaArgs) -> LocalWarehouse | AthenaReader:
+    """As :func:`open_source`, but a local table must hold data (querying an empty one is a mistake)."""
+    if athena.athena:
+        return open_source(warehouse, table, athena)
+    _refuse_stray_options(athena)
+    return queryable(warehouse, table)
+
+
 def query_source(warehouse: Path | None, table: Path | None, athena: AthenaArgs, sql: str) -> QueryResult:
     """A person's SQL: read-only on a local table that must have data (DuckDB), or as it is on Athena."""
-    if athena.athena:
-        return open_source(warehouse, table, athena).query(sql)
-    _refuse_stray_options(athena)
-    return queryable(warehouse, table).query(sql, untrusted=True)
+    from pathprover.adapters.local.warehouse import LocalWarehouse
+
+    store = queryable_source(warehouse, table, athena)
+    if isinstance(store, LocalWarehouse):
+        return store.query(sql, untrusted=True)
+    return store.query(sql)

@@ -30,10 +30,10 @@ from pathprover.cli.common import (
 from pathprover.core.limits import DEFAULT_MAX_COST_USD, DEFAULT_MAX_PROVES
 
 if TYPE_CHECKING:
-    from pathprover.adapters.local.warehouse import LocalWarehouse
     from pathprover.brain.history import History
     from pathprover.catalog import Catalog
     from pathprover.core.dimensions import ConfigVector
+    from pathprover.ports import ResultsStore
 
 
 def gaps(
@@ -281,7 +281,7 @@ def nearest_command(
         )
 
 
-def _with_metrics(store: LocalWarehouse, substitutions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _with_metrics(store: ResultsStore, substitutions: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each suggestion with the model, instance and headline metrics of its latest completed row."""
     from pathprover.results.metrics import headline_of, latest_completed, read_attempts
 

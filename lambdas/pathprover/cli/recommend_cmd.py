@@ -7,6 +7,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from pathprover.cli.athena import (
+    AthenaArgs,
+    AthenaOpt,
+    OutputLocationOpt,
+    StackNameOpt,
+    WorkgroupOpt,
+    queryable_source,
+)
 from pathprover.cli.common import (
     JsonOpt,
     TableOpt,
@@ -19,11 +27,11 @@ from pathprover.cli.common import (
     open_catalog,
     out,
     people_errors,
-    queryable,
 )
 from pathprover.results.recommend import DEFAULT_MAX_ERROR_RATE, DEFAULT_MAX_GAPS, DEFAULT_RUNNERS_UP
 
 if TYPE_CHECKING:
+    from pathprover.adapters.aws.athena_reader import AthenaReader
     from pathprover.adapters.local.warehouse import LocalWarehouse
     from pathprover.catalog import Catalog
     from pathprover.results.recommend import Offer
@@ -58,6 +66,10 @@ def recommend_command(
     warehouse: WarehouseOpt = None,
     table: TableOpt = None,
     as_json: JsonOpt = False,
+    athena: AthenaOpt = False,
+    workgroup: WorkgroupOpt = None,
+    output_location: OutputLocationOpt = None,
+    stack_name: StackNameOpt = None,
 ) -> None:
     """The cheapest proven configuration of a model that meets the SLOs, at the concurrency where it meets
     them; the runners-up; when none qualifies, the nearest misses and the gaps to prove (a targets file)."""
@@ -66,7 +78,7 @@ def recommend_command(
 
     with people_errors():
         catalog = open_catalog(warehouse)
-        store = queryable(warehouse, table)
+        store = queryable_source(warehouse, table, AthenaArgs(athena, workgroup, output_location, stack_name))
         names, family = _model_asked(store, catalog, model_name, model_family)
         target = _target_asked(catalog, deployment_target)
         slo = Slo(
@@ -118,7 +130,7 @@ def recommend_command(
 
 
 def _model_asked(
-    store: LocalWarehouse, catalog: Catalog, model_name: str | None, model_family: str | None
+    store: LocalWarehouse | AthenaReader, catalog: Catalog, model_name: str | None, model_family: str | None
 ) -> tuple[list[str] | None, str]:
     """The model names asked about (None: the whole family) and the family; a typo is refused."""
     from pathprover.catalog import CatalogError
@@ -172,7 +184,7 @@ def _target_asked(catalog: Catalog, deployment_target: str | None) -> str | None
 
 
 def _gaps(
-    store: LocalWarehouse, catalog: Catalog, family: str, names: list[str] | None, slo: Any, limit: int
+    store: LocalWarehouse | AthenaReader, catalog: Catalog, family: str, names: list[str] | None, slo: Any, limit: int
 ) -> list[Any]:
     """The brain's feasible gaps for the model, as targets whose prove could answer the question."""
     from pathprover.brain.feasibility import FeasibilityRules

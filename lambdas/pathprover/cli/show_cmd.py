@@ -6,7 +6,15 @@ from typing import Annotated, Any
 
 import typer
 
-from pathprover.cli.common import JsonOpt, TableOpt, WarehouseOpt, emit_json, out, people_errors, queryable
+from pathprover.cli.athena import (
+    AthenaArgs,
+    AthenaOpt,
+    OutputLocationOpt,
+    StackNameOpt,
+    WorkgroupOpt,
+    queryable_source,
+)
+from pathprover.cli.common import JsonOpt, TableOpt, WarehouseOpt, emit_json, out, people_errors
 
 
 def show_command(
@@ -14,6 +22,10 @@ def show_command(
     warehouse: WarehouseOpt = None,
     table: TableOpt = None,
     as_json: JsonOpt = False,
+    athena: AthenaOpt = False,
+    workgroup: WorkgroupOpt = None,
+    output_location: OutputLocationOpt = None,
+    stack_name: StackNameOpt = None,
 ) -> None:
     """One config's history: its dimensions, every attempt (outcome, failure, cost) and its metrics per level."""
     from pathprover.results.metrics import read_attempts, read_levels
@@ -21,7 +33,7 @@ def show_command(
 
     with people_errors():
         prefix = check_config_id(config_id)
-        store = queryable(warehouse, table)
+        store = queryable_source(warehouse, table, AthenaArgs(athena, workgroup, output_location, stack_name))
         rows = read_attempts(store, config_id_prefix=prefix)
         found = resolve(prefix, rows)
         completed = [str(r["record_id"]) for r in rows if r["config_id"] == found and r["status"] == "completed"]
