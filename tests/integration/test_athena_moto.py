@@ -12,7 +12,6 @@ NULL as an empty field), and its column types in the one ``GetQueryResults`` pag
 
 from __future__ import annotations
 
-import functools
 import json
 import urllib.request
 from collections.abc import Iterator
@@ -42,6 +41,10 @@ QUERY_RESULTS = f"s3://{RESULTS_BUCKET}/athena-results/"
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
+PYARROW_S3: list[dict[str, Any]] = []
+"""The arguments of every pyarrow S3FileSystem made in a test (pyathena makes one per result read)."""
+
+
 @pytest.fixture(scope="module")
 def moto_url() -> Iterator[str]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -68,7 +71,14 @@ def aws(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     # pyarrow's S3 file system (C++) reads no endpoint from the environment: point it at moto.
     from pyarrow import fs
 
-    monkeypatch.setattr(fs, "S3FileSystem", functools.partial(fs.S3FileSystem, endpoint_override=moto_url))
+    real = fs.S3FileSystem
+
+    def s3_file_system(**kwargs: Any) -> Any:
+        PYARROW_S3.append(kwargs)
+        return real(endpoint_override=moto_url, **kwargs)
+
+    PYARROW_S3.clear()
+    monkeypatch.setattr(fs, "S3FileSystem", s3_file_system)
     _post(moto_url, "/moto-api/reset", {})
     clients = AwsClients(region=REGION)
     clients.get("s3").create_bucket(Bucket=RESULTS_BUCKET)
@@ -246,6 +256,11 @@ def test_the_brains_history_is_read_from_the_result_files_in_one_pass(aws: str) 
     # And the rows came from the result files: one GetQueryResults per query (MaxResults=1, the
     # column types), which the Stubber checked, and no other page
     athena.done()
+    # read by pyarrow with the region, credentials and timeouts of the store's boto3 clients
+    assert len(PYARROW_S3) == 2
+    assert {(a["region"], a["access_key"], a["connect_timeout"], a["request_timeout"]) for a in PYARROW_S3} == {
+        (REGION, "testing", 10.0, 60.0)
+    }
 
 
 def test_sql_results_keep_their_types_and_nulls(aws: str) -> None:

@@ -201,6 +201,9 @@ class AthenaResultsStore:
                 query_execution=query_execution_class({"QueryExecution": execution}),
                 arraysize=_ARRAYSIZE,
                 retry_config=self._retry_config(),
+                # pyarrow's S3 client: the same timeouts as the boto3 clients (its defaults are 1 s and 3 s)
+                connect_timeout=self.clients.connect_timeout,
+                request_timeout=self.clients.read_timeout,
             )
             try:
                 description = list(result_set.description or [])
