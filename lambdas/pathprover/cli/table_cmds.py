@@ -72,6 +72,23 @@ def report_coverage(
         err().print(f"heatmap written to {html_file}", highlight=False)
 
 
+def report_html(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write index.html into")],
+    warehouse: WarehouseOpt = None,
+    table: TableOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """A static, offline HTML report: coverage heatmap, Pareto charts, failures, drill-down (DIR/index.html)."""
+    from pathprover.reporting import write_html_report
+
+    with people_errors():
+        path = write_html_report(queryable(warehouse, table), open_catalog(warehouse), out_dir)
+    if as_json:
+        emit_json({"report": "html", "path": str(path)})
+    else:
+        err().print(f"report written to {path}", highlight=False)
+
+
 def report_unfeasible(warehouse: WarehouseOpt = None, table: TableOpt = None, as_json: JsonOpt = False) -> None:
     """Configs recorded unfeasible, with the reason."""
     _report("unfeasible", warehouse, table, as_json)
