@@ -25,6 +25,8 @@ from pathprover.core.dimensions import config_id_of
 from pathprover.core.records import BenchmarkRecord, headline, level_records, record_id_of
 from pathprover.reporting.html import DATA_ELEMENT_ID, simulated_marks
 
+pytestmark = pytest.mark.xdist_group("report_html")  # one worker builds the module's warehouse once
+
 LOCAL_RUN = "run-20261206T120000-abc123"
 AWS_RUN = "pp-scheduled-2026-12-06"
 
@@ -252,3 +254,11 @@ def test_the_page_renders_in_headless_chromium(report: Path, tmp_path: Path) -> 
     assert "qwen3 on g6e" in drill
     for config in data["cells"]["qwen3|g6e"]["configs"]:
         assert config["config_id"] in drill
+
+
+def test_report_coverage_html_writes_the_same_report(warehouse: Path, tmp_path: Path) -> None:
+    page = tmp_path / "coverage.html"
+    result = CliRunner().invoke(app, ["report", "coverage", "--warehouse", str(warehouse), "--html", str(page)])
+    assert result.exit_code == 0, result.output
+    data = _embedded(page)
+    assert data["title"] == "Path Prover report" and data["pareto"] and data["failures"]["total"]

@@ -57,10 +57,10 @@ def report_coverage(
     table: TableOpt = None,
     as_json: JsonOpt = False,
     html_file: Annotated[
-        Path | None, typer.Option("--html", help="Also write a heatmap (model x instance family) to this file")
+        Path | None, typer.Option("--html", help="Also write the HTML report (as `report html`) to this file")
     ] = None,
 ) -> None:
-    """Completed rows per model family and instance family (and, with --html, a heatmap to open)."""
+    """Completed rows per model family and instance family (and, with --html, the HTML report)."""
     _report("coverage", warehouse, table, as_json)
     if html_file is not None:
         from pathprover.heatmap import render_heatmap
@@ -69,7 +69,7 @@ def report_coverage(
             page = render_heatmap(open_store(warehouse, table), open_catalog(warehouse))
         html_file.parent.mkdir(parents=True, exist_ok=True)
         html_file.write_text(page, encoding="utf-8")
-        err().print(f"heatmap written to {html_file}", highlight=False)
+        err().print(f"report written to {html_file}", highlight=False)
 
 
 def report_html(

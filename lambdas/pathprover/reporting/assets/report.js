@@ -42,6 +42,7 @@
     if (a >= 1e6) { return (v / 1e6).toFixed(a >= 1e7 ? 0 : 1) + "M"; }
     if (a >= 1e4) { return (v / 1e3).toFixed(a >= 1e5 ? 0 : 1) + "k"; }
     if (digits !== undefined) { return v.toFixed(digits); }
+    if (Number.isInteger(v)) { return String(v); }
     return a >= 100 ? v.toFixed(0) : a >= 10 ? v.toFixed(1) : v.toFixed(2);
   }
   function niceTicks(lo, hi, count) {
@@ -189,7 +190,7 @@
     }
     var labels = [];
     pts.forEach(function (p) { if (labels.indexOf(p.label) < 0) { labels.push(p.label); } });
-    var legendRows = labels.length;
+    var legendRows = labels.length + 1;
     var HH = H + legendRows * 16 + 6;
     var xs = pts.map(function (p) { return p[xKey]; }), ys = pts.map(function (p) { return p[yKey]; });
     var xt = niceTicks(0, Math.max.apply(null, xs), 5), yt = niceTicks(0, Math.max.apply(null, ys), 5);
@@ -237,9 +238,9 @@
       lg.appendChild(s("text", { x: gx + 14, y: gy + 9, "class": "legend-text" },
         [label.length > 64 ? label.slice(0, 63) + "…" : label]));
     });
-    svg.appendChild(s("rect", { x: W - m.r - 116, y: m.t, width: 114, height: 18, fill: "#fff", opacity: 0.85 }));
-    svg.appendChild(s("line", { x1: W - m.r - 110, x2: W - m.r - 88, y1: m.t + 9, y2: m.t + 9, "class": "frontier" }));
-    svg.appendChild(s("text", { x: W - m.r - 84, y: m.t + 13, "class": "legend-text" }, ["Pareto frontier"]));
+    var fy = labels.length * 16;
+    lg.appendChild(s("line", { x1: 0, x2: 12, y1: fy + 5, y2: fy + 5, "class": "frontier" }));
+    lg.appendChild(s("text", { x: 14, y: fy + 9, "class": "legend-text" }, ["Pareto frontier (ringed points)"]));
     svg.appendChild(lg);
     fig.appendChild(svg);
     if (left) {
