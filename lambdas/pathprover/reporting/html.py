@@ -100,6 +100,8 @@ DATA_ELEMENT_ID: Final = "report-data"
 IMPOSSIBLE_KINDS: Final = frozenset({"infeasible", "not_in_catalog"})
 MAX_UNTESTED_LISTED: Final = 20
 MAX_REASON_CHARS: Final = 400
+MAX_ROWS_PER_CONFIG: Final = 25
+"""The drill-down lists a config's most recent rows, up to this many (and says how many it has)."""
 
 
 # --------------------------------------------------------------------------- reading
@@ -107,8 +109,7 @@ def _columns(store: ResultsStore, table: str) -> set[str]:
     return set(store.query(f"SELECT * FROM {table} LIMIT 0").columns)
 
 
-def _select(store: ResultsStore, table: str, wanted: tuple[str, ...]) -> list[dict[str, Any]]:
-    present = _columns(store, table)
+def _select(store: ResultsStore, table: str, wanted: tuple[str, ...], present: set[str]) -> list[dict[str, Any]]:
     cols = [c for c in wanted if c in present]
     result = store.query(f"SELECT {', '.join(cols)} FROM {table}")
     rows = []
@@ -193,13 +194,14 @@ def _jsonable(value: Any) -> Any:
 def build_report_data(store: ResultsStore, catalog: Catalog, *, now: datetime | None = None) -> dict[str, Any]:
     """Everything the page shows, as one JSON-able dict (the page embeds it; tests read it)."""
     now = now or datetime.now(UTC)
-    has_simulated = "simulated" in _columns(store, TABLE)
-    rows = _select(store, TABLE, ROW_COLUMNS)
+    present = _columns(store, TABLE)
+    has_simulated = "simulated" in present
+    rows = _select(store, TABLE, ROW_COLUMNS, present)
     flags, method = simulated_marks(rows, has_simulated)
     for row, flag in zip(rows, flags, strict=True):
         row["simulated"] = flag
     levels_by_record: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for level in _select(store, LEVELS, LEVEL_COLUMNS):
+    for level in _select(store, LEVELS, LEVEL_COLUMNS, _columns(store, LEVELS)):
         levels_by_record[str(level["record_id"])].append(level)
     for levels in levels_by_record.values():
         levels.sort(key=lambda lv: lv.get("concurrency") or 0)
@@ -327,6 +329,10 @@ def _cells(
     pos = {d: i for i, d in enumerate(DIMENSIONS)}
     rest = [d for d in DIMENSIONS if d not in ("model_family", "instance_family")]
 
+    in_cell: dict[tuple[Any, Any], list[tuple[str | int, ...]]] = defaultdict(list)
+    for key in by_config:
+        in_cell[(key[pos["model_family"]], key[pos["instance_family"]])].append(key)
+
     cells: dict[tuple[str, str], dict[str, Any]] = {}
     for family, instance in itertools.product(sorted(families), sorted(instances)):
         space = feasible = impossible = needs_plan = 0
@@ -360,9 +366,8 @@ def _cells(
         configs: list[dict[str, Any]] = []
         proven = proven_all = failed_only = unfeasible_only = 0
         row_count = 0
-        for key, entries in by_config.items():
-            if key[pos["model_family"]] != family or key[pos["instance_family"]] != instance:
-                continue
+        for key in in_cell.get((family, instance), []):
+            entries = by_config[key]
             statuses = {r["status"] for r in entries}
             row_count += len(entries)
             if "completed" in statuses:
@@ -383,7 +388,11 @@ def _cells(
                     **{d: key[pos[d]] for d in rest},
                     "state": state,
                     "rule": None if isinstance(verdict, Placement) else verdict.reason,
-                    "rows": [_row_view(r, levels_by_record.get(str(r["record_id"]), [])) for r in entries],
+                    "rows": [
+                        _row_view(r, levels_by_record.get(str(r["record_id"]), []))
+                        for r in entries[:MAX_ROWS_PER_CONFIG]
+                    ],
+                    "rows_total": len(entries),
                 }
             )
         order = {"proven": 0, "failed": 1, "unfeasible": 2}

@@ -107,6 +107,10 @@
           h("thead", {}, [h("tr", {}, head.map(function (x) { return h("th", {}, [x]); }))]),
           h("tbody", {}, rows)
         ]));
+        if (c.rows_total > c.rows.length) {
+          drill.appendChild(h("p", { "class": "hint" }, ["The " + c.rows.length + " most recent of " + c.rows_total +
+            " rows."]));
+        }
         c.rows.forEach(function (r) {
           if (!r.levels || !r.levels.length) { return; }
           drill.appendChild(h("details", {}, [
