@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 INFRA_STAMP := $(VENV)/.installed-infra
 DEMO_DIR ?= .pathprover/demo
 
-.PHONY: demo test lint typecheck unit bench synth clean
+.PHONY: demo test lint typecheck unit browser bench synth clean
 
 # The runtime, the local runtime (moto) and the test tools.
 $(STAMP): pyproject.toml
@@ -31,8 +31,15 @@ typecheck: $(INFRA_STAMP)
 	$(BIN)/mypy
 	$(BIN)/mypy infra
 
-unit: $(INFRA_STAMP)
+unit: $(INFRA_STAMP) browser
 	$(BIN)/pytest -n 2 --dist loadgroup
+
+# The HTML report's test opens the page in a real headless browser: Debian's chromium, installed when missing.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@command -v chromium >/dev/null 2>&1 || { echo "installing chromium (for tests/e2e/test_report_html.py)"; \
+	  $(SUDO) apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
+	  --no-install-recommends chromium >/dev/null; }
 
 test: lint typecheck unit
 

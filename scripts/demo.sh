@@ -35,12 +35,16 @@ $pp classify "An error occurred (ResourceLimitExceeded) when calling the CreateE
 service limit 'ml.g5.xlarge for endpoint usage' is 0 Instances, with current utilization of 0 Instances and a request \
 delta of 1 Instances." --stage deploy --origin api
 
-step "Report: coverage summary (the guide's query) and a heatmap" \
-  "pathprover report coverage --html $PATHPROVER_WAREHOUSE/../coverage.html"
-$pp report coverage --html "$PATHPROVER_WAREHOUSE/../coverage.html"
+step "Report: coverage summary (the guide's query)" "pathprover report coverage"
+$pp report coverage
 step "Report: unfeasible configs (the guide's query)" "pathprover report unfeasible"
 $pp report unfeasible
 step "Report: recent path_prove runs (the guide's query)" "pathprover report recent"
 $pp report recent
+
+report_dir="$(dirname "$PATHPROVER_WAREHOUSE")/report"
+step "Report: the HTML report (coverage heatmap, Pareto charts, failures, drill-down; works offline)" \
+  "pathprover report html --out $report_dir"
+$pp report html --out "$report_dir"
 
 printf '\nThe table is Parquet under %s; query it with `pathprover sql "<Athena SQL>"`.\n' "$PATHPROVER_WAREHOUSE"

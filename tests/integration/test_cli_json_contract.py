@@ -46,6 +46,7 @@ NEAREST = [
         ["nearest", *NEAREST],
         ["report", "coverage"],
         ["report", "recent"],
+        ["report", "html", "--out", "never-written"],
         ["sql", "SELECT 1"],
         ["show", "0123456789abcdef"],
         ["recommend", "--model-name", "Qwen/Qwen3-8B"],

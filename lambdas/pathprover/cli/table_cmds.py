@@ -15,6 +15,7 @@ from pathprover.cli.athena import (
     WorkgroupOpt,
     open_source,
     query_source,
+    queryable_source,
 )
 from pathprover.cli.common import (
     JsonOpt,
@@ -70,14 +71,14 @@ def report_coverage(
     table: TableOpt = None,
     as_json: JsonOpt = False,
     html_file: Annotated[
-        Path | None, typer.Option("--html", help="Also write a heatmap (model x instance family) to this file")
+        Path | None, typer.Option("--html", help="Also write the HTML report (as `report html`) to this file")
     ] = None,
     athena: AthenaOpt = False,
     workgroup: WorkgroupOpt = None,
     output_location: OutputLocationOpt = None,
     stack_name: StackNameOpt = None,
 ) -> None:
-    """Completed rows per model family and instance family (and, with --html, a heatmap to open)."""
+    """Completed rows per model family and instance family (and, with --html, the HTML report)."""
     source = AthenaArgs(athena, workgroup, output_location, stack_name)
     _report("coverage", warehouse, table, as_json, source)
     if html_file is not None:
@@ -87,7 +88,29 @@ def report_coverage(
             page = render_heatmap(open_source(warehouse, table, source), open_catalog(warehouse))
         html_file.parent.mkdir(parents=True, exist_ok=True)
         html_file.write_text(page, encoding="utf-8")
-        err().print(f"heatmap written to {html_file}", highlight=False)
+        err().print(f"report written to {html_file}", highlight=False)
+
+
+def report_html(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write index.html into")],
+    warehouse: WarehouseOpt = None,
+    table: TableOpt = None,
+    as_json: JsonOpt = False,
+    athena: AthenaOpt = False,
+    workgroup: WorkgroupOpt = None,
+    output_location: OutputLocationOpt = None,
+    stack_name: StackNameOpt = None,
+) -> None:
+    """A static, offline HTML report: coverage heatmap, Pareto charts, failures, drill-down (DIR/index.html)."""
+    from pathprover.reporting import write_html_report
+
+    with people_errors():
+        source = AthenaArgs(athena, workgroup, output_location, stack_name)
+        path = write_html_report(queryable_source(warehouse, table, source), open_catalog(warehouse), out_dir)
+    if as_json:
+        emit_json({"report": "html", "path": str(path)})
+    else:
+        err().print(f"report written to {path}", highlight=False)
 
 
 def report_unfeasible(
