@@ -343,3 +343,91 @@ class RunProgress:
                     label,
                 )
             return Group(total, grid)
+
+
+class LoadgenProgress:
+    """The progress callback of `pathprover loadgen` (``run_loadgen(progress=...)``), on stderr.
+
+    On a terminal, one bar per concurrency level (level i of n, requests done, elapsed); elsewhere one
+    line when a level starts and one when it ends. Never anything on stdout (the JSON contract).
+    """
+
+    def __init__(
+        self, console: Console, *, live: bool | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.console = console
+        self.live = console.is_terminal if live is None else live
+        self._clock = clock
+        self._started = clock()
+        self._bars: Any = None
+        self._tasks: dict[int, Any] = {}
+
+    def __enter__(self) -> LoadgenProgress:
+        if self.live:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+            from rich.table import Column
+
+            self._bars = Progress(
+                SpinnerColumn(finished_text="✓"),
+                TextColumn("{task.description}", table_column=Column(no_wrap=True)),
+                BarColumn(bar_width=12),
+                MofNCompleteColumn(table_column=Column(no_wrap=True)),
+                TextColumn("req · {task.elapsed:.1f} s ·", table_column=Column(no_wrap=True)),
+                TextColumn("{task.fields[note]}", table_column=Column(no_wrap=False, overflow="ellipsis")),
+                console=self.console,
+                refresh_per_second=4,
+            )
+            self._bars.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bars is not None:
+            self._bars.stop()
+            self._bars = None
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        kind = event.get("event")
+        index, levels, concurrency = event.get("index"), event.get("levels"), event.get("concurrency")
+        name = f"level {index} of {levels} (concurrency {concurrency})"
+        if self._bars is not None:
+            self._update_bars(kind, index, f"level {index} of {levels} · c={concurrency}", event)
+            return
+        elapsed = self._clock() - self._started
+        if kind == "level_start":
+            self._print(f"{name}: {event.get('requests')} requests, warming up ... ({elapsed:.1f} s elapsed)")
+        elif kind == "level_done":
+            self._print(f"{name} done: {self._result(event)} ({elapsed:.1f} s elapsed)")
+
+    def _update_bars(self, kind: Any, index: Any, name: str, event: dict[str, Any]) -> None:
+        bars = self._bars
+        if kind == "level_start":
+            self._tasks[index] = bars.add_task(name, total=event.get("requests"), note="warming up")
+        elif index in self._tasks:
+            task = self._tasks[index]
+            if kind == "measuring":
+                bars.update(task, note="measuring")
+            elif kind == "request_done":
+                bars.update(task, completed=event.get("done"))
+            elif kind == "level_done":
+                bars.update(task, note=self._result(event, short=True))
+                bars.stop_task(task)
+
+    @staticmethod
+    def _result(event: dict[str, Any], *, short: bool = False) -> str:
+        """A finished level in words: `64 requests, 0 errors in 3.2 s, TTFT p50 61.0 ms, 1,234 tokens/s`."""
+        level = event.get("level")
+        if level is None:
+            return "done"
+        ttft = getattr(level, "ttft_p50_ms", None)
+        tps = getattr(level, "output_token_throughput_tps", None)
+        parts = [] if short else [f"{level.requests} requests, {level.errors} errors in {event.get('wall_s', 0):.1f} s"]
+        if ttft is not None:
+            parts.append(f"TTFT p50 {ttft:,.1f} ms" if not short else f"TTFT {ttft:,.1f} ms")
+        if tps is not None:
+            parts.append(f"{tps:,.0f} tok/s" if short else f"{tps:,.0f} tokens/s")
+        if short and level.errors:
+            parts.append(f"{level.errors} errors")
+        return ", ".join(parts)
+
+    def _print(self, text: str) -> None:
+        self.console.print(text, highlight=False, markup=False, soft_wrap=True)
