@@ -277,8 +277,8 @@ class RunProgress:
             colour = OUTCOME_STYLE.get(str(outcome), "magenta")
             detail = settled.get("failure_category") or settled.get("skip_reason") or ""
             self._print(
-                f"\\[lane {lane} · simulated {clock}] {settled.get('config_id')} [{colour}]{outcome}[/{colour}] "
-                f"{escape(str(detail))}"
+                f"\\[lane {lane} · simulated {clock}] {settled.get('config_id')} [{colour}]{outcome}[/{colour}]"
+                + (f" {escape(str(detail))}" if detail else "")
             )
             return
         stage = event.get("stage") or event.get("step")

@@ -178,7 +178,11 @@ def run_command(
             "give a new --warehouse"
         )
     before = _coverage(store) if store.exists() else {"proven_configs": 0, "unfeasible_configs": 0, "rows": 0}
-    err().print(f"[bold]Path Prover[/bold] local runtime — {SIMULATED_NOTE}.", highlight=False)
+    err().print(
+        f"[bold]Path Prover[/bold] local runtime — {SIMULATED_NOTE}.",
+        highlight=False,
+        soft_wrap=not err().is_terminal,  # one line in a log, wrapped on a screen
+    )
     if not store.exists() and targets is None:
         err().print("the table is empty: a first run plans from the catalog's search space", highlight=False)
     if no_token_secret and not fresh_account:
