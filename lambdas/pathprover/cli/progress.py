@@ -307,8 +307,10 @@ class RunProgress:
                 overflow="ellipsis",
             )
             grid = Table.grid(padding=(0, 1))
-            for _ in range(6):
-                grid.add_column(no_wrap=True)
+            # Fixed widths, so a lane's line does not jump as its stage and money change; the prove goes last
+            # and is the part cut to the terminal's width.
+            for width in (8, 1, 19, 17, 27, 9):
+                grid.add_column(no_wrap=True, min_width=width)
             grid.add_column(no_wrap=False, overflow="ellipsis")
             for index in sorted(self._lanes):
                 view = self._lanes[index]
@@ -338,7 +340,11 @@ class RunProgress:
                     Spinner("dots", style="cyan"),
                     Text(stage, style="cyan"),
                     Text(simulated_span(view.elapsed_s)),
-                    Text(f"${view.spent_usd:.2f} spent, ${view.reserved_usd:.2f} reserved", style="dim"),
+                    Text(
+                        f"${view.spent_usd:.2f} spent"
+                        + (f", ${view.reserved_usd:.2f} reserved" if view.reserved_usd else ""),
+                        style="dim",
+                    ),
                     done,
                     label,
                 )
