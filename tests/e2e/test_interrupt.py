@@ -37,7 +37,7 @@ def _run(warehouse: Path, *extra: str) -> subprocess.Popen[str]:
 
 def test_ctrl_c_releases_everything_and_the_next_run_proves_its_plan(seeded):
     # Given a run in the middle of its proves (an endpoint is deploying)
-    first = _run(seeded)
+    first = _run(seeded, "-v")  # the trace names each stage as it polls
     assert first.stderr is not None
     started = time.monotonic()
     seen = []

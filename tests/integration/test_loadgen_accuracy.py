@@ -214,7 +214,7 @@ def test_cli_json_output(tmp_path: Path) -> None:
         args += ["--price-per-hour", "2.5", "--out", str(tmp_path / "cli"), "--json"]
         result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
-    payload = json.loads(result.output)
+    payload = json.loads(result.stdout)  # stdout only: the progress lines are on stderr
     assert [level["concurrency"] for level in payload["levels"]] == [1, 2]
     first = payload["levels"][0]
     for key in (

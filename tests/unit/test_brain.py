@@ -294,3 +294,21 @@ def test_each_checkpoint_is_staged_on_a_build_whose_disk_holds_it_or_said_to_be_
     reason = too_large_to_stage(CATALOG, "meta-llama/Llama-3.1-405B-Instruct") or ""
     assert "810 GB" in reason and "gated" in reason
     assert too_large_to_stage(CATALOG, "meta-llama/Llama-3.1-70B-Instruct") is None
+
+
+def test_a_plan_that_fits_nothing_names_the_reservation_that_would_fit():
+    # Given a budget below every prove's reservation
+    history = history_of(BASE)
+    search = search_gaps(history, CATALOG, NOW, include_catalog=False)
+    broke = make_plan(search, history, CATALOG, max_proves=10, max_cost_usd=0.01)
+
+    # Then nothing is selected, and the reason names the cheapest reservation against the budget
+    assert not broke.selected and broke.cheapest_over_budget_usd is not None
+    cheapest = broke.cheapest_over_budget_usd
+    assert broke.nothing_planned_reason == (
+        f"nothing fits: cheapest reservation ${cheapest:.2f} > $0.01 (MAX_COST_PER_RUN; ${cheapest:.2f} would plan one)"
+    )
+    assert broke.as_dict()["nothing_planned_reason"] == broke.nothing_planned_reason
+    # And that budget does plan one (the sentence is true)
+    enough = make_plan(search, history, CATALOG, max_proves=10, max_cost_usd=cheapest)
+    assert len(enough.selected) == 1 and enough.nothing_planned_reason is None

@@ -193,6 +193,47 @@ def cold_start_order(
     return order + rest
 
 
+RULE_KINDS: Final = frozenset({"infeasible", "not_in_catalog", "needs_reservation", "recorded_unfeasible"})
+"""Exclusions decided by a rule or a record, not by this run's limits: running again with more budget
+or more proves would not plan them."""
+
+
+def nothing_planned_reason(
+    *,
+    max_proves: int,
+    max_cost_usd: float,
+    excluded_counts: dict[str, int],
+    example_reasons: dict[str, str],
+    cheapest_over_budget_usd: float | None,
+    gaps_total: int | None,
+) -> str:
+    """Why a plan selected nothing, in one concrete sentence: the first limit or rule that bit.
+
+    ``gaps_total`` is None when the plan proves explicit targets (there was no gap search);
+    ``cheapest_over_budget_usd`` is the smallest reservation a budget exclusion asked for.
+    """
+    what = "gap" if gaps_total is not None else "target"
+    if max_proves == 0:
+        return "MAX_PROVES_PER_RUN is 0: nothing may be proved"
+    if gaps_total == 0:
+        return "no gaps left: every config of the search space has a completed row"
+    if excluded_counts.get("over_budget") and cheapest_over_budget_usd is not None:
+        return (
+            f"nothing fits: cheapest reservation ${cheapest_over_budget_usd:.2f} > ${max_cost_usd:.2f} "
+            f"(MAX_COST_PER_RUN; ${cheapest_over_budget_usd:.2f} would plan one)"
+        )
+    kinds = sorted(excluded_counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    if not kinds:
+        return f"no {what} to prove"
+    parts = "; ".join(
+        f"{kind} {count:,}" + (f" (e.g. {example_reasons[kind]})" if example_reasons.get(kind) else "")
+        for kind, count in kinds
+    )
+    if all(kind in RULE_KINDS for kind, _ in kinds):
+        return f"every {what} is unfeasible by rule: {parts}"
+    return f"every {what} was left out: {parts}"
+
+
 @dataclass
 class Exclusion:
     gap: Gap
@@ -221,6 +262,24 @@ class Plan:
     max_cost_usd: float
     gaps_total: int
     neighbors: dict[str, int] = field(default_factory=dict)
+    cheapest_over_budget_usd: float | None = None
+    """The smallest reservation a gap left out as over budget asked for."""
+    example_reasons: dict[str, str] = field(default_factory=dict)
+    """The first reason of each exclusion kind (kept even past ``max_excluded``)."""
+
+    @property
+    def nothing_planned_reason(self) -> str | None:
+        """Why nothing was selected (None when something was)."""
+        if self.selected:
+            return None
+        return nothing_planned_reason(
+            max_proves=self.max_proves,
+            max_cost_usd=self.max_cost_usd,
+            excluded_counts=self.excluded_counts,
+            example_reasons=self.example_reasons,
+            cheapest_over_budget_usd=self.cheapest_over_budget_usd,
+            gaps_total=self.gaps_total,
+        )
 
     @property
     def estimated_total_usd(self) -> float:
@@ -254,6 +313,7 @@ class Plan:
             "max_proves": self.max_proves,
             "max_cost_usd": self.max_cost_usd,
             "gaps_total": self.gaps_total,
+            "nothing_planned_reason": self.nothing_planned_reason,
         }
 
 
@@ -285,10 +345,13 @@ def make_plan(
     excluded: list[Exclusion] = []
     counts: Counter[str] = Counter()
     neighbors: dict[str, int] = {}
+    examples: dict[str, str] = {}
+    cheapest_over_budget: float | None = None
     spent = 0.0
 
     def exclude(gap: Gap, kind: str, reason: str) -> None:
         counts[kind] += 1
+        examples.setdefault(kind, reason)
         if len(excluded) < max_excluded:
             excluded.append(Exclusion(gap, kind, reason))
 
@@ -323,6 +386,7 @@ def make_plan(
                 continue
         cost = run.budget_ceiling_usd or 0.0
         if spent + cost > max_cost_usd + 1e-9:
+            cheapest_over_budget = cost if cheapest_over_budget is None else min(cheapest_over_budget, cost)
             exclude(
                 gap,
                 "over_budget",
@@ -343,4 +407,6 @@ def make_plan(
         max_cost_usd=max_cost_usd,
         gaps_total=search.total,
         neighbors=neighbors,
+        cheapest_over_budget_usd=cheapest_over_budget,
+        example_reasons=examples,
     )

@@ -194,6 +194,8 @@ def plan(
         out().print(f"Left out {result.excluded_total:,} gaps ({counts}). First reasons:")
         for e in result.excluded[:10]:
             out().print(f"  {e.gap.config_id}  {' + '.join(map(str, e.gap.key))}: {e.reason}", highlight=False)
+    if result.nothing_planned_reason:
+        out().print(f"nothing planned: {result.nothing_planned_reason}", highlight=False, markup=False)
 
 
 def nearest_command(

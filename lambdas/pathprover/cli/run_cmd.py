@@ -22,6 +22,7 @@ from pathprover.cli.common import (
     out,
     settings_for,
 )
+from pathprover.cli.progress import RunProgress
 from pathprover.core.limits import DEFAULT_MAX_COST_USD, DEFAULT_MAX_PROVES
 
 if TYPE_CHECKING:
@@ -41,52 +42,6 @@ def _coverage(store: Any) -> dict[str, int]:
     ).rows
     proven, unfeasible, total = rows[0] if rows else (0, 0, 0)
     return {"proven_configs": int(proven or 0), "unfeasible_configs": int(unfeasible or 0), "rows": int(total or 0)}
-
-
-def _progress_printer(console: Console) -> Any:
-    from rich.markup import escape
-
-    last: dict[int, tuple[Any, ...]] = {}
-
-    def show(event: dict[str, Any]) -> None:
-        if event.get("step") == "plan":
-            console.print(f"planned {len(event['selected'])} proves ({event['excluded_total']:,} gaps left out)")
-            return
-        lane = int(event.get("lane") or 0)
-        vector = event.get("config") or {}
-        label = "/".join(
-            str(vector.get(k))
-            for k in (
-                "model_family",
-                "instance_family",
-                "deployment_config",
-                "quantization",
-                "tp_degree",
-                "deployment_target",
-            )
-        )
-        key = (label, event.get("stage"), event.get("status"))
-        if last.get(lane) == key and event.get("step") == "check":
-            return
-        last[lane] = key
-        clock = str(event.get("virtual", ""))[11:19]
-        settled = event.get("settled") or {}
-        if event.get("step") == "settle" and settled:
-            outcome = settled.get("status")
-            colour = {"completed": "green", "failed": "yellow", "unfeasible": "red", "skipped": "dim"}.get(
-                str(outcome), "magenta"
-            )
-            detail = settled.get("failure_category") or settled.get("skip_reason") or ""
-            console.print(
-                f"\\[lane {lane} {clock}] {settled.get('config_id')} [{colour}]{outcome}[/{colour}] "
-                f"{escape(str(detail))}",
-                highlight=False,
-            )
-            return
-        stage = event.get("stage") or event.get("step")
-        console.print(f"\\[lane {lane} {clock}] {label}  {stage}: {event.get('status')}", highlight=False)
-
-    return show
 
 
 class FailOn(StrEnum):
@@ -148,6 +103,10 @@ def run_command(
             help="TYPE=ARN: a training plan the run may use (CAPACITY_RESERVATIONS); repeat for more types",
         ),
     ] = None,
+    verbose: Annotated[
+        bool,
+        typer.Option("--verbose", "-v", help="Print every task of every lane (the transition trace) on stderr"),
+    ] = False,
 ) -> None:
     """Run the state machine end to end on this machine: plan, prove in lanes, record, summarise."""
     from dataclasses import replace
@@ -160,8 +119,6 @@ def run_command(
     from pathprover.catalog import CatalogError, load_catalog
     from pathprover.core.runconfig import InfraParams, resolve_account
     from pathprover.core.targets import TargetError, load_targets, to_run_config
-    from pathprover.runtime.local import ACCOUNT as LOCAL_ACCOUNT
-    from pathprover.runtime.local import LocalRuntime
     from pathprover.workflow.planning import InvalidInput, parse_input
 
     payload: dict[str, Any] = {
@@ -190,6 +147,8 @@ def run_command(
         except CatalogError as exc:
             raise TargetError(f"--capacity-reservation: {exc}") from exc
         if targets is not None:
+            from pathprover.runtime.local import ACCOUNT as LOCAL_ACCOUNT
+
             for index, item in enumerate(load_targets(targets)):
                 try:
                     placed, _ = place_target(item, rules)
@@ -219,7 +178,11 @@ def run_command(
             "give a new --warehouse"
         )
     before = _coverage(store) if store.exists() else {"proven_configs": 0, "unfeasible_configs": 0, "rows": 0}
-    err().print(f"[bold]Path Prover[/bold] local runtime — {SIMULATED_NOTE}.", highlight=False)
+    err().print(
+        f"[bold]Path Prover[/bold] local runtime — {SIMULATED_NOTE}.",
+        highlight=False,
+        soft_wrap=not err().is_terminal,  # one line in a log, wrapped on a screen
+    )
     if not store.exists() and targets is None:
         err().print("the table is empty: a first run plans from the catalog's search space", highlight=False)
     if no_token_secret and not fresh_account:
@@ -231,21 +194,29 @@ def run_command(
             + ", new-account endpoint quotas)",
             highlight=False,
         )
-    with LocalRuntime(settings.warehouse, faults=plan, progress=_progress_printer(err()), account=account) as runtime:
-        err().print(f"state machine {runtime.state_machine_arn}", highlight=False)
-        try:
-            outcome = runtime.run(payload)
-        except KeyboardInterrupt:
-            # Ctrl-C: stop the execution and release what it held now, so the next run is not blocked.
-            arn = runtime.current_execution_arn
-            if arn is None:
+    progress = RunProgress(err(), verbose=verbose)
+    with progress:
+        progress.phase("starting the local runtime (moto's Step Functions interpreter, handlers, simulated fleet)")
+        from pathprover.runtime.local import LocalRuntime
+
+        with LocalRuntime(settings.warehouse, faults=plan, progress=progress, account=account) as runtime:
+            if verbose:
+                err().print(f"state machine {runtime.state_machine_arn}", highlight=False)
+            progress.phase(f"planning: the gaps of {store.table_dir}" if targets is None else f"planning: {targets}")
+            try:
+                outcome = runtime.run(payload)
+            except KeyboardInterrupt:
+                # Ctrl-C: stop the execution and release what it held now, so the next run is not blocked.
+                progress.__exit__(None, None, None)
+                arn = runtime.current_execution_arn
+                if arn is None:
+                    raise typer.Exit(EXIT_INTERRUPTED) from None
+                err().print("interrupted: stopping the execution and cleaning up ...", highlight=False)
+                report = runtime.stop_and_clean(arn, "stopped by Ctrl-C")
+                for line in report.lines():
+                    err().print(line, highlight=False, markup=False)
                 raise typer.Exit(EXIT_INTERRUPTED) from None
-            err().print("interrupted: stopping the execution and cleaning up ...", highlight=False)
-            report = runtime.stop_and_clean(arn, "stopped by Ctrl-C")
-            for line in report.lines():
-                err().print(line, highlight=False, markup=False)
-            raise typer.Exit(EXIT_INTERRUPTED) from None
-        leftovers = runtime.fleet.alive({})
+            leftovers = runtime.fleet.alive({})
     summary = outcome.summary or {}
     after = _coverage(store)
     result = {
@@ -272,6 +243,8 @@ def run_command(
         emit_json(result)
     else:
         _print_summary(out(), result)
+        if result.get("nothing_planned_reason") and not result.get("planned"):
+            out().print(f"nothing planned: {result['nothing_planned_reason']}", highlight=False, markup=False)
         for gate in gates:
             err().print(f"--fail-on: {gate}", highlight=False)
     if outcome.status != "SUCCEEDED" or gates:
@@ -309,9 +282,8 @@ def _print_plan(console: Console, result: dict[str, Any]) -> None:
         examples = {e.get("kind"): e.get("reason") for e in reversed(result.get("excluded") or [])}
         console.print("left out of the plan:", highlight=False)
         for kind, n in sorted(counts.items(), key=lambda kv: -kv[1]):
-            console.print(f"  {kind} {n:,}: {escape(str(examples.get(kind) or ''))}", highlight=False)
-    elif not planned:
-        console.print("nothing to prove: no gap or target is left within the limits", highlight=False)
+            example = f": {escape(str(examples[kind]))}" if examples.get(kind) else ""
+            console.print(f"  {kind} {n:,}{example}", highlight=False)
 
 
 def _failure_cell(prove: dict[str, Any]) -> str:

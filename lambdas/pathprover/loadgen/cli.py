@@ -13,7 +13,8 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from pathprover.cli.common import emit_json, fail
+from pathprover.cli.common import emit_json, err, fail
+from pathprover.cli.progress import LoadgenProgress
 from pathprover.loadgen.runner import RunResult, run_loadgen
 from pathprover.loadgen.transports import LoadgenError
 from pathprover.loadgen.workload import DEFAULT_CONCURRENCY, Workload
@@ -65,7 +66,12 @@ def loadgen_command(
         raise typer.BadParameter(str(exc)) from exc
     target_dir = out_dir if out_dir is not None else default_out_dir(workload)
     try:
-        result = run_loadgen(url, workload, model=model, price_per_hour=price_per_hour, out_dir=target_dir)
+        # Progress goes to stderr (a live bar per level on a terminal, a line per level elsewhere):
+        # stdout keeps only the table, or with --json the one JSON object.
+        with LoadgenProgress(err()) as progress:
+            result = run_loadgen(
+                url, workload, model=model, price_per_hour=price_per_hour, out_dir=target_dir, progress=progress
+            )
     except LoadgenError as exc:
         fail(f"loadgen: {exc}", error_code=exc.code)
     if json_output:

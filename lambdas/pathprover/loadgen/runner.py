@@ -95,14 +95,24 @@ def _utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-async def _drive(transport: Transport, bodies: Sequence[bytes], concurrency: int) -> list[Exchange]:
-    """Closed loop: ``concurrency`` workers send ``bodies`` in order, each as soon as it is free."""
+async def _drive(
+    transport: Transport,
+    bodies: Sequence[bytes],
+    concurrency: int,
+    on_done: Callable[[], None] | None = None,
+) -> list[Exchange]:
+    """Closed loop: ``concurrency`` workers send ``bodies`` in order, each as soon as it is free.
+
+    ``on_done`` is called after each exchange ends (outside its timed interval), for a progress count.
+    """
     results: list[Exchange | None] = [None] * len(bodies)
     indices = iter(range(len(bodies)))  # shared: next() never awaits, so no two workers get one index
 
     async def worker() -> None:
         for i in indices:
             results[i] = await transport.send(bodies[i])
+            if on_done is not None:
+                on_done()
 
     await asyncio.gather(*(worker() for _ in range(min(concurrency, len(bodies)))))
     return [r for r in results if r is not None]
@@ -146,10 +156,26 @@ def to_sample(index: int, ex: Exchange) -> RequestSample:
     )
 
 
+ProgressEvent = dict[str, Any]
+"""What the runner reports while it works (``progress=``), one dict per event, by ``event``:
+``level_start`` (``index``, ``levels``, ``concurrency``, ``requests``), ``measuring`` (warm-up over),
+``request_done`` (``done``: measured requests so far in the level), ``level_done`` (``level``: its
+:class:`LevelResult`, ``wall_s``). ``index`` counts from 1."""
+
+
 async def run_level(
-    transport: Transport, workload: Workload, *, model: str, concurrency: int
+    transport: Transport,
+    workload: Workload,
+    *,
+    model: str,
+    concurrency: int,
+    on_measuring: Callable[[], None] | None = None,
+    on_request: Callable[[], None] | None = None,
 ) -> tuple[list[RequestSample], LevelTiming]:
-    """Warm up and measure one concurrency level; return its samples and timing."""
+    """Warm up and measure one concurrency level; return its samples and timing.
+
+    ``on_measuring`` is called once the warm-up is over, ``on_request`` after each measured request.
+    """
     warm = [
         workload.encoded_body(model, i, namespace="warmup")
         for i in range(concurrency * workload.warmup_requests_per_connection)
@@ -158,12 +184,14 @@ async def run_level(
     await transport.open(concurrency)
     try:
         _check_warmup(transport, await _drive(transport, warm, concurrency))
+        if on_measuring is not None:
+            on_measuring()
         gc.collect()
         gc_was_enabled = gc.isenabled()
         gc.disable()
         cpu0, wall0 = time.process_time(), time.perf_counter()
         try:
-            exchanges = await _drive(transport, bodies, concurrency)
+            exchanges = await _drive(transport, bodies, concurrency, on_request)
         finally:
             timing = LevelTiming(wall_s=time.perf_counter() - wall0, cpu_s=time.process_time() - cpu0)
             if gc_was_enabled:
@@ -171,6 +199,26 @@ async def run_level(
     finally:
         await transport.close()
     return [to_sample(i, ex) for i, ex in enumerate(exchanges)], timing
+
+
+class _LevelReporter:
+    """One level's progress events (nothing at all without a ``progress`` callback)."""
+
+    def __init__(self, progress: Callable[[ProgressEvent], None] | None, **where: int) -> None:
+        self.progress = progress
+        self.where = where
+        self.done = 0
+
+    def emit(self, event: str, **extra: Any) -> None:
+        if self.progress is not None:
+            self.progress({"event": event, **self.where, **extra})
+
+    def measuring(self) -> None:
+        self.emit("measuring")
+
+    def request_done(self) -> None:
+        self.done += 1
+        self.emit("request_done", done=self.done)
 
 
 async def run_levels(
@@ -182,12 +230,13 @@ async def run_levels(
     thresholds: Sequence[Percentile | Rate | Throughput] = (),
     out_dir: Path | None = None,
     on_level: Callable[[LevelResult], None] | None = None,
+    progress: Callable[[ProgressEvent], None] | None = None,
 ) -> RunResult:
     """Run every level of ``workload.concurrency`` against ``transport``, in order.
 
     With ``out_dir``, writes ``samples.parquet`` + ``manifest.json`` there and
     sets ``artifacts_uri``. Raises :class:`LoadgenError` when the endpoint
-    cannot be reached.
+    cannot be reached. ``progress`` receives :data:`ProgressEvent` dicts.
     """
     run_config = {
         "transport": transport.kind,
@@ -202,14 +251,25 @@ async def run_levels(
     levels: list[LevelResult] = []
     samples: dict[int, list[RequestSample]] = {}
     timings: dict[int, LevelTiming] = {}
-    for concurrency in workload.concurrency:
-        level_samples, timing = await run_level(transport, workload, model=model, concurrency=concurrency)
+    count = len(workload.concurrency)
+    for index, concurrency in enumerate(workload.concurrency, start=1):
+        reporter = _LevelReporter(progress, index=index, levels=count, concurrency=concurrency)
+        reporter.emit("level_start", requests=workload.requests)
+        level_samples, timing = await run_level(
+            transport,
+            workload,
+            model=model,
+            concurrency=concurrency,
+            on_measuring=reporter.measuring if progress is not None else None,
+            on_request=reporter.request_done if progress is not None else None,
+        )
         level = aggregate(level_samples, concurrency=concurrency, price_per_hour=price_per_hour)
         levels.append(level)
         samples[concurrency] = level_samples
         timings[concurrency] = timing
         if on_level is not None:
             on_level(level)
+        reporter.emit("level_done", level=level, wall_s=timing.wall_s)
     verdicts = evaluate(thresholds, levels)
     result = RunResult(
         levels=levels,
@@ -262,6 +322,7 @@ def run_loadgen(
     out_dir: Path | None = None,
     api_key: str | None = None,
     on_level: Callable[[LevelResult], None] | None = None,
+    progress: Callable[[ProgressEvent], None] | None = None,
 ) -> RunResult:
     """Synchronous entry point: build the transport for ``url`` and run every level."""
     transport = make_transport(url, api_key=api_key)
@@ -274,5 +335,6 @@ def run_loadgen(
             thresholds=thresholds,
             out_dir=out_dir,
             on_level=on_level,
+            progress=progress,
         )
     )

@@ -32,6 +32,7 @@ from pathprover.adapters.local.ledger import SqliteLedger
 from pathprover.adapters.local.secrets import ProfileQuotas, ProfileSecrets
 from pathprover.adapters.local.warehouse import LocalWarehouse
 from pathprover.catalog import Catalog, load_catalog
+from pathprover.core.dimensions import config_id_of
 from pathprover.runtime.moto_patches import Dispatch, ExecutionLimits, patched
 from pathprover.services import Services, use_services
 from pathprover.settings import Settings
@@ -401,26 +402,44 @@ class LocalRuntime:
                 self.last_summary = result
             if isinstance(result, dict) and "lane" in result:
                 prove = result.get("prove") or {}
-                last = (result.get("done") or [{}])[-1] if name == "pathprover-settle" else {}
+                run = prove.get("run") or {}
+                done = result.get("done") or []
+                # Settle and Drop both file the prove in flight (the last of `done`) and load the next one.
+                last = done[-1] if done and name in ("pathprover-settle", "pathprover-drop") else {}
                 self.progress.emit(
                     {
                         "step": name.removeprefix("pathprover-"),
                         "lane": result.get("lane"),
                         "status": result.get("status"),
                         "stage": prove.get("current"),
-                        "config": ((prove.get("run") or {}).get("vector") or {}),
-                        "model": (prove.get("run") or {}).get("model_name"),
-                        "instance": (prove.get("run") or {}).get("instance_type"),
+                        "config": run.get("vector") or {},
+                        "config_id": config_id_of(run["vector"]) if run.get("vector") else None,
+                        "model": run.get("model_name"),
+                        "instance": run.get("instance_type"),
+                        "attempt": prove.get("attempt"),
+                        "started": prove.get("started_at"),
+                        "reserved_usd": prove.get("reserved_usd"),
                         "virtual": self.clock.now().isoformat(),
                         "settled": last,
+                        "lane_done": len(done),
+                        "lane_total": result.get("queue_total"),
+                        "lane_spent_usd": round(sum(float(d.get("actual_cost_usd") or 0.0) for d in done), 4),
+                        "max_cost_usd": result.get("max_cost_usd"),
                     }
                 )
             elif name == "pathprover-brain" and isinstance(result, dict):
                 self.progress.emit(
                     {
                         "step": "plan",
+                        "execution_id": result.get("execution_id"),
+                        "dry_run": result.get("dry_run"),
                         "selected": result.get("selected", []),
                         "excluded_total": result.get("excluded_total", 0),
+                        "excluded_counts": result.get("excluded_counts") or {},
+                        "max_cost_usd": result.get("max_cost_usd"),
+                        "max_proves": result.get("max_proves"),
+                        "lanes": len(result.get("lanes") or []),
+                        "nothing_planned_reason": result.get("nothing_planned_reason"),
                     }
                 )
             return result

@@ -159,6 +159,7 @@ class ExecutionPlan(BaseModel):
     estimated_total_usd: float = 0.0
     source: str = "gaps"
     gaps_total: int = 0
+    nothing_planned_reason: str | None = Field(default=None, description="why nothing was selected, when nothing was")
     plan_uri: str | None = Field(default=None, description="the whole plan, every exclusion included (by key)")
 
 
@@ -188,6 +189,9 @@ class RunSummary(BaseModel):
         default_factory=list, description="the first exclusions, each with its reason (all of them: plan_uri)"
     )
     plan_uri: str | None = None
+    nothing_planned_reason: str | None = Field(
+        default=None, description="why the plan selected nothing, in one sentence (None when it selected something)"
+    )
     records_written: int
     has_errors: bool
     simulated: bool

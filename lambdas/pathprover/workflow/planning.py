@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from pathprover.brain.feasibility import FeasibilityRules, Placement, multiplier_after
 from pathprover.brain.gaps import SpaceError, search_gaps
 from pathprover.brain.history import PriorAttempts, read_history, read_prior_attempts
-from pathprover.brain.plan import ceiling_of, estimate, make_plan, place_target, usage_of
+from pathprover.brain.plan import ceiling_of, estimate, make_plan, nothing_planned_reason, place_target, usage_of
 from pathprover.catalog import CatalogError
 from pathprover.core.documents import describe_validation_error
 from pathprover.core.errors import InputError
@@ -167,6 +167,9 @@ def plan_execution(raw: Any, execution_id: str, svc: Services) -> ExecutionPlan:
     rules = FeasibilityRules(svc.catalog, reservations_of(request, svc))
     choices: dict[str, str] = {}
     priors: dict[str, PriorAttempts] = {}
+    examples: dict[str, str] = {}
+    cheapest_over_budget: float | None = None
+    searched: int | None = None  # gaps found by the search (None: explicit TARGETS, no search)
     if request.TARGETS:
         source = "targets"
         runs: list[RunConfig] = []
@@ -201,6 +204,7 @@ def plan_execution(raw: Any, execution_id: str, svc: Services) -> ExecutionPlan:
             elif len(runs) >= request.MAX_PROVES_PER_RUN:
                 reason = ("limit_reached", f"limit reached: MAX_PROVES_PER_RUN is {request.MAX_PROVES_PER_RUN}")
             elif spent + cost > request.MAX_COST_PER_RUN + 1e-9:
+                cheapest_over_budget = cost if cheapest_over_budget is None else min(cheapest_over_budget, cost)
                 reason = (
                     "over_budget",
                     f"over budget: reserving ${cost:.2f} would bring the run to "
@@ -208,6 +212,7 @@ def plan_execution(raw: Any, execution_id: str, svc: Services) -> ExecutionPlan:
                 )
             if reason is not None:
                 counts[reason[0]] = counts.get(reason[0], 0) + 1
+                examples.setdefault(reason[0], reason[1])
                 excluded.append(
                     {"config_id": run.config_id, **run.vector.as_dict(), "kind": reason[0], "reason": reason[1]}
                 )
@@ -245,7 +250,9 @@ def plan_execution(raw: Any, execution_id: str, svc: Services) -> ExecutionPlan:
         runs = plan.selected
         excluded = [e.as_dict() for e in plan.excluded]
         counts = plan.excluded_counts
-        gaps_total = plan.gaps_total
+        gaps_total = searched = plan.gaps_total
+        examples = dict(plan.example_reasons)
+        cheapest_over_budget = plan.cheapest_over_budget_usd
         priors = read_prior_attempts(svc.store, [run.config_id for run in runs])
     lanes_count = max(1, min(request.PARALLEL_LANES, len(runs) or 1))
     lanes = [
@@ -269,14 +276,13 @@ def plan_execution(raw: Any, execution_id: str, svc: Services) -> ExecutionPlan:
         seconds = expected_prove_seconds(run, svc) * DEADLINE_FACTOR
         if lane_seconds[index] + seconds > EXECUTION_TIMEOUT_S - RUN_END_MARGIN_S:
             counts["over_time"] = counts.get("over_time", 0) + 1
+            over_time = (
+                f"over time: lane {index} would need {(lane_seconds[index] + seconds) / 3600:.1f} h, "
+                f"past the execution's TimeoutSeconds ({EXECUTION_TIMEOUT_S / 3600:.0f} h)"
+            )
+            examples.setdefault("over_time", over_time)
             excluded.append(
-                {
-                    "config_id": run.config_id,
-                    **run.vector.as_dict(),
-                    "kind": "over_time",
-                    "reason": f"over time: lane {index} would need {(lane_seconds[index] + seconds) / 3600:.1f} h, "
-                    f"past the execution's TimeoutSeconds ({EXECUTION_TIMEOUT_S / 3600:.0f} h)",
-                }
+                {"config_id": run.config_id, **run.vector.as_dict(), "kind": "over_time", "reason": over_time}
             )
             continue
         lane_seconds[index] += seconds
@@ -336,6 +342,16 @@ def plan_execution(raw: Any, execution_id: str, svc: Services) -> ExecutionPlan:
         estimated_total_usd=round(sum(r.estimated_cost_usd or 0.0 for r in runs), 2),
         source=source,
         gaps_total=gaps_total,
+        nothing_planned_reason=None
+        if runs
+        else nothing_planned_reason(
+            max_proves=request.MAX_PROVES_PER_RUN,
+            max_cost_usd=request.MAX_COST_PER_RUN,
+            excluded_counts=counts,
+            example_reasons=examples,
+            cheapest_over_budget_usd=cheapest_over_budget,
+            gaps_total=searched,
+        ),
     )
     return _store_plan(execution_plan, svc)
 

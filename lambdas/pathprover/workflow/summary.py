@@ -84,6 +84,7 @@ def summarise_run(
         excluded_counts=plan.excluded_counts,
         excluded=plan.excluded,
         plan_uri=plan.plan_uri,
+        nothing_planned_reason=plan.nothing_planned_reason,
         records_written=sum(p.records_written for p in proves),
         has_errors=bool(errors),
         simulated=svc.simulated,
