@@ -399,7 +399,8 @@ def _print_summary(console: Console, result: dict[str, Any]) -> None:
             f"{p['estimated_cost_usd']:.2f}",
             f"{p['actual_cost_usd']:.2f}",
         )
-    console.print(table)
+    if result.get("proves"):  # a run that planned nothing says why below, not with an empty table
+        console.print(table)
     console.print(
         f"proved {len(result.get('proved', []))}, failed {len(result.get('failed', []))}, unfeasible "
         f"{len(result.get('unfeasible', []))}, skipped {len(result.get('skipped', []))}; estimated "
