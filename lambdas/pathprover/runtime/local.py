@@ -25,6 +25,7 @@ from typing import Any, Final
 from pathprover.adapters.local.account import DEFAULT_HF_TOKEN_SECRET, ESTABLISHED, AccountProfile, SimulatedIdentity
 from pathprover.adapters.local.artifacts import LocalArtifactStore
 from pathprover.adapters.local.builder import SimulatedBuilder
+from pathprover.adapters.local.clock import SystemClock
 from pathprover.adapters.local.endpoint import SimulatedEndpointServer
 from pathprover.adapters.local.faults import FaultPlan
 from pathprover.adapters.local.fleet import SimulatedFleet
@@ -280,6 +281,7 @@ class LocalRuntime:
             artifacts=wrap("artifacts", self.artifacts),
             ledger=wrap("ledger", SqliteLedger(state_dir / "ledger.sqlite")),
             clock=self.clock,
+            wall_clock=SystemClock(),
             simulated=True,
             secrets=ProfileSecrets(self.account),
             quotas=ProfileQuotas(self.account),
@@ -565,9 +567,11 @@ def _runner_source() -> bytes:
 
 
 def _latest_record(store: LocalWarehouse) -> datetime:
-    """Virtual time only moves forward: a run starts after everything earlier runs recorded.
+    """A run's virtual clock starts at the wall clock, or after the latest row if that is later.
 
-    (Cooldowns and recency compare with record timestamps, which earlier runs wrote in virtual time.)
+    Rows are stamped with wall-clock time, so normally this is now. Warehouses written before that hold
+    rows stamped in virtual time (hours ahead): starting after them keeps cooldowns and recency, which
+    compare the plan's time with row timestamps, from running backwards.
     """
     if not store.exists():
         return datetime.min.replace(tzinfo=UTC)

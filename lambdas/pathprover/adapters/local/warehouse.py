@@ -9,7 +9,8 @@ Tables of the older layout (a `completed` row per concurrency level, with a
 `concurrency` column) are read through the same views: their level rows are
 folded into one row per attempt with the headline metrics
 (:func:`pathprover.core.records.headline`, written here as SQL), and appear in
-`mlcc_ci.benchmark_levels` under that attempt's record_id.
+`mlcc_ci.benchmark_levels` under that attempt's record_id. Rows without a `simulated` value (written
+before the column existed) read as `simulated = false`.
 """
 
 from __future__ import annotations
@@ -166,7 +167,11 @@ class LocalWarehouse:
         parts = ["filename"] if filename else []
         for col in schema.columns():
             source = PEAK_HEADLINE.get(col.name)
-            if col.name in present:
+            if col.name == "simulated":
+                # Rows written before the column (or by other tools) carry no marker: read as not simulated.
+                value = f"TRY_CAST({_quote(col.name)} AS BOOLEAN)" if col.name in present else "NULL"
+                parts.append(f"CAST(COALESCE({value}, false) AS BOOLEAN) AS simulated")
+            elif col.name in present:
                 parts.append(f"TRY_CAST({_quote(col.name)} AS {col.duckdb_type}) AS {col.name}")
             elif source is not None and source in present:
                 # A table without the headline column: its one row per run holds the level's value.
