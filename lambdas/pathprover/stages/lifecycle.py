@@ -916,7 +916,7 @@ def _start_register(state: ProveState, svc: Services, now: datetime) -> ProveSta
     state.actual_cost_usd = round(_billing_cost(svc, state, now) + _clean_cost(svc, state), 4)
     ctx = _context(state, now, svc)
     record, levels = completed_records(
-        ctx, record_time(svc), state.levels, artifacts_uri=state.artifacts.get("artifacts_uri")
+        ctx, record_time(svc), state.levels, artifacts_uri=_shown_uri(svc, state.artifacts.get("artifacts_uri"))
     )
     result = svc.store.append([record], levels)
     state.records_written += result.written
@@ -927,6 +927,12 @@ def _start_register(state: ProveState, svc: Services, now: datetime) -> ProveSta
         f"({result.skipped_duplicates} row, {result.levels_skipped_duplicates} levels already there)",
     )
     return state
+
+
+def _shown_uri(svc: Services, uri: str | None) -> str | None:
+    """Where a person finds an artifact: the S3 URI on AWS; locally the file:// URI of the real file (the
+    simulated cloud's specs name it by its s3:// alias)."""
+    return svc.artifacts.location(uri) if uri else uri
 
 
 def _context(state: ProveState, now: datetime, svc: Services) -> ProveContext:

@@ -97,7 +97,7 @@ def summarise_run(
 
 def store_summary(summary: RunSummary, svc: Services) -> RunSummary:
     """The whole summary goes to the store; the execution output (256 KB at most) drops the per-stage detail."""
-    summary.summary_uri = svc.artifacts.put_bytes(
-        run_key(summary.execution_id, "summary.json"), summary.model_dump_json().encode()
+    summary.summary_uri = svc.artifacts.location(
+        svc.artifacts.put_bytes(run_key(summary.execution_id, "summary.json"), summary.model_dump_json().encode())
     )
     return summary.model_copy(update={"proves": [p.model_copy(update={"stages": []}) for p in summary.proves]})
