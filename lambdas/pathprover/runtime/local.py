@@ -244,7 +244,7 @@ class LocalRuntime:
             self._saved_env[key] = os.environ.get(key)
             os.environ[key] = value
         self.root.mkdir(parents=True, exist_ok=True)
-        state_dir = self.root.parent / (self.root.name + "-runtime")
+        state_dir = runtime_state_dir(self.root)
         self.artifacts = LocalArtifactStore(state_dir / "artifacts", s3_bucket=LOCAL_BUCKET)
         self.server = SimulatedEndpointServer()
         self.fleet = SimulatedFleet(
@@ -553,6 +553,32 @@ class LocalRuntime:
 
 
 RUNNER_SOURCE_KEY: Final = "runner/source.zip"
+RUNTIME_STATE_DIR: Final = "_runtime"
+"""The local runtime's own state inside the warehouse folder: the artifact store (bundles, benchmark samples,
+summaries, the simulated S3 objects) and the ledger. Its leading underscore makes table readers skip it, as
+Hive and Athena skip `_` and `.` names."""
+
+
+def runtime_state_dir(warehouse: Path) -> Path:
+    """``<warehouse>/_runtime``. A warehouse of an earlier version kept this state in a sibling folder,
+    ``<warehouse>-runtime``: it is moved inside once (and said so on stderr); if it cannot be moved (another
+    file system, or both exist), the old folder is used as it is."""
+    root = Path(warehouse)
+    inside = root / RUNTIME_STATE_DIR
+    old = root.parent / (root.name + "-runtime")
+    if old.is_dir() and not inside.exists():
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            os.rename(old, inside)
+        except OSError as exc:
+            print(
+                f"pathprover: using the runtime state at {old} (could not move it to {inside}: {exc})", file=sys.stderr
+            )
+            return old
+        print(f"pathprover: moved the runtime state from {old} into the warehouse: {inside}", file=sys.stderr)
+    elif old.is_dir():
+        print(f"pathprover: {old} is an older runtime state folder, no longer used (now {inside})", file=sys.stderr)
+    return inside
 
 
 def _runner_source() -> bytes:

@@ -371,11 +371,17 @@ def write_parquet(rows: Sequence[BaseModel], path: Path, cols: Sequence[schema.C
 
 
 def _parquet_files(base: Path) -> list[Path]:
+    """The Parquet files under ``base``; names starting with `_` or `.` below it are skipped, as Hive and
+    Athena do (the local runtime's `_runtime` state folder inside a warehouse holds benchmark samples)."""
     if base.is_file():
         return [base]
     if not base.exists():
         return []
-    return sorted(p for p in base.rglob("*.parquet") if p.is_file())
+    return sorted(
+        p
+        for p in base.rglob("*.parquet")
+        if p.is_file() and not any(part.startswith(("_", ".")) for part in p.relative_to(base).parts)
+    )
 
 
 def _in_levels(path: Path, base: Path) -> bool:
