@@ -603,6 +603,24 @@ app.command("run")(run_command)
 app.command("serve")(serve_command)
 
 
+@app.command("examples")
+def examples_cmd(as_json: JsonOpt = False) -> None:
+    """Where the shipped example files are (targets, faults, render configs) and their names.
+
+    `--targets examples/targets.yaml` (or `--faults`, `--config`) reads the shipped copy from any directory
+    where no such file exists.
+    """
+    from pathprover.examples import example_files, examples_dir
+
+    files = example_files()
+    if as_json:
+        emit_json({"examples_dir": str(examples_dir()), "files": [f.name for f in files]})
+        return
+    out.print(f"examples in {examples_dir()}", highlight=False)
+    for file in files:
+        out.print(f"  {file.name}", highlight=False)
+
+
 @app.command("benchmark-job")
 def benchmark_job() -> None:
     """The benchmark stage's job (CodeBuild): load the endpoint under test, write metrics to RESULTS_URI."""
