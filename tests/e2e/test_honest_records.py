@@ -49,8 +49,9 @@ def test_a_local_runs_rows_are_simulated_on_wall_clock_time_with_file_uris_and_s
     assert row["artifacts_uri"].startswith("file:///")
     results = _path(row["artifacts_uri"])
     assert results.is_dir() and (results / "metrics.json").is_file() and (results / "samples.parquet").is_file()
-    # And so is the run summary's
-    assert _path(outcome.summary["summary_uri"]).is_file()
+    # And so are the run summary's and the stored plan's
+    assert _path(outcome.summary["summary_uri"]).is_file() and _path(outcome.summary["plan_uri"]).is_file()
+    assert "pathprover-local" not in json.dumps(outcome.summary)
     # And the runtime's state (artifact store, ledger) is inside the warehouse folder, no sibling beside it
     state = seeded / "_runtime"
     assert (state / "ledger.sqlite").is_file() and results.is_relative_to(state / "artifacts")

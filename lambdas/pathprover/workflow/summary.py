@@ -83,7 +83,7 @@ def summarise_run(
         excluded_total=plan.excluded_total,
         excluded_counts=plan.excluded_counts,
         excluded=plan.excluded,
-        plan_uri=plan.plan_uri,
+        plan_uri=svc.artifacts.location(plan.plan_uri) if plan.plan_uri else None,
         records_written=sum(p.records_written for p in proves),
         has_errors=bool(errors),
         simulated=svc.simulated,
