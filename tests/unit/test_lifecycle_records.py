@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from pathprover.core.records import ProveContext, completed_records
 from pathprover.core.targets import ValidationTarget, to_run_config
 from pathprover.services import Services
 from pathprover.stages import lifecycle
@@ -131,3 +132,22 @@ def test_a_prove_on_aws_is_not_simulated_and_its_timestamp_is_its_one_clock(svc:
     # Then the row is not simulated and carries the clock's time
     assert row["simulated"] is False
     assert row["run_timestamp"].replace(tzinfo=UTC) == svc.clock.now()
+
+
+def test_a_row_written_after_the_plan_is_seen_though_the_workflow_clock_runs_ahead(svc: Services) -> None:
+    # Given a plan made on the simulated clock, three days ahead of the wall clock that stamps rows
+    wall = datetime(2026, 12, 6, 18, 30, tzinfo=UTC)
+    svc.clock.advance_to(wall + timedelta(days=3))  # type: ignore[attr-defined]
+    svc = replace(svc, wall_clock=_FixedClock(wall))
+    run = to_run_config(ValidationTarget(model_name="Qwen/Qwen3-4B", instance_type="ml.g6.xlarge"), svc.catalog)
+    state = ProveState(
+        execution_id="e2", run=run, plan=lifecycle.stage_plan(run), planned_at=svc.clock.now(), rows_since=wall
+    )
+    # And another execution that proved the same config a minute after the plan
+    row, levels = completed_records(ProveContext(vector=run.vector, execution_id="e1"), wall + timedelta(minutes=1), [])
+    svc.store.append([row], levels)
+    # When the prove begins
+    state = lifecycle.begin(state, svc)
+    # Then it sees that row (compared on the rows' clock) and leaves the config alone
+    assert state.outcome == "skipped"
+    assert state.skip_reason == "already proved or recorded unfeasible by another execution"

@@ -263,12 +263,13 @@ def begin(state: ProveState, svc: Services) -> ProveState:
         return _skip(state, now, "another execution is proving this config (lease held)")
     # Checked under the lease: another execution may have proved it since this run's plan was made.
     since = ""
-    if state.planned_at is not None:
+    planned = state.rows_since or state.planned_at  # on the rows' clock: run_timestamp is wall-clock time
+    if planned is not None:
         # The plan already left out what was proved before it was made (an explicit target is re-proved
         # on purpose), so only rows written since matter: read those partitions, not the whole table.
         since = (
-            f" AND dt >= '{state.planned_at.astimezone(UTC):%Y-%m-%d}'"
-            f" AND run_timestamp >= from_iso8601_timestamp('{state.planned_at.isoformat()}')"
+            f" AND dt >= '{planned.astimezone(UTC):%Y-%m-%d}'"
+            f" AND run_timestamp >= from_iso8601_timestamp('{planned.isoformat()}')"
         )
     already = svc.store.query(
         "SELECT COUNT(*) FROM mlcc_ci.benchmark_results "
