@@ -223,7 +223,7 @@ def plan_execution(raw: Any, execution_id: str, svc: Services) -> ExecutionPlan:
             search = search_gaps(
                 history,
                 svc.catalog,
-                svc.clock.now(),
+                record_time(svc),  # cooldowns and recency compare with run_timestamp: the rows' (wall) clock
                 include_catalog=request.INCLUDE_CATALOG,
                 filters=filters,
                 rules=rules,
