@@ -117,3 +117,16 @@ def test_the_readmes_example_paths_work_from_another_directory(tmp_path, monkeyp
     (tmp_path / "examples" / "qwen3-32b.json").write_text("[]")
     mine = runner.invoke(app, ["render", "--config", "examples/qwen3-32b.json", "--out", "b2"])
     assert mine.exit_code == 2
+
+
+def test_the_wheel_ships_the_examples_where_the_resolver_looks():
+    # Given the package's build configuration
+    import tomllib
+
+    from pathprover import examples
+
+    config = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
+    force_include = config["tool"]["hatch"]["build"]["targets"]["wheel"]["force-include"]
+    # Then the repo's examples/ goes into the wheel as pathprover/_examples, the folder the resolver reads first
+    assert force_include["examples"] == "pathprover/_examples"
+    assert Path(examples.__file__).parent.name == "pathprover"
