@@ -130,3 +130,16 @@ def test_the_wheel_ships_the_examples_where_the_resolver_looks():
     # Then the repo's examples/ goes into the wheel as pathprover/_examples, the folder the resolver reads first
     assert force_include["examples"] == "pathprover/_examples"
     assert Path(examples.__file__).parent.name == "pathprover"
+
+
+def test_the_virtual_clock_never_runs_backwards_from_one_run_to_the_next(tmp_path):
+    # Given a run whose lanes went two simulated hours ahead of the wall clock
+    warehouse = tmp_path / "warehouse"
+    with LocalRuntime(warehouse) as first:
+        first.clock.sleep_for(7200, {"execution_id": "e1", "lane": 0})
+        reached = first.clock.start + timedelta(seconds=first.clock.furthest_seconds)
+    # When the next run opens the same warehouse (its rows carry wall-clock time, so they cannot tell)
+    with LocalRuntime(warehouse) as second:
+        # Then its virtual clock starts where the first one got to (leases in the ledger expire on it)
+        assert second.clock.start >= reached
+    assert (warehouse / "_runtime" / "virtual_clock.json").is_file()

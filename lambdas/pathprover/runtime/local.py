@@ -270,7 +270,8 @@ class LocalRuntime:
         )
         self.artifacts.put_bytes(RUNNER_SOURCE_KEY, _runner_source())
         store = LocalWarehouse(self.root)
-        self.clock.start = max(self.clock.start, _latest_record(store))
+        self.state_dir = state_dir
+        self.clock.start = max(self.clock.start, _latest_record(store), _virtual_high_water(state_dir))
         wrap = self.wrap_adapters or (lambda _role, adapter: adapter)
         self.services = Services(
             settings=self.settings,
@@ -333,6 +334,9 @@ class LocalRuntime:
         return boto3.client(service, region_name=REGION, endpoint_url=self.endpoint_url)
 
     def close(self) -> None:
+        state_dir = getattr(self, "state_dir", None)
+        if state_dir is not None:
+            _save_virtual_high_water(state_dir, self.clock.start + timedelta(seconds=self.clock.furthest_seconds))
         if self._server is not None:
             self._server.stop()
             self._server = None
@@ -561,8 +565,9 @@ Hive and Athena skip `_` and `.` names."""
 
 def runtime_state_dir(warehouse: Path) -> Path:
     """``<warehouse>/_runtime``. A warehouse of an earlier version kept this state in a sibling folder,
-    ``<warehouse>-runtime``: it is moved inside once (and said so on stderr); if it cannot be moved (another
-    file system, or both exist), the old folder is used as it is."""
+    ``<warehouse>-runtime``: it is moved inside once (and said so on stderr); if it cannot be moved (say,
+    another file system), the old folder is used where it is; if both exist, the inside one is used and
+    stderr names the old one."""
     root = Path(warehouse)
     inside = root / RUNTIME_STATE_DIR
     old = root.parent / (root.name + "-runtime")
@@ -592,12 +597,32 @@ def _runner_source() -> bytes:
     return bundle_zip(Bundle(files={"benchmark/Dockerfile.j2": template.read_bytes()}))
 
 
-def _latest_record(store: LocalWarehouse) -> datetime:
-    """A run's virtual clock starts at the wall clock, or after the latest row if that is later.
+VIRTUAL_CLOCK_FILE: Final = "virtual_clock.json"
 
-    Rows are stamped with wall-clock time, so normally this is now. Warehouses written before that hold
-    rows stamped in virtual time (hours ahead): starting after them keeps cooldowns and recency, which
-    compare the plan's time with row timestamps, from running backwards.
+
+def _virtual_high_water(state_dir: Path) -> datetime:
+    """The furthest virtual time earlier runs on this warehouse reached (their leases and reservations in
+    the ledger expire on the virtual clock, so it must not run backwards from one run to the next)."""
+    try:
+        return datetime.fromisoformat(json.loads((state_dir / VIRTUAL_CLOCK_FILE).read_text())["reached"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return datetime.min.replace(tzinfo=UTC)
+
+
+def _save_virtual_high_water(state_dir: Path, reached: datetime) -> None:
+    """Keep the later of the saved and ``reached`` (atomically: several runs may share a warehouse)."""
+    if reached <= _virtual_high_water(state_dir) or not state_dir.is_dir():
+        return
+    temp = state_dir / f".{VIRTUAL_CLOCK_FILE}.{os.getpid()}.tmp"
+    temp.write_text(json.dumps({"reached": reached.astimezone(UTC).isoformat()}))
+    os.replace(temp, state_dir / VIRTUAL_CLOCK_FILE)
+
+
+def _latest_record(store: LocalWarehouse) -> datetime:
+    """After the latest row, if that is ahead of the wall clock: a warehouse written before rows carried
+    wall-clock time holds rows stamped in virtual time (hours ahead), and leases taken then expire on it.
+    Rows written now carry wall-clock time, so the saved high-water mark (:func:`_virtual_high_water`)
+    keeps the virtual clock moving forward from run to run.
     """
     if not store.exists():
         return datetime.min.replace(tzinfo=UTC)
