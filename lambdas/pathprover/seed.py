@@ -5,6 +5,9 @@ to `now`, so seeding twice adds nothing. One `benchmark_results` row per run,
 with its concurrency levels in `benchmark_levels`; the ids are those the
 older layout (a row per level) reads as, so seeding a warehouse seeded before
 adds nothing either.
+
+The rows are synthetic (metrics drawn from a seeded random generator, not measured), so they carry
+`simulated = true`, like every row the local runtime writes.
 """
 
 from __future__ import annotations
@@ -282,6 +285,7 @@ def seed_records(
             execution_id=execution,
             attempt=1,
             duration_seconds=round(rng.uniform(1500, 3600), 1),
+            simulated=True,
         )
         run_levels = level_records(
             row,
@@ -320,6 +324,7 @@ def seed_records(
                 failure_retryable=False,
                 failure_stage="deploy",
                 failure_reason=reason,
+                simulated=True,
             )
         )
     return rows, levels

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from pathprover.catalog import Catalog, load_catalog
 from pathprover.ports import AccountIdentity, Clock, Ledger, QuotaLookup, ResultsStore, SecretLookup
@@ -36,6 +37,15 @@ class Services:
     """The account's instance quotas (the plan leaves out types the account may not run)."""
     identity: AccountIdentity | None = None
     """Who the deploying account is (settings' account_id wins; else STS on AWS, the simulated one locally)."""
+    wall_clock: Clock | None = None
+    """What stamps the rows' run_timestamp when ``clock`` is not real time (the local runtime's clock is
+    simulated, hours ahead of the wall clock); None: ``clock`` (on AWS it is the real time)."""
+
+
+def record_time(svc: Services) -> datetime:
+    """The run_timestamp of a row written now: wall-clock UTC, never simulated time."""
+    now = (svc.wall_clock or svc.clock).now()
+    return now if now.tzinfo else now.replace(tzinfo=UTC)
 
 
 _lock = threading.Lock()

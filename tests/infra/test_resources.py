@@ -162,6 +162,12 @@ def test_glue_tables_are_built_from_the_one_schema_definition(full: Synth, table
     assert database_logical_id(full) in table.get("DependsOn", [])
 
 
+def test_the_results_table_carries_the_simulated_marker_from_the_record_definition(full: Synth) -> None:
+    # Given the synthesized Glue table of the results / Then it has BenchmarkRecord's simulated column, boolean
+    columns = glue_table(full, schema.TABLE_NAME)["Properties"]["TableInput"]["StorageDescriptor"]["Columns"]
+    assert ("simulated", "boolean") in [(c["Name"], c["Type"]) for c in columns]
+
+
 def database_logical_id(synth: Synth) -> str:
     logical_id, _ = synth.one("AWS::Glue::Database")
     return logical_id

@@ -12,7 +12,7 @@ malformed ARNs. Every case is its own test id; each asserts
 * no Python traceback, and no exception other than the command's own exit;
 * nothing created: the execution input leaves the warehouse, the artifact store, the ledger and the
   simulated fleet as they were; a command leaves its working folder holding only the input it was given
-  (no warehouse, no ``-runtime`` state folder, no bundle, no load-generator artifacts).
+  (no warehouse, no ``_runtime`` state folder, no bundle, no load-generator artifacts).
 
 ``docs/operations.md`` ("Bad input") reports the figure.
 """

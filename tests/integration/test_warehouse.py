@@ -515,3 +515,41 @@ def test_table_pointing_at_an_export_of_both_tables_reads_each_as_its_own(tmp_pa
     # And a file inside the results folder alone reads with no levels
     only = LocalWarehouse(tmp_path / "unused", table=tmp_path / "mlcc_ci" / "benchmark_results")
     assert only.query("SELECT COUNT(*) FROM mlcc_ci.benchmark_levels").rows == [[0]]
+
+
+def test_rows_written_before_the_simulated_column_read_as_not_simulated(tmp_path):
+    # Given a table file from before the simulated column, and one row the new writer appended beside it
+    old = tmp_path / "mlcc_ci" / "benchmark_results" / "dt=2026-11-01"
+    old.mkdir(parents=True)
+    duckdb.sql(
+        "COPY (SELECT 'old-1' AS record_id, 'c1' AS config_id, 'ci' AS run_type, 'completed' AS status, "
+        "'transformers-vllm' AS deployment_config, 'qwen3' AS model_family, "
+        "'g5' AS instance_family, 'none' AS quantization, 1 AS tp_degree, 'realtime-inference' AS deployment_target, "
+        "TIMESTAMP '2026-11-01 10:00:00' AS run_timestamp) "
+        f"TO '{old / 'part-old.parquet'}' (FORMAT parquet)"
+    )
+    store = LocalWarehouse(tmp_path)
+    only_old = store.query("SELECT record_id, simulated FROM mlcc_ci.benchmark_results").rows
+    row, levels = prove("new-1")
+    store.append([row.model_copy(update={"simulated": True})], levels)
+    # When the table is read, alone and with the new row
+    both = store.query("SELECT record_id, simulated FROM mlcc_ci.benchmark_results ORDER BY record_id").rows
+    # Then the old row reads as not simulated (false, not NULL) and the new one as written
+    assert only_old == [["old-1", False]]
+    assert dict(map(tuple, both)) == {"old-1": False, row.record_id: True}
+    assert store.problems() == []
+
+
+def test_parquet_files_under_underscore_or_dot_folders_are_not_table_files(tmp_path):
+    # Given a table given by --table as a whole folder that also holds the local runtime's state
+    store = LocalWarehouse(tmp_path / "wh")
+    store.append(*proves("e1"))
+    samples = tmp_path / "wh" / "_runtime" / "artifacts" / "benchmarks" / "e1"
+    samples.mkdir(parents=True)
+    duckdb.sql(f"COPY (SELECT 1 AS request, 2.5 AS ttft_ms) TO '{samples / 'samples.parquet'}' (FORMAT parquet)")
+    # When it is read as a table (or as the warehouse)
+    as_table = LocalWarehouse(tmp_path / "unused", table=tmp_path / "wh")
+    # Then only the tables' files are read: the samples are not rows
+    assert as_table.query("SELECT COUNT(*) FROM mlcc_ci.benchmark_results").rows == [[1]]
+    assert store.query("SELECT COUNT(*) FROM mlcc_ci.benchmark_results").rows == [[1]]
+    assert all("_runtime" not in str(f) for f in as_table.files() + as_table.level_files())

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
+from pathprover.core.records import ProveContext, completed_records
 from pathprover.core.targets import ValidationTarget, to_run_config
 from pathprover.services import Services
 from pathprover.stages import lifecycle
@@ -89,3 +91,63 @@ def test_settle_after_handle_failure_adds_no_second_row(svc: Services) -> None:
     lifecycle.settle(state, svc)
     # Then the table still holds that one row
     assert _rows(svc) == rows and len(rows) == 1
+
+
+class _FixedClock:
+    def __init__(self, moment: datetime) -> None:
+        self.moment = moment
+
+    def now(self) -> datetime:
+        return self.moment
+
+
+def _register_once(svc: Services) -> dict:
+    _registered(svc)
+    result = svc.store.query(
+        "SELECT run_timestamp, dt, duration_seconds, simulated, artifacts_uri FROM mlcc_ci.benchmark_results "
+        "WHERE execution_id = 'e1'"
+    )
+    return dict(zip(result.columns, result.rows[0], strict=True))
+
+
+def test_a_simulated_prove_is_stamped_with_the_wall_clock_and_its_duration_stays_simulated(svc: Services) -> None:
+    # Given the simulated fleet on a virtual clock three days ahead of the wall clock
+    wall = datetime(2026, 12, 6, 18, 30, tzinfo=UTC)
+    svc.clock.advance_to(wall + timedelta(days=3))  # type: ignore[attr-defined]
+    svc = replace(svc, wall_clock=_FixedClock(wall))
+    # When a prove that ran one simulated hour registers its row
+    row = _register_once(svc)
+    # Then the row is marked simulated, stamped (and partitioned) with the wall clock,
+    # and its duration is the simulated hour
+    assert row["simulated"] is True
+    assert row["run_timestamp"].replace(tzinfo=UTC) == wall and row["dt"] == "2026-12-06"
+    assert row["duration_seconds"] == 3600.0
+
+
+def test_a_prove_on_aws_is_not_simulated_and_its_timestamp_is_its_one_clock(svc: Services) -> None:
+    # Given services as on AWS: one real clock, not simulated
+    svc = replace(svc, simulated=False)
+    # When a prove registers its row
+    row = _register_once(svc)
+    # Then the row is not simulated and carries the clock's time
+    assert row["simulated"] is False
+    assert row["run_timestamp"].replace(tzinfo=UTC) == svc.clock.now()
+
+
+def test_a_row_written_after_the_plan_is_seen_though_the_workflow_clock_runs_ahead(svc: Services) -> None:
+    # Given a plan made on the simulated clock, three days ahead of the wall clock that stamps rows
+    wall = datetime(2026, 12, 6, 18, 30, tzinfo=UTC)
+    svc.clock.advance_to(wall + timedelta(days=3))  # type: ignore[attr-defined]
+    svc = replace(svc, wall_clock=_FixedClock(wall))
+    run = to_run_config(ValidationTarget(model_name="Qwen/Qwen3-4B", instance_type="ml.g6.xlarge"), svc.catalog)
+    state = ProveState(
+        execution_id="e2", run=run, plan=lifecycle.stage_plan(run), planned_at=svc.clock.now(), rows_since=wall
+    )
+    # And another execution that proved the same config a minute after the plan
+    row, levels = completed_records(ProveContext(vector=run.vector, execution_id="e1"), wall + timedelta(minutes=1), [])
+    svc.store.append([row], levels)
+    # When the prove begins
+    state = lifecycle.begin(state, svc)
+    # Then it sees that row (compared on the rows' clock) and leaves the config alone
+    assert state.outcome == "skipped"
+    assert state.skip_reason == "already proved or recorded unfeasible by another execution"

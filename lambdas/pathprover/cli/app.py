@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typer
 
-from pathprover.cli import brain_cmds, classify_cmd, job_cmd, recommend_cmd, run_cmd, show_cmd, table_cmds
+from pathprover.cli import brain_cmds, classify_cmd, examples_cmd, job_cmd, recommend_cmd, run_cmd, show_cmd, table_cmds
 from pathprover.cli.common import JsonContractGroup
 from pathprover.generate.cli import render_command
 from pathprover.loadgen.cli import loadgen_command
@@ -66,6 +66,7 @@ app.command("loadgen", help="Benchmark an OpenAI-compatible or SageMaker endpoin
     loadgen_command
 )
 app.command("render", help="Render the serving bundle of one validation target (JSON or YAML).")(render_command)
+app.command("examples")(examples_cmd.examples)
 app.command("benchmark-job")(job_cmd.benchmark_job)
 
 

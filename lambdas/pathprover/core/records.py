@@ -63,7 +63,9 @@ class BenchmarkRecord(BaseModel):
     config_id: str = Field(description="sha256 of the canonical JSON of the six normalised dimensions (16 hex)")
     run_type: RunType = Field(description="ci | optimization | manual | path_prove")
     status: Status = Field(description="completed | failed (retryable) | unfeasible (not retryable)")
-    run_timestamp: UtcDatetime = Field(description="when the run finished, UTC")
+    run_timestamp: UtcDatetime = Field(
+        description="when the row was written (the attempt ended), wall-clock UTC, also on simulated rows"
+    )
     deployment_config: str = Field(description="serving stack, e.g. transformers-vllm")
     model_family: str = Field(description="e.g. qwen3")
     instance_family: str = Field(description="e.g. g5")
@@ -86,7 +88,10 @@ class BenchmarkRecord(BaseModel):
     attempt: int | None = Field(default=None, description="1 for the first prove of a config, 2 for a retry ...")
     estimated_cost_usd: float | None = Field(default=None, description="cost the planner reserved")
     actual_cost_usd: float | None = Field(default=None, description="instance-hours actually billed x $/hr")
-    duration_seconds: float | None = Field(default=None, description="wall time of the prove")
+    duration_seconds: float | None = Field(
+        default=None,
+        description="how long the prove took on the workflow's clock: simulated seconds where simulated is true",
+    )
     levels_benchmarked: int | None = Field(
         default=None, description="concurrency levels benchmarked (their rows are in mlcc_ci.benchmark_levels)"
     )
@@ -115,6 +120,11 @@ class BenchmarkRecord(BaseModel):
     image_digest: str | None = Field(default=None, description="digest of the serving image that was proved")
     tuned: bool | None = Field(default=None, description="whether the prove included tune/adapter stages")
     notes: str | None = Field(default=None, description="free text, e.g. resources kept for post-mortem")
+    simulated: bool | None = Field(
+        default=None,
+        description="true: written by the local runtime (simulated fleet and builder) or synthetic (pathprover "
+        "seed); false: measured on AWS, or a manual entry; NULL (read as false): written before the column",
+    )
 
     @property
     def vector(self) -> ConfigVector:
@@ -240,6 +250,8 @@ class ProveContext(BaseModel):
     image_digest: str | None = None
     tuned: bool = False
     notes: str | None = None
+    simulated: bool = False
+    """The prove ran on the local runtime's simulated fleet and builder (Services.simulated)."""
 
 
 def _base(ctx: ProveContext, finished_at: datetime) -> dict[str, Any]:
@@ -264,6 +276,7 @@ def _base(ctx: ProveContext, finished_at: datetime) -> dict[str, Any]:
         "image_digest": ctx.image_digest,
         "tuned": ctx.tuned,
         "notes": ctx.notes,
+        "simulated": ctx.simulated,
     }
 
 
@@ -349,4 +362,5 @@ def manual_unfeasible_record(
         failure_scope="config",
         failure_retryable=False,
         notes=f"marked unfeasible by {marked_by}",
+        simulated=False,
     )

@@ -202,9 +202,12 @@ def parse_targets(data: Any, source: str = "targets") -> list[ValidationTarget]:
 
 
 def load_targets(path: Path) -> list[ValidationTarget]:
-    """Read targets from a JSON or YAML file (binary files and duplicate keys are refused)."""
+    """Read targets from a JSON or YAML file (binary files and duplicate keys are refused); a missing
+    relative path that names a shipped example reads that example (:func:`pathprover.examples.resolve_input`)."""
+    from pathprover.examples import resolve_input
+
     try:
-        data = load_document(path)
+        data = load_document(resolve_input(path))
     except DocumentError as exc:
         raise TargetError(str(exc)) from None
     return parse_targets(data, str(path))

@@ -25,6 +25,7 @@ from typing import Any, Final
 from pathprover.adapters.local.account import DEFAULT_HF_TOKEN_SECRET, ESTABLISHED, AccountProfile, SimulatedIdentity
 from pathprover.adapters.local.artifacts import LocalArtifactStore
 from pathprover.adapters.local.builder import SimulatedBuilder
+from pathprover.adapters.local.clock import SystemClock
 from pathprover.adapters.local.endpoint import SimulatedEndpointServer
 from pathprover.adapters.local.faults import FaultPlan
 from pathprover.adapters.local.fleet import SimulatedFleet
@@ -244,7 +245,7 @@ class LocalRuntime:
             self._saved_env[key] = os.environ.get(key)
             os.environ[key] = value
         self.root.mkdir(parents=True, exist_ok=True)
-        state_dir = self.root.parent / (self.root.name + "-runtime")
+        state_dir = runtime_state_dir(self.root)
         self.artifacts = LocalArtifactStore(state_dir / "artifacts", s3_bucket=LOCAL_BUCKET)
         self.server = SimulatedEndpointServer()
         self.fleet = SimulatedFleet(
@@ -270,7 +271,8 @@ class LocalRuntime:
         )
         self.artifacts.put_bytes(RUNNER_SOURCE_KEY, _runner_source())
         store = LocalWarehouse(self.root)
-        self.clock.start = max(self.clock.start, _latest_record(store))
+        self.state_dir = state_dir
+        self.clock.start = max(self.clock.start, _latest_record(store), _virtual_high_water(state_dir))
         wrap = self.wrap_adapters or (lambda _role, adapter: adapter)
         self.services = Services(
             settings=self.settings,
@@ -281,6 +283,7 @@ class LocalRuntime:
             artifacts=wrap("artifacts", self.artifacts),
             ledger=wrap("ledger", SqliteLedger(state_dir / "ledger.sqlite")),
             clock=self.clock,
+            wall_clock=SystemClock(),
             simulated=True,
             secrets=ProfileSecrets(self.account),
             quotas=ProfileQuotas(self.account),
@@ -332,6 +335,9 @@ class LocalRuntime:
         return boto3.client(service, region_name=REGION, endpoint_url=self.endpoint_url)
 
     def close(self) -> None:
+        state_dir = getattr(self, "state_dir", None)
+        if state_dir is not None:
+            _save_virtual_high_water(state_dir, self.clock.start + timedelta(seconds=self.clock.furthest_seconds))
         if self._server is not None:
             self._server.stop()
             self._server = None
@@ -570,6 +576,33 @@ class LocalRuntime:
 
 
 RUNNER_SOURCE_KEY: Final = "runner/source.zip"
+RUNTIME_STATE_DIR: Final = "_runtime"
+"""The local runtime's own state inside the warehouse folder: the artifact store (bundles, benchmark samples,
+summaries, the simulated S3 objects) and the ledger. Its leading underscore makes table readers skip it, as
+Hive and Athena skip `_` and `.` names."""
+
+
+def runtime_state_dir(warehouse: Path) -> Path:
+    """``<warehouse>/_runtime``. A warehouse of an earlier version kept this state in a sibling folder,
+    ``<warehouse>-runtime``: it is moved inside once (and said so on stderr); if it cannot be moved (say,
+    another file system), the old folder is used where it is; if both exist, the inside one is used and
+    stderr names the old one."""
+    root = Path(warehouse)
+    inside = root / RUNTIME_STATE_DIR
+    old = root.parent / (root.name + "-runtime")
+    if old.is_dir() and not inside.exists():
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            os.rename(old, inside)
+        except OSError as exc:
+            print(
+                f"pathprover: using the runtime state at {old} (could not move it to {inside}: {exc})", file=sys.stderr
+            )
+            return old
+        print(f"pathprover: moved the runtime state from {old} into the warehouse: {inside}", file=sys.stderr)
+    elif old.is_dir():
+        print(f"pathprover: {old} is an older runtime state folder, no longer used (now {inside})", file=sys.stderr)
+    return inside
 
 
 def _runner_source() -> bytes:
@@ -583,10 +616,32 @@ def _runner_source() -> bytes:
     return bundle_zip(Bundle(files={"benchmark/Dockerfile.j2": template.read_bytes()}))
 
 
-def _latest_record(store: LocalWarehouse) -> datetime:
-    """Virtual time only moves forward: a run starts after everything earlier runs recorded.
+VIRTUAL_CLOCK_FILE: Final = "virtual_clock.json"
 
-    (Cooldowns and recency compare with record timestamps, which earlier runs wrote in virtual time.)
+
+def _virtual_high_water(state_dir: Path) -> datetime:
+    """The furthest virtual time earlier runs on this warehouse reached (their leases and reservations in
+    the ledger expire on the virtual clock, so it must not run backwards from one run to the next)."""
+    try:
+        return datetime.fromisoformat(json.loads((state_dir / VIRTUAL_CLOCK_FILE).read_text())["reached"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return datetime.min.replace(tzinfo=UTC)
+
+
+def _save_virtual_high_water(state_dir: Path, reached: datetime) -> None:
+    """Keep the later of the saved and ``reached`` (atomically: several runs may share a warehouse)."""
+    if reached <= _virtual_high_water(state_dir) or not state_dir.is_dir():
+        return
+    temp = state_dir / f".{VIRTUAL_CLOCK_FILE}.{os.getpid()}.tmp"
+    temp.write_text(json.dumps({"reached": reached.astimezone(UTC).isoformat()}))
+    os.replace(temp, state_dir / VIRTUAL_CLOCK_FILE)
+
+
+def _latest_record(store: LocalWarehouse) -> datetime:
+    """After the latest row, if that is ahead of the wall clock: a warehouse written before rows carried
+    wall-clock time holds rows stamped in virtual time (hours ahead), and leases taken then expire on it.
+    Rows written now carry wall-clock time, so the saved high-water mark (:func:`_virtual_high_water`)
+    keeps the virtual clock moving forward from run to run.
     """
     if not store.exists():
         return datetime.min.replace(tzinfo=UTC)

@@ -30,7 +30,7 @@ from pathprover.classifier.scope import FailureOrigin
 from pathprover.core.records import ProveContext, completed_records, failure_record
 from pathprover.core.runconfig import RunConfig
 from pathprover.generate.bundle import Bundle, bundle_zip
-from pathprover.services import Services
+from pathprover.services import Services, record_time
 from pathprover.stages.ports import (
     ADAPTER_NAME_ENV,
     BuildJob,
@@ -263,12 +263,13 @@ def begin(state: ProveState, svc: Services) -> ProveState:
         return _skip(state, now, "another execution is proving this config (lease held)")
     # Checked under the lease: another execution may have proved it since this run's plan was made.
     since = ""
-    if state.planned_at is not None:
+    planned = state.rows_since or state.planned_at  # on the rows' clock: run_timestamp is wall-clock time
+    if planned is not None:
         # The plan already left out what was proved before it was made (an explicit target is re-proved
         # on purpose), so only rows written since matter: read those partitions, not the whole table.
         since = (
-            f" AND dt >= '{state.planned_at.astimezone(UTC):%Y-%m-%d}'"
-            f" AND run_timestamp >= from_iso8601_timestamp('{state.planned_at.isoformat()}')"
+            f" AND dt >= '{planned.astimezone(UTC):%Y-%m-%d}'"
+            f" AND run_timestamp >= from_iso8601_timestamp('{planned.isoformat()}')"
         )
     already = svc.store.query(
         "SELECT COUNT(*) FROM mlcc_ci.benchmark_results "
@@ -914,8 +915,10 @@ def _benchmark_buildspec() -> str:
 
 def _start_register(state: ProveState, svc: Services, now: datetime) -> ProveState:
     state.actual_cost_usd = round(_billing_cost(svc, state, now) + _clean_cost(svc, state), 4)
-    ctx = _context(state, now)
-    record, levels = completed_records(ctx, now, state.levels, artifacts_uri=state.artifacts.get("artifacts_uri"))
+    ctx = _context(state, now, svc)
+    record, levels = completed_records(
+        ctx, record_time(svc), state.levels, artifacts_uri=_shown_uri(svc, state.artifacts.get("artifacts_uri"))
+    )
     result = svc.store.append([record], levels)
     state.records_written += result.written
     _finish_stage(
@@ -927,7 +930,15 @@ def _start_register(state: ProveState, svc: Services, now: datetime) -> ProveSta
     return state
 
 
-def _context(state: ProveState, now: datetime) -> ProveContext:
+def _shown_uri(svc: Services, uri: str | None) -> str | None:
+    """Where a person finds an artifact: the S3 URI on AWS; locally the file:// URI of the real file (the
+    simulated cloud's specs name it by its s3:// alias)."""
+    return svc.artifacts.location(uri) if uri else uri
+
+
+def _context(state: ProveState, now: datetime, svc: Services) -> ProveContext:
+    """What the attempt's row carries. Its duration is on the workflow's clock (simulated seconds on the
+    local runtime); its run_timestamp is wall-clock time (:func:`record_time`)."""
     started = state.started_at or now
     return ProveContext(
         vector=state.run.vector,
@@ -944,6 +955,7 @@ def _context(state: ProveState, now: datetime) -> ProveContext:
         image_digest=state.artifacts.get("image_digest"),
         tuned=state.run.tuning is not None,
         notes="; ".join(state.notes) or None,
+        simulated=svc.simulated,
     )
 
 
@@ -1200,8 +1212,8 @@ def handle_failure(state: ProveState, svc: Services, error: dict[str, Any] | Non
             retryable, reason = False, f"{limit}; last: {reason}"
             failure.retryable = False
     record = failure_record(
-        _context(state, now),
-        now,
+        _context(state, now, svc),
+        record_time(svc),
         category=verdict.category,
         retryable=retryable,
         reason=reason,
@@ -1335,8 +1347,8 @@ def settle(state: ProveState, svc: Services) -> ProveState:
         # the record id makes a retried Settle, or a row HandleFailure already wrote, a no-op.
         reason = state.notes[-1] if state.notes else "a task of the prove failed"
         record = failure_record(
-            _context(state, now),
-            now,
+            _context(state, now, svc),
+            record_time(svc),
             category="unknown",
             retryable=True,
             reason=reason,

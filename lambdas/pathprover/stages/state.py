@@ -120,6 +120,11 @@ class ProveState(BaseModel):
     lane: int = 0
     explicit: bool = Field(default=False, description="an explicit TARGET (re-proved even if proved before)")
     planned_at: datetime | None = None
+    rows_since: datetime | None = Field(
+        default=None,
+        description="the plan's time on the rows' clock (run_timestamp is wall-clock time), where that is not "
+        "the workflow's clock (the local runtime's virtual one); None: planned_at",
+    )
     max_cost_usd: float = 50.0
     reserved_usd: float = 0.0
     keep_on_failure: bool = False

@@ -17,7 +17,7 @@ from pathprover.core.documents import describe_validation_error
 from pathprover.core.errors import InputError
 from pathprover.core.runconfig import InfraParams, RunConfig, has_account_placeholder, resolve_account
 from pathprover.core.targets import TargetError, to_run_config
-from pathprover.services import Services
+from pathprover.services import Services, record_time
 from pathprover.stages.batch_input import batch_input_problem
 from pathprover.stages.lifecycle import DEADLINE_FACTOR, expected_prove_seconds, stage_plan, with_required_stages
 from pathprover.stages.staging import too_large_to_stage
@@ -161,6 +161,7 @@ def _with_prior_timeouts(run: RunConfig, prior: PriorAttempts, svc: Services) ->
 def plan_execution(raw: Any, execution_id: str, svc: Services) -> ExecutionPlan:
     request = parse_input(raw)
     planned_at = svc.clock.now()
+    rows_since = record_time(svc) if svc.wall_clock is not None else None
     excluded: list[dict[str, Any]] = []
     counts: dict[str, int] = {}
     gaps_total = 0
@@ -228,7 +229,7 @@ def plan_execution(raw: Any, execution_id: str, svc: Services) -> ExecutionPlan:
             search = search_gaps(
                 history,
                 svc.catalog,
-                svc.clock.now(),
+                record_time(svc),  # cooldowns and recency compare with run_timestamp: the rows' (wall) clock
                 include_catalog=request.INCLUDE_CATALOG,
                 filters=filters,
                 rules=rules,
@@ -300,6 +301,7 @@ def plan_execution(raw: Any, execution_id: str, svc: Services) -> ExecutionPlan:
                 previous_timeouts=priors.get(run.config_id, PriorAttempts()).timeouts,
                 explicit=source == "targets",
                 planned_at=planned_at,
+                rows_since=rows_since,
                 events_allowance=allowance,
                 run_deadline=run_deadline,
             )

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from pathprover.core.records import ProveContext, failure_record
-from pathprover.services import Services
+from pathprover.services import Services, record_time
 from pathprover.stages.ports import TAG_EXECUTION, standard_tags
 from pathprover.stages.state import ProveState
 from pathprover.workflow.planning import run_key
@@ -97,9 +97,10 @@ def clean_up_stopped(execution_id: str, svc: Services, reason: str = "the execut
                 instance_type=prove.run.instance_type,
                 estimated_cost_usd=prove.run.estimated_cost_usd,
                 run_config_hash=prove.run.run_config_hash,
+                simulated=svc.simulated,
             )
             record = failure_record(
-                ctx, now, category="unknown", retryable=True, reason=reason, stage=None, scope="harness"
+                ctx, record_time(svc), category="unknown", retryable=True, reason=reason, stage=None, scope="harness"
             )
             svc.store.append([record])
             report.recorded.append(config_id)

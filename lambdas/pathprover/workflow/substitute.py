@@ -102,6 +102,7 @@ def capacity_substitute(prove: ProveState, svc: Services) -> tuple[ProveState | 
             lane=prove.lane,
             explicit=prove.explicit,
             planned_at=prove.planned_at,
+            rows_since=prove.rows_since,
             max_cost_usd=prove.max_cost_usd,
             keep_on_failure=prove.keep_on_failure,
             plan=stage_plan(substitute_run),

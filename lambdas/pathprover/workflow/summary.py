@@ -83,7 +83,7 @@ def summarise_run(
         excluded_total=plan.excluded_total,
         excluded_counts=plan.excluded_counts,
         excluded=plan.excluded,
-        plan_uri=plan.plan_uri,
+        plan_uri=svc.artifacts.location(plan.plan_uri) if plan.plan_uri else None,
         nothing_planned_reason=plan.nothing_planned_reason,
         records_written=sum(p.records_written for p in proves),
         has_errors=bool(errors),
@@ -98,7 +98,7 @@ def summarise_run(
 
 def store_summary(summary: RunSummary, svc: Services) -> RunSummary:
     """The whole summary goes to the store; the execution output (256 KB at most) drops the per-stage detail."""
-    summary.summary_uri = svc.artifacts.put_bytes(
-        run_key(summary.execution_id, "summary.json"), summary.model_dump_json().encode()
+    summary.summary_uri = svc.artifacts.location(
+        svc.artifacts.put_bytes(run_key(summary.execution_id, "summary.json"), summary.model_dump_json().encode())
     )
     return summary.model_copy(update={"proves": [p.model_copy(update={"stages": []}) for p in summary.proves]})

@@ -41,6 +41,10 @@ class S3ArtifactStore:
         call_with_throttle_retry(lambda: self._s3.put_object(Bucket=self.bucket, Key=full, Body=data, **extra))
         return f"s3://{self.bucket}/{full}"
 
+    def location(self, uri: str) -> str:
+        """On S3 the URI is where the object is."""
+        return uri
+
     def get_bytes(self, uri: str) -> bytes:
         bucket, key = parse_s3_uri(uri)
         try:

@@ -1,4 +1,8 @@
-"""ArtifactStore on the local file system under one root, atomic writes; URIs are ``file://`` or an s3:// alias."""
+"""ArtifactStore on the local file system under one root, atomic writes; URIs are ``file://`` or an s3:// alias.
+
+The alias exists for the simulated cloud, whose specs take only ``s3://`` URIs (as AWS's do); what is
+recorded or shown to a person goes through :meth:`LocalArtifactStore.location`: ``file://`` of the real file.
+"""
 
 from __future__ import annotations
 
@@ -57,6 +61,12 @@ class LocalArtifactStore:
             return self.s3_uri(key)
         path = self._path_for_key(key, prefix_ok=True).as_uri()
         return path + "/" if key.endswith("/") else path
+
+    def location(self, uri: str) -> str:
+        """The absolute ``file://`` URI of the real file (a folder URI ends in ``/``) that ``uri`` (``file://``
+        or the ``s3://`` alias) names: what records and summaries show, so a person can open it."""
+        path = self.path_of(uri).as_uri()
+        return path + "/" if uri.endswith("/") else path
 
     def s3_uri(self, key: str) -> str:
         """``s3://<s3_bucket>/<key>``: the alias of ``key`` for specs that only take s3:// URIs."""

@@ -359,7 +359,8 @@ class SimulatedBuilder:
                 "text": text,
             }
             key = f"simulated/codebuild/{build.build_id.replace(':', '/')}.json"
-            build.log_uri = self.artifacts.put_bytes(key, json.dumps(record, indent=2).encode("utf-8"))
+            stored = self.artifacts.put_bytes(key, json.dumps(record, indent=2).encode("utf-8"))
+            build.log_uri = self.artifacts.location(stored)  # the real file, not the s3:// alias
         return build.log_uri
 
     # ------------------------------------------------------------------ stop / close

@@ -285,8 +285,11 @@ def parse_faults(raw: Any, source: str = "faults", catalog: Catalog | None = Non
 
 
 def load_faults(path: Path | str, catalog: Catalog | None = None) -> FaultPlan:
-    """Read a fault file (YAML list); a bad entry raises :class:`FaultFileError` naming its index and field."""
-    file = Path(path)
+    """Read a fault file (YAML list); a bad entry raises :class:`FaultFileError` naming its index and field.
+    A missing relative path that names a shipped example (`examples/faults.yaml`) reads that example."""
+    from pathprover.examples import resolve_input
+
+    file = resolve_input(path)
     try:
         raw = load_document(file)
     except DocumentError as exc:

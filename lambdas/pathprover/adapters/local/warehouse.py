@@ -9,7 +9,8 @@ Tables of the older layout (a `completed` row per concurrency level, with a
 `concurrency` column) are read through the same views: their level rows are
 folded into one row per attempt with the headline metrics
 (:func:`pathprover.core.records.headline`, written here as SQL), and appear in
-`mlcc_ci.benchmark_levels` under that attempt's record_id.
+`mlcc_ci.benchmark_levels` under that attempt's record_id. Rows without a `simulated` value (written
+before the column existed) read as `simulated = false`.
 """
 
 from __future__ import annotations
@@ -169,7 +170,11 @@ class LocalWarehouse:
         parts = ["filename"] if filename else []
         for col in schema.columns():
             source = PEAK_HEADLINE.get(col.name)
-            if col.name in present:
+            if col.name == "simulated":
+                # Rows written before the column (or by other tools) carry no marker: read as not simulated.
+                value = f"TRY_CAST({_quote(col.name)} AS BOOLEAN)" if col.name in present else "NULL"
+                parts.append(f"CAST(COALESCE({value}, false) AS BOOLEAN) AS simulated")
+            elif col.name in present:
                 parts.append(f"TRY_CAST({_quote(col.name)} AS {col.duckdb_type}) AS {col.name}")
             elif source is not None and source in present:
                 # A table without the headline column: its one row per run holds the level's value.
@@ -369,11 +374,17 @@ def write_parquet(rows: Sequence[BaseModel], path: Path, cols: Sequence[schema.C
 
 
 def _parquet_files(base: Path) -> list[Path]:
+    """The Parquet files under ``base``; names starting with `_` or `.` below it are skipped, as Hive and
+    Athena do (the local runtime's `_runtime` state folder inside a warehouse holds benchmark samples)."""
     if base.is_file():
         return [base]
     if not base.exists():
         return []
-    return sorted(p for p in base.rglob("*.parquet") if p.is_file())
+    return sorted(
+        p
+        for p in base.rglob("*.parquet")
+        if p.is_file() and not any(part.startswith(("_", ".")) for part in p.relative_to(base).parts)
+    )
 
 
 def _in_levels(path: Path, base: Path) -> bool:
