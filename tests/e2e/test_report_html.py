@@ -71,6 +71,7 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
         model_name="Qwen/Qwen3-8B",
         instance_type="ml.g6e.xlarge",
         artifacts_uri=f"s3://pathprover-local/benchmarks/{LOCAL_RUN}/x",
+        simulated=True,
     )
     levels = level_records(
         proven,
@@ -97,6 +98,7 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
         failure_scope="account",
         failure_stage="deploy",
         failure_reason="limit is 0",
+        simulated=True,
     )
     harness = _record(
         LOCAL_RUN,
@@ -106,6 +108,7 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
         failure_category="code_bug",
         failure_scope="harness",
         failure_stage="build",
+        simulated=True,
     )
     measured = _record(
         AWS_RUN,
@@ -116,6 +119,7 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
         failure_category="capacity",
         failure_scope="config",
         artifacts_uri="s3://my-results/benchmarks/x",
+        simulated=False,
     )
     LocalWarehouse(root).append([proven, account, harness, measured], levels)
     return root
@@ -163,14 +167,29 @@ def test_counts_agree_with_report_coverage(warehouse: Path, report: Path) -> Non
     assert 'class="cell impossible' in report.read_text()
 
 
-def test_simulated_rows_are_found_without_the_column(report: Path) -> None:
+def test_simulated_rows_are_marked_by_the_column(report: Path) -> None:
     data = _embedded(report)
     sim = data["simulated"]
-    assert sim["column"] is False
+    assert sim["column"] is True
     # Every row but the one measured on AWS: the seed's and the local run's (its failures have no artifacts).
     assert sim["total"] - sim["rows"] == 1
     rows = [r for c in data["cells"].values() for cfg in c["configs"] for r in cfg["rows"]]
     assert {r["execution_id"] for r in rows if not r["simulated"]} == {AWS_RUN}
+
+
+def test_without_the_column_the_local_runtimes_marks_decide() -> None:
+    # Given rows of a table written before the `simulated` column existed
+    rows = [
+        {"artifacts_uri": "s3://pathprover-local/x", "execution_id": AWS_RUN},
+        {"artifacts_uri": None, "execution_id": LOCAL_RUN},
+        {"artifacts_uri": None, "execution_id": "seed-ci-001"},
+        {"artifacts_uri": "s3://my-results/x", "execution_id": AWS_RUN},
+    ]
+    # Then the local alias, a local run name and the seed's executions mark them simulated
+    flags, _ = simulated_marks(rows, has_column=False)
+    assert flags == [True, True, True, True]  # AWS_RUN shares an execution with a local-alias row
+    flags, _ = simulated_marks(rows[3:], has_column=False)
+    assert flags == [False]
 
 
 def test_the_simulated_column_wins_when_present() -> None:
