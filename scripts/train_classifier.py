@@ -72,10 +72,19 @@ def evaluate(
     sure: int = classify.SURE_SCORE,
     min_conf: float = classify.MODEL_MIN_CONFIDENCE,
     overrides: float = classify.MODEL_OVERRIDES_UNKNOWN,
+    symptom: float | None = None,
+    guess: float = classify.BEST_GUESS_MIN,
 ) -> list[str]:
     return [
         classify.classify(
-            i.text, i.stage, fallback=fallback, sure_score=sure, min_confidence=min_conf, overrides_unknown=overrides
+            i.text,
+            i.stage,
+            fallback=fallback,
+            sure_score=sure,
+            min_confidence=min_conf,
+            overrides_unknown=overrides,
+            overrides_symptom=symptom,
+            best_guess=guess,
         ).category
         for i in items
     ]
@@ -87,33 +96,58 @@ def scores(labels: Sequence[str], answers: Sequence[str]) -> tuple[float, float]
     return category, retryable
 
 
+Setting = tuple[int, float, float, float | None, float]
+
+
 def cmd_cv(args: argparse.Namespace) -> int:
     items = _train_split(training.load_corpus(CORPUS))
-    grid = [
-        (sure, conf, over)
-        for sure in (30, 31, 41, 51, 200)
-        for conf in (0.3, 0.4, 0.5, 0.65, 1.01)
-        for over in (0.6, 0.8, 0.9, 1.01)
-    ]
+    chosen: Setting = (
+        classify.SURE_SCORE,
+        classify.MODEL_MIN_CONFIDENCE,
+        classify.MODEL_OVERRIDES_UNKNOWN,
+        None,  # the per-rule thresholds of classify.SYMPTOM_RULES
+        classify.BEST_GUESS_MIN,
+    )
     if args.chosen:
-        grid = [(classify.SURE_SCORE, classify.MODEL_MIN_CONFIDENCE, classify.MODEL_OVERRIDES_UNKNOWN)]
-    answers: dict[tuple[int, float, float], list[str]] = {g: [""] * len(items) for g in grid}
+        grid = [chosen]
+    elif args.full:
+        grid = [
+            (sure, conf, over, symptom, guess)
+            for sure in (30, 31, 41, 51, 200)
+            for conf in (0.3, 0.4, 0.5, 0.65, 1.01)
+            for over in (0.6, 0.8, 0.9, 1.01)
+            for symptom in (None, 1.01)
+            for guess in (0.2, 1.01)
+        ]
+    else:  # the two steps this revision added, around the earlier chosen setting; 1.01 turns a step off
+        grid = [
+            (chosen[0], chosen[1], chosen[2], symptom, guess)
+            for symptom in (None, 0.5, 0.6, 0.7, 0.8, 0.9, 1.01)
+            for guess in (0.2, 0.25, 0.3, 1.01)
+        ]
+    answers: dict[Setting, list[str]] = {g: [""] * len(items) for g in grid}
+    model_alone = [""] * len(items)
     for train_idx, test_idx in training.folds(items, args.folds):
         model = training.train([items[i].text for i in train_idx], [items[i].category for i in train_idx])
-        for sure, conf, over in grid:
-            tested = evaluate([items[i] for i in test_idx], model, sure, conf, over)
+        for setting in grid:
+            tested = evaluate([items[i] for i in test_idx], model, *setting)
             for i, answer in zip(test_idx, tested, strict=True):
-                answers[(sure, conf, over)][i] = answer
+                answers[setting][i] = answer
+        for i in test_idx:
+            model_alone[i] = model.predict(classify.bounded(items[i].text))[0]
     labels = [i.category for i in items]
-    print(f"{len(items)} train-split items, {args.folds}-fold by source; sure score x model confidence x override:")
-    print("sure  conf  over   category  retryable")
-    for (sure, conf, over), got in answers.items():
+    print(f"{len(items)} train-split items, {args.folds}-fold by source")
+    print("sure  conf  over  symptom  guess   category  retryable")
+    for (sure, conf, over, symptom, guess), got in answers.items():
         cat, ret = scores(labels, got)
-        print(f"{sure:>4}  {conf:>4}  {over:>4}   {cat:8.1%}  {ret:8.1%}")
+        shown = "chosen" if symptom is None else symptom
+        print(f"{sure:>4}  {conf:>4}  {over:>4}  {shown:>7}  {guess:>5}   {cat:8.1%}  {ret:8.1%}")
         if args.chosen:
             for item, answer in zip(items, got, strict=True):
                 if answer != item.category:
                     print(f"miss {item.id}: {item.category} -> {answer}: {' '.join(item.text.split())[:300]}")
+    cat, ret = scores(labels, model_alone)
+    print(f"model alone{'':>31}{cat:8.1%}  {ret:8.1%}")
     return 0
 
 
@@ -128,7 +162,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         return 1
     labels = [i.category for i in items]
     hybrid = evaluate(items)
-    rules_only = evaluate(items, sure=0, min_conf=1.01)
+    rules_only = evaluate(items, sure=0, min_conf=1.01, symptom=1.01, guess=1.01)  # no model at all
     model = learned.shipped()
     model_only = [model.predict(classify.bounded(i.text))[0] for i in items]
     lines = [f"Blind split: {len(items)} items.", "", "| answer | category | retryable |", "|---|--:|--:|"]
@@ -167,6 +201,7 @@ def main() -> int:
     cv = sub.add_parser("cv")
     cv.add_argument("--folds", type=int, default=5)
     cv.add_argument("--chosen", action="store_true", help="only the chosen thresholds, and list the misses")
+    cv.add_argument("--full", action="store_true", help="the whole grid, earlier thresholds included (slow)")
     cv.set_defaults(func=cmd_cv)
     report = sub.add_parser("report")
     report.add_argument("--json", action="store_true", help="also print the misses (ids only)")

@@ -10,8 +10,12 @@ quarter; ties go to the earlier line, then to the earlier rule).
 * Otherwise the learned fallback (:mod:`pathprover.classifier.model`) reads the
   whole message; when its probability reaches :data:`MODEL_MIN_CONFIDENCE` it
   decides: ``model``.
-* Otherwise a weak rule match decides, and with none the answer is ``unknown``
-  (retryable once).
+* A rule that reports only a symptom (:data:`SYMPTOM_RULES`: a failed health check, a command
+  that exited non-zero, a named Python exception) gives way to a model sure enough (0.6 for a health
+  check, 0.8 for the others) of another category: cause beats symptom.
+* Otherwise a weak rule match decides; with none, the model's most likely named category
+  decides if it reaches :data:`BEST_GUESS_MIN` and the message says anything of a failure at all
+  (``model.v<N>.best_guess``); only a message with no signal is ``unknown`` (retryable once).
 
 The scope (who is at fault) is judged separately, from the text and from where
 the failure happened (:mod:`pathprover.classifier.scope`).
@@ -21,7 +25,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from types import MappingProxyType
 from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -31,6 +36,7 @@ from pathprover.classifier.redact import redact
 from pathprover.classifier.rules import (
     CATEGORY_HINTS,
     CODE_WEAK,
+    FAILURE_SIGNAL,
     HEDGE,
     LINE_SPLIT,
     RETRYABLE,
@@ -51,6 +57,8 @@ UNKNOWN_RULE_ID: Final[str] = "unknown.no_match"
 """No rule matched and the model was not confident enough."""
 EMPTY_RULE_ID: Final[str] = "unknown.empty"
 MODEL_RULE_ID: Final[str] = f"model.v{learned.MODEL_VERSION}"
+BEST_GUESS_RULE_ID: Final[str] = f"{MODEL_RULE_ID}.best_guess"
+"""No rule matched and the model was unsure: its most likely named category (not ``unknown``) decided."""
 
 SURE_SCORE: Final[int] = 30
 """A rule match this strong that names a cause decides without the model (chosen by cross-validation)."""
@@ -62,6 +70,19 @@ MODEL_MIN_CONFIDENCE: Final[float] = 0.4
 """Below this probability the model does not decide (chosen by cross-validation)."""
 MODEL_OVERRIDES_UNKNOWN: Final[float] = 0.9
 """A rule that found a crash with no cause (``unknown``) gives way only to a model this sure of a cause."""
+
+SYMPTOM_RULES: Final[Mapping[str, float]] = MappingProxyType(
+    {"timeout.health_check": 0.6, "code.command_failed": 0.8, "code.python_exception": 0.8}
+)
+"""Rules that report what failed rather than why (the container never passed its health check, a command
+exited non-zero, a Python exception was raised), each with the probability a model needs to be of another
+category to decide instead: out of fold, such a model was right more often than these rules when the two
+disagreed. A failed command and a named exception ask for more (0.8): the model over-reads their
+wording (``returned a non-zero code`` is mostly exit 137 in the corpus; ``KeyError: 'text'`` looks like a
+loader's unknown model type) (chosen by cross-validation)."""
+BEST_GUESS_MIN: Final[float] = 0.2
+"""With no rule and an unsure model, its most likely named category still answers if at least this likely:
+the guide's table has six categories, and ``unknown`` is kept for messages with no signal at all."""
 
 MAX_MESSAGE_CHARS: Final[int] = 64_000
 """A longer message is judged from its head and tail (where the error is), after redaction."""
@@ -223,15 +244,18 @@ def classify(
     sure_score: float = SURE_SCORE,
     min_confidence: float = MODEL_MIN_CONFIDENCE,
     overrides_unknown: float = MODEL_OVERRIDES_UNKNOWN,
+    overrides_symptom: float | None = None,
+    best_guess: float = BEST_GUESS_MIN,
 ) -> Classification:
     """Classify a failure message (a log excerpt, an API error, a traceback…).
 
     ``stage`` is the stage that failed, if the caller knows it; otherwise one is
     inferred from the text. ``origin`` says where the failure was seen (see
     :data:`~pathprover.classifier.scope.FailureOrigin`) and informs the scope.
-    Raises ``ValueError`` for an unknown stage name. ``fallback``, ``sure_score``
-    and ``min_confidence`` exist for evaluation (cross-validation); production
-    uses the shipped model and the chosen thresholds.
+    Raises ``ValueError`` for an unknown stage name. ``fallback`` and the
+    thresholds exist for evaluation (cross-validation; a threshold above 1.0
+    turns its step off); production uses the shipped model and the chosen
+    thresholds.
     """
     given_stage = normalise_stage(stage)
     if not isinstance(text, str):
@@ -242,11 +266,20 @@ def classify(
         # Nothing a person could read (empty, whitespace, control characters, binary garbage).
         return _verdict("unknown", EMPTY_RULE_ID, "none", 0.0, "", "", CATEGORY_HINTS["unknown"], given_stage, origin)
     found = _best_match(lines)
+    fallback = fallback or learned.shipped()
     if found is not None and found[3] >= sure_score:
         rule, line, match_start, _score = found
+        needed = SYMPTOM_RULES.get(rule.id, 2.0) if overrides_symptom is None else overrides_symptom
+        if rule.id in SYMPTOM_RULES and needed <= 1.0:
+            # Cause beats symptom: a model sure of another category explains the failed check or command.
+            probabilities = fallback.probabilities(judged)
+            category, confidence = max(probabilities.items(), key=lambda item: item[1])
+            if category != rule.category and confidence >= needed:
+                line = lines[fallback.strongest_line(lines, category)]
+                cause: FailureCategory = category  # type: ignore[assignment]  # the model's classes are the categories
+                return _verdict(cause, MODEL_RULE_ID, "model", confidence, judged, line, None, given_stage, origin)
         raw = _evidence_window(line, match_start)
         return _verdict(rule.category, rule.id, "rule", 1.0, judged, raw, rule.hint, given_stage, origin)
-    fallback = fallback or learned.shipped()
     probabilities = fallback.probabilities(judged)
     category, confidence = max(probabilities.items(), key=lambda item: item[1])
     crash_without_cause = found is not None and found[0].category == "unknown" and found[3] >= TRANSIENT
@@ -260,6 +293,14 @@ def classify(
         return _verdict(
             rule.category, rule.id, "rule", probabilities[rule.category], judged, raw, rule.hint, given_stage, origin
         )
+    named = {name: p for name, p in probabilities.items() if name != "unknown"}
+    guess, likelihood = max(named.items(), key=lambda item: item[1])
+    if likelihood >= best_guess and FAILURE_SIGNAL.search(judged):
+        # Nothing matched and the model is unsure, but it still leans to a named category: the guide's table
+        # has six categories, and its best guess is right more often than "unknown" (see docs/classifier.md).
+        line = lines[fallback.strongest_line(lines, guess)]
+        guessed: FailureCategory = guess  # type: ignore[assignment]  # the model's classes are the categories
+        return _verdict(guessed, BEST_GUESS_RULE_ID, "model", likelihood, judged, line, None, given_stage, origin)
     return _verdict(
         "unknown", UNKNOWN_RULE_ID, "none", probabilities["unknown"], judged, lines[-1], None, given_stage, origin
     )

@@ -264,7 +264,8 @@ RULES: Final[tuple[Rule, ...]] = (
         r"(?:(?:exit|error|return|non-zero)\s+)?"
         r"(?:code|status)\W{0,3}137\b|\bExit ?Code\W{0,4}137\b|\bexit(?: |_)?code\W{0,4}-9\b|\bstatus:? -9\b"
         r"|\bexited with 137\b|\breturn code = -9\b|\blow on resource: memory\b|\bdied \(-9\)"
-        r"|\bcode 137\b|\b137 \(SIGKILL\)|\bkilled due to memory\b|\bkilled by (?:the )?(?:memory|kernel)\b",
+        r"|\bcode 137\b|\b137 \(SIGKILL\)|\bkilled due to memory\b|\bkilled by (?:the )?(?:memory|kernel)\b"
+        r"|(?:^|\s)已杀死",  # bash's "Killed" in a Chinese locale
         hint="The process was killed by the kernel (SIGKILL, exit 137): almost always memory; use a larger "
         "instance, a higher tp_degree, quantization or a smaller max_model_len.",
     ),
@@ -326,7 +327,8 @@ RULES: Final[tuple[Rule, ...]] = (
         MODEL,
         r"\bdoes not support LoRA\b|\bLoRA (?:is )?not (?:yet )?supported\b|\bunsupported LoRA\b"
         r"|\bnot support(?:ed)? (?:for |with )?LoRA\b"
-        r"|\bLoRA rank\b.{0,40}\b(?:is greater than|exceeds|larger than)\b|\bexceeds (?:the )?max(?:imum)? LoRA rank\b"
+        r"|\bLoRA rank\b.{0,40}\b(?:is greater than|exceeds|larger than|must be (?:less|smaller|at most))\b"
+        r"|\bexceeds (?:the )?max(?:imum)? LoRA rank\b"
         r"|\bexpected target modules\b|\btarget modules?\b.{0,60}?\bnot (?:yet )?(?:supported|found)\b",
         hint="The engine cannot serve LoRA adapters for this model: merge the adapter or use another engine.",
     ),
@@ -832,6 +834,17 @@ HEDGE: Final[re.Pattern[str]] = re.compile(
     _FLAGS,
 )
 """A hedge just before a match ("common causes include ... the OOM killer") is a guess, not proof."""
+
+FAILURE_SIGNAL: Final[re.Pattern[str]] = re.compile(
+    r"\w*(?:error|fail|exception|fault)\w*|已杀死|"
+    r"\b(?:fatal|panic\w*|denied|refused|cannot|can't|could ?n[o']t|unable|invalid|not found|killed|abort\w*|"
+    r"traceback|exit\w*|timed? ?out|timeout|exceeded|limit\w*|quota|unsupported|not supported|not allowed|"
+    r"unavailable|insufficient|crash\w*|terminated|evicted|forbidden|unauthori[sz]ed|oom|out of memory|"
+    r"no such|missing|illegal|throttl\w*|too many)\b",
+    _FLAGS,
+)
+"""Any word of a failure at all. A message with none ("hello world", a bare id) says nothing: with no
+rule and an unsure model it stays ``unknown`` instead of taking the model's best guess."""
 
 STAGE_RULES: Final[tuple[tuple[str, re.Pattern[str]], ...]] = tuple(
     (stage, re.compile(regex, _FLAGS))
