@@ -671,6 +671,8 @@ def test_with_no_rule_an_unsure_model_still_names_its_best_category() -> None:
     # Then its best named category answers (the guide's table has six), marked as a best guess
     assert (result.category, result.rule, result.decided_by) == ("code_bug", BEST_GUESS_RULE_ID, "model")
     assert result.retryable is False and result.confidence == pytest.approx(0.25, abs=1e-3)
+    # And a guess never makes a config unfeasible for good: the prove is recorded failed
+    assert (result.is_sure, result.status) == (False, "failed")
 
 
 @pytest.mark.parametrize(

@@ -199,3 +199,14 @@ def test_schema_doc_is_in_sync():
     doc = (Path(__file__).resolve().parents[2] / "docs" / "schema.md").read_text()
     assert schema.markdown_table() in doc
     assert schema.markdown_table(schema.LEVELS) in doc
+
+
+def test_an_unsure_verdict_of_the_config_is_failed_not_unfeasible() -> None:
+    # Given a non-retryable config failure, once sure and once a best guess
+    from pathprover.core.records import status_of_failure
+
+    # Then only the sure one is unfeasible; account and harness never are
+    assert status_of_failure(False, "config") == "unfeasible"
+    assert status_of_failure(False, "config", sure=False) == "failed"
+    assert status_of_failure(False, "account") == "failed"
+    assert status_of_failure(False, "harness") == "failed"

@@ -122,6 +122,12 @@ class Classification(BaseModel):
     action: str = Field(default="", description="For account and harness failures: what a person must change.")
     status: Status = Field(description="the row a prove failing so is recorded as: unfeasible only for the config's")
 
+    @property
+    def is_sure(self) -> bool:
+        """False for the model's low-confidence best guess: it names a category, but may not make a config
+        `unfeasible` for good (the prove is recorded `failed`)."""
+        return self.rule != BEST_GUESS_RULE_ID
+
 
 def _split_lines(text: str) -> list[str]:
     return [line.strip() for line in LINE_SPLIT.split(text) if line.strip()]
@@ -332,7 +338,7 @@ def _verdict(
         failure_scope=scope.scope,
         scope_rule=scope.rule,
         action=account_action(judged) if scope.scope == "account" else scope.action,
-        status=status_of_failure(RETRYABLE[category], scope.scope),
+        status=status_of_failure(RETRYABLE[category], scope.scope, sure=rule_id != BEST_GUESS_RULE_ID),
     )
 
 

@@ -309,9 +309,10 @@ def completed_records(
     return record.model_copy(update=headline(rows)), rows
 
 
-def status_of_failure(retryable: bool, scope: FailureScope) -> Status:
-    """The one rule: only a non-retryable failure of the configuration itself is `unfeasible`."""
-    return "unfeasible" if scope == "config" and not retryable else "failed"
+def status_of_failure(retryable: bool, scope: FailureScope, *, sure: bool = True) -> Status:
+    """The one rule: only a non-retryable failure of the configuration itself is `unfeasible`, and only
+    when the classifier is sure of it (a low-confidence best guess must not hide a config for good)."""
+    return "unfeasible" if scope == "config" and not retryable and sure else "failed"
 
 
 def failure_record(
@@ -324,6 +325,7 @@ def failure_record(
     stage: str | None,
     scope: FailureScope = "config",
     artifacts_uri: str | None = None,
+    sure: bool = True,
 ) -> BenchmarkRecord:
     """One row for a failed prove.
 
@@ -334,7 +336,7 @@ def failure_record(
         raise ValueError("a failure record needs a failure_reason")
     return BenchmarkRecord(
         **_base(ctx, finished_at),
-        status=status_of_failure(retryable, scope),
+        status=status_of_failure(retryable, scope, sure=sure),
         failure_category=category,
         failure_scope=scope,
         failure_retryable=retryable,

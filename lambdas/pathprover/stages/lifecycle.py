@@ -1219,6 +1219,7 @@ def handle_failure(state: ProveState, svc: Services, error: dict[str, Any] | Non
         reason=reason,
         stage=failure.stage,
         scope=verdict.failure_scope,
+        sure=verdict.is_sure,
     )
     result = svc.store.append([record])
     state.records_written += result.written
