@@ -1,13 +1,19 @@
-"""Ports: what the logic needs from the outside world. AWS and local adapters implement them."""
+"""Ports: what the logic needs from the outside world (AWS and local adapters implement them), and
+:class:`Services`, the set of them a handler works with."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pathprover.core.records import BenchmarkRecord, LevelRecord
+from pathprover.stages.ports import ArtifactStore, Builder, ExecutionLookup, Fleet
+
+if TYPE_CHECKING:
+    from pathprover.catalog import Catalog
+    from pathprover.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -113,3 +119,31 @@ class QuotaLookup(Protocol):
     def instance_quota(self, instance_type: str, usage: str) -> int | None:
         """'<instance type> for <usage>' (usage: 'endpoint usage' or 'transform job usage'); None: unknown."""
         ...
+
+
+@dataclass
+class Services:
+    """The adapters a handler works with: one implementation of each port.
+
+    Built by ``adapters/aws/factory.py`` (Lambda) or the local runtime, installed and handed out by
+    ``pathprover.services``. It lives here, beside the Protocols, so an adapter factory can build it
+    without importing the module that chooses the factory.
+    """
+
+    settings: Settings
+    catalog: Catalog
+    store: ResultsStore
+    builder: Builder
+    fleet: Fleet
+    artifacts: ArtifactStore
+    ledger: Ledger
+    clock: Clock
+    simulated: bool
+    executions: ExecutionLookup | None = None
+    """Workflow execution statuses (the janitor); None where no state machine is configured."""
+    secrets: SecretLookup | None = None
+    """Whether the Hugging Face token secret exists (the plan checks it before planning a gated model)."""
+    quotas: QuotaLookup | None = None
+    """The account's instance quotas (the plan leaves out types the account may not run)."""
+    identity: AccountIdentity | None = None
+    """Who the deploying account is (settings' account_id wins; else STS on AWS, the simulated one locally)."""

@@ -24,15 +24,16 @@ from pathprover.adapters.aws.executions import StepFunctionsExecutions, executio
 from pathprover.adapters.aws.sagemaker import SageMakerFleet
 from pathprover.adapters.local.artifacts import LocalArtifactStore
 from pathprover.adapters.local.builder import SimulatedBuilder
-from pathprover.adapters.local.clock import VirtualClock
 from pathprover.adapters.local.endpoint import SimulatedEndpointServer
 from pathprover.adapters.local.executions import LocalExecutions
 from pathprover.adapters.local.fleet import SimulatedFleet
 from pathprover.adapters.local.ledger import SqliteLedger
 from pathprover.adapters.local.warehouse import LocalWarehouse
 from pathprover.catalog import Catalog, default_catalog
+from pathprover.clock import VirtualClock
+from pathprover.ports import Services
 from pathprover.runtime.moto_patches import LambdaContext
-from pathprover.services import Services, use_services
+from pathprover.services import use_services
 from pathprover.settings import Settings
 from pathprover.stages.ports import (
     TAG_EXECUTION,

@@ -27,13 +27,13 @@ import pytest
 
 from pathprover.adapters.local.artifacts import LocalArtifactStore
 from pathprover.adapters.local.builder import SimulatedBuilder, image_digest
-from pathprover.adapters.local.clock import SystemClock, VirtualClock
 from pathprover.adapters.local.endpoint import LatencyModel, SimulatedEndpointServer, accelerator_key
 from pathprover.adapters.local.faults import Fault, FaultFileError, FaultPlan, job_context, load_faults
 from pathprover.adapters.local.fleet import LOAD_FRACTION, SimulatedFleet, duration_factor
 from pathprover.adapters.local.truth import load_facts, training_run
 from pathprover.catalog import Catalog, default_catalog
 from pathprover.classifier import classify
+from pathprover.clock import SystemClock, VirtualClock
 from pathprover.generate.training import script_mode_hyperparameters
 from pathprover.ports import Clock
 from pathprover.stages.ports import (

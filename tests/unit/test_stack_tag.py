@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from pathprover.core.targets import ValidationTarget, to_run_config
-from pathprover.services import Services
+from pathprover.ports import Services
 from pathprover.settings import Settings
 from pathprover.stages import lifecycle
 from pathprover.stages.ports import TAG_STACK

@@ -30,7 +30,7 @@ from pathprover.classifier.scope import FailureOrigin
 from pathprover.core.records import ProveContext, completed_records, failure_record
 from pathprover.core.runconfig import RunConfig
 from pathprover.generate.bundle import Bundle, bundle_zip
-from pathprover.services import Services
+from pathprover.ports import Services
 from pathprover.stages.ports import (
     ADAPTER_NAME_ENV,
     BuildJob,

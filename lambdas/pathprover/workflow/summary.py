@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pathprover.services import Services
+from pathprover.ports import Services
 from pathprover.stages.ports import TAG_EXECUTION, standard_tags
 from pathprover.stages.state import LANE_EVENTS, RUN_EVENTS_FIXED, prove_events
 from pathprover.workflow.models import ExecutionPlan, LaneTask, ProveSummary, RunSummary

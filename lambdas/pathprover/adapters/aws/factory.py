@@ -12,9 +12,9 @@ from pathprover.adapters.aws.results import AthenaResultsStore
 from pathprover.adapters.aws.s3 import S3ArtifactStore
 from pathprover.adapters.aws.sagemaker import SageMakerFleet
 from pathprover.adapters.aws.secrets import SecretsManagerLookup
-from pathprover.adapters.local.clock import SystemClock
 from pathprover.catalog import Catalog
-from pathprover.services import Services
+from pathprover.clock import SystemClock
+from pathprover.ports import Services
 from pathprover.settings import Settings
 
 

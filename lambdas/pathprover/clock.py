@@ -1,4 +1,7 @@
-"""Clocks for the local runtime: a virtual one that Wait states advance, and the real one.
+"""Clocks: a virtual one that Wait states advance (the local runtime), and the real one (Lambda, the CLI).
+
+Neutral ground: the AWS factory and the local runtime both import it, so neither adapter set
+imports the other.
 
 Both satisfy :class:`pathprover.ports.Clock` (``now()`` returns an aware UTC
 datetime) and add ``sleep(seconds)``, so code that waits can be handed either:
