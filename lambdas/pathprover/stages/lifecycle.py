@@ -29,10 +29,13 @@ from pathprover.classifier.redact import redact
 from pathprover.classifier.scope import FailureOrigin
 from pathprover.core.records import ProveContext, completed_records, failure_record
 from pathprover.core.runconfig import RunConfig
+from pathprover.core.stage_table import BILLING_STAGES, QUICK_STAGE_SECONDS, STAGE_ORDER, STAGE_TABLE
 from pathprover.generate.bundle import Bundle, bundle_zip
 from pathprover.ports import Services
 from pathprover.stages.ports import (
     ADAPTER_NAME_ENV,
+    BUILD_KINDS,
+    FLEET_KINDS,
     BuildJob,
     DeploySpec,
     JobRef,
@@ -45,7 +48,6 @@ from pathprover.stages.staging import DEFAULT_STAGE_COMPUTE, stage_compute, too_
 from pathprover.stages.state import (
     EVENTS_PER_STATE,
     EVENTS_PER_TASK,
-    STAGE_ORDER,
     Failure,
     ProveState,
     StageRecord,
@@ -60,8 +62,6 @@ COLD_START_TIMEOUT_S: Final = 900
 HORIZON_MARGIN: Final = timedelta(hours=1)
 """Beyond the prove's own deadlines: Lambda retries, a Wait that overshoots, Clean and Settle."""
 SMOKE_PROMPT: Final = "Say hello in one short sentence."
-LONG_STAGES: Final = frozenset({"stage", "build", "deploy", "tune", "adapter", "benchmark"})
-BILLING_STAGES: Final = frozenset({"deploy", "test", "tune", "adapter", "benchmark"})
 
 
 class StageError(Exception):
@@ -120,8 +120,6 @@ ADAPTER_NAME: Final = "pathprover-lora"
 
 RUNNER_IMAGE_MINUTES: Final = 10.0
 """Expected build time of the benchmark runner image (python base + one wheel)."""
-QUICK_STAGE_SECONDS: Final = 60.0
-"""generate, push, register: seconds of Lambda work, no job to poll."""
 INTERNAL_ERRORS: Final = frozenset(
     {
         "StageError",
@@ -144,14 +142,13 @@ INTERNAL_ERRORS: Final = frozenset(
 
 
 def _expected_seconds(svc: Services, state: ProveState, stage: str) -> float:
-    if stage == "test":
-        return 60.0
-    if stage == "adapter":
-        stage = "deploy"
-    if stage not in ("stage", "build", "deploy", "tune", "benchmark", "clean"):
-        return QUICK_STAGE_SECONDS
+    """The stage's catalog timing for this model x the config's timeout multiplier; a fixed time for a
+    stage without a timing row (:data:`~pathprover.core.stage_table.STAGE_TABLE`)."""
+    facts = STAGE_TABLE.get(stage)  # type: ignore[call-overload]
+    if facts is None or facts.timing is None:
+        return facts.fixed_seconds if facts is not None else QUICK_STAGE_SECONDS
     params = svc.catalog.model(state.run.model_name).total_params_b
-    return svc.catalog.search_space.timing.minutes(stage, params) * 60.0 * state.run.timeout_multiplier
+    return svc.catalog.search_space.timing.minutes(facts.timing, params) * 60.0 * state.run.timeout_multiplier
 
 
 def _price(svc: Services, state: ProveState) -> float:
@@ -995,11 +992,7 @@ def check(state: ProveState, svc: Services) -> ProveState:
         return _smoke(state, svc, now)
     if state.job is None:
         raise StageError(f"stage {stage} has no job to poll")
-    job_state = (
-        svc.builder.check(state.job)
-        if state.job.kind in ("build", "stage", "benchmark", "runner")
-        else (svc.fleet.check(state.job))
-    )
+    job_state = svc.builder.check(state.job) if state.job.kind in BUILD_KINDS else (svc.fleet.check(state.job))
     if job_state.done:
         _detection(record, job_state, now)
         if state.job.kind == "training":
@@ -1255,11 +1248,11 @@ def clean(state: ProveState, svc: Services, keep: bool | None = None) -> ProveSt
     """Delete what the prove created; not-found counts as done; safe to call twice."""
     now = _now(svc)
     keep = state.keep_on_failure if keep is None else keep
-    refs = [r for r in state.resources if r.kind in ("endpoint", "transform", "training")]
+    refs = [r for r in state.resources if r.kind in FLEET_KINDS]
     refs += _named_refs(state, now, known={(r.kind, r.name) for r in refs})
     # A runner image build is shared by every prove that waits for it: it is not this prove's to stop.
-    running = [r for r in state.resources if r.kind in ("build", "stage", "benchmark")]
-    if state.job is not None and state.job.kind in ("build", "stage", "benchmark"):
+    running = [r for r in state.resources if r.kind in BUILD_KINDS and r.kind != "runner"]
+    if state.job is not None and state.job.kind in BUILD_KINDS and state.job.kind != "runner":
         running.append(state.job)
     for ref in running:
         try:

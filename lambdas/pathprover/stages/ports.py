@@ -19,15 +19,21 @@ import json
 import math
 import re
 from datetime import UTC, datetime
-from typing import Any, Final, Literal, Protocol, Self
+from typing import Any, Final, Literal, Protocol, Self, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-JobKind = Literal["build", "stage", "benchmark", "runner", "endpoint", "transform", "training"]
-JobStatus = Literal["running", "succeeded", "failed"]
-DeploymentTarget = Literal["realtime-inference", "async-inference", "batch-transform"]
+from pathprover.core.dimensions import DeploymentTargetName
+
 BuildKind = Literal["build", "stage", "benchmark", "runner"]
-"""`runner`: the benchmark runner image, built once per tag (at deploy, or by the first prove that needs it)."""
+"""Jobs the Builder runs. `runner`: the benchmark runner image, built once per tag (at deploy, or by the first
+prove that needs it)."""
+FleetKind = Literal["endpoint", "transform", "training"]
+"""Jobs and resources the Fleet runs."""
+JobKind = Literal[BuildKind, FleetKind]
+BUILD_KINDS: Final[tuple[BuildKind, ...]] = get_args(BuildKind)
+FLEET_KINDS: Final[tuple[FleetKind, ...]] = get_args(FleetKind)
+JobStatus = Literal["running", "succeeded", "failed"]
 ManagedKind = Literal["endpoint", "endpoint-config", "model", "training-job", "transform-job"]
 
 ADAPTER_CHANNEL: Final = "adapter"
@@ -443,7 +449,7 @@ class DeploySpec(BaseModel):
     env: dict[str, str] = Field(default_factory=dict)
     instance_type: str = Field(pattern=r"^ml\.[a-z0-9-]+\.[a-z0-9]+$")
     instance_count: int = Field(default=1, ge=1, le=100)
-    target: DeploymentTarget
+    target: DeploymentTargetName
     async_output_s3: str | None = None
     async_failure_s3: str | None = None
     async_max_concurrent_invocations: int | None = Field(default=None, ge=1, le=1000)

@@ -7,7 +7,6 @@ does one thing and returns the updated state. The workflow's Choices read only
 
 from __future__ import annotations
 
-import typing
 from datetime import datetime
 from typing import Any, Final, Literal
 
@@ -16,15 +15,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_valid
 from pathprover.classifier.redact import redact
 from pathprover.classifier.scope import FailureOrigin
 from pathprover.core.records import FailureScope
-from pathprover.core.runconfig import RunConfig, Stage
+from pathprover.core.runconfig import RunConfig
 from pathprover.stages.ports import JobRef
 
 ProveStatus = Literal["next", "polling", "finished", "failed", "skipped"]
 """next: start the next stage; polling: Wait, then check; finished: settle;
 failed: the failure path; skipped: nothing ran."""
 
-STAGE_ORDER: Final[tuple[str, ...]] = typing.get_args(Stage)
-"""Lifecycle order: the Stage type lists the stages in the order they run."""
 
 # ---- Step Functions history events (one execution may hold 25,000): the one account of them, used by
 # the plan (each prove's share), the check (poll spacing) and the summary (the run's total).
