@@ -14,6 +14,7 @@ from pathprover.adapters.aws.sagemaker import SageMakerFleet
 from pathprover.adapters.aws.secrets import SecretsManagerLookup
 from pathprover.catalog import Catalog
 from pathprover.clock import SystemClock
+from pathprover.deployment import ARTIFACT_PREFIX
 from pathprover.ports import Services
 from pathprover.settings import Settings
 
@@ -46,7 +47,7 @@ def build_aws_services(settings: Settings, catalog: Catalog) -> Services:
         store=store,
         builder=CodeBuildBuilder(clients, stack=settings.stack),
         fleet=SageMakerFleet(clients),
-        artifacts=S3ArtifactStore(clients, settings.artifact_bucket, prefix="pathprover"),
+        artifacts=S3ArtifactStore(clients, settings.artifact_bucket, prefix=ARTIFACT_PREFIX),
         ledger=DynamoLedger(clients, settings.ledger_table or ""),
         clock=SystemClock(),
         simulated=False,
