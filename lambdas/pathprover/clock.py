@@ -3,7 +3,7 @@
 Neutral ground: the AWS factory and the local runtime both import it, so neither adapter set
 imports the other.
 
-Both satisfy :class:`pathprover.ports.Clock` (``now()`` returns an aware UTC
+Both satisfy :class:`pathprover.protocols.Clock` (``now()`` returns an aware UTC
 datetime) and add ``sleep(seconds)``, so code that waits can be handed either:
 with :class:`VirtualClock` a two-hour SageMaker job "passes" the moment the
 workflow's Wait state calls ``sleep(7200)``.

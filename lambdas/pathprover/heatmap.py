@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pathprover.catalog import Catalog
-from pathprover.ports import ResultsStore
+from pathprover.protocols import ResultsStore
 
 HEATMAP_SQL = """
 SELECT model_family, instance_family,

@@ -1,6 +1,6 @@
 """Which adapters the handlers work with, chosen by configuration (AWS or local), built lazily.
 
-The one factory that knows both sides: :class:`~pathprover.ports.Services` (the dataclass of ports)
+The one factory that knows both sides: :class:`~pathprover.protocols.Services` (the dataclass of ports)
 is a leaf beside the Protocols, the AWS factory builds one without importing this module, and
 this module imports the AWS factory only when it is asked to build from settings.
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 
 from pathprover.catalog import load_catalog
-from pathprover.ports import Services
+from pathprover.protocols import Services
 from pathprover.settings import Settings
 
 _lock = threading.Lock()

@@ -32,7 +32,7 @@ from pathprover.classifier import classify
 from pathprover.core import schema
 from pathprover.core.dimensions import ConfigVector
 from pathprover.core.records import ProveContext, completed_records
-from pathprover.stages.ports import (
+from pathprover.stages.specs import (
     TAG_CONFIG_ID,
     TAG_EXECUTION,
     TAG_EXPIRY,

@@ -31,11 +31,11 @@ from pathprover.adapters.local.ledger import SqliteLedger
 from pathprover.adapters.local.warehouse import LocalWarehouse
 from pathprover.catalog import Catalog, default_catalog
 from pathprover.clock import VirtualClock
-from pathprover.ports import Services
+from pathprover.protocols import Services
 from pathprover.runtime.moto_patches import LambdaContext
 from pathprover.services import use_services
 from pathprover.settings import Settings
-from pathprover.stages.ports import (
+from pathprover.stages.specs import (
     TAG_EXECUTION,
     DeploySpec,
     ManagedResource,

@@ -35,8 +35,8 @@ from pathprover.catalog import Catalog, default_catalog
 from pathprover.classifier import classify
 from pathprover.clock import SystemClock, VirtualClock
 from pathprover.generate.training import script_mode_hyperparameters
-from pathprover.ports import Clock
-from pathprover.stages.ports import (
+from pathprover.protocols import Clock
+from pathprover.stages.specs import (
     TAG_EXECUTION,
     ArtifactStore,
     Builder,

@@ -12,7 +12,7 @@ from pathprover.adapters.local.ledger import SqliteLedger
 from pathprover.adapters.local.warehouse import LocalWarehouse
 from pathprover.catalog import default_catalog
 from pathprover.clock import VirtualClock
-from pathprover.ports import Services
+from pathprover.protocols import Services
 from pathprover.settings import Settings
 
 CATALOG = default_catalog()

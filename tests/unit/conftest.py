@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pathprover.ports import Services
+from pathprover.protocols import Services
 from tests.support.local_services import local_services
 
 

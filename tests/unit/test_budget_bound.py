@@ -16,10 +16,10 @@ from hypothesis import strategies as st
 from pathprover.catalog import default_catalog
 from pathprover.clock import VirtualClock
 from pathprover.core.targets import ValidationTarget, to_run_config
-from pathprover.ports import Services
+from pathprover.protocols import Services
 from pathprover.settings import Settings
 from pathprover.stages import lifecycle
-from pathprover.stages.ports import JobRef, JobState
+from pathprover.stages.specs import JobRef, JobState
 from pathprover.stages.state import ProveState, StageRecord
 
 CATALOG = default_catalog()

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pathprover.stages.ports import (
+from pathprover.stages.specs import (
     TAG_CONFIG_ID,
     TAG_EXECUTION,
     TAG_EXPIRY,
@@ -312,7 +312,7 @@ class FakeBuilder:
 
 
 def build(build_id: str, execution: str | None, started: datetime = OLD) -> Any:
-    from pathprover.stages.ports import JobRef
+    from pathprover.stages.specs import JobRef
 
     meta = {"execution_id": execution} if execution else {}
     return JobRef(kind="build", name="pathprover-build", arn_or_id=build_id, started_at=started, meta=meta)

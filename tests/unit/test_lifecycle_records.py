@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from pathprover.core.targets import ValidationTarget, to_run_config
-from pathprover.ports import Services
+from pathprover.protocols import Services
 from pathprover.stages import lifecycle
 from pathprover.stages.state import ProveState, StageRecord
 

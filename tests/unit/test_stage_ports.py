@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from pathprover.stages.ports import (
+from pathprover.stages.specs import (
     MAX_WAIT_SECONDS,
     MIN_WAIT_SECONDS,
     SAGEMAKER_NAME,

@@ -18,7 +18,7 @@ from pathprover.core.stage_table import (
     Stage,
 )
 from pathprover.core.targets import ValidationTarget, to_run_config
-from pathprover.ports import Services
+from pathprover.protocols import Services
 from pathprover.stages.lifecycle import _expected_seconds, stage_plan
 from pathprover.stages.state import ProveState
 

@@ -14,7 +14,7 @@ from typing import Any, Final
 
 from pathprover.core.dimensions import DIMENSIONS, DimensionValueError, normalise_value
 from pathprover.core.errors import InputError
-from pathprover.ports import ResultsStore
+from pathprover.protocols import ResultsStore
 
 Key = tuple[str | int, ...]
 """A normalised six-dimension tuple in DIMENSIONS order."""

@@ -33,11 +33,11 @@ from pathprover.adapters.local.ledger import SqliteLedger
 from pathprover.adapters.local.secrets import ProfileQuotas, ProfileSecrets
 from pathprover.adapters.local.warehouse import LocalWarehouse
 from pathprover.catalog import Catalog, load_catalog
-from pathprover.ports import Services
+from pathprover.protocols import Services
 from pathprover.runtime.moto_patches import Dispatch, ExecutionLimits, patched
 from pathprover.services import use_services
 from pathprover.settings import Settings
-from pathprover.stages.ports import BuildJob
+from pathprover.stages.specs import BuildJob
 
 STATE_MACHINE_NAME: Final = deployment.STATE_MACHINE_NAME
 ACCOUNT: Final = "111111111111"

@@ -31,8 +31,8 @@ from pathprover.core.records import ProveContext, completed_records, failure_rec
 from pathprover.core.runconfig import RunConfig
 from pathprover.core.stage_table import BILLING_STAGES, QUICK_STAGE_SECONDS, STAGE_ORDER, STAGE_TABLE
 from pathprover.generate.bundle import Bundle, bundle_zip
-from pathprover.ports import Services
-from pathprover.stages.ports import (
+from pathprover.protocols import Services
+from pathprover.stages.specs import (
     ADAPTER_NAME_ENV,
     BUILD_KINDS,
     FLEET_KINDS,

@@ -1,7 +1,7 @@
 """The janitor's decisions: which Path Prover resources outlived their execution (pure; no boto3).
 
 Every hour the janitor lists what the fleet holds tagged ``managed-by=path-prover``
-(:meth:`~pathprover.stages.ports.ManagedInventory.inventory`) and removes what no
+(:meth:`~pathprover.stages.specs.ManagedInventory.inventory`) and removes what no
 execution will clean up any more, so a crashed execution cannot leave GPUs billing.
 A resource is removed when
 
@@ -31,7 +31,7 @@ from typing import Final
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pathprover.stages.ports import (
+from pathprover.stages.specs import (
     TAG_EXECUTION,
     TAG_EXPIRY,
     TAG_STACK,

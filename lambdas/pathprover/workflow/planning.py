@@ -17,7 +17,7 @@ from pathprover.core.documents import describe_validation_error
 from pathprover.core.errors import InputError
 from pathprover.core.runconfig import InfraParams, RunConfig, has_account_placeholder, resolve_account
 from pathprover.core.targets import TargetError, to_run_config
-from pathprover.ports import Services
+from pathprover.protocols import Services
 from pathprover.stages.batch_input import batch_input_problem
 from pathprover.stages.lifecycle import DEADLINE_FACTOR, expected_prove_seconds, stage_plan, with_required_stages
 from pathprover.stages.staging import too_large_to_stage

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from pathprover.core.records import ProveContext, failure_record
-from pathprover.ports import Services
-from pathprover.stages.ports import TAG_EXECUTION, standard_tags
+from pathprover.protocols import Services
+from pathprover.stages.specs import TAG_EXECUTION, standard_tags
 from pathprover.stages.state import ProveState
 from pathprover.workflow.planning import run_key
 

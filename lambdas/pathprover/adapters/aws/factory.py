@@ -15,7 +15,7 @@ from pathprover.adapters.aws.secrets import SecretsManagerLookup
 from pathprover.catalog import Catalog
 from pathprover.clock import SystemClock
 from pathprover.deployment import ARTIFACT_PREFIX
-from pathprover.ports import Services
+from pathprover.protocols import Services
 from pathprover.settings import Settings
 
 

@@ -20,7 +20,7 @@ from typing import Any, Final
 
 from pathprover.adapters.aws.clients import AwsClients
 from pathprover.deployment import LEDGER_PARTITION_KEY, LEDGER_TTL_ATTRIBUTE
-from pathprover.ports import Held, TransientFailure
+from pathprover.protocols import Held, TransientFailure
 
 TTL_ATTRIBUTE: Final = LEDGER_TTL_ATTRIBUTE
 PK: Final = LEDGER_PARTITION_KEY

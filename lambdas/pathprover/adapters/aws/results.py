@@ -20,7 +20,7 @@ from typing import Any, Final
 from pathprover.adapters.aws.clients import AwsClients
 from pathprover.core import schema
 from pathprover.core.records import PARTITION_COLUMN, BenchmarkRecord, LevelRecord
-from pathprover.ports import AppendResult, QueryResult
+from pathprover.protocols import AppendResult, QueryResult
 
 _IN_CHUNK: Final = 500
 _MAX_RESULT_PAGES: Final = 1000
@@ -81,7 +81,7 @@ def _convert(value: str | None, athena_type: str) -> Any:
 
 
 class AthenaResultsStore:
-    """:class:`~pathprover.ports.ResultsStore` on `database.table` and `database.levels_table` (Glue) in Athena."""
+    """:class:`~pathprover.protocols.ResultsStore` on `database.table` and `database.levels_table` (Glue) in Athena."""
 
     def __init__(
         self,

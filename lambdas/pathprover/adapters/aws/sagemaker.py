@@ -2,7 +2,7 @@
 
 Rules this adapter keeps:
 
-* Names come from :func:`~pathprover.stages.ports.resource_names`, so a retried
+* Names come from :func:`~pathprover.stages.specs.resource_names`, so a retried
   task meets the resource it created: "Cannot create already existing ..." is
   *adopted* (described and used), never an error.
 * A create refused for a reason that belongs to the config (a quota such as
@@ -34,7 +34,7 @@ from pathprover.adapters.aws.clients import (
     error_message,
     is_client_error,
 )
-from pathprover.stages.ports import (
+from pathprover.stages.specs import (
     ADAPTER_CHANNEL,
     NAME_PREFIX,
     TAG_MANAGED_BY,
@@ -274,7 +274,7 @@ def training_job_request(spec: TrainingSpec) -> dict[str, Any]:
 
 
 class SageMakerFleet:
-    """:class:`~pathprover.stages.ports.Fleet` on SageMaker."""
+    """:class:`~pathprover.stages.specs.Fleet` on SageMaker."""
 
     def __init__(
         self,

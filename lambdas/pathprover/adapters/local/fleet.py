@@ -1,6 +1,6 @@
 """A simulated SageMaker: endpoints, batch transform and training jobs on a virtual clock.
 
-It implements :class:`~pathprover.stages.ports.Fleet` like
+It implements :class:`~pathprover.stages.specs.Fleet` like
 :class:`~pathprover.adapters.aws.sagemaker.SageMakerFleet` does, with the same
 resource names, refs, meta keys, clean-up labels and failure-text layout, so
 the lifecycle runs unchanged. What AWS would decide, the catalog decides here,
@@ -92,8 +92,8 @@ from pathprover.adapters.local.truth import (
 )
 from pathprover.catalog import Catalog, CatalogError, DeploymentConfig, InstanceType, ModelSpec
 from pathprover.generate.training import DIR_PARAM, SCRIPT_PARAM, decode_hyperparameter
-from pathprover.ports import Clock
-from pathprover.stages.ports import (
+from pathprover.protocols import Clock
+from pathprover.stages.specs import (
     ADAPTER_CHANNEL,
     ADAPTER_DIR,
     ADAPTER_NAME_ENV,
@@ -366,7 +366,7 @@ def _transform_record(record: bytes) -> tuple[int, int] | str:
 
 
 class SimulatedFleet:
-    """:class:`~pathprover.stages.ports.Fleet` on a virtual clock, served by a local HTTP server. Thread-safe."""
+    """:class:`~pathprover.stages.specs.Fleet` on a virtual clock, served by a local HTTP server. Thread-safe."""
 
     def __init__(
         self,

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pathprover.core.records import BenchmarkRecord, LevelRecord
-from pathprover.stages.ports import ArtifactStore, Builder, ExecutionLookup, Fleet
+from pathprover.stages.specs import ArtifactStore, Builder, ExecutionLookup, Fleet
 
 if TYPE_CHECKING:
     from pathprover.catalog import Catalog
