@@ -24,7 +24,7 @@ from pathprover.generate.render import (
     MIRROR_SPEC_PREFIX,
 )
 from pathprover.settings import Settings
-from pathprover.stages import specs
+from pathprover.stages import naming
 from pathprover.workflow.models import WorkflowInput
 
 REPO_ROOT: Final = Path(__file__).resolve().parents[1]
@@ -124,13 +124,13 @@ TRAINING_IMAGE_ACCOUNT: Final = _DEFAULTS.training_image.split(".", 1)[0]
 TRAINING_IMAGE_PATH: Final = _DEFAULTS.training_image.split("/", 1)[1]
 """`huggingface-pytorch-training:<tag>` from the Settings default; the registry is made regional."""
 TRAINING_IMAGE_REPOSITORY: Final = TRAINING_IMAGE_PATH.split(":", 1)[0]
-SAGEMAKER_NAME_PREFIX: Final = specs.NAME_PREFIX
+SAGEMAKER_NAME_PREFIX: Final = naming.NAME_PREFIX
 SAGEMAKER_RESOURCE_TYPES: Final = ("endpoint", "endpoint-config", "model", "transform-job", "training-job")
-TAG_MANAGED_BY: Final = specs.TAG_MANAGED_BY
-TAG_MANAGED_BY_VALUE: Final = specs.TAG_MANAGED_BY_VALUE
-TAG_EXECUTION: Final = specs.TAG_EXECUTION
-TAG_EXPIRY: Final = specs.TAG_EXPIRY
-TAG_STACK: Final = specs.TAG_STACK
+TAG_MANAGED_BY: Final = naming.TAG_MANAGED_BY
+TAG_MANAGED_BY_VALUE: Final = naming.TAG_MANAGED_BY_VALUE
+TAG_EXECUTION: Final = naming.TAG_EXECUTION
+TAG_EXPIRY: Final = naming.TAG_EXPIRY
+TAG_STACK: Final = naming.TAG_STACK
 BUILD_TIMEOUT_MINUTES: Final = 120
 STAGE_TIMEOUT_MINUTES: Final = 480
 BENCHMARK_TIMEOUT_MINUTES: Final = 180

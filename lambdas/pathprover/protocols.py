@@ -1,5 +1,6 @@
-"""Ports: what the logic needs from the outside world (AWS and local adapters implement them), and
-:class:`Services`, the set of them a handler works with."""
+"""The Protocols: what the logic needs from the outside world (the AWS and local adapters implement them):
+the results tables, the ledger, the clock, secrets, quotas and identity, and the stages' builder, fleet,
+execution lookup and artifact store; and :class:`Services`, the set of them a handler works with."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pathprover.core.records import BenchmarkRecord, LevelRecord
-from pathprover.stages.specs import ArtifactStore, Builder, ExecutionLookup, Fleet
+from pathprover.stages.jobs import CleanReport, InvokeResult, JobRef, JobState, ManagedResource
+from pathprover.stages.specs import BuildJob, DeploySpec, TrainingSpec
 
 if TYPE_CHECKING:
     from pathprover.catalog import Catalog
@@ -119,6 +121,99 @@ class QuotaLookup(Protocol):
     def instance_quota(self, instance_type: str, usage: str) -> int | None:
         """'<instance type> for <usage>' (usage: 'endpoint usage' or 'transform job usage'); None: unknown."""
         ...
+
+
+class Builder(Protocol):
+    """Runs containerised jobs from a source bundle (CodeBuild on AWS)."""
+
+    def start(self, job: BuildJob) -> JobRef: ...
+
+    def check(self, ref: JobRef) -> JobState:
+        """``detail["image_digest"]`` on a successful build that exported IMAGE_DIGEST."""
+        ...
+
+    def stop(self, ref: JobRef) -> None:
+        """Stop the job if it still runs; a finished or unknown job is not an error."""
+        ...
+
+    def image_exists(self, image_uri: str) -> bool:
+        """Whether ``repository:tag`` is in the registry (the benchmark runner image before its first use)."""
+        ...
+
+    def running(self, execution_id: str, project: str) -> list[JobRef]:
+        """Builds of ``project`` that ``execution_id`` started and that still run (to stop after the
+        execution was stopped)."""
+        ...
+
+    def in_progress(self, project: str) -> list[JobRef]:
+        """Every build of ``project`` that still runs, with the execution that started it in
+        ``meta["execution_id"]`` (absent when the build carries none): what the janitor judges."""
+        ...
+
+
+class ManagedInventory(Protocol):
+    """What the janitor needs from a fleet: everything Path Prover made, and a way to remove it."""
+
+    def inventory(self) -> list[ManagedResource]:
+        """Every endpoint, endpoint config and model, and every in-progress training and transform job,
+        tagged ``managed-by=path-prover`` (untagged resources are skipped)."""
+        ...
+
+    def delete(self, resources: list[ManagedResource]) -> CleanReport:
+        """Delete endpoints, endpoint configs and models, stop jobs; not-found (or a job no longer running)
+        is ``already_gone``; an API refusal goes to ``errors`` and the rest are still removed. Labels are
+        :attr:`ManagedResource.label`."""
+        ...
+
+
+class Fleet(ManagedInventory, Protocol):
+    """Hosts and runs models (SageMaker on AWS)."""
+
+    def start_deploy(self, spec: DeploySpec) -> JobRef:
+        """One ref: kind ``endpoint`` (realtime/async) or ``transform``; component names in ``meta``."""
+        ...
+
+    def check(self, ref: JobRef) -> JobState: ...
+
+    def invoke(self, ref: JobRef, body: bytes, content_type: str) -> InvokeResult: ...
+
+    def start_training(self, spec: TrainingSpec) -> JobRef: ...
+
+    def clean(self, refs: list[JobRef], keep: bool) -> CleanReport:
+        """Delete or stop everything the refs name; idempotent; ``keep`` reports instead of deleting."""
+        ...
+
+    def alive(self, tag_filter: dict[str, str]) -> list[str]:
+        """ARNs of billing resources (endpoints, running jobs) whose tags include ``tag_filter``."""
+        ...
+
+
+class ExecutionLookup(Protocol):
+    """The status of a workflow execution (Step Functions on AWS)."""
+
+    def status(self, execution_name: str) -> str | None:
+        """RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED (or PENDING_REDRIVE); None if no such execution.
+
+        ``execution_name`` is the value of the ``pathprover:execution`` tag. Anything other than
+        "does not exist" (a permission, throttling past the retries) raises.
+        """
+        ...
+
+
+class ArtifactStore(Protocol):
+    """Blobs: bundles, benchmark samples, manifests (S3 on AWS)."""
+
+    def uri(self, key: str) -> str:
+        """The URI an object (or, for a key ending in /, a prefix) has in this store; writes nothing."""
+        ...
+
+    def put_bytes(self, key: str, data: bytes) -> str:
+        """Store under ``key`` (relative to the store's prefix); returns the URI."""
+        ...
+
+    def get_bytes(self, uri: str) -> bytes: ...
+
+    def exists(self, uri: str) -> bool: ...
 
 
 @dataclass

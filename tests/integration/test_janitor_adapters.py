@@ -35,14 +35,9 @@ from pathprover.protocols import Services
 from pathprover.runtime.moto_patches import LambdaContext
 from pathprover.services import use_services
 from pathprover.settings import Settings
-from pathprover.stages.specs import (
-    TAG_EXECUTION,
-    DeploySpec,
-    ManagedResource,
-    TrainingSpec,
-    resource_names,
-    standard_tags,
-)
+from pathprover.stages.jobs import ManagedResource
+from pathprover.stages.naming import TAG_EXECUTION, resource_names, standard_tags
+from pathprover.stages.specs import DeploySpec, TrainingSpec
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 ACCOUNT_ARN = "arn:aws:sagemaker:us-east-1:123456789012"

@@ -35,7 +35,8 @@ from pathprover.brain.sizing import estimate_fit
 from pathprover.catalog import Catalog
 from pathprover.classifier import classify
 from pathprover.clock import VirtualClock
-from pathprover.stages.specs import JobRef, JobState, TrainingSpec
+from pathprover.stages.jobs import JobRef, JobState
+from pathprover.stages.specs import TrainingSpec
 from tests.integration.test_simulated_fleet import ROLE, deploy_spec, run_until_done
 
 

@@ -19,7 +19,7 @@ from pathprover.core.targets import ValidationTarget, to_run_config
 from pathprover.protocols import Services
 from pathprover.settings import Settings
 from pathprover.stages import lifecycle
-from pathprover.stages.specs import JobRef, JobState
+from pathprover.stages.jobs import JobRef, JobState
 from pathprover.stages.state import ProveState, StageRecord
 
 CATALOG = default_catalog()

@@ -69,7 +69,7 @@ def test_a_build_still_running_at_its_deadline_is_stopped_on_the_failure_path(sv
 
 
 def test_the_stopped_execution_clean_up_deletes_only_its_own_deployments_resources(svc: Services) -> None:
-    from pathprover.stages.specs import resource_names
+    from pathprover.stages.naming import resource_names
     from pathprover.workflow.stopped import clean_up_stopped
 
     # Given this deployment ("blue") and another one ("green") each with an endpoint for an execution of

@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathprover.core.targets import ValidationTarget, to_run_config
 from pathprover.protocols import Services
 from pathprover.stages import lifecycle
-from pathprover.stages.specs import JobState
+from pathprover.stages.jobs import JobState
 from pathprover.stages.state import ProveState
 from pathprover.workflow.planning import events_allowance
 from tests.support.local_services import CATALOG, RUNNER

@@ -84,7 +84,8 @@ def test_the_janitor_keeps_a_running_proves_resources_until_its_horizon(svc: Ser
     # Then it covers the deploy's deadline and every later stage's, beyond the old fixed 12 hours
     assert expiry >= state.deadline + timedelta(seconds=later)
     assert expiry - now > timedelta(hours=12)
-    from pathprover.stages.specs import ManagedResource, standard_tags
+    from pathprover.stages.jobs import ManagedResource
+    from pathprover.stages.naming import standard_tags
 
     resource = ManagedResource(
         kind="endpoint",

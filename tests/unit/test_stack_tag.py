@@ -8,7 +8,7 @@ from pathprover.core.targets import ValidationTarget, to_run_config
 from pathprover.protocols import Services
 from pathprover.settings import Settings
 from pathprover.stages import lifecycle
-from pathprover.stages.specs import TAG_STACK
+from pathprover.stages.naming import TAG_STACK
 from pathprover.stages.state import ProveState, StageRecord
 
 

@@ -9,17 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from pathprover.stages.specs import (
-    MAX_WAIT_SECONDS,
-    MIN_WAIT_SECONDS,
-    SAGEMAKER_NAME,
-    DeploySpec,
-    JobState,
-    TrainingSpec,
-    resource_names,
-    standard_tags,
-    suggest_wait,
-)
+from pathprover.stages.jobs import MAX_WAIT_SECONDS, MIN_WAIT_SECONDS, JobState, suggest_wait
+from pathprover.stages.naming import SAGEMAKER_NAME, resource_names, standard_tags
+from pathprover.stages.specs import DeploySpec, TrainingSpec
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 ROLE = "arn:aws:iam::123456789012:role/pp"

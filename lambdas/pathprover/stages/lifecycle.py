@@ -32,18 +32,9 @@ from pathprover.core.runconfig import RunConfig
 from pathprover.core.stage_table import BILLING_STAGES, QUICK_STAGE_SECONDS, STAGE_ORDER, STAGE_TABLE
 from pathprover.generate.bundle import Bundle, bundle_zip
 from pathprover.protocols import Services
-from pathprover.stages.specs import (
-    ADAPTER_NAME_ENV,
-    BUILD_KINDS,
-    FLEET_KINDS,
-    BuildJob,
-    DeploySpec,
-    JobRef,
-    JobState,
-    TrainingSpec,
-    resource_names,
-    suggest_wait,
-)
+from pathprover.stages.jobs import BUILD_KINDS, FLEET_KINDS, JobRef, JobState, suggest_wait
+from pathprover.stages.naming import resource_names
+from pathprover.stages.specs import ADAPTER_NAME_ENV, BuildJob, DeploySpec, TrainingSpec
 from pathprover.stages.staging import DEFAULT_STAGE_COMPUTE, stage_compute, too_large_to_stage
 from pathprover.stages.state import (
     EVENTS_PER_STATE,

@@ -16,7 +16,7 @@ from pathprover.classifier.redact import redact
 from pathprover.classifier.scope import FailureOrigin
 from pathprover.core.records import FailureScope
 from pathprover.core.runconfig import RunConfig
-from pathprover.stages.specs import JobRef
+from pathprover.stages.jobs import JobRef
 
 ProveStatus = Literal["next", "polling", "finished", "failed", "skipped"]
 """next: start the next stage; polling: Wait, then check; finished: settle;

@@ -14,7 +14,7 @@ from typing import Final
 
 from pathprover.core.records import ProveContext, failure_record
 from pathprover.protocols import Services
-from pathprover.stages.specs import TAG_EXECUTION, standard_tags
+from pathprover.stages.naming import TAG_EXECUTION, standard_tags
 from pathprover.stages.state import ProveState
 from pathprover.workflow.planning import run_key
 
