@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from pathprover.core.targets import ValidationTarget, to_run_config
 from pathprover.protocols import Services
 from pathprover.stages import lifecycle
 from pathprover.stages.state import ProveState, StageRecord
+from tests.unit.conftest import NewProve
 
 
-def _registered(svc: Services) -> ProveState:
+def _registered(svc: Services, new_prove: NewProve) -> ProveState:
     """A prove whose register stage wrote its completed row, now in its clean stage."""
-    run = to_run_config(ValidationTarget(model_name="Qwen/Qwen3-4B", instance_type="ml.g6.xlarge"), svc.catalog)
-    state = ProveState(execution_id="e1", run=run, plan=lifecycle.stage_plan(run))
-    state = lifecycle.begin(state, svc)
+    state = lifecycle.begin(new_prove(), svc)
     now = svc.clock.now()
     state.started_at = now - timedelta(hours=1)
     state.index = state.plan.index("register")
@@ -30,9 +28,9 @@ def _rows(svc: Services) -> list[tuple]:
     return svc.store.query("SELECT status, failure_scope FROM mlcc_ci.benchmark_results WHERE execution_id = 'e1'").rows
 
 
-def test_a_clean_up_that_crashes_after_register_writes_no_second_row(svc: Services) -> None:
+def test_a_clean_up_that_crashes_after_register_writes_no_second_row(svc: Services, new_prove: NewProve) -> None:
     # Given a proved config whose row is written
-    state = _registered(svc)
+    state = _registered(svc, new_prove)
     before = _rows(svc)
     assert before and {r[0] for r in before} == {"completed"}
     # When its clean stage crashes (the task raised; the Catch hands the error to HandleFailure)
@@ -52,19 +50,17 @@ def test_a_clean_up_that_crashes_after_register_writes_no_second_row(svc: Servic
     assert svc.ledger.in_flight("e1") == {}
 
 
-def test_a_failure_before_register_still_writes_its_one_failure_row(svc: Services) -> None:
-    run = to_run_config(ValidationTarget(model_name="Qwen/Qwen3-4B", instance_type="ml.g6.xlarge"), svc.catalog)
-    state = lifecycle.begin(ProveState(execution_id="e1", run=run, plan=lifecycle.stage_plan(run)), svc)
+def test_a_failure_before_register_still_writes_its_one_failure_row(svc: Services, new_prove: NewProve) -> None:
+    state = lifecycle.begin(new_prove(), svc)
     state.current = "deploy"
     state = lifecycle.handle_failure(state, svc, {"Error": "ClientError", "Cause": "AccessDeniedException: no"})
     assert [r[0] for r in _rows(svc)] == ["failed"]
     assert state.outcome == "failed"
 
 
-def test_a_begin_error_after_the_lease_gets_its_one_harness_row_at_settle(svc: Services) -> None:
+def test_a_begin_error_after_the_lease_gets_its_one_harness_row_at_settle(svc: Services, new_prove: NewProve) -> None:
     # Given a prove that took its lease in Begin, whose task then failed (Begin's Catch goes to Settle)
-    run = to_run_config(ValidationTarget(model_name="Qwen/Qwen3-4B", instance_type="ml.g6.xlarge"), svc.catalog)
-    state = lifecycle.begin(ProveState(execution_id="e1", run=run, plan=lifecycle.stage_plan(run)), svc)
+    state = lifecycle.begin(new_prove(), svc)
     state.notes.append("task error before settle: ClientError: ThrottlingException on reserve")
     state.outcome = "error"
     # When Settle runs, twice (a retried task)
@@ -76,10 +72,9 @@ def test_a_begin_error_after_the_lease_gets_its_one_harness_row_at_settle(svc: S
     assert svc.ledger.in_flight("e1") == {}
 
 
-def test_settle_after_handle_failure_adds_no_second_row(svc: Services) -> None:
+def test_settle_after_handle_failure_adds_no_second_row(svc: Services, new_prove: NewProve) -> None:
     # Given a prove whose failure handler wrote its row and marked it an internal error
-    run = to_run_config(ValidationTarget(model_name="Qwen/Qwen3-4B", instance_type="ml.g6.xlarge"), svc.catalog)
-    state = lifecycle.begin(ProveState(execution_id="e1", run=run, plan=lifecycle.stage_plan(run)), svc)
+    state = lifecycle.begin(new_prove(), svc)
     state.current = "deploy"
     state = lifecycle.handle_failure(state, svc, {"Error": "ClientError", "Cause": "AccessDeniedException: no"})
     rows = _rows(svc)

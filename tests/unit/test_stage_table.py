@@ -17,10 +17,9 @@ from pathprover.core.stage_table import (
     STAGE_TABLE,
     Stage,
 )
-from pathprover.core.targets import ValidationTarget, to_run_config
 from pathprover.protocols import Services
-from pathprover.stages.lifecycle import _expected_seconds, stage_plan
-from pathprover.stages.state import ProveState
+from pathprover.stages.lifecycle import _expected_seconds
+from tests.unit.conftest import NewProve
 
 
 def test_the_table_has_one_row_per_stage_in_lifecycle_order() -> None:
@@ -63,10 +62,9 @@ def test_the_facts_the_lifecycle_relied_on_before_the_table() -> None:
 
 
 @pytest.mark.parametrize("stage", STAGE_ORDER)
-def test_expected_seconds_reads_the_table(svc: Services, stage: str) -> None:
-    target = ValidationTarget(model_name="Qwen/Qwen3-4B", instance_type="ml.g6.xlarge")  # type: ignore[call-arg]
-    run = to_run_config(target, svc.catalog).model_copy(update={"timeout_multiplier": 2.0})
-    state = ProveState(execution_id="x", run=run, plan=stage_plan(run))
+def test_expected_seconds_reads_the_table(svc: Services, new_prove: NewProve, stage: str) -> None:
+    state = new_prove()
+    state.run = run = state.run.model_copy(update={"timeout_multiplier": 2.0})
     facts = STAGE_TABLE[stage]  # type: ignore[index]
     seconds = _expected_seconds(svc, state, stage)
     if facts.timing is None:
