@@ -985,18 +985,7 @@ def check(state: ProveState, svc: Services) -> ProveState:
         raise StageError(f"stage {stage} has no job to poll")
     job_state = svc.builder.check(state.job) if state.job.kind in BUILD_KINDS else (svc.fleet.check(state.job))
     if job_state.done:
-        _detection(record, job_state, now)
-        if state.job.kind == "training":
-            _stop_billing(state, state.job.name, _job_end(job_state, now))  # the job's instances are gone
-        if state.job.kind == "runner":
-            return _runner_done(state, svc, now, job_state)
-        if job_state.status == "failed":
-            text = job_state.failure_text or f"{stage} failed"
-            origin = failure_origin(state.job, job_state)
-            if state.job.kind == "benchmark" and state.run.vector.deployment_target == "batch-transform":
-                origin = "harness"  # the config's part (the transform job) succeeded; this job only reads it
-            return _fail(state, job_state.failure_stage or stage, text, origin)
-        return _succeeded(state, svc, now, stage, job_state)
+        return _job_done(state, svc, now, stage, record, state.job, job_state)
     expected = _expected_seconds(svc, state, stage)
     elapsed = (now - (state.stage_started_at or now)).total_seconds()
     billing = stage in BILLING_STAGES
@@ -1024,6 +1013,24 @@ def check(state: ProveState, svc: Services) -> ProveState:
             return _stop_for_budget(state, svc, now, stage)
         wait = min(wait, budget_wait)
     return _poll_later(state, state.job, wait)
+
+
+def _job_done(
+    state: ProveState, svc: Services, now: datetime, stage: str, record: StageRecord, job: JobRef, job_state: JobState
+) -> ProveState:
+    """The polled job (``state.job``) ended: record when it was seen, stop its billing, then fail or succeed."""
+    _detection(record, job_state, now)
+    if job.kind == "training":
+        _stop_billing(state, job.name, _job_end(job_state, now))  # the job's instances are gone
+    if job.kind == "runner":
+        return _runner_done(state, svc, now, job_state)
+    if job_state.status == "failed":
+        text = job_state.failure_text or f"{stage} failed"
+        origin = failure_origin(job, job_state)
+        if job.kind == "benchmark" and state.run.vector.deployment_target == "batch-transform":
+            origin = "harness"  # the config's part (the transform job) succeeded; this job only reads it
+        return _fail(state, job_state.failure_stage or stage, text, origin)
+    return _succeeded(state, svc, now, stage, job_state)
 
 
 MIN_POLL_S: Final = 10
@@ -1110,30 +1117,43 @@ def _succeeded(state: ProveState, svc: Services, now: datetime, stage: str, job_
             return _fail(state, "tune", "the training job completed without model artifacts (no adapter)", "harness")
         state.artifacts["adapter_s3_uri"] = str(artifact)
     elif stage in ("deploy", "adapter"):
-        if detail.get("endpoint_url"):
-            state.artifacts["endpoint_url"] = str(detail["endpoint_url"])
-        if detail.get("runtime_url"):
-            state.artifacts["runtime_url"] = str(detail["runtime_url"])
-        if state.job is not None and state.job.kind == "transform":
-            # A finished transform job no longer bills: its instances went at TransformEndTime.
-            span = state.billing.get(state.job.name)
-            if span is not None and len(span) == 1:
-                span.append(str(detail.get("ended") or now.isoformat()))
+        _deployed(state, now, detail)
     elif stage == "benchmark" and state.job is not None and state.job.kind == "transform":
         return _batch_benchmark_done(state, svc, now, job_state)
     elif stage == "benchmark":
-        try:
-            payload = json.loads(svc.artifacts.get_bytes(state.artifacts["results_uri"] + "metrics.json"))
-        except (KeyError, OSError, ValueError) as exc:
-            return _fail(state, "benchmark", f"benchmark finished without readable metrics: {exc}", "harness")
-        state.levels = list(payload.get("levels", []))
-        if payload.get("artifacts_uri"):
-            state.artifacts["artifacts_uri"] = str(payload["artifacts_uri"])
-        errors = [lvl for lvl in state.levels if (lvl.get("error_rate") or 0) >= 0.5]
-        if not state.levels or errors:
-            return _fail(state, "benchmark", "benchmark: " + str(payload.get("error") or "most requests failed"))
+        failed = _read_benchmark(state, svc)
+        if failed is not None:
+            return failed
     _finish_stage(state, now)
     return state
+
+
+def _deployed(state: ProveState, now: datetime, detail: dict[str, Any]) -> None:
+    """An endpoint is InService (its URLs kept) or a transform job finished (its billing ends)."""
+    if detail.get("endpoint_url"):
+        state.artifacts["endpoint_url"] = str(detail["endpoint_url"])
+    if detail.get("runtime_url"):
+        state.artifacts["runtime_url"] = str(detail["runtime_url"])
+    if state.job is not None and state.job.kind == "transform":
+        # A finished transform job no longer bills: its instances went at TransformEndTime.
+        span = state.billing.get(state.job.name)
+        if span is not None and len(span) == 1:
+            span.append(str(detail.get("ended") or now.isoformat()))
+
+
+def _read_benchmark(state: ProveState, svc: Services) -> ProveState | None:
+    """Keep the benchmark job's levels from its metrics.json; the failed state if they are missing or bad."""
+    try:
+        payload = json.loads(svc.artifacts.get_bytes(state.artifacts["results_uri"] + "metrics.json"))
+    except (KeyError, OSError, ValueError) as exc:
+        return _fail(state, "benchmark", f"benchmark finished without readable metrics: {exc}", "harness")
+    state.levels = list(payload.get("levels", []))
+    if payload.get("artifacts_uri"):
+        state.artifacts["artifacts_uri"] = str(payload["artifacts_uri"])
+    errors = [lvl for lvl in state.levels if (lvl.get("error_rate") or 0) >= 0.5]
+    if not state.levels or errors:
+        return _fail(state, "benchmark", "benchmark: " + str(payload.get("error") or "most requests failed"))
+    return None
 
 
 # ---------------------------------------------------------------------------------------------- failure path

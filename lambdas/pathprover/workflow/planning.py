@@ -158,7 +158,7 @@ def _with_prior_timeouts(run: RunConfig, prior: PriorAttempts, svc: Services) ->
     )
 
 
-def plan_execution(raw: Any, execution_id: str, svc: Services) -> ExecutionPlan:
+def plan_execution(raw: Any, execution_id: str, svc: Services) -> ExecutionPlan:  # noqa: PLR0915  the execution's plan in the order the guide states it: input, targets or gaps, budget, lanes
     request = parse_input(raw)
     planned_at = svc.clock.now()
     excluded: list[dict[str, Any]] = []

@@ -559,7 +559,7 @@ class SimulatedFleet:
         return outcome.log
 
     # ------------------------------------------------------------------ deploy
-    def start_deploy(self, spec: DeploySpec) -> JobRef:
+    def start_deploy(self, spec: DeploySpec) -> JobRef:  # noqa: C901, PLR0912, PLR0915  SageMaker's create calls simulated in the order it checks them (names, quota, capacity, faults, the target's shape); split, that order would be spread over helpers
         names = spec.names
         batch = spec.target == "batch-transform"
         kind = "transform" if batch else "endpoint"
