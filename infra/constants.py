@@ -117,9 +117,7 @@ RUNNER_BUILD_TIMEOUT_MINUTES: Final = 60
 RUNNER_TRIGGER_FUNCTION: Final = "pathprover-runner-image-trigger"
 """The custom resource's function that starts the runner image build at deploy."""
 ARTIFACT_PREFIX: Final = deployment.ARTIFACT_PREFIX
-ARTIFACT_AREAS: Final = ("bundles", "models", "io", "tune", "benchmarks", "wheels", "runs")
-"""`runs`: a run's large state (plan, queue, per-prove results) kept out of the Step Functions payload
-(256 KB) and passed by key."""
+ARTIFACT_AREAS: Final = deployment.ARTIFACT_AREAS
 TRAINING_IMAGE_ACCOUNT: Final = _DEFAULTS.training_image.split(".", 1)[0]
 TRAINING_IMAGE_PATH: Final = _DEFAULTS.training_image.split("/", 1)[1]
 """`huggingface-pytorch-training:<tag>` from the Settings default; the registry is made regional."""

@@ -32,6 +32,10 @@ LEDGER_TTL_ATTRIBUTE: Final = "expires_at"
 # --------------------------------------------------------------------------- artifacts, workflow
 ARTIFACT_PREFIX: Final = "pathprover"
 """The Lambdas' S3ArtifactStore prefix: every artifact key starts with it."""
+ARTIFACT_AREAS: Final = ("bundles", "models", "io", "tune", "benchmarks", "wheels", "runs")
+"""The folders under the prefix the Lambdas and builds write (the stack grants and expires each by name).
+`runs`: a run's large state (plan, queue, per-prove results) kept out of the Step Functions payload
+(256 KB) and passed by key."""
 STATE_MACHINE_NAME: Final = "mlcc-path-prover"
 """The name the operations guide's start-execution example uses."""
 EndedStatus = Literal["FAILED", "TIMED_OUT", "ABORTED"]

@@ -391,6 +391,7 @@ def test_infra_takes_the_deployment_names_from_the_runtime_package() -> None:
         "LEDGER_PARTITION_KEY",
         "LEDGER_TTL_ATTRIBUTE",
         "ARTIFACT_PREFIX",
+        "ARTIFACT_AREAS",
         "STATE_MACHINE_NAME",
         "FUNCTIONS",
         "JANITOR",

@@ -7,7 +7,10 @@ a stage that never starts or a resource left billing shows here, not only end to
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pathprover.adapters.local.faults import Fault
+from pathprover.deployment import ARTIFACT_AREAS
 from pathprover.protocols import Services
 from pathprover.stages import lifecycle
 from tests.unit.conftest import NewProve, RunLane
@@ -54,6 +57,12 @@ def test_a_realtime_prove_runs_every_stage_in_order_and_completes(
     spent, reserved = svc.ledger.totals("e1")
     assert reserved == 0 and spent == state.actual_cost_usd
     assert svc.ledger.acquire_lease(state.config_id, "another-execution", 60, svc.clock.now())
+    # And everything it stored is under one of the areas the stack grants (the runner source is the test's;
+    # `simulated/` is what the simulated CodeBuild and SageMaker write in place of the real services)
+    root: Path = svc.artifacts.root  # type: ignore[attr-defined]
+    areas = {path.relative_to(root).parts[0] for path in root.rglob("*") if path.is_file()}
+    assert areas - {"runner", "simulated"} <= set(ARTIFACT_AREAS)
+    assert {"bundles", "benchmarks"} <= areas
 
 
 def test_a_tuned_prove_deploys_tunes_serves_the_adapter_and_completes(
