@@ -14,9 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_valid
 
 from pathprover.classifier.redact import redact
 from pathprover.classifier.scope import FailureOrigin
-from pathprover.core.records import FailureScope
+from pathprover.core.records import FailureScope, Status
 from pathprover.core.runconfig import RunConfig
-from pathprover.stages.jobs import JobRef
+from pathprover.stages.jobs import JobRef, JobStatus
 
 ProveStatus = Literal["next", "polling", "finished", "failed", "skipped"]
 """next: start the next stage; polling: Wait, then check; finished: settle;
@@ -50,7 +50,7 @@ class StageRecord(BaseModel):
     started_at: datetime
     finished_at: datetime | None = None
     polls: int = 0
-    outcome: Literal["running", "succeeded", "failed", "skipped"] = "running"
+    outcome: Literal[JobStatus, "skipped"] = "running"
     detection_latency_s: float | None = None
     note: str | None = None
 
@@ -137,7 +137,7 @@ class ProveState(BaseModel):
     levels: list[dict[str, Any]] = Field(default_factory=list)
     history: list[StageRecord] = Field(default_factory=list)
     failure: Failure | None = None
-    outcome: Literal["pending", "completed", "failed", "unfeasible", "skipped", "error"] = "pending"
+    outcome: Literal["pending", Status, "skipped", "error"] = "pending"
     skip_reason: str | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
