@@ -29,7 +29,7 @@ from pathprover.adapters.local.executions import LocalExecutions
 from pathprover.adapters.local.fleet import SimulatedFleet
 from pathprover.adapters.local.ledger import SqliteLedger
 from pathprover.adapters.local.warehouse import LocalWarehouse
-from pathprover.catalog import Catalog, default_catalog
+from pathprover.catalog import Catalog
 from pathprover.clock import VirtualClock
 from pathprover.protocols import Services
 from pathprover.runtime.moto_patches import LambdaContext
@@ -405,11 +405,6 @@ def test_local_lookup_over_moto_step_functions() -> None:
 
 
 # --------------------------------------------------------------------------- SimulatedFleet
-
-
-@pytest.fixture(scope="module")
-def catalog() -> Catalog:
-    return default_catalog()
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from pathprover.catalog import Catalog, default_catalog
 from pathprover.core.targets import ValidationTarget, to_run_config
 from pathprover.loadgen.job import run_benchmark_job
 from pathprover.protocols import Services
@@ -20,6 +21,12 @@ NewProve = Callable[..., ProveState]
 """``new_prove(model=..., instance=..., execution_id=..., **target fields)``: a ProveState not yet begun."""
 RunLane = Callable[[ProveState], tuple[ProveState, list[str]]]
 """``run_lane(state)``: the lane of the state machine from Begin to Settle; the state and the steps taken."""
+
+
+@pytest.fixture(scope="session")
+def catalog() -> Catalog:
+    """The repository's catalog (loaded once; read-only)."""
+    return default_catalog()
 
 
 @pytest.fixture
