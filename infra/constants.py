@@ -1,9 +1,11 @@
 """Every name the CDK app uses, in one place.
 
-Names the runtime package already defines (the table, the project names the
-Lambdas default to, the SageMaker name prefix and tags, the execution input
+Names the runtime package already defines (the functions, metric service,
+namespace and names, the ledger's table and keys, the artifact prefix and
+state machine name in ``pathprover.deployment``; the table, the project names
+the Lambdas default to, the SageMaker name prefix and tags, the execution input
 defaults) are imported from it, so the infrastructure and the code that runs
-on it cannot drift apart.
+on it cannot drift apart and no test has to compare two copies.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from pathprover import deployment
 from pathprover.core import schema
 from pathprover.generate.render import (
     BASE_IMAGE_CACHE_PREFIXES,
@@ -21,7 +24,7 @@ from pathprover.generate.render import (
     MIRROR_SPEC_PREFIX,
 )
 from pathprover.settings import Settings
-from pathprover.stages import ports
+from pathprover.stages import naming
 from pathprover.workflow.models import WorkflowInput
 
 REPO_ROOT: Final = Path(__file__).resolve().parents[1]
@@ -91,9 +94,9 @@ ACCESS_LOG_EXPIRY_DAYS: Final = 365
 NONCURRENT_VERSION_EXPIRY_DAYS: Final = 90
 
 # --------------------------------------------------------------------------- ledger
-LEDGER_TABLE: Final = "pathprover-ledger"
-LEDGER_PARTITION_KEY: Final = "pk"
-LEDGER_TTL_ATTRIBUTE: Final = "expires_at"
+LEDGER_TABLE: Final = deployment.LEDGER_TABLE
+LEDGER_PARTITION_KEY: Final = deployment.LEDGER_PARTITION_KEY
+LEDGER_TTL_ATTRIBUTE: Final = deployment.LEDGER_TTL_ATTRIBUTE
 
 # --------------------------------------------------------------------------- builds and SageMaker
 _DEFAULTS: Final = Settings()
@@ -113,22 +116,19 @@ runner build pushes it, the benchmark project runs in it, the Lambdas check it e
 RUNNER_BUILD_TIMEOUT_MINUTES: Final = 60
 RUNNER_TRIGGER_FUNCTION: Final = "pathprover-runner-image-trigger"
 """The custom resource's function that starts the runner image build at deploy."""
-ARTIFACT_PREFIX: Final = "pathprover"
-"""The Lambdas' S3ArtifactStore prefix: every artifact key starts with it."""
-ARTIFACT_AREAS: Final = ("bundles", "models", "io", "tune", "benchmarks", "wheels", "runs")
-"""`runs`: a run's large state (plan, queue, per-prove results) kept out of the Step Functions payload
-(256 KB) and passed by key."""
+ARTIFACT_PREFIX: Final = deployment.ARTIFACT_PREFIX
+ARTIFACT_AREAS: Final = deployment.ARTIFACT_AREAS
 TRAINING_IMAGE_ACCOUNT: Final = _DEFAULTS.training_image.split(".", 1)[0]
 TRAINING_IMAGE_PATH: Final = _DEFAULTS.training_image.split("/", 1)[1]
 """`huggingface-pytorch-training:<tag>` from the Settings default; the registry is made regional."""
 TRAINING_IMAGE_REPOSITORY: Final = TRAINING_IMAGE_PATH.split(":", 1)[0]
-SAGEMAKER_NAME_PREFIX: Final = ports.NAME_PREFIX
+SAGEMAKER_NAME_PREFIX: Final = naming.NAME_PREFIX
 SAGEMAKER_RESOURCE_TYPES: Final = ("endpoint", "endpoint-config", "model", "transform-job", "training-job")
-TAG_MANAGED_BY: Final = ports.TAG_MANAGED_BY
-TAG_MANAGED_BY_VALUE: Final = ports.TAG_MANAGED_BY_VALUE
-TAG_EXECUTION: Final = ports.TAG_EXECUTION
-TAG_EXPIRY: Final = ports.TAG_EXPIRY
-TAG_STACK: Final = ports.TAG_STACK
+TAG_MANAGED_BY: Final = naming.TAG_MANAGED_BY
+TAG_MANAGED_BY_VALUE: Final = naming.TAG_MANAGED_BY_VALUE
+TAG_EXECUTION: Final = naming.TAG_EXECUTION
+TAG_EXPIRY: Final = naming.TAG_EXPIRY
+TAG_STACK: Final = naming.TAG_STACK
 BUILD_TIMEOUT_MINUTES: Final = 120
 STAGE_TIMEOUT_MINUTES: Final = 480
 BENCHMARK_TIMEOUT_MINUTES: Final = 180
@@ -199,57 +199,29 @@ PANDAS_LAYER_ARNS: Final[dict[str, str]] = {
 }
 """When the region is known at synthesis the ARN is looked up here; when it is not (an environment-agnostic
 synth) the template carries this table as a CfnMapping and picks the deploying region's entry."""
-SERVICE_NAME: Final = "path-prover"
-"""Powertools service name (pathprover.handlers._powertools.SERVICE)."""
-METRICS_NAMESPACE: Final = "PathProver"
+SERVICE_NAME: Final = deployment.SERVICE_NAME
+METRICS_NAMESPACE: Final = deployment.METRICS_NAMESPACE
 LOG_RETENTION_DAYS: Final = 30
 
 
-@dataclass(frozen=True)
-class FunctionSpec:
-    """One Lambda function: its key (the ASL substitution is `<key>FunctionArn`), name, handler and size."""
-
-    key: str
-    name: str
-    handler: str
-    memory_mb: int
-    timeout_s: int
-
-
-FUNCTIONS: Final[tuple[FunctionSpec, ...]] = (
-    # key = the ASL substitution without "FunctionArn"; name and handler as in pathprover.runtime.local.FUNCTIONS
-    FunctionSpec("Brain", "pathprover-brain", "pathprover.handlers.brain.handler", 1024, 300),
-    # Begin waits on one Athena query (up to 120 s, AthenaResults.max_wait_s): keep headroom over it.
-    FunctionSpec("Begin", "pathprover-begin", "pathprover.handlers.prove.begin", 512, 300),
-    FunctionSpec("Advance", "pathprover-advance", "pathprover.handlers.prove.advance", 1024, 600),
-    FunctionSpec("Check", "pathprover-check", "pathprover.handlers.prove.check", 512, 300),
-    FunctionSpec("Failure", "pathprover-failure", "pathprover.handlers.prove.failure", 1024, 300),
-    FunctionSpec("Clean", "pathprover-clean", "pathprover.handlers.prove.clean", 512, 300),
-    FunctionSpec("Settle", "pathprover-settle", "pathprover.handlers.prove.settle", 512, 60),
-    FunctionSpec("Drop", "pathprover-drop", "pathprover.handlers.prove.drop", 256, 60),
-    FunctionSpec("Summary", "pathprover-summary", "pathprover.handlers.summary.handler", 512, 120),
-)
-JANITOR: Final = FunctionSpec("Janitor", "pathprover-janitor", "pathprover.handlers.janitor.handler", 512, 600)
+FunctionSpec = deployment.FunctionSpec
+FUNCTIONS: Final = deployment.FUNCTIONS
+JANITOR: Final = deployment.JANITOR
 JANITOR_SCHEDULE: Final = "rate(1 hour)"
-STOPPED_CLEANUP: Final = FunctionSpec(
-    "StoppedCleanup", "pathprover-stopped-cleanup", "pathprover.handlers.stopped.handler", 512, 300
-)
-"""Runs when an execution ends FAILED, TIMED_OUT or ABORTED (an EventBridge rule on its status changes)."""
-STOPPED_STATUSES: Final = ("FAILED", "TIMED_OUT", "ABORTED")
-JANITOR_DELETED_METRIC: Final = "JanitorDeleted"
-JANITOR_ERRORS_METRIC: Final = "JanitorErrors"
-FAILURE_SCOPE_METRIC: Final = "ProveFailureScope"
-"""Failed proves by dimension `scope` (pathprover.handlers._powertools.FAILURE_SCOPE_METRIC)."""
+STOPPED_CLEANUP: Final = deployment.STOPPED_CLEANUP
+STOPPED_STATUSES: Final = deployment.ENDED_STATUSES
+JANITOR_DELETED_METRIC: Final = deployment.JANITOR_DELETED_METRIC
+JANITOR_ERRORS_METRIC: Final = deployment.JANITOR_ERRORS_METRIC
+FAILURE_SCOPE_METRIC: Final = deployment.FAILURE_SCOPE_METRIC
 
 
 def substitution(spec: FunctionSpec) -> str:
     """The ASL placeholder a function's ARN fills: `${BrainFunctionArn}` -> `BrainFunctionArn`."""
-    return f"{spec.key}FunctionArn"
+    return spec.substitution
 
 
 # --------------------------------------------------------------------------- workflow, schedule, alarms
-STATE_MACHINE_NAME: Final = "mlcc-path-prover"
-"""The name the operations guide's start-execution example uses."""
+STATE_MACHINE_NAME: Final = deployment.STATE_MACHINE_NAME
 STATE_MACHINE_LOG_GROUP: Final = f"/aws/vendedlogs/states/{STATE_MACHINE_NAME}"
 SCHEDULE_NAME: Final = "pathprover-scheduled-run"
 ALARM_TOPIC: Final = "pathprover-alarms"

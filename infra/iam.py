@@ -61,7 +61,7 @@ WILDCARD_RESOURCES: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
             rf"^{_ARN}:sagemaker:{_REGION_ACCOUNT}:({_SAGEMAKER_TYPES})/{re.escape(C.SAGEMAKER_NAME_PREFIX)}\*$"
         ),
         "SageMaker resources are created at run time with deterministic names pp-<config>-<sha256> "
-        "(pathprover.stages.ports.resource_names); the pp- prefix is the narrowest name scope that exists",
+        "(pathprover.stages.naming.resource_names); the pp- prefix is the narrowest name scope that exists",
     ),
     (
         re.compile(rf"^<[A-Za-z0-9]+\.Arn>/{C.ARTIFACT_PREFIX}/({_AREAS})/\*$"),

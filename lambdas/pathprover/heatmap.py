@@ -8,7 +8,7 @@ is which.
 from __future__ import annotations
 
 from pathprover.catalog import Catalog
-from pathprover.ports import ResultsStore
+from pathprover.protocols import ResultsStore
 from pathprover.reporting.html import render_html_report
 
 

@@ -1,4 +1,8 @@
-"""The adapters a handler works with, chosen by configuration (AWS or local), built lazily.
+"""Which adapters the handlers work with, chosen by configuration (AWS or local), built lazily.
+
+The one factory that knows both sides: :class:`~pathprover.protocols.Services` (the dataclass of ports)
+is a leaf beside the Protocols, the AWS factory builds one without importing this module, and
+this module imports the AWS factory only when it is asked to build from settings.
 
 Handlers call :func:`get_services`; on Lambda that builds the AWS adapters from
 :class:`Settings` on first use. The local runtime installs its own set (DuckDB
@@ -9,44 +13,10 @@ warehouse, simulated builder and fleet, SQLite ledger, virtual clock) with
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
-from datetime import UTC, datetime
 
-from pathprover.catalog import Catalog, load_catalog
-from pathprover.ports import AccountIdentity, Clock, Ledger, QuotaLookup, ResultsStore, SecretLookup
+from pathprover.catalog import load_catalog
+from pathprover.protocols import Services
 from pathprover.settings import Settings
-from pathprover.stages.ports import ArtifactStore, Builder, ExecutionLookup, Fleet
-
-
-@dataclass
-class Services:
-    settings: Settings
-    catalog: Catalog
-    store: ResultsStore
-    builder: Builder
-    fleet: Fleet
-    artifacts: ArtifactStore
-    ledger: Ledger
-    clock: Clock
-    simulated: bool
-    executions: ExecutionLookup | None = None
-    """Workflow execution statuses (the janitor); None where no state machine is configured."""
-    secrets: SecretLookup | None = None
-    """Whether the Hugging Face token secret exists (the plan checks it before planning a gated model)."""
-    quotas: QuotaLookup | None = None
-    """The account's instance quotas (the plan leaves out types the account may not run)."""
-    identity: AccountIdentity | None = None
-    """Who the deploying account is (settings' account_id wins; else STS on AWS, the simulated one locally)."""
-    wall_clock: Clock | None = None
-    """What stamps the rows' run_timestamp when ``clock`` is not real time (the local runtime's clock is
-    simulated, hours ahead of the wall clock); None: ``clock`` (on AWS it is the real time)."""
-
-
-def record_time(svc: Services) -> datetime:
-    """The run_timestamp of a row written now: wall-clock UTC, never simulated time."""
-    now = (svc.wall_clock or svc.clock).now()
-    return now if now.tzinfo else now.replace(tzinfo=UTC)
-
 
 _lock = threading.Lock()
 _current: Services | None = None

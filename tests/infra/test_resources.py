@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib
 import json
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +15,7 @@ import infra.constants as C
 from aws_cdk.assertions import Match
 from infra.iam import flatten
 
+from pathprover import deployment
 from pathprover.core import schema
 from pathprover.settings import ENV_PREFIX, Settings
 from tests.infra.conftest import ACCOUNT, Synth
@@ -208,17 +208,15 @@ def test_athena_workgroup_has_a_result_location_and_a_bytes_scanned_cutoff(full:
 # --------------------------------------------------------------------------- ledger
 
 
-def test_ledger_table_matches_the_dynamodb_adapter(full: Synth) -> None:
-    from pathprover.adapters.aws.ledger import TTL_ATTRIBUTE
-
+def test_the_ledger_table(full: Synth) -> None:
     full.template.has_resource_properties(
         "AWS::DynamoDB::Table",
         {
             "TableName": C.LEDGER_TABLE,
-            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
-            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+            "KeySchema": [{"AttributeName": C.LEDGER_PARTITION_KEY, "KeyType": "HASH"}],
+            "AttributeDefinitions": [{"AttributeName": C.LEDGER_PARTITION_KEY, "AttributeType": "S"}],
             "BillingMode": "PAY_PER_REQUEST",
-            "TimeToLiveSpecification": {"AttributeName": TTL_ATTRIBUTE, "Enabled": True},
+            "TimeToLiveSpecification": {"AttributeName": C.LEDGER_TTL_ATTRIBUTE, "Enabled": True},
             "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
         },
     )
@@ -274,27 +272,11 @@ def test_the_function_environment_is_what_settings_reads(full: Synth) -> None:
     assert settings.results_bucket and settings.ledger_table and settings.sagemaker_role_arn
 
 
-def test_powertools_service_name_matches_the_handlers() -> None:
-    pytest.importorskip("aws_lambda_powertools")
-    from pathprover.handlers import _powertools
-
-    assert _powertools.SERVICE == C.SERVICE_NAME
-    assert _powertools.metrics.namespace == C.METRICS_NAMESPACE
-
-
 @pytest.mark.parametrize("spec", [*C.FUNCTIONS, C.JANITOR], ids=lambda s: s.name)
 def test_handler_paths_exist_in_the_package(spec: C.FunctionSpec) -> None:
     pytest.importorskip("aws_lambda_powertools")
     module, attribute = spec.handler.rsplit(".", 1)
     assert callable(getattr(importlib.import_module(module), attribute))
-
-
-def test_function_names_and_handlers_match_the_local_runtime() -> None:
-    pytest.importorskip("moto")
-    from pathprover.runtime.local import FUNCTIONS
-
-    local = {sub: (name, handler.replace(":", ".")) for sub, (name, handler) in FUNCTIONS.items()}
-    assert local == {C.substitution(s): (s.name, s.handler) for s in C.FUNCTIONS}
 
 
 # --------------------------------------------------------------------------- builds, images, SageMaker
@@ -403,22 +385,27 @@ def test_alarms_watch_failed_and_timed_out_executions_and_janitor_deletions(full
         ] or scoped["Dimensions"] == [{"Name": "service", "Value": C.SERVICE_NAME}, {"Name": "scope", "Value": scope}]
 
 
-def test_the_janitor_handler_emits_the_metrics_the_alarms_watch() -> None:
-    pytest.importorskip("aws_lambda_powertools")
-    source = importlib.import_module("pathprover.handlers.janitor").__file__
-    assert source is not None
-    text = Path(source).read_text()
-    for metric in (C.JANITOR_DELETED_METRIC, C.JANITOR_ERRORS_METRIC):
-        assert f'name="{metric}"' in text
-
-
-def test_the_failure_handler_emits_the_scope_metric_the_alarms_watch() -> None:
-    pytest.importorskip("aws_lambda_powertools")
-    powertools = importlib.import_module("pathprover.handlers._powertools")
-    prove = Path(str(importlib.import_module("pathprover.handlers.prove").__file__)).read_text()
-    assert powertools.FAILURE_SCOPE_METRIC == C.FAILURE_SCOPE_METRIC
-    assert powertools.SERVICE == C.SERVICE_NAME and powertools.NAMESPACE == C.METRICS_NAMESPACE
-    assert 'count(FAILURE_SCOPE_METRIC, "scope"' in prove
+def test_infra_takes_the_deployment_names_from_the_runtime_package() -> None:
+    """One source: the Lambdas, the local runtime and the stack all read pathprover.deployment."""
+    for name in (
+        "SERVICE_NAME",
+        "METRICS_NAMESPACE",
+        "FAILURE_SCOPE_METRIC",
+        "JANITOR_DELETED_METRIC",
+        "JANITOR_ERRORS_METRIC",
+        "LEDGER_TABLE",
+        "LEDGER_PARTITION_KEY",
+        "LEDGER_TTL_ATTRIBUTE",
+        "ARTIFACT_PREFIX",
+        "ARTIFACT_AREAS",
+        "STATE_MACHINE_NAME",
+        "FUNCTIONS",
+        "JANITOR",
+        "STOPPED_CLEANUP",
+    ):
+        assert getattr(C, name) is getattr(deployment, name), name
+    assert C.STOPPED_STATUSES is deployment.ENDED_STATUSES
+    assert C.FunctionSpec is deployment.FunctionSpec
 
 
 def test_cloudwatch_may_publish_this_accounts_alarms_to_the_topic(full: Synth) -> None:

@@ -5,9 +5,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from pathprover.adapters.local.clock import VirtualClock
 from pathprover.adapters.local.endpoint import SimulatedEndpointServer
 from pathprover.catalog import Catalog, default_catalog
+from pathprover.clock import VirtualClock
 
 FLEET_START = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from pathprover.adapters.local.artifacts import LocalArtifactStore
-from pathprover.adapters.local.endpoint import AsyncIO, LatencyModel, SimulatedEndpointServer
+from pathprover.adapters.local.endpoint import AsyncIO, SimulatedEndpointServer
+from pathprover.adapters.local.latency import LatencyModel
 from pathprover.loadgen.runner import run_async, run_levels
 from pathprover.loadgen.transports import SageMakerAsyncTransport
 from pathprover.loadgen.workload import Workload

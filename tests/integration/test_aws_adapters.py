@@ -31,17 +31,9 @@ from pathprover.adapters.aws.sagemaker import SageMakerFleet, training_job_reque
 from pathprover.classifier import classify
 from pathprover.core.dimensions import ConfigVector
 from pathprover.core.records import ProveContext, completed_records
-from pathprover.stages.ports import (
-    TAG_CONFIG_ID,
-    TAG_EXECUTION,
-    TAG_EXPIRY,
-    TAG_MANAGED_BY,
-    BuildJob,
-    DeploySpec,
-    JobRef,
-    TrainingSpec,
-    resource_names,
-)
+from pathprover.stages.jobs import JobRef
+from pathprover.stages.naming import TAG_CONFIG_ID, TAG_EXECUTION, TAG_EXPIRY, TAG_MANAGED_BY, resource_names
+from pathprover.stages.specs import BuildJob, DeploySpec, TrainingSpec
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:path-prover:run-42"

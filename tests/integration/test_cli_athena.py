@@ -18,7 +18,7 @@ from pathprover.adapters.aws import athena_reader
 from pathprover.adapters.aws.athena_reader import AthenaReadError
 from pathprover.brain.history import COMPLETED_SQL, OUTCOMES_SQL
 from pathprover.cli.app import app
-from pathprover.ports import QueryResult
+from pathprover.protocols import QueryResult
 from pathprover.reports import REPORTS
 from pathprover.results.metrics import ATTEMPT_COLUMNS, LEVEL_COLUMNS
 

@@ -102,7 +102,7 @@ def test_an_existing_tables_location_is_where_rows_are_written():
 def test_a_large_checkpoint_is_staged_on_a_bigger_build_via_compute_type_override():
     from botocore.stub import ANY
 
-    from pathprover.stages.ports import BuildJob
+    from pathprover.stages.specs import BuildJob
 
     clients, stub = _clients("codebuild")
     job = BuildJob(
@@ -156,7 +156,7 @@ def test_what_a_stopped_execution_still_holds_is_found_in_both_ledgers(tmp_path,
     from datetime import UTC, datetime
 
     from pathprover.adapters.local.ledger import SqliteLedger
-    from pathprover.ports import Held
+    from pathprover.protocols import Held
 
     mock = None
     if ledger_kind == "sqlite":
@@ -227,7 +227,7 @@ def test_the_builds_a_stopped_execution_started_are_found_on_codebuild(view):
 @pytest.mark.parametrize("operation", ["reserve", "settle"])
 def test_a_transaction_conflict_is_retried_never_read_as_over_budget_or_settled(operation):
     from pathprover.adapters.aws.ledger import DynamoLedger
-    from pathprover.ports import TransientFailure
+    from pathprover.protocols import TransientFailure
 
     clients, stub = _clients("dynamodb")
     ledger = DynamoLedger(clients, "ledger")
@@ -255,7 +255,7 @@ def test_a_transaction_conflict_is_retried_never_read_as_over_budget_or_settled(
 
 
 def test_the_workflow_retries_a_transient_failure():
-    from pathprover.ports import TransientFailure
+    from pathprover.protocols import TransientFailure
     from pathprover.workflow.tasks import TransientError, retry_transient
 
     def conflict() -> None:

@@ -24,24 +24,20 @@ from pathprover.adapters.aws.executions import StepFunctionsExecutions, executio
 from pathprover.adapters.aws.sagemaker import SageMakerFleet
 from pathprover.adapters.local.artifacts import LocalArtifactStore
 from pathprover.adapters.local.builder import SimulatedBuilder
-from pathprover.adapters.local.clock import VirtualClock
 from pathprover.adapters.local.endpoint import SimulatedEndpointServer
 from pathprover.adapters.local.executions import LocalExecutions
 from pathprover.adapters.local.fleet import SimulatedFleet
 from pathprover.adapters.local.ledger import SqliteLedger
 from pathprover.adapters.local.warehouse import LocalWarehouse
-from pathprover.catalog import Catalog, default_catalog
+from pathprover.catalog import Catalog
+from pathprover.clock import VirtualClock
+from pathprover.protocols import Services
 from pathprover.runtime.moto_patches import LambdaContext
-from pathprover.services import Services, use_services
+from pathprover.services import use_services
 from pathprover.settings import Settings
-from pathprover.stages.ports import (
-    TAG_EXECUTION,
-    DeploySpec,
-    ManagedResource,
-    TrainingSpec,
-    resource_names,
-    standard_tags,
-)
+from pathprover.stages.jobs import ManagedResource
+from pathprover.stages.naming import TAG_EXECUTION, resource_names, standard_tags
+from pathprover.stages.specs import DeploySpec, TrainingSpec
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 ACCOUNT_ARN = "arn:aws:sagemaker:us-east-1:123456789012"
@@ -409,11 +405,6 @@ def test_local_lookup_over_moto_step_functions() -> None:
 
 
 # --------------------------------------------------------------------------- SimulatedFleet
-
-
-@pytest.fixture(scope="module")
-def catalog() -> Catalog:
-    return default_catalog()
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from pathprover.adapters.local.truth import (
     load_facts,
     weight_bytes,
 )
-from pathprover.catalog import Catalog, default_catalog
+from pathprover.catalog import Catalog
 from pathprover.classifier import classify
 from tests.integration.memory_margin import measure
 
@@ -36,11 +36,6 @@ from tests.integration.memory_margin import measure
 MAX_OPTIMISTIC_SHARE = 0.07
 MAX_PESSIMISTIC_SHARE = 0.02
 MAX_OPTIMISTIC_SHARE_AT_4096 = 0.035
-
-
-@pytest.fixture(scope="module")
-def catalog() -> Catalog:
-    return default_catalog()
 
 
 @pytest.fixture(scope="module")

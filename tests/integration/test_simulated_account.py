@@ -21,7 +21,6 @@ from pathprover.adapters.local.account import (
     AccountProfile,
     fresh_account,
 )
-from pathprover.adapters.local.clock import VirtualClock
 from pathprover.adapters.local.endpoint import SimulatedEndpointServer
 from pathprover.adapters.local.faults import FaultPlan
 from pathprover.adapters.local.fleet import (
@@ -35,7 +34,9 @@ from pathprover.adapters.local.truth import load_facts, training_run
 from pathprover.brain.sizing import estimate_fit
 from pathprover.catalog import Catalog
 from pathprover.classifier import classify
-from pathprover.stages.ports import JobRef, JobState, TrainingSpec
+from pathprover.clock import VirtualClock
+from pathprover.stages.jobs import JobRef, JobState
+from pathprover.stages.specs import TrainingSpec
 from tests.integration.test_simulated_fleet import ROLE, deploy_spec, run_until_done
 
 

@@ -27,27 +27,19 @@ import pytest
 
 from pathprover.adapters.local.artifacts import LocalArtifactStore
 from pathprover.adapters.local.builder import SimulatedBuilder, image_digest
-from pathprover.adapters.local.clock import SystemClock, VirtualClock
-from pathprover.adapters.local.endpoint import LatencyModel, SimulatedEndpointServer, accelerator_key
+from pathprover.adapters.local.endpoint import SimulatedEndpointServer
 from pathprover.adapters.local.faults import Fault, FaultFileError, FaultPlan, job_context, load_faults
 from pathprover.adapters.local.fleet import LOAD_FRACTION, SimulatedFleet, duration_factor
+from pathprover.adapters.local.latency import LatencyModel, accelerator_key
 from pathprover.adapters.local.truth import load_facts, training_run
 from pathprover.catalog import Catalog, default_catalog
 from pathprover.classifier import classify
+from pathprover.clock import SystemClock, VirtualClock
 from pathprover.generate.training import script_mode_hyperparameters
-from pathprover.ports import Clock
-from pathprover.stages.ports import (
-    TAG_EXECUTION,
-    ArtifactStore,
-    Builder,
-    BuildJob,
-    DeploySpec,
-    Fleet,
-    JobRef,
-    JobState,
-    TrainingSpec,
-    resource_names,
-)
+from pathprover.protocols import ArtifactStore, Builder, Clock, Fleet
+from pathprover.stages.jobs import JobRef, JobState
+from pathprover.stages.naming import TAG_EXECUTION, resource_names
+from pathprover.stages.specs import BuildJob, DeploySpec, TrainingSpec
 
 EXECUTION = "local-exec-1"
 ROLE = "arn:aws:iam::123456789012:role/pp-sagemaker"

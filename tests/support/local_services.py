@@ -7,12 +7,12 @@ from pathlib import Path
 from pathprover.adapters.local.account import fresh_account
 from pathprover.adapters.local.artifacts import LocalArtifactStore
 from pathprover.adapters.local.builder import SimulatedBuilder
-from pathprover.adapters.local.clock import VirtualClock
 from pathprover.adapters.local.fleet import SimulatedFleet
 from pathprover.adapters.local.ledger import SqliteLedger
 from pathprover.adapters.local.warehouse import LocalWarehouse
 from pathprover.catalog import default_catalog
-from pathprover.services import Services
+from pathprover.clock import VirtualClock
+from pathprover.protocols import Services
 from pathprover.settings import Settings
 
 CATALOG = default_catalog()

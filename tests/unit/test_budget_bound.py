@@ -13,13 +13,13 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pathprover.adapters.local.clock import VirtualClock
 from pathprover.catalog import default_catalog
+from pathprover.clock import VirtualClock
 from pathprover.core.targets import ValidationTarget, to_run_config
-from pathprover.services import Services
+from pathprover.protocols import Services
 from pathprover.settings import Settings
 from pathprover.stages import lifecycle
-from pathprover.stages.ports import JobRef, JobState
+from pathprover.stages.jobs import JobRef, JobState
 from pathprover.stages.state import ProveState, StageRecord
 
 CATALOG = default_catalog()

@@ -10,8 +10,8 @@ from pathprover.classifier import classify, judge_scope, normalise_origin
 from pathprover.classifier.scope import account_action
 from pathprover.core.dimensions import ConfigVector
 from pathprover.core.records import ProveContext, failure_record, status_of_failure
+from pathprover.stages.jobs import JobRef, JobState
 from pathprover.stages.lifecycle import failure_origin
-from pathprover.stages.ports import JobRef, JobState
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 VECTOR = ConfigVector(

@@ -10,14 +10,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pathprover.stages.ports import (
+from pathprover.stages.jobs import CleanReport, ManagedResource
+from pathprover.stages.naming import (
     TAG_CONFIG_ID,
     TAG_EXECUTION,
     TAG_EXPIRY,
     TAG_MANAGED_BY,
     TAG_STACK,
-    CleanReport,
-    ManagedResource,
     merge_tags,
     parse_utc_iso,
     standard_tags,
@@ -312,7 +311,7 @@ class FakeBuilder:
 
 
 def build(build_id: str, execution: str | None, started: datetime = OLD) -> Any:
-    from pathprover.stages.ports import JobRef
+    from pathprover.stages.jobs import JobRef
 
     meta = {"execution_id": execution} if execution else {}
     return JobRef(kind="build", name="pathprover-build", arn_or_id=build_id, started_at=started, meta=meta)

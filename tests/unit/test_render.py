@@ -64,11 +64,6 @@ GUIDE_TARGET: dict[str, Any] = {
 GUIDE_DIGEST = "76bf8059957dc7b21f03e2b2a2af25bb0d9842dbf37db36b52251a3024acac29"
 
 
-@pytest.fixture(scope="module")
-def catalog() -> Catalog:
-    return CATALOG
-
-
 def make_run(catalog: Catalog, **fields: Any) -> RunConfig:
     """The run a target asks for, without the plan's render checks: these tests exercise the renderer's own."""
     (target,) = parse_targets(fields)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import dataclasses
 
 from pathprover.core.targets import ValidationTarget, to_run_config
-from pathprover.services import Services
+from pathprover.protocols import Services
 from pathprover.settings import Settings
 from pathprover.stages import lifecycle
-from pathprover.stages.ports import TAG_STACK
+from pathprover.stages.naming import TAG_STACK
 from pathprover.stages.state import ProveState, StageRecord
 
 

@@ -147,7 +147,7 @@ def _flat_codes(
     return flat[valid]
 
 
-def search_gaps(
+def search_gaps(  # noqa: C901, PLR0915  one array pipeline (domains, counts, neighbours, feasibility, rank: docs/architecture.md) read top to bottom; its branches are the optional filters and catalog space
     history: History,
     catalog: Catalog,
     now: datetime,

@@ -14,7 +14,7 @@ from typing import Any, Final
 
 from pathprover.core.dimensions import DIMENSIONS, DimensionValueError, normalise_value
 from pathprover.core.errors import InputError
-from pathprover.ports import ResultsStore
+from pathprover.protocols import ResultsStore
 
 Key = tuple[str | int, ...]
 """A normalised six-dimension tuple in DIMENSIONS order."""
@@ -126,7 +126,7 @@ def _as_utc(value: Any) -> datetime | None:
     raise HistoryError(f"run_timestamp {value!r} is not a timestamp")
 
 
-def build_history(completed: Iterable[list[Any]], outcomes: Iterable[list[Any]] = ()) -> History:
+def build_history(completed: Iterable[list[Any]], outcomes: Iterable[list[Any]] = ()) -> History:  # noqa: C901  the brain's hot loop: one pass over both result sets with per-column caches; helpers would add a call per cell
     """Fold COMPLETED_SQL and OUTCOMES_SQL rows into one ConfigHistory per normalised config.
 
     Raw values that normalise to the same config (`1`/`"1"`, `fp16`/`none`) merge.

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Final, Literal, Self, get_args
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from pathprover.core.dimensions import (
+    DEPLOYMENT_TARGETS,
     DIMENSIONS,
     DeploymentConfigName,
     DeploymentTarget,
@@ -31,11 +32,10 @@ AcceleratorKind = Literal["gpu", "neuron"]
 PriceStatus = Literal["published", "secondary", "unverified"]
 NativeDtype = Literal["bf16", "fp16", "fp8", "mxfp4"]
 Engine = Literal["vllm", "sglang", "tensorrt-llm", "flask"]
-Stage = Literal["stage", "build", "deploy", "test", "benchmark", "tune", "clean"]
-DeploymentTargetName = Literal["realtime-inference", "async-inference", "batch-transform"]
+TimedStage = Literal["stage", "build", "deploy", "test", "benchmark", "tune", "clean"]
+"""The lifecycle stages (``core.stage_table.Stage``) the catalog gives expected minutes for."""
 
-DEPLOYMENT_TARGETS: Final[tuple[str, ...]] = get_args(DeploymentTargetName)
-STAGES: Final[tuple[str, ...]] = get_args(Stage)
+STAGES: Final[tuple[TimedStage, ...]] = get_args(TimedStage)
 
 GIB: Final[int] = 2**30
 
@@ -429,7 +429,7 @@ class TimingConstants(_Frozen):
     tune_minutes_per_10b_params: float = Field(ge=0)
     clean_minutes_base: float = Field(ge=0)
     clean_minutes_per_10b_params: float = Field(ge=0)
-    billed_stages: tuple[Stage, ...] = Field(min_length=1)
+    billed_stages: tuple[TimedStage, ...] = Field(min_length=1)
 
     def minutes(self, stage: str, total_params_b: float = 0.0) -> float:
         """Expected minutes of `stage` for a model of `total_params_b` billion parameters."""

@@ -20,7 +20,7 @@ from pathprover.cli.common import UserError, open_store, queryable, settings_for
 if TYPE_CHECKING:
     from pathprover.adapters.aws.athena_reader import AthenaReader
     from pathprover.adapters.local.warehouse import LocalWarehouse
-    from pathprover.ports import QueryResult
+    from pathprover.protocols import QueryResult
 
 _PANEL = "Athena (the real table)"
 

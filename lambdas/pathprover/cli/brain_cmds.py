@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from pathprover.brain.history import History
     from pathprover.catalog import Catalog
     from pathprover.core.dimensions import ConfigVector
-    from pathprover.ports import ResultsStore
+    from pathprover.protocols import ResultsStore
 
 
 def gaps(

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from pathprover.adapters.local.warehouse import LocalWarehouse
     from pathprover.brain.history import History
     from pathprover.catalog import Catalog
-    from pathprover.ports import ResultsStore
+    from pathprover.protocols import ResultsStore
     from pathprover.settings import Settings
 
 SCHEMA_VERSION = 1

@@ -11,7 +11,7 @@ def benchmark_job() -> None:
     from pathprover.adapters.aws.s3 import S3ArtifactStore
     from pathprover.loadgen.job import BenchmarkJobError, run_benchmark_job
     from pathprover.settings import Settings, job_environment
-    from pathprover.stages.ports import parse_s3_uri
+    from pathprover.stages.naming import parse_s3_uri
 
     env = job_environment()
     try:

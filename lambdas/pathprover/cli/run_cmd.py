@@ -64,7 +64,7 @@ def failed_gates(result: dict[str, Any], gates: list[FailOn]) -> list[str]:
     return met
 
 
-def run_command(
+def run_command(  # noqa: C901, PLR0912, PLR0915  a Typer command: each option is checked and turned into the execution input beside its --help
     max_proves: Annotated[int, typer.Option(help="MAX_PROVES_PER_RUN", min=0)] = DEFAULT_MAX_PROVES,
     max_cost: Annotated[
         float, typer.Option(help="MAX_COST_PER_RUN in USD", min=0.0, max=1_000_000.0)

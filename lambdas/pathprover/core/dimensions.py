@@ -9,21 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final, Literal, get_args
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from pathprover.core.errors import InputError
-
-DIMENSIONS: Final[tuple[str, ...]] = (
-    "deployment_config",
-    "model_family",
-    "instance_family",
-    "quantization",
-    "tp_degree",
-    "deployment_target",
-)
-"""The six dimensions, in the canonical order used for hashing and display."""
 
 Dimension = Literal[
     "deployment_config",
@@ -33,6 +23,12 @@ Dimension = Literal[
     "tp_degree",
     "deployment_target",
 ]
+DIMENSIONS: Final[tuple[str, ...]] = get_args(Dimension)
+"""The six dimensions, in the canonical order used for hashing and display."""
+
+DeploymentTargetName = Literal["realtime-inference", "async-inference", "batch-transform"]
+"""The deployment targets SageMaker offers (the values of the deployment_target dimension)."""
+DEPLOYMENT_TARGETS: Final[tuple[DeploymentTargetName, ...]] = get_args(DeploymentTargetName)
 
 QUANTIZATION_ALIASES: Final[dict[str, str]] = {
     "fp16": "none",

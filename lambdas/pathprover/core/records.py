@@ -12,7 +12,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -20,14 +20,14 @@ from pathprover.core.dimensions import DIMENSIONS, ConfigVector, config_id_of
 
 RunType = Literal["ci", "optimization", "manual", "path_prove"]
 Status = Literal["completed", "failed", "unfeasible"]
-RUN_TYPES: Final[tuple[str, ...]] = ("ci", "optimization", "manual", "path_prove")
-STATUSES: Final[tuple[str, ...]] = ("completed", "failed", "unfeasible")
+RUN_TYPES: Final[tuple[RunType, ...]] = get_args(RunType)
+STATUSES: Final[tuple[Status, ...]] = get_args(Status)
 FailureCategory = Literal[
     "capacity", "timeout", "oom", "code_bug", "model_incompatibility", "service_limitation", "unknown"
 ]
 FailureScope = Literal["config", "account", "harness"]
 """Who is at fault: the configuration, the account's state (quotas, permissions), or this deployment."""
-FAILURE_SCOPES: Final[tuple[str, ...]] = ("config", "account", "harness")
+FAILURE_SCOPES: Final[tuple[FailureScope, ...]] = get_args(FailureScope)
 PARTITION_COLUMN: Final = "dt"
 """Hive partition key (`dt=YYYY-MM-DD`), derived from run_timestamp; projected by Athena."""
 

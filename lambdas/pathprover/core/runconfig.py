@@ -11,32 +11,8 @@ from typing import Annotated, Any, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator, model_validator
 
 from pathprover.core.dimensions import ConfigVector
+from pathprover.core.stage_table import DEFAULT_STAGES, REQUIRED_STAGES, Stage
 
-Stage = Literal[
-    "stage",
-    "generate",
-    "build",
-    "push",
-    "deploy",
-    "test",
-    "tune",
-    "adapter",
-    "benchmark",
-    "register",
-    "clean",
-]
-DEFAULT_STAGES: Final[tuple[str, ...]] = (
-    "generate",
-    "build",
-    "push",
-    "deploy",
-    "test",
-    "benchmark",
-    "register",
-    "clean",
-)
-REQUIRED_STAGES: Final[tuple[str, ...]] = ("generate", "build", "deploy", "test")
-"""Without these a config is not proved: a `completed` row needs a deployed endpoint that answered."""
 SERVING_PARAM_KEY: Final = re.compile(r"^[a-z][a-z0-9_]*$")
 ModelName = Annotated[str, Field(min_length=3, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9._-]+$")]
 InstanceTypeName = Annotated[str, Field(pattern=r"^ml\.[a-z0-9-]+\.[a-z0-9]+$")]
@@ -195,7 +171,7 @@ class RunConfig(BaseModel):
     instance_type: InstanceTypeName
     serving_params: dict[str, ServingValue] = Field(default_factory=dict)
     infra_params: InfraParams = Field(default_factory=InfraParams)
-    stages: tuple[Stage, ...] = DEFAULT_STAGES  # type: ignore[assignment]
+    stages: tuple[Stage, ...] = DEFAULT_STAGES
     tuning: TuningRequest | None = None
     benchmark: BenchmarkWorkload = Field(default_factory=BenchmarkWorkload)
     timeout_multiplier: float = Field(default=1.0, ge=1.0, le=16.0)

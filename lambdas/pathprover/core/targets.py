@@ -20,18 +20,17 @@ from pathprover.core.dimensions import DeploymentConfigName, DeploymentTarget, Q
 from pathprover.core.documents import DocumentError, describe_validation_error, load_document
 from pathprover.core.errors import InputError
 from pathprover.core.runconfig import (
-    REQUIRED_STAGES,
     BenchmarkWorkload,
     InfraParams,
     ModelName,
     RunConfig,
     ServingValue,
-    Stage,
     TuningRequest,
     adapter_request_problems,
     check_adapter_uri,
     validate_serving_params,
 )
+from pathprover.core.stage_table import REQUIRED_STAGES, Stage
 
 
 class TargetError(InputError, ValueError):

@@ -36,7 +36,7 @@ from pathprover.catalog import Catalog, DeploymentConfig, InstanceType, ModelSpe
 from pathprover.core.runconfig import RunConfig, ServingValue, has_account_placeholder, validate_serving_params
 from pathprover.generate.bundle import Bundle, bundle_tarball, bundle_zip, write_bundle
 from pathprover.generate.engines import EngineSpec, engine_spec
-from pathprover.stages.ports import ADAPTER_DIR, ADAPTER_NAME_ENV
+from pathprover.stages.specs import ADAPTER_DIR, ADAPTER_NAME_ENV
 
 __all__ = [
     "BASE_IMAGE_CACHE_PREFIXES",

@@ -10,10 +10,10 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
-SERVICE = "path-prover"
-NAMESPACE = "PathProver"
-FAILURE_SCOPE_METRIC = "ProveFailureScope"
-"""Count of failed proves by `scope` (config, account, harness); the stack alarms on account and harness."""
+from pathprover.deployment import FAILURE_SCOPE_METRIC as FAILURE_SCOPE_METRIC
+from pathprover.deployment import METRICS_NAMESPACE as NAMESPACE
+from pathprover.deployment import SERVICE_NAME as SERVICE
+
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 tracer = Tracer(service=SERVICE)

@@ -13,6 +13,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from pathprover.deployment import JANITOR_DELETED_METRIC, JANITOR_ERRORS_METRIC
 from pathprover.handlers._powertools import entry_point, logger, metrics
 from pathprover.services import get_services
 from pathprover.workflow.janitor import DEFAULT_GRACE, sweep
@@ -74,7 +75,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         },
     )
     metrics.add_metric(
-        name="JanitorDeleted", unit=MetricUnit.Count, value=len(report.deleted) + len(report.builds_stopped)
+        name=JANITOR_DELETED_METRIC, unit=MetricUnit.Count, value=len(report.deleted) + len(report.builds_stopped)
     )
-    metrics.add_metric(name="JanitorErrors", unit=MetricUnit.Count, value=len(report.errors))
+    metrics.add_metric(name=JANITOR_ERRORS_METRIC, unit=MetricUnit.Count, value=len(report.errors))
     return report.model_dump(mode="json")

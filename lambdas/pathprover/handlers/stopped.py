@@ -10,18 +10,18 @@ EventBridge retries it (every step is idempotent).
 
 from __future__ import annotations
 
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import BaseModel, ConfigDict
 
+from pathprover.deployment import EndedStatus
 from pathprover.handlers._powertools import entry_point_for, logger, metrics
 from pathprover.services import get_services
 from pathprover.workflow.stopped import clean_up_stopped
 
-ENDED_STATUSES: Final = ("FAILED", "TIMED_OUT", "ABORTED")
 """The statuses the rule forwards; SUCCEEDED executions cleaned up after themselves."""
 STATUS_WORDS: Final = {"FAILED": "failed", "TIMED_OUT": "timed out", "ABORTED": "was stopped"}
 
@@ -34,7 +34,7 @@ class ExecutionStatusDetail(BaseModel):
     executionArn: str  # the event's own spelling
     stateMachineArn: str
     name: str
-    status: Literal["FAILED", "TIMED_OUT", "ABORTED"]
+    status: EndedStatus
 
 
 class ExecutionEnded(EventBridgeModel):

@@ -29,7 +29,8 @@ from typing import Any
 from pathprover.loadgen.runner import run_async, run_levels
 from pathprover.loadgen.transports import SageMakerAsyncTransport, make_transport
 from pathprover.loadgen.workload import Workload
-from pathprover.stages.ports import ArtifactStore, parse_s3_uri, parse_utc_iso
+from pathprover.protocols import ArtifactStore
+from pathprover.stages.naming import parse_s3_uri, parse_utc_iso
 
 REQUIRED = ("MODEL_NAME", "RESULTS_URI")
 

@@ -33,7 +33,7 @@ from markupsafe import Markup
 from pathprover.brain.feasibility import FeasibilityRules, Placement
 from pathprover.catalog import Catalog
 from pathprover.core.dimensions import DIMENSIONS, DimensionValueError, config_id_of, normalise_value
-from pathprover.ports import ResultsStore
+from pathprover.protocols import ResultsStore
 from pathprover.reports import REPORTS
 
 TABLE: Final = "mlcc_ci.benchmark_results"

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from pathprover.core.dimensions import DIMENSIONS
-from pathprover.ports import QueryResult, ResultsStore
+from pathprover.protocols import QueryResult, ResultsStore
 
 HEADLINE_METRICS: Final[tuple[str, ...]] = (
     "ttft_p50_ms",

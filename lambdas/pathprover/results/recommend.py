@@ -376,6 +376,43 @@ def target_can_answer(deployment_target: str, slo: Slo) -> bool:
     return not (slo.max_ttft_p99_ms is not None and deployment_target != REALTIME)
 
 
+def _first_fitting(
+    models: Sequence[Any], dims: dict[str, Any], catalog: Catalog, rules: FeasibilityRules
+) -> tuple[Any, Any, Any] | None:
+    """The first (model, instance, target) of a gap that fits and that `run --targets` accepts."""
+    from pathprover.brain.sizing import estimate_fit, heads_divisible
+    from pathprover.catalog import CatalogError
+    from pathprover.core.targets import TargetError, ValidationTarget, to_run_config
+
+    tp = int(dims["tp_degree"])
+    quantization = str(dims["quantization"])
+    engine = catalog.deployment_config(str(dims["deployment_config"]))
+    for model in models:
+        if model.family != dims["model_family"] or not heads_divisible(model, tp):
+            continue
+        for instance in catalog.instances_in_family(str(dims["instance_family"])):
+            if instance.max_tp_degree < tp or not rules.usable(instance) or instance.capacity_only:
+                continue
+            if not engine.supports(quantization, instance):
+                continue
+            if not estimate_fit(catalog, model, quantization, instance, tp).fits:
+                continue
+            target = ValidationTarget(
+                model_name=model.name,
+                instance_type=instance.name,
+                deployment_config=str(dims["deployment_config"]),
+                deployment_target=str(dims["deployment_target"]),
+                quantization=quantization,
+                tp_degree=tp,
+            )
+            try:
+                to_run_config(target, catalog)
+            except (TargetError, CatalogError, ValueError):
+                continue
+            return (model, instance, target)
+    return None
+
+
 def gap_targets(
     gaps: Iterable[Gap],
     catalog: Catalog,
@@ -391,9 +428,6 @@ def gap_targets(
     --targets` makes (:func:`pathprover.core.targets.to_run_config`)."""
     from pathprover.brain.feasibility import Placement
     from pathprover.brain.plan import ceiling_of, estimate
-    from pathprover.brain.sizing import estimate_fit, heads_divisible
-    from pathprover.catalog import CatalogError
-    from pathprover.core.targets import TargetError, ValidationTarget, to_run_config
 
     found: list[GapTarget] = []
     if limit <= 0:
@@ -408,36 +442,7 @@ def gap_targets(
             models = [catalog.models[n] for n in model_names if n in catalog.models]
         else:
             models = catalog.models_in_family(str(dims["model_family"]))
-        tp = int(dims["tp_degree"])
-        quantization = str(dims["quantization"])
-        engine = catalog.deployment_config(str(dims["deployment_config"]))
-        chosen = None
-        for model in models:
-            if model.family != dims["model_family"] or not heads_divisible(model, tp):
-                continue
-            for instance in catalog.instances_in_family(str(dims["instance_family"])):
-                if instance.max_tp_degree < tp or not rules.usable(instance) or instance.capacity_only:
-                    continue
-                if not engine.supports(quantization, instance):
-                    continue
-                if not estimate_fit(catalog, model, quantization, instance, tp).fits:
-                    continue
-                target = ValidationTarget(
-                    model_name=model.name,
-                    instance_type=instance.name,
-                    deployment_config=str(dims["deployment_config"]),
-                    deployment_target=str(dims["deployment_target"]),
-                    quantization=quantization,
-                    tp_degree=tp,
-                )
-                try:
-                    to_run_config(target, catalog)
-                except (TargetError, CatalogError, ValueError):
-                    continue
-                chosen = (model, instance, target)
-                break
-            if chosen is not None:
-                break
+        chosen = _first_fitting(models, dims, catalog, rules)
         if chosen is None:
             continue
         model, instance, target = chosen

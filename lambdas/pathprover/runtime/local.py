@@ -22,10 +22,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
+from pathprover import deployment
 from pathprover.adapters.local.account import DEFAULT_HF_TOKEN_SECRET, ESTABLISHED, AccountProfile, SimulatedIdentity
 from pathprover.adapters.local.artifacts import LocalArtifactStore
 from pathprover.adapters.local.builder import SimulatedBuilder
-from pathprover.adapters.local.clock import SystemClock
 from pathprover.adapters.local.endpoint import SimulatedEndpointServer
 from pathprover.adapters.local.faults import FaultPlan
 from pathprover.adapters.local.fleet import SimulatedFleet
@@ -33,29 +33,24 @@ from pathprover.adapters.local.ledger import SqliteLedger
 from pathprover.adapters.local.secrets import ProfileQuotas, ProfileSecrets
 from pathprover.adapters.local.warehouse import LocalWarehouse
 from pathprover.catalog import Catalog, load_catalog
+from pathprover.clock import SystemClock
 from pathprover.core.dimensions import config_id_of
+from pathprover.protocols import Services
 from pathprover.runtime.moto_patches import Dispatch, ExecutionLimits, patched
-from pathprover.services import Services, use_services
+from pathprover.services import use_services
 from pathprover.settings import Settings
-from pathprover.stages.ports import BuildJob
+from pathprover.stages.specs import BuildJob
 
-STATE_MACHINE_NAME: Final = "mlcc-path-prover"
+STATE_MACHINE_NAME: Final = deployment.STATE_MACHINE_NAME
 ACCOUNT: Final = "111111111111"
 """The account of the guide's example ARN, so its start-execution command works unchanged."""
 REGION: Final = "us-east-1"
 LOCAL_BUCKET: Final = "pathprover-local"
 ASL_FILE: Final = "path-prover.asl.json"
 FUNCTIONS: Final[dict[str, tuple[str, str]]] = {
-    # substitution -> (function name, "module:attribute")
-    "BrainFunctionArn": ("pathprover-brain", "pathprover.handlers.brain:handler"),
-    "BeginFunctionArn": ("pathprover-begin", "pathprover.handlers.prove:begin"),
-    "AdvanceFunctionArn": ("pathprover-advance", "pathprover.handlers.prove:advance"),
-    "CheckFunctionArn": ("pathprover-check", "pathprover.handlers.prove:check"),
-    "FailureFunctionArn": ("pathprover-failure", "pathprover.handlers.prove:failure"),
-    "CleanFunctionArn": ("pathprover-clean", "pathprover.handlers.prove:clean"),
-    "SettleFunctionArn": ("pathprover-settle", "pathprover.handlers.prove:settle"),
-    "DropFunctionArn": ("pathprover-drop", "pathprover.handlers.prove:drop"),
-    "SummaryFunctionArn": ("pathprover-summary", "pathprover.handlers.summary:handler"),
+    # substitution -> (function name, "module:attribute"): the deployed functions (pathprover.deployment)
+    spec.substitution: (spec.name, ":".join(spec.handler.rsplit(".", 1)))
+    for spec in deployment.FUNCTIONS
 }
 SIMULATED_WORKLOAD_CAPS: Final = {"REQUESTS": 8, "INPUT_TOKENS": 128, "OUTPUT_TOKENS": 24}
 """Offline, each benchmark level sends at most this much (real HTTP, simulated latencies)."""

@@ -226,7 +226,7 @@ def check_patch_targets() -> list[str]:
 
 
 @contextmanager
-def patched(dispatch: Dispatch) -> Iterator[Dispatch]:
+def patched(dispatch: Dispatch) -> Iterator[Dispatch]:  # noqa: C901, PLR0915  installs every moto patch and restores each in the same place, so install and restore read line by line
     missing = check_patch_targets()
     if missing:
         raise RuntimeError("the installed moto lacks what the local runtime patches: " + ", ".join(missing))

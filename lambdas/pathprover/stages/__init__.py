@@ -1,1 +1,1 @@
-"""Lifecycle stages and the ports they use (Builder, Fleet, ArtifactStore)."""
+"""The prove lifecycle (start and check per stage) and what it passes around: jobs, specs, names."""

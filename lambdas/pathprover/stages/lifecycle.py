@@ -29,23 +29,16 @@ from pathprover.classifier.redact import redact
 from pathprover.classifier.scope import FailureOrigin
 from pathprover.core.records import ProveContext, completed_records, failure_record
 from pathprover.core.runconfig import RunConfig
+from pathprover.core.stage_table import BILLING_STAGES, QUICK_STAGE_SECONDS, STAGE_ORDER, STAGE_TABLE
 from pathprover.generate.bundle import Bundle, bundle_zip
-from pathprover.services import Services, record_time
-from pathprover.stages.ports import (
-    ADAPTER_NAME_ENV,
-    BuildJob,
-    DeploySpec,
-    JobRef,
-    JobState,
-    TrainingSpec,
-    resource_names,
-    suggest_wait,
-)
+from pathprover.protocols import Services, record_time
+from pathprover.stages.jobs import BUILD_KINDS, FLEET_KINDS, JobRef, JobState, suggest_wait
+from pathprover.stages.naming import resource_names
+from pathprover.stages.specs import ADAPTER_NAME_ENV, BuildJob, DeploySpec, TrainingSpec
 from pathprover.stages.staging import DEFAULT_STAGE_COMPUTE, stage_compute, too_large_to_stage
 from pathprover.stages.state import (
     EVENTS_PER_STATE,
     EVENTS_PER_TASK,
-    STAGE_ORDER,
     Failure,
     ProveState,
     StageRecord,
@@ -60,8 +53,6 @@ COLD_START_TIMEOUT_S: Final = 900
 HORIZON_MARGIN: Final = timedelta(hours=1)
 """Beyond the prove's own deadlines: Lambda retries, a Wait that overshoots, Clean and Settle."""
 SMOKE_PROMPT: Final = "Say hello in one short sentence."
-LONG_STAGES: Final = frozenset({"stage", "build", "deploy", "tune", "adapter", "benchmark"})
-BILLING_STAGES: Final = frozenset({"deploy", "test", "tune", "adapter", "benchmark"})
 
 
 class StageError(Exception):
@@ -120,8 +111,6 @@ ADAPTER_NAME: Final = "pathprover-lora"
 
 RUNNER_IMAGE_MINUTES: Final = 10.0
 """Expected build time of the benchmark runner image (python base + one wheel)."""
-QUICK_STAGE_SECONDS: Final = 60.0
-"""generate, push, register: seconds of Lambda work, no job to poll."""
 INTERNAL_ERRORS: Final = frozenset(
     {
         "StageError",
@@ -144,14 +133,13 @@ INTERNAL_ERRORS: Final = frozenset(
 
 
 def _expected_seconds(svc: Services, state: ProveState, stage: str) -> float:
-    if stage == "test":
-        return 60.0
-    if stage == "adapter":
-        stage = "deploy"
-    if stage not in ("stage", "build", "deploy", "tune", "benchmark", "clean"):
-        return QUICK_STAGE_SECONDS
+    """The stage's catalog timing for this model x the config's timeout multiplier; a fixed time for a
+    stage without a timing row (:data:`~pathprover.core.stage_table.STAGE_TABLE`)."""
+    facts = STAGE_TABLE.get(stage)  # type: ignore[call-overload]
+    if facts is None or facts.timing is None:
+        return facts.fixed_seconds if facts is not None else QUICK_STAGE_SECONDS
     params = svc.catalog.model(state.run.model_name).total_params_b
-    return svc.catalog.search_space.timing.minutes(stage, params) * 60.0 * state.run.timeout_multiplier
+    return svc.catalog.search_space.timing.minutes(facts.timing, params) * 60.0 * state.run.timeout_multiplier
 
 
 def _price(svc: Services, state: ProveState) -> float:
@@ -1007,24 +995,9 @@ def check(state: ProveState, svc: Services) -> ProveState:
         return _smoke(state, svc, now)
     if state.job is None:
         raise StageError(f"stage {stage} has no job to poll")
-    job_state = (
-        svc.builder.check(state.job)
-        if state.job.kind in ("build", "stage", "benchmark", "runner")
-        else (svc.fleet.check(state.job))
-    )
+    job_state = svc.builder.check(state.job) if state.job.kind in BUILD_KINDS else (svc.fleet.check(state.job))
     if job_state.done:
-        _detection(record, job_state, now)
-        if state.job.kind == "training":
-            _stop_billing(state, state.job.name, _job_end(job_state, now))  # the job's instances are gone
-        if state.job.kind == "runner":
-            return _runner_done(state, svc, now, job_state)
-        if job_state.status == "failed":
-            text = job_state.failure_text or f"{stage} failed"
-            origin = failure_origin(state.job, job_state)
-            if state.job.kind == "benchmark" and state.run.vector.deployment_target == "batch-transform":
-                origin = "harness"  # the config's part (the transform job) succeeded; this job only reads it
-            return _fail(state, job_state.failure_stage or stage, text, origin)
-        return _succeeded(state, svc, now, stage, job_state)
+        return _job_done(state, svc, now, stage, record, state.job, job_state)
     expected = _expected_seconds(svc, state, stage)
     elapsed = (now - (state.stage_started_at or now)).total_seconds()
     billing = stage in BILLING_STAGES
@@ -1052,6 +1025,24 @@ def check(state: ProveState, svc: Services) -> ProveState:
             return _stop_for_budget(state, svc, now, stage)
         wait = min(wait, budget_wait)
     return _poll_later(state, state.job, wait)
+
+
+def _job_done(
+    state: ProveState, svc: Services, now: datetime, stage: str, record: StageRecord, job: JobRef, job_state: JobState
+) -> ProveState:
+    """The polled job (``state.job``) ended: record when it was seen, stop its billing, then fail or succeed."""
+    _detection(record, job_state, now)
+    if job.kind == "training":
+        _stop_billing(state, job.name, _job_end(job_state, now))  # the job's instances are gone
+    if job.kind == "runner":
+        return _runner_done(state, svc, now, job_state)
+    if job_state.status == "failed":
+        text = job_state.failure_text or f"{stage} failed"
+        origin = failure_origin(job, job_state)
+        if job.kind == "benchmark" and state.run.vector.deployment_target == "batch-transform":
+            origin = "harness"  # the config's part (the transform job) succeeded; this job only reads it
+        return _fail(state, job_state.failure_stage or stage, text, origin)
+    return _succeeded(state, svc, now, stage, job_state)
 
 
 MIN_POLL_S: Final = 10
@@ -1138,30 +1129,43 @@ def _succeeded(state: ProveState, svc: Services, now: datetime, stage: str, job_
             return _fail(state, "tune", "the training job completed without model artifacts (no adapter)", "harness")
         state.artifacts["adapter_s3_uri"] = str(artifact)
     elif stage in ("deploy", "adapter"):
-        if detail.get("endpoint_url"):
-            state.artifacts["endpoint_url"] = str(detail["endpoint_url"])
-        if detail.get("runtime_url"):
-            state.artifacts["runtime_url"] = str(detail["runtime_url"])
-        if state.job is not None and state.job.kind == "transform":
-            # A finished transform job no longer bills: its instances went at TransformEndTime.
-            span = state.billing.get(state.job.name)
-            if span is not None and len(span) == 1:
-                span.append(str(detail.get("ended") or now.isoformat()))
+        _deployed(state, now, detail)
     elif stage == "benchmark" and state.job is not None and state.job.kind == "transform":
         return _batch_benchmark_done(state, svc, now, job_state)
     elif stage == "benchmark":
-        try:
-            payload = json.loads(svc.artifacts.get_bytes(state.artifacts["results_uri"] + "metrics.json"))
-        except (KeyError, OSError, ValueError) as exc:
-            return _fail(state, "benchmark", f"benchmark finished without readable metrics: {exc}", "harness")
-        state.levels = list(payload.get("levels", []))
-        if payload.get("artifacts_uri"):
-            state.artifacts["artifacts_uri"] = str(payload["artifacts_uri"])
-        errors = [lvl for lvl in state.levels if (lvl.get("error_rate") or 0) >= 0.5]
-        if not state.levels or errors:
-            return _fail(state, "benchmark", "benchmark: " + str(payload.get("error") or "most requests failed"))
+        failed = _read_benchmark(state, svc)
+        if failed is not None:
+            return failed
     _finish_stage(state, now)
     return state
+
+
+def _deployed(state: ProveState, now: datetime, detail: dict[str, Any]) -> None:
+    """An endpoint is InService (its URLs kept) or a transform job finished (its billing ends)."""
+    if detail.get("endpoint_url"):
+        state.artifacts["endpoint_url"] = str(detail["endpoint_url"])
+    if detail.get("runtime_url"):
+        state.artifacts["runtime_url"] = str(detail["runtime_url"])
+    if state.job is not None and state.job.kind == "transform":
+        # A finished transform job no longer bills: its instances went at TransformEndTime.
+        span = state.billing.get(state.job.name)
+        if span is not None and len(span) == 1:
+            span.append(str(detail.get("ended") or now.isoformat()))
+
+
+def _read_benchmark(state: ProveState, svc: Services) -> ProveState | None:
+    """Keep the benchmark job's levels from its metrics.json; the failed state if they are missing or bad."""
+    try:
+        payload = json.loads(svc.artifacts.get_bytes(state.artifacts["results_uri"] + "metrics.json"))
+    except (KeyError, OSError, ValueError) as exc:
+        return _fail(state, "benchmark", f"benchmark finished without readable metrics: {exc}", "harness")
+    state.levels = list(payload.get("levels", []))
+    if payload.get("artifacts_uri"):
+        state.artifacts["artifacts_uri"] = str(payload["artifacts_uri"])
+    errors = [lvl for lvl in state.levels if (lvl.get("error_rate") or 0) >= 0.5]
+    if not state.levels or errors:
+        return _fail(state, "benchmark", "benchmark: " + str(payload.get("error") or "most requests failed"))
+    return None
 
 
 # ---------------------------------------------------------------------------------------------- failure path
@@ -1268,11 +1272,11 @@ def clean(state: ProveState, svc: Services, keep: bool | None = None) -> ProveSt
     """Delete what the prove created; not-found counts as done; safe to call twice."""
     now = _now(svc)
     keep = state.keep_on_failure if keep is None else keep
-    refs = [r for r in state.resources if r.kind in ("endpoint", "transform", "training")]
+    refs = [r for r in state.resources if r.kind in FLEET_KINDS]
     refs += _named_refs(state, now, known={(r.kind, r.name) for r in refs})
     # A runner image build is shared by every prove that waits for it: it is not this prove's to stop.
-    running = [r for r in state.resources if r.kind in ("build", "stage", "benchmark")]
-    if state.job is not None and state.job.kind in ("build", "stage", "benchmark"):
+    running = [r for r in state.resources if r.kind in BUILD_KINDS and r.kind != "runner"]
+    if state.job is not None and state.job.kind in BUILD_KINDS and state.job.kind != "runner":
         running.append(state.job)
     for ref in running:
         try:

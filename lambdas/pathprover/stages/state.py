@@ -7,7 +7,6 @@ does one thing and returns the updated state. The workflow's Choices read only
 
 from __future__ import annotations
 
-import typing
 from datetime import datetime
 from typing import Any, Final, Literal
 
@@ -15,16 +14,14 @@ from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_valid
 
 from pathprover.classifier.redact import redact
 from pathprover.classifier.scope import FailureOrigin
-from pathprover.core.records import FailureScope
-from pathprover.core.runconfig import RunConfig, Stage
-from pathprover.stages.ports import JobRef
+from pathprover.core.records import FailureScope, Status
+from pathprover.core.runconfig import RunConfig
+from pathprover.stages.jobs import JobRef, JobStatus
 
 ProveStatus = Literal["next", "polling", "finished", "failed", "skipped"]
 """next: start the next stage; polling: Wait, then check; finished: settle;
 failed: the failure path; skipped: nothing ran."""
 
-STAGE_ORDER: Final[tuple[str, ...]] = typing.get_args(Stage)
-"""Lifecycle order: the Stage type lists the stages in the order they run."""
 
 # ---- Step Functions history events (one execution may hold 25,000): the one account of them, used by
 # the plan (each prove's share), the check (poll spacing) and the summary (the run's total).
@@ -53,7 +50,7 @@ class StageRecord(BaseModel):
     started_at: datetime
     finished_at: datetime | None = None
     polls: int = 0
-    outcome: Literal["running", "succeeded", "failed", "skipped"] = "running"
+    outcome: Literal[JobStatus, "skipped"] = "running"
     detection_latency_s: float | None = None
     note: str | None = None
 
@@ -145,7 +142,7 @@ class ProveState(BaseModel):
     levels: list[dict[str, Any]] = Field(default_factory=list)
     history: list[StageRecord] = Field(default_factory=list)
     failure: Failure | None = None
-    outcome: Literal["pending", "completed", "failed", "unfeasible", "skipped", "error"] = "pending"
+    outcome: Literal["pending", Status, "skipped", "error"] = "pending"
     skip_reason: str | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None

@@ -1,7 +1,7 @@
 """The janitor's decisions: which Path Prover resources outlived their execution (pure; no boto3).
 
 Every hour the janitor lists what the fleet holds tagged ``managed-by=path-prover``
-(:meth:`~pathprover.stages.ports.ManagedInventory.inventory`) and removes what no
+(:meth:`~pathprover.protocols.ManagedInventory.inventory`) and removes what no
 execution will clean up any more, so a crashed execution cannot leave GPUs billing.
 A resource is removed when
 
@@ -31,18 +31,9 @@ from typing import Final
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pathprover.stages.ports import (
-    TAG_EXECUTION,
-    TAG_EXPIRY,
-    TAG_STACK,
-    Builder,
-    ExecutionLookup,
-    JobRef,
-    ManagedInventory,
-    ManagedKind,
-    ManagedResource,
-    utc_iso,
-)
+from pathprover.protocols import Builder, ExecutionLookup, ManagedInventory
+from pathprover.stages.jobs import JobRef, ManagedKind, ManagedResource
+from pathprover.stages.naming import TAG_EXECUTION, TAG_EXPIRY, TAG_STACK, utc_iso
 
 DEFAULT_GRACE: Final = timedelta(minutes=30)
 ACTIVE_STATUSES: Final = frozenset({"RUNNING", "PENDING_REDRIVE"})

@@ -17,7 +17,7 @@ from pathprover.core.documents import describe_validation_error
 from pathprover.core.errors import InputError
 from pathprover.core.runconfig import InfraParams, RunConfig, has_account_placeholder, resolve_account
 from pathprover.core.targets import TargetError, to_run_config
-from pathprover.services import Services, record_time
+from pathprover.protocols import Services, record_time
 from pathprover.stages.batch_input import batch_input_problem
 from pathprover.stages.lifecycle import DEADLINE_FACTOR, expected_prove_seconds, stage_plan, with_required_stages
 from pathprover.stages.staging import too_large_to_stage
@@ -158,7 +158,7 @@ def _with_prior_timeouts(run: RunConfig, prior: PriorAttempts, svc: Services) ->
     )
 
 
-def plan_execution(raw: Any, execution_id: str, svc: Services) -> ExecutionPlan:
+def plan_execution(raw: Any, execution_id: str, svc: Services) -> ExecutionPlan:  # noqa: PLR0915  the execution's plan in the order the guide states it: input, targets or gaps, budget, lanes
     request = parse_input(raw)
     planned_at = svc.clock.now()
     rows_since = record_time(svc) if svc.wall_clock is not None else None

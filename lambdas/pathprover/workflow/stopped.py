@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from pathprover.core.records import ProveContext, failure_record
-from pathprover.services import Services, record_time
-from pathprover.stages.ports import TAG_EXECUTION, standard_tags
+from pathprover.protocols import Services, record_time
+from pathprover.stages.naming import TAG_EXECUTION, standard_tags
 from pathprover.stages.state import ProveState
 from pathprover.workflow.planning import run_key
 

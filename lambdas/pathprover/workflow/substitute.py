@@ -17,7 +17,7 @@ from pathprover.brain.feasibility import Placement
 from pathprover.brain.plan import ceiling_of, estimate, usage_of
 from pathprover.brain.sizing import estimate_fit, heads_divisible
 from pathprover.catalog import InstanceType
-from pathprover.services import Services
+from pathprover.protocols import Services
 from pathprover.stages.lifecycle import stage_plan
 from pathprover.stages.state import ProveState
 from pathprover.workflow.models import LaneTask

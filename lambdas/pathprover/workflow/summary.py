@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pathprover.services import Services
-from pathprover.stages.ports import TAG_EXECUTION, standard_tags
+from pathprover.protocols import Services
+from pathprover.stages.naming import TAG_EXECUTION, standard_tags
 from pathprover.stages.state import LANE_EVENTS, RUN_EVENTS_FIXED, prove_events
 from pathprover.workflow.models import ExecutionPlan, LaneTask, ProveSummary, RunSummary
 from pathprover.workflow.planning import queued, run_key

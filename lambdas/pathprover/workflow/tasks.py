@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pathprover.ports import TransientFailure
-from pathprover.services import Services
+from pathprover.protocols import Services, TransientFailure
 from pathprover.stages import lifecycle
 from pathprover.stages.state import ProveState
 from pathprover.workflow.models import DoneRef, LaneTask, ProveSummary

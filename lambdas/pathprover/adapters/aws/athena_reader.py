@@ -17,7 +17,7 @@ from pathprover.adapters.aws.results import AthenaQueryError, AthenaResultsStore
 from pathprover.core import schema
 from pathprover.core.errors import InputError
 from pathprover.core.records import BenchmarkRecord, LevelRecord
-from pathprover.ports import AppendResult, QueryResult
+from pathprover.protocols import AppendResult, QueryResult
 
 if TYPE_CHECKING:
     from pathprover.brain.history import History
@@ -116,7 +116,7 @@ def resolve_target(
 
 
 class AthenaReader:
-    """A read-only :class:`~pathprover.ports.ResultsStore` on the real table, for the CLI.
+    """A read-only :class:`~pathprover.protocols.ResultsStore` on the real table, for the CLI.
 
     Its queries are the store's (pyathena); every error comes out as one :class:`AthenaReadError`.
     """

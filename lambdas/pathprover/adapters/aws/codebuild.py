@@ -10,7 +10,9 @@ from datetime import UTC, datetime
 from typing import Any, Final, get_args
 
 from pathprover.adapters.aws.clients import AwsClients, call_with_throttle_retry, error_code
-from pathprover.stages.ports import BuildJob, BuildKind, JobRef, JobState, parse_s3_uri, suggest_wait
+from pathprover.stages.jobs import BuildKind, JobRef, JobState, suggest_wait
+from pathprover.stages.naming import parse_s3_uri
+from pathprover.stages.specs import BuildJob
 
 _FAILED: Final = frozenset({"FAILED", "FAULT", "TIMED_OUT", "STOPPED"})
 IMAGE_DIGEST_VAR: Final = "IMAGE_DIGEST"
@@ -53,7 +55,7 @@ def _job_kind(value: Any) -> BuildKind:
 
 
 class CodeBuildBuilder:
-    """:class:`~pathprover.stages.ports.Builder` on CodeBuild (projects are created by the CDK stack)."""
+    """:class:`~pathprover.protocols.Builder` on CodeBuild (projects are created by the CDK stack)."""
 
     def __init__(
         self,

@@ -1,7 +1,7 @@
 """ExecutionLookup on AWS Step Functions: the status of one of this state machine's executions.
 
 The janitor knows an execution by the ``pathprover:execution`` tag, the execution *name*
-(``$$.Execution.Name``) as :func:`~pathprover.stages.ports.tag_value` wrote it. The ARN is
+(``$$.Execution.Name``) as :func:`~pathprover.stages.naming.tag_value` wrote it. The ARN is
 ``arn:<partition>:states:<region>:<account>:execution:<state machine name>:<execution name>``,
 built from the state machine ARN in the settings, and asked with DescribeExecution;
 ExecutionDoesNotExist is ``None``.
@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from pathprover.adapters.aws.clients import AwsClients, call_with_throttle_retry, error_code
-from pathprover.stages.ports import tag_value
+from pathprover.stages.naming import tag_value
 
 _STATE_MACHINE_ARN: Final = re.compile(r"^arn:(?P<partition>aws[a-z-]*):states:[a-z0-9-]+:\d{12}:stateMachine:[^:]+$")
 _NOT_FOUND_CODES: Final = frozenset({"ExecutionDoesNotExist"})
@@ -41,7 +41,7 @@ def execution_arn(state_machine_arn: str, execution_name: str) -> str:
 
 
 class StepFunctionsExecutions:
-    """:class:`~pathprover.stages.ports.ExecutionLookup` over DescribeExecution (and ListExecutions, see above)."""
+    """:class:`~pathprover.protocols.ExecutionLookup` over DescribeExecution (and ListExecutions, see above)."""
 
     def __init__(
         self,

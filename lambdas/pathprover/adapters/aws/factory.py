@@ -12,9 +12,10 @@ from pathprover.adapters.aws.results import AthenaResultsStore
 from pathprover.adapters.aws.s3 import S3ArtifactStore
 from pathprover.adapters.aws.sagemaker import SageMakerFleet
 from pathprover.adapters.aws.secrets import SecretsManagerLookup
-from pathprover.adapters.local.clock import SystemClock
 from pathprover.catalog import Catalog
-from pathprover.services import Services
+from pathprover.clock import SystemClock
+from pathprover.deployment import ARTIFACT_PREFIX
+from pathprover.protocols import Services
 from pathprover.settings import Settings
 
 
@@ -46,7 +47,7 @@ def build_aws_services(settings: Settings, catalog: Catalog) -> Services:
         store=store,
         builder=CodeBuildBuilder(clients, stack=settings.stack),
         fleet=SageMakerFleet(clients),
-        artifacts=S3ArtifactStore(clients, settings.artifact_bucket, prefix="pathprover"),
+        artifacts=S3ArtifactStore(clients, settings.artifact_bucket, prefix=ARTIFACT_PREFIX),
         ledger=DynamoLedger(clients, settings.ledger_table or ""),
         clock=SystemClock(),
         simulated=False,

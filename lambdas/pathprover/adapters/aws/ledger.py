@@ -16,12 +16,14 @@ from __future__ import annotations
 import contextlib
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
 from pathprover.adapters.aws.clients import AwsClients
-from pathprover.ports import Held, TransientFailure
+from pathprover.deployment import LEDGER_PARTITION_KEY, LEDGER_TTL_ATTRIBUTE
+from pathprover.protocols import Held, TransientFailure
 
-TTL_ATTRIBUTE = "expires_at"
+TTL_ATTRIBUTE: Final = LEDGER_TTL_ATTRIBUTE
+PK: Final = LEDGER_PARTITION_KEY
 _KEEP_SECONDS = 30 * 24 * 3600
 
 
@@ -62,7 +64,7 @@ class DynamoLedger:
             self._ddb.put_item(
                 TableName=self.table,
                 Item={
-                    "pk": {"S": f"budget#{execution_id}"},
+                    PK: {"S": f"budget#{execution_id}"},
                     "remaining": {"N": str(_d(max_cost_usd))},
                     "reserved": {"N": "0"},
                     "spent": {"N": "0"},
@@ -84,7 +86,7 @@ class DynamoLedger:
                     {
                         "Update": {
                             "TableName": self.table,
-                            "Key": {"pk": {"S": f"budget#{execution_id}"}},
+                            "Key": {PK: {"S": f"budget#{execution_id}"}},
                             "UpdateExpression": "SET remaining = remaining - :a, reserved = reserved + :a",
                             "ConditionExpression": "remaining >= :a",
                             "ExpressionAttributeValues": {":a": {"N": amount}},
@@ -94,7 +96,7 @@ class DynamoLedger:
                         "Put": {
                             "TableName": self.table,
                             "Item": {
-                                "pk": {"S": f"reservation#{execution_id}#{config_id}"},
+                                PK: {"S": f"reservation#{execution_id}#{config_id}"},
                                 "amount": {"N": amount},
                                 "settled": {"BOOL": False},
                                 TTL_ATTRIBUTE: {"N": str(now + _KEEP_SECONDS)},
@@ -112,14 +114,14 @@ class DynamoLedger:
                 # The reservation exists: a retried task keeps it while open; a settled one is spent.
                 item = self._ddb.get_item(
                     TableName=self.table,
-                    Key={"pk": {"S": f"reservation#{execution_id}#{config_id}"}},
+                    Key={PK: {"S": f"reservation#{execution_id}#{config_id}"}},
                     ConsistentRead=True,
                 ).get("Item", {})
                 return not item.get("settled", {}).get("BOOL", False)
             return False
 
     def settle(self, execution_id: str, config_id: str, actual_usd: float) -> None:
-        key = {"pk": {"S": f"reservation#{execution_id}#{config_id}"}}
+        key = {PK: {"S": f"reservation#{execution_id}#{config_id}"}}
         item = self._ddb.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item")
         if item is None or item.get("settled", {}).get("BOOL"):
             return
@@ -144,7 +146,7 @@ class DynamoLedger:
                     {
                         "Update": {
                             "TableName": self.table,
-                            "Key": {"pk": {"S": f"budget#{execution_id}"}},
+                            "Key": {PK: {"S": f"budget#{execution_id}"}},
                             "UpdateExpression": "SET reserved = reserved - :a, spent = spent + :c, "
                             "remaining = remaining + :a - :c",
                             "ExpressionAttributeValues": {":a": {"N": amount}, ":c": {"N": actual}},
@@ -159,7 +161,7 @@ class DynamoLedger:
 
     def totals(self, execution_id: str) -> tuple[float, float]:
         item = self._ddb.get_item(
-            TableName=self.table, Key={"pk": {"S": f"budget#{execution_id}"}}, ConsistentRead=True
+            TableName=self.table, Key={PK: {"S": f"budget#{execution_id}"}}, ConsistentRead=True
         ).get("Item")
         if item is None:
             return (0.0, 0.0)
@@ -171,7 +173,7 @@ class DynamoLedger:
             self._ddb.put_item(
                 TableName=self.table,
                 Item={
-                    "pk": {"S": f"lease#{config_id}"},
+                    PK: {"S": f"lease#{config_id}"},
                     "owner": {"S": owner},
                     TTL_ATTRIBUTE: {"N": str(epoch + ttl_seconds)},
                 },
@@ -202,7 +204,7 @@ class DynamoLedger:
             ConsistentRead=True,
         ):
             for item in page.get("Items", []):
-                pk = item["pk"]["S"]
+                pk = item[PK]["S"]
                 if pk.startswith(reservations):
                     amounts[pk[len(reservations) :]] = float(item["amount"]["N"])
                 else:
@@ -216,7 +218,7 @@ class DynamoLedger:
         try:
             self._ddb.delete_item(
                 TableName=self.table,
-                Key={"pk": {"S": f"lease#{config_id}"}},
+                Key={PK: {"S": f"lease#{config_id}"}},
                 ConditionExpression="#o = :me",
                 ExpressionAttributeNames={"#o": "owner"},
                 ExpressionAttributeValues={":me": {"S": owner}},

@@ -24,7 +24,7 @@ from typing import Any, Final
 from pathprover.adapters.aws.clients import AwsClients
 from pathprover.core import schema
 from pathprover.core.records import PARTITION_COLUMN, BenchmarkRecord, LevelRecord
-from pathprover.ports import AppendResult, QueryResult
+from pathprover.protocols import AppendResult, QueryResult
 
 _IN_CHUNK: Final = 500
 _SAFE_ID: Final = re.compile(r"^[A-Za-z0-9_:.\-]+$")
@@ -82,7 +82,7 @@ def _pyathena_reader() -> tuple[Any, Any, Any, type[Exception]]:
 
 
 class AthenaResultsStore:
-    """:class:`~pathprover.ports.ResultsStore` on `database.table` and `database.levels_table` (Glue) in Athena."""
+    """:class:`~pathprover.protocols.ResultsStore` on `database.table` and `database.levels_table` (Glue) in Athena."""
 
     def __init__(
         self,

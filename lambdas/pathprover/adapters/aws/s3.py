@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from pathprover.adapters.aws.clients import AwsClients, call_with_throttle_retry, error_code
-from pathprover.stages.ports import parse_s3_uri
+from pathprover.stages.naming import parse_s3_uri
 
 _MISSING = frozenset({"404", "NoSuchKey", "NotFound", "NoSuchBucket"})
 
 
 class S3ArtifactStore:
-    """:class:`~pathprover.stages.ports.ArtifactStore` under ``s3://bucket/prefix/``."""
+    """:class:`~pathprover.protocols.ArtifactStore` under ``s3://bucket/prefix/``."""
 
     def __init__(self, clients: AwsClients, bucket: str, prefix: str = "", kms_key_id: str | None = None) -> None:
         parse_s3_uri(f"s3://{bucket}/")  # validates the bucket name

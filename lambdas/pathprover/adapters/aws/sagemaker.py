@@ -2,7 +2,7 @@
 
 Rules this adapter keeps:
 
-* Names come from :func:`~pathprover.stages.ports.resource_names`, so a retried
+* Names come from :func:`~pathprover.stages.naming.resource_names`, so a retried
   task meets the resource it created: "Cannot create already existing ..." is
   *adopted* (described and used), never an error.
 * A create refused for a reason that belongs to the config (a quota such as
@@ -34,23 +34,18 @@ from pathprover.adapters.aws.clients import (
     error_message,
     is_client_error,
 )
-from pathprover.stages.ports import (
-    ADAPTER_CHANNEL,
-    NAME_PREFIX,
-    TAG_MANAGED_BY,
-    TAG_MANAGED_BY_VALUE,
+from pathprover.stages.jobs import (
     CleanReport,
-    DeploySpec,
     InvokeResult,
     JobRef,
     JobState,
     ManagedKind,
     ManagedResource,
-    TrainingSpec,
-    parse_s3_uri,
     resource_components,
     suggest_wait,
 )
+from pathprover.stages.naming import NAME_PREFIX, TAG_MANAGED_BY, TAG_MANAGED_BY_VALUE, parse_s3_uri
+from pathprover.stages.specs import ADAPTER_CHANNEL, DeploySpec, TrainingSpec
 
 VARIANT_NAME: Final = "AllTraffic"
 _ALREADY_EXISTS: Final = re.compile(r"Cannot create already existing|already exists", re.I)
@@ -274,7 +269,7 @@ def training_job_request(spec: TrainingSpec) -> dict[str, Any]:
 
 
 class SageMakerFleet:
-    """:class:`~pathprover.stages.ports.Fleet` on SageMaker."""
+    """:class:`~pathprover.protocols.Fleet` on SageMaker."""
 
     def __init__(
         self,

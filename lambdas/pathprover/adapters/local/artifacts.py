@@ -11,11 +11,11 @@ import tempfile
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from pathprover.stages.ports import parse_s3_uri
+from pathprover.stages.naming import parse_s3_uri
 
 
 class LocalArtifactStore:
-    """:class:`~pathprover.stages.ports.ArtifactStore` under ``root``.
+    """:class:`~pathprover.protocols.ArtifactStore` under ``root``.
 
     Keys are relative POSIX paths (``bundles/abc.zip``; a key ending in ``/`` names a
     prefix for :meth:`uri`); absolute keys and empty, ``.`` or ``..`` segments are refused.

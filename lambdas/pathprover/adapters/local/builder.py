@@ -41,8 +41,9 @@ from pathprover.adapters.aws.codebuild import IMAGE_DIGEST_VAR, idempotency_toke
 from pathprover.adapters.local.account import ESTABLISHED, AccountProfile
 from pathprover.adapters.local.faults import FaultPlan, job_context
 from pathprover.catalog import Catalog
-from pathprover.ports import Clock
-from pathprover.stages.ports import MIN_WAIT_SECONDS, ArtifactStore, BuildJob, JobRef, JobState, suggest_wait
+from pathprover.protocols import ArtifactStore, Clock
+from pathprover.stages.jobs import MIN_WAIT_SECONDS, JobRef, JobState, suggest_wait
+from pathprover.stages.specs import BuildJob
 
 FAIL_AT_FRACTION: Final = 0.5
 """A faulted job fails this far into its expected duration."""
@@ -85,7 +86,7 @@ def image_digest(source_digest: str, kind: str) -> str:
 
 
 class SimulatedBuilder:
-    """:class:`~pathprover.stages.ports.Builder` on a virtual clock. Thread-safe."""
+    """:class:`~pathprover.protocols.Builder` on a virtual clock. Thread-safe."""
 
     def __init__(
         self,

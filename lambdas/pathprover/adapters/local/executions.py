@@ -16,7 +16,7 @@ from pathprover.adapters.aws.executions import StepFunctionsExecutions
 
 
 class LocalExecutions:
-    """:class:`~pathprover.stages.ports.ExecutionLookup` without AWS."""
+    """:class:`~pathprover.protocols.ExecutionLookup` without AWS."""
 
     def __init__(
         self,

@@ -1,6 +1,6 @@
 """A simulated SageMaker: endpoints, batch transform and training jobs on a virtual clock.
 
-It implements :class:`~pathprover.stages.ports.Fleet` like
+It implements :class:`~pathprover.protocols.Fleet` like
 :class:`~pathprover.adapters.aws.sagemaker.SageMakerFleet` does, with the same
 resource names, refs, meta keys, clean-up labels and failure-text layout, so
 the lifecycle runs unchanged. What AWS would decide, the catalog decides here,
@@ -81,8 +81,9 @@ from typing import Any, Final, cast
 
 from pathprover.adapters.aws.sagemaker import VARIANT_NAME
 from pathprover.adapters.local.account import ESTABLISHED, AccountProfile
-from pathprover.adapters.local.endpoint import AsyncIO, AsyncStore, LatencyModel, SimulatedEndpointServer
+from pathprover.adapters.local.endpoint import AsyncIO, AsyncStore, SimulatedEndpointServer
 from pathprover.adapters.local.faults import MODEL_ID_KEYS, FaultPlan, JobContext, job_context
+from pathprover.adapters.local.latency import LatencyModel
 from pathprover.adapters.local.truth import (
     SimulationFacts,
     container_start,
@@ -92,25 +93,19 @@ from pathprover.adapters.local.truth import (
 )
 from pathprover.catalog import Catalog, CatalogError, DeploymentConfig, InstanceType, ModelSpec
 from pathprover.generate.training import DIR_PARAM, SCRIPT_PARAM, decode_hyperparameter
-from pathprover.ports import Clock
-from pathprover.stages.ports import (
-    ADAPTER_CHANNEL,
-    ADAPTER_DIR,
-    ADAPTER_NAME_ENV,
-    TAG_MANAGED_BY,
-    TAG_MANAGED_BY_VALUE,
-    ArtifactStore,
+from pathprover.protocols import ArtifactStore, Clock
+from pathprover.stages.jobs import (
     CleanReport,
-    DeploySpec,
     InvokeResult,
     JobRef,
     JobState,
     ManagedKind,
     ManagedResource,
-    TrainingSpec,
     resource_components,
     suggest_wait,
 )
+from pathprover.stages.naming import TAG_MANAGED_BY, TAG_MANAGED_BY_VALUE
+from pathprover.stages.specs import ADAPTER_CHANNEL, ADAPTER_DIR, ADAPTER_NAME_ENV, DeploySpec, TrainingSpec
 
 SCARCE_FAMILIES: Final[frozenset[str]] = frozenset({"p5", "p5e", "p4de"})
 LOAD_FRACTION: Final = 0.8
@@ -366,7 +361,7 @@ def _transform_record(record: bytes) -> tuple[int, int] | str:
 
 
 class SimulatedFleet:
-    """:class:`~pathprover.stages.ports.Fleet` on a virtual clock, served by a local HTTP server. Thread-safe."""
+    """:class:`~pathprover.protocols.Fleet` on a virtual clock, served by a local HTTP server. Thread-safe."""
 
     def __init__(
         self,
@@ -564,7 +559,7 @@ class SimulatedFleet:
         return outcome.log
 
     # ------------------------------------------------------------------ deploy
-    def start_deploy(self, spec: DeploySpec) -> JobRef:
+    def start_deploy(self, spec: DeploySpec) -> JobRef:  # noqa: C901, PLR0912, PLR0915  SageMaker's create calls simulated in the order it checks them (names, quota, capacity, faults, the target's shape); split, that order would be spread over helpers
         names = spec.names
         batch = spec.target == "batch-transform"
         kind = "transform" if batch else "endpoint"

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from pathprover.ports import Held
+from pathprover.protocols import Held
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS budgets (

@@ -33,12 +33,13 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pathprover.catalog import Catalog, InstanceType, ModelSpec, default_catalog_dir
+from pathprover.catalog.models import Engine
 
 GIB: Final = 2**30
 FACTS_FILE: Final = "simulation.yaml"
@@ -53,7 +54,7 @@ Outcome = Literal[
     "kv_too_small",
     "graph_oom",
 ]
-ENGINES: Final = ("vllm", "sglang", "tensorrt-llm", "flask")
+ENGINES: Final[tuple[Engine, ...]] = get_args(Engine)
 """Engines the truth models; any other (or none) is treated as vLLM."""
 
 

@@ -44,7 +44,7 @@ from pathprover.core.records import (
     BenchmarkRecord,
     LevelRecord,
 )
-from pathprover.ports import AppendResult, QueryResult
+from pathprover.protocols import AppendResult, QueryResult
 
 
 class WarehouseError(InputError):

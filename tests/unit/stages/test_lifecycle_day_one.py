@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from pathprover.core.targets import ValidationTarget, to_run_config
-from pathprover.services import Services
+from pathprover.protocols import Services
 from pathprover.stages import lifecycle
-from pathprover.stages.ports import JobState
+from pathprover.stages.jobs import JobState
 from pathprover.stages.state import ProveState
 from pathprover.workflow.planning import events_allowance
 from tests.support.local_services import CATALOG, RUNNER

@@ -7,16 +7,15 @@ from datetime import UTC, datetime, timedelta
 
 from pathprover.core.records import ProveContext, completed_records
 from pathprover.core.targets import ValidationTarget, to_run_config
-from pathprover.services import Services
+from pathprover.protocols import Services
 from pathprover.stages import lifecycle
 from pathprover.stages.state import ProveState, StageRecord
+from tests.unit.conftest import NewProve
 
 
-def _registered(svc: Services) -> ProveState:
+def _registered(svc: Services, new_prove: NewProve) -> ProveState:
     """A prove whose register stage wrote its completed row, now in its clean stage."""
-    run = to_run_config(ValidationTarget(model_name="Qwen/Qwen3-4B", instance_type="ml.g6.xlarge"), svc.catalog)
-    state = ProveState(execution_id="e1", run=run, plan=lifecycle.stage_plan(run))
-    state = lifecycle.begin(state, svc)
+    state = lifecycle.begin(new_prove(), svc)
     now = svc.clock.now()
     state.started_at = now - timedelta(hours=1)
     state.index = state.plan.index("register")
@@ -32,9 +31,9 @@ def _rows(svc: Services) -> list[tuple]:
     return svc.store.query("SELECT status, failure_scope FROM mlcc_ci.benchmark_results WHERE execution_id = 'e1'").rows
 
 
-def test_a_clean_up_that_crashes_after_register_writes_no_second_row(svc: Services) -> None:
+def test_a_clean_up_that_crashes_after_register_writes_no_second_row(svc: Services, new_prove: NewProve) -> None:
     # Given a proved config whose row is written
-    state = _registered(svc)
+    state = _registered(svc, new_prove)
     before = _rows(svc)
     assert before and {r[0] for r in before} == {"completed"}
     # When its clean stage crashes (the task raised; the Catch hands the error to HandleFailure)
@@ -54,19 +53,17 @@ def test_a_clean_up_that_crashes_after_register_writes_no_second_row(svc: Servic
     assert svc.ledger.in_flight("e1") == {}
 
 
-def test_a_failure_before_register_still_writes_its_one_failure_row(svc: Services) -> None:
-    run = to_run_config(ValidationTarget(model_name="Qwen/Qwen3-4B", instance_type="ml.g6.xlarge"), svc.catalog)
-    state = lifecycle.begin(ProveState(execution_id="e1", run=run, plan=lifecycle.stage_plan(run)), svc)
+def test_a_failure_before_register_still_writes_its_one_failure_row(svc: Services, new_prove: NewProve) -> None:
+    state = lifecycle.begin(new_prove(), svc)
     state.current = "deploy"
     state = lifecycle.handle_failure(state, svc, {"Error": "ClientError", "Cause": "AccessDeniedException: no"})
     assert [r[0] for r in _rows(svc)] == ["failed"]
     assert state.outcome == "failed"
 
 
-def test_a_begin_error_after_the_lease_gets_its_one_harness_row_at_settle(svc: Services) -> None:
+def test_a_begin_error_after_the_lease_gets_its_one_harness_row_at_settle(svc: Services, new_prove: NewProve) -> None:
     # Given a prove that took its lease in Begin, whose task then failed (Begin's Catch goes to Settle)
-    run = to_run_config(ValidationTarget(model_name="Qwen/Qwen3-4B", instance_type="ml.g6.xlarge"), svc.catalog)
-    state = lifecycle.begin(ProveState(execution_id="e1", run=run, plan=lifecycle.stage_plan(run)), svc)
+    state = lifecycle.begin(new_prove(), svc)
     state.notes.append("task error before settle: ClientError: ThrottlingException on reserve")
     state.outcome = "error"
     # When Settle runs, twice (a retried task)
@@ -78,10 +75,9 @@ def test_a_begin_error_after_the_lease_gets_its_one_harness_row_at_settle(svc: S
     assert svc.ledger.in_flight("e1") == {}
 
 
-def test_settle_after_handle_failure_adds_no_second_row(svc: Services) -> None:
+def test_settle_after_handle_failure_adds_no_second_row(svc: Services, new_prove: NewProve) -> None:
     # Given a prove whose failure handler wrote its row and marked it an internal error
-    run = to_run_config(ValidationTarget(model_name="Qwen/Qwen3-4B", instance_type="ml.g6.xlarge"), svc.catalog)
-    state = lifecycle.begin(ProveState(execution_id="e1", run=run, plan=lifecycle.stage_plan(run)), svc)
+    state = lifecycle.begin(new_prove(), svc)
     state.current = "deploy"
     state = lifecycle.handle_failure(state, svc, {"Error": "ClientError", "Cause": "AccessDeniedException: no"})
     rows = _rows(svc)
@@ -101,8 +97,8 @@ class _FixedClock:
         return self.moment
 
 
-def _register_once(svc: Services) -> dict:
-    _registered(svc)
+def _register_once(svc: Services, new_prove: NewProve) -> dict:
+    _registered(svc, new_prove)
     result = svc.store.query(
         "SELECT run_timestamp, dt, duration_seconds, simulated, artifacts_uri FROM mlcc_ci.benchmark_results "
         "WHERE execution_id = 'e1'"
@@ -110,13 +106,15 @@ def _register_once(svc: Services) -> dict:
     return dict(zip(result.columns, result.rows[0], strict=True))
 
 
-def test_a_simulated_prove_is_stamped_with_the_wall_clock_and_its_duration_stays_simulated(svc: Services) -> None:
+def test_a_simulated_prove_is_stamped_with_the_wall_clock_and_its_duration_stays_simulated(
+    svc: Services, new_prove: NewProve
+) -> None:
     # Given the simulated fleet on a virtual clock three days ahead of the wall clock
     wall = datetime(2026, 12, 6, 18, 30, tzinfo=UTC)
     svc.clock.advance_to(wall + timedelta(days=3))  # type: ignore[attr-defined]
     svc = replace(svc, wall_clock=_FixedClock(wall))
     # When a prove that ran one simulated hour registers its row
-    row = _register_once(svc)
+    row = _register_once(svc, new_prove)
     # Then the row is marked simulated, stamped (and partitioned) with the wall clock,
     # and its duration is the simulated hour
     assert row["simulated"] is True
@@ -124,11 +122,11 @@ def test_a_simulated_prove_is_stamped_with_the_wall_clock_and_its_duration_stays
     assert row["duration_seconds"] == 3600.0
 
 
-def test_a_prove_on_aws_is_not_simulated_and_its_timestamp_is_its_one_clock(svc: Services) -> None:
+def test_a_prove_on_aws_is_not_simulated_and_its_timestamp_is_its_one_clock(svc: Services, new_prove: NewProve) -> None:
     # Given services as on AWS: one real clock, not simulated
     svc = replace(svc, simulated=False)
     # When a prove registers its row
-    row = _register_once(svc)
+    row = _register_once(svc, new_prove)
     # Then the row is not simulated and carries the clock's time
     assert row["simulated"] is False
     assert row["run_timestamp"].replace(tzinfo=UTC) == svc.clock.now()

@@ -4,28 +4,23 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from pathprover.core.targets import ValidationTarget, to_run_config
-from pathprover.services import Services
+from pathprover.protocols import Services
 from pathprover.stages import lifecycle
 from pathprover.stages.state import ProveState, StageRecord
+from tests.unit.conftest import NewProve
 
 
-def _prove(svc: Services, target: str = "realtime-inference") -> ProveState:
-    run = to_run_config(
-        ValidationTarget(model_name="Qwen/Qwen3-4B", instance_type="ml.g6.xlarge", deployment_target=target),  # type: ignore[arg-type]
-        svc.catalog,
-    )
-    state = ProveState(execution_id="run-lost", run=run, plan=lifecycle.stage_plan(run))
-    return lifecycle.begin(state, svc)
+def _prove(svc: Services, new_prove: NewProve, target: str = "realtime-inference") -> ProveState:
+    return lifecycle.begin(new_prove(execution_id="run-lost", deployment_target=target), svc)
 
 
 def _alive(svc: Services) -> list[str]:
     return [r.label for r in svc.fleet.inventory() if r.execution == "run-lost"]
 
 
-def test_an_endpoint_whose_ref_was_lost_is_deleted_by_its_name(svc: Services) -> None:
+def test_an_endpoint_whose_ref_was_lost_is_deleted_by_its_name(svc: Services, new_prove: NewProve) -> None:
     # Given a deploy that created the endpoint, but the task timed out before the ref was stored
-    state = _prove(svc)
+    state = _prove(svc, new_prove)
     now = svc.clock.now()
     state.artifacts["image_uri"] = "000000000000.dkr.ecr.us-east-1.amazonaws.com/pathprover:abc"
     state.current = "deploy"
@@ -39,8 +34,8 @@ def test_an_endpoint_whose_ref_was_lost_is_deleted_by_its_name(svc: Services) ->
     assert state.leaked_resources == []
 
 
-def test_a_clean_before_any_deploy_touches_no_sagemaker_name(svc: Services) -> None:
-    state = _prove(svc)
+def test_a_clean_before_any_deploy_touches_no_sagemaker_name(svc: Services, new_prove: NewProve) -> None:
+    state = _prove(svc, new_prove)
     state.history.append(StageRecord(stage="build", started_at=svc.clock.now()))
     calls: list[object] = []
     real = svc.fleet.clean
@@ -49,10 +44,12 @@ def test_a_clean_before_any_deploy_touches_no_sagemaker_name(svc: Services) -> N
     assert calls == []
 
 
-def test_a_build_still_running_at_its_deadline_is_stopped_on_the_failure_path(svc: Services) -> None:
+def test_a_build_still_running_at_its_deadline_is_stopped_on_the_failure_path(
+    svc: Services, new_prove: NewProve
+) -> None:
     # Given a prove whose build is still running when its deadline passes (the execution's own end is
     # near, so the stage's deadline comes before CodeBuild's timeout)
-    state = lifecycle.advance(_prove(svc), svc)  # generate
+    state = lifecycle.advance(_prove(svc, new_prove), svc)  # generate
     state.run_deadline = svc.clock.now() + timedelta(minutes=10)
     state = lifecycle.advance(state, svc)  # build
     assert state.status == "polling" and state.job is not None and state.deadline is not None
@@ -68,14 +65,16 @@ def test_a_build_still_running_at_its_deadline_is_stopped_on_the_failure_path(sv
     assert timedelta(0) <= svc.clock.now() - state.started_at  # type: ignore[operator]
 
 
-def test_the_stopped_execution_clean_up_deletes_only_its_own_deployments_resources(svc: Services) -> None:
-    from pathprover.stages.ports import resource_names
+def test_the_stopped_execution_clean_up_deletes_only_its_own_deployments_resources(
+    svc: Services, new_prove: NewProve
+) -> None:
+    from pathprover.stages.naming import resource_names
     from pathprover.workflow.stopped import clean_up_stopped
 
     # Given this deployment ("blue") and another one ("green") each with an endpoint for an execution of
     # the same name
     svc.settings = svc.settings.model_copy(update={"stack": "blue"})
-    state = _prove(svc)
+    state = _prove(svc, new_prove)
     now = svc.clock.now()
     state.artifacts["image_uri"] = "000000000000.dkr.ecr.us-east-1.amazonaws.com/pathprover:abc"
     mine = lifecycle._deploy_spec(state, svc, now)

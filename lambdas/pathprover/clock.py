@@ -1,6 +1,9 @@
-"""Clocks for the local runtime: a virtual one that Wait states advance, and the real one.
+"""Clocks: a virtual one that Wait states advance (the local runtime), and the real one (Lambda, the CLI).
 
-Both satisfy :class:`pathprover.ports.Clock` (``now()`` returns an aware UTC
+Neutral ground: the AWS factory and the local runtime both import it, so neither adapter set
+imports the other.
+
+Both satisfy :class:`pathprover.protocols.Clock` (``now()`` returns an aware UTC
 datetime) and add ``sleep(seconds)``, so code that waits can be handed either:
 with :class:`VirtualClock` a two-hour SageMaker job "passes" the moment the
 workflow's Wait state calls ``sleep(7200)``.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from pathprover.core.targets import ValidationTarget, to_run_config
-from pathprover.services import Services
+from pathprover.protocols import Services
 from pathprover.stages import lifecycle
 from pathprover.stages.state import ProveState
 from pathprover.workflow.janitor import decide
@@ -84,7 +84,8 @@ def test_the_janitor_keeps_a_running_proves_resources_until_its_horizon(svc: Ser
     # Then it covers the deploy's deadline and every later stage's, beyond the old fixed 12 hours
     assert expiry >= state.deadline + timedelta(seconds=later)
     assert expiry - now > timedelta(hours=12)
-    from pathprover.stages.ports import ManagedResource, standard_tags
+    from pathprover.stages.jobs import ManagedResource
+    from pathprover.stages.naming import standard_tags
 
     resource = ManagedResource(
         kind="endpoint",
