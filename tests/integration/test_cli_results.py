@@ -304,3 +304,15 @@ def test_recommend_refuses_typos_with_exit_2(warehouse, args, code, named):
     assert result.exit_code == 2, result.stdout
     error = json_of(result)["error"]
     assert error["code"] == code and named in error["message"]
+
+
+def test_recommend_and_show_mark_simulated_rows(warehouse, run_summary):
+    # Given a warehouse whose rows are all simulated (the seed's and the local runtime's)
+    rec = json_of(invoke("recommend", "--model-name", "Qwen/Qwen3-8B", "--warehouse", str(warehouse), "--json"))
+    # Then the recommendation says it was not measured on AWS, in JSON and in words
+    assert rec["recommendation"]["simulated"] is True
+    text = invoke("recommend", "--model-name", "Qwen/Qwen3-8B", "--warehouse", str(warehouse)).stdout
+    assert "SIMULATED" in text
+    # And show marks each simulated attempt
+    shown = json_of(invoke("show", rec["recommendation"]["config_id"], "--warehouse", str(warehouse), "--json"))
+    assert all(a["simulated"] is True for a in shown["attempts"])

@@ -266,7 +266,8 @@ def _print(payload: dict[str, Any], best: Offer | None, targets_text: str | None
             f"({rec['deployment_config']}, {rec['quantization']}, tp {rec['tp_degree']}, {rec['deployment_target']}) "
             f"at concurrency {fmt_int(rec['concurrency'])}: ${fmt_usd(rec['cost_per_1m_tokens'])} per 1M tokens, "
             f"TTFT p99 {fmt_ms(rec['ttft_p99_ms'])} ms, {fmt_rate(rec['output_token_throughput_tps'])} tokens/s "
-            f"(config {rec['config_id']}, {rec['run_type']} run {str(rec['run_timestamp'])[:10]})",
+            f"(config {rec['config_id']}, {rec['run_type']} run {str(rec['run_timestamp'])[:10]})"
+            + (" [yellow]SIMULATED: not measured on AWS[/yellow]" if rec.get("simulated") else ""),
             highlight=False,
         )
         console.print(offers_table("Qualifying, cheapest first", [rec, *payload["runners_up"]], with_misses=False))

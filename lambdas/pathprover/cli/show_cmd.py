@@ -69,7 +69,7 @@ def _print_history(report: dict[str, Any]) -> None:
     for a in report["attempts"]:
         attempts.add_row(
             str(a["run_timestamp"] or NONE_SHOWN)[:19].replace("T", " "),
-            str(a["run_type"]),
+            str(a["run_type"]) + (" (simulated)" if a.get("simulated") else ""),
             fmt_int(a["attempt"]),
             str(a["model_name"] or NONE_SHOWN),
             str(a["instance_type"] or NONE_SHOWN),

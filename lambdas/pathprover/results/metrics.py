@@ -55,6 +55,7 @@ ATTEMPT_COLUMNS: Final[tuple[str, ...]] = (
     "actual_cost_usd",
     "duration_seconds",
     "tuned",
+    "simulated",
     *HEADLINE_METRICS,
     *METRIC_CONTEXT,
 )

@@ -256,6 +256,7 @@ class Offer:
             "record_id": self.row.get("record_id"),
             "run_type": self.row.get("run_type"),
             "run_timestamp": self.row.get("run_timestamp"),
+            "simulated": bool(self.row.get("simulated")),
             **{d: self.row.get(d) for d in DIMENSIONS},
             "model_name": self.row.get("model_name"),
             "instance_type": self.row.get("instance_type"),

@@ -19,6 +19,7 @@ ATTEMPT_KEYS: Final[tuple[str, ...]] = (
     "run_timestamp",
     "run_type",
     "status",
+    "simulated",
     "model_name",
     "instance_type",
     "execution_id",
