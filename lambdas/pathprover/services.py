@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from pathprover.catalog import Catalog, load_catalog
-from pathprover.ports import AccountIdentity, Clock, Ledger, QuotaLookup, ResultsStore, SecretLookup
-from pathprover.settings import Settings
-from pathprover.stages.ports import ArtifactStore, Builder, ExecutionLookup, Fleet
+if TYPE_CHECKING:  # annotations only: a handler's cold import does not load the catalog or the stage ports
+    from pathprover.catalog import Catalog
+    from pathprover.ports import AccountIdentity, Clock, Ledger, QuotaLookup, ResultsStore, SecretLookup
+    from pathprover.settings import Settings
+    from pathprover.stages.ports import ArtifactStore, Builder, ExecutionLookup, Fleet
 
 
 @dataclass
@@ -53,6 +55,8 @@ def get_services() -> Services:
     global _current
     with _lock:
         if _current is None:
+            from pathprover.settings import Settings
+
             _current = _build_from_settings(Settings.from_env())
         return _current
 
@@ -64,5 +68,6 @@ def _build_from_settings(settings: Settings) -> Services:
             "on Lambda set PATHPROVER_RUNTIME=aws"
         )
     from pathprover.adapters.aws.factory import build_aws_services
+    from pathprover.catalog import load_catalog
 
     return build_aws_services(settings, load_catalog(settings.catalog_dir))
