@@ -13,16 +13,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
-
-from pathprover.brain.feasibility import FeasibilityRules
-from pathprover.brain.plan import place_target
-from pathprover.catalog import CatalogError, load_catalog
-from pathprover.core.documents import describe_validation_error
-from pathprover.core.runconfig import InfraParams, resolve_account
-from pathprover.core.targets import TargetError, load_targets, to_run_config
-from pathprover.generate.render import render_bundle, write_bundle
-from pathprover.settings import Settings
 
 
 def _one_line(text: str) -> str:
@@ -55,6 +45,18 @@ def render_command(
     ] = None,
 ) -> None:
     """Render the containers, buildspecs and deploy parameters of one validation target."""
+    # Imported here, not at import: the CLI registers this command without loading jinja2 or the brain.
+    from pydantic import ValidationError
+
+    from pathprover.brain.feasibility import FeasibilityRules
+    from pathprover.brain.plan import place_target
+    from pathprover.catalog import CatalogError, load_catalog
+    from pathprover.core.documents import describe_validation_error
+    from pathprover.core.runconfig import InfraParams, resolve_account
+    from pathprover.core.targets import TargetError, load_targets, to_run_config
+    from pathprover.generate.render import render_bundle, write_bundle
+    from pathprover.settings import Settings
+
     choice: str | None = None
     try:
         targets = load_targets(config)
