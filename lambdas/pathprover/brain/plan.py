@@ -16,14 +16,13 @@ from typing import Any, Final
 from pathprover.brain.feasibility import FeasibilityRules, Placement, cheapest_instance, timeout_multiplier
 from pathprover.brain.gaps import Gap, GapSearch
 from pathprover.brain.history import History
+from pathprover.brain.limits import DEFAULT_MAX_COST_USD, DEFAULT_MAX_PROVES
 from pathprover.catalog import Catalog
 from pathprover.core.dimensions import DIMENSIONS, ConfigVector
 from pathprover.core.runconfig import BenchmarkWorkload, InfraParams, RunConfig
 from pathprover.core.targets import ValidationTarget
 from pathprover.stages.staging import too_large_to_stage
 
-DEFAULT_MAX_PROVES: Final = 10
-DEFAULT_MAX_COST_USD: Final = 50.0
 DEFAULT_MAX_EXCLUDED: Final = 1000
 BUDGET_HEADROOM: Final = 0.25
 """A prove reserves its estimate plus this share: real stages run late, and the reservation caps billing."""

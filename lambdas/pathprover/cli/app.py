@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from pydantic import ValidationError
@@ -22,21 +22,19 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from pathprover.adapters.local.warehouse import LocalWarehouse, WarehouseError
-from pathprover.brain.feasibility import FeasibilityRules
-from pathprover.brain.gaps import SpaceError, search_gaps
-from pathprover.brain.history import History, HistoryError, read_history
-from pathprover.brain.nearest import nearest
-from pathprover.brain.plan import DEFAULT_MAX_COST_USD, DEFAULT_MAX_PROVES, make_plan
-from pathprover.catalog import Catalog, CatalogError, load_catalog
+from pathprover.brain.limits import DEFAULT_MAX_COST_USD, DEFAULT_MAX_PROVES
 from pathprover.cli.run_cmd import run_command, serve_command
-from pathprover.core.dimensions import DIMENSIONS, ConfigVector, DimensionValueError
-from pathprover.core.documents import describe_validation_error
-from pathprover.core.records import manual_unfeasible_record
 from pathprover.generate.cli import render_command
 from pathprover.loadgen.cli import loadgen_command
-from pathprover.reports import REPORTS
-from pathprover.settings import Settings
+
+# The warehouse (DuckDB), the brain (numpy), the catalog and the records (pydantic models) are imported by the
+# commands that use them, so `pathprover loadgen` or `render` does not pay for them (docs/performance.md).
+if TYPE_CHECKING:
+    from pathprover.adapters.local.warehouse import LocalWarehouse
+    from pathprover.brain.history import History
+    from pathprover.catalog import Catalog
+    from pathprover.core.dimensions import ConfigVector
+    from pathprover.settings import Settings
 
 app = typer.Typer(
     name="pathprover",
@@ -92,6 +90,13 @@ def fail(message: str, code: int = 2) -> NoReturn:
 @contextmanager
 def people_errors() -> Iterator[None]:
     """Turn the errors a person can act on into one line and exit code 2."""
+    from pathprover.adapters.local.warehouse import WarehouseError
+    from pathprover.brain.gaps import SpaceError
+    from pathprover.brain.history import HistoryError
+    from pathprover.catalog import CatalogError
+    from pathprover.core.dimensions import DimensionValueError
+    from pathprover.core.documents import describe_validation_error
+
     try:
         yield
     except (UserError, WarehouseError, HistoryError, SpaceError, CatalogError, DimensionValueError) as exc:
@@ -113,6 +118,8 @@ def _json_default(value: Any) -> Any:
 
 
 def settings_for(warehouse: Path | None) -> Settings:
+    from pathprover.settings import Settings
+
     settings = Settings.from_env()
     if warehouse is not None:
         settings = settings.model_copy(update={"warehouse": warehouse})
@@ -120,16 +127,22 @@ def settings_for(warehouse: Path | None) -> Settings:
 
 
 def open_store(warehouse: Path | None, table: Path | None) -> LocalWarehouse:
+    from pathprover.adapters.local.warehouse import LocalWarehouse
+
     settings = settings_for(warehouse)
     return LocalWarehouse(settings.warehouse, table=table)
 
 
 def open_catalog(warehouse: Path | None = None) -> Catalog:
+    from pathprover.catalog import load_catalog
+
     return load_catalog(settings_for(warehouse).catalog_dir)
 
 
 def load_history(store: LocalWarehouse) -> History:
     """The table's history; an empty warehouse is a first run (the brain plans from the catalog)."""
+    from pathprover.brain.history import History, read_history
+
     if not store.exists():
         if store.table is None:
             return History(configs={}, total_rows=0)
@@ -166,6 +179,9 @@ def gaps(
     as_json: JsonOpt = False,
 ) -> None:
     """Unproven configuration paths, most proven neighbours first, each with its feasibility."""
+    from pathprover.brain.gaps import search_gaps
+    from pathprover.core.dimensions import DIMENSIONS
+
     with people_errors():
         store = open_store(warehouse, table)
         catalog = open_catalog(warehouse)
@@ -230,6 +246,10 @@ def plan(
     as_json: JsonOpt = False,
 ) -> None:
     """The proves this run would make, within both limits; every gap left out says why."""
+    from pathprover.brain.feasibility import FeasibilityRules
+    from pathprover.brain.gaps import search_gaps
+    from pathprover.brain.plan import make_plan
+
     with people_errors():
         store = open_store(warehouse, table)
         catalog = open_catalog(warehouse)
@@ -315,6 +335,8 @@ def nearest_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """The nearest proven configs to a requested one (same model family; distance, then recency)."""
+    from pathprover.core.dimensions import DIMENSIONS, ConfigVector
+
     with people_errors():
         catalog = open_catalog(warehouse)
         if model_name is not None:
@@ -349,6 +371,8 @@ def nearest_cmd(
         store = open_store(warehouse, table)
         history = load_history(store)
         _check_known(requested, history, catalog)
+        from pathprover.brain.nearest import nearest
+
         result = nearest(history, requested, limit=limit)
     if as_json:
         emit_json(result.as_dict())
@@ -366,6 +390,8 @@ def nearest_cmd(
 
 def _check_known(requested: ConfigVector, history: History, catalog: Catalog) -> None:
     """A requested value must exist somewhere (catalog or table); otherwise it is a typo."""
+    from pathprover.core.dimensions import DIMENSIONS
+
     for position, dimension in enumerate(DIMENSIONS):
         value = requested.as_tuple()[position]
         if dimension == "tp_degree" or catalog.knows(dimension, value):
@@ -417,6 +443,8 @@ def _queryable(warehouse: Path | None, table: Path | None) -> LocalWarehouse:
 
 
 def _report(name: str, warehouse: Path | None, table: Path | None, as_json: bool) -> None:
+    from pathprover.reports import REPORTS
+
     with people_errors():
         result = _queryable(warehouse, table).query(REPORTS[name], untrusted=True)
     if as_json:
@@ -473,6 +501,8 @@ def mark_unfeasible(
     as_json: JsonOpt = False,
 ) -> None:
     """Record a config as unfeasible by hand (a `manual` row), so no run attempts it again."""
+    from pathprover.core.dimensions import ConfigVector
+
     with people_errors():
         if table is not None:
             raise UserError("--table is read-only; mark-unfeasible writes to --warehouse")
@@ -489,6 +519,8 @@ def mark_unfeasible(
             if dimension != "tp_degree" and not catalog.knows(dimension, value):
                 options = ", ".join(sorted(str(v) for v in catalog.values(dimension)))
                 raise UserError(f"unknown {dimension} {value!r}; known values: {options}")
+        from pathprover.core.records import manual_unfeasible_record
+
         try:
             record = manual_unfeasible_record(vector, reason, now_utc())
         except ValueError as exc:
