@@ -37,8 +37,10 @@ unit: $(INFRA_STAMP)
 test: lint typecheck unit
 
 bench: $(STAMP)
+	$(BIN)/python scripts/bench_imports.py
 	$(BIN)/python scripts/bench_brain.py
 	$(BIN)/python scripts/bench_loadgen.py
+	$(BIN)/python scripts/bench_strategy.py
 
 synth: $(INFRA_STAMP)
 	npx -y aws-cdk@2 synth MlccCiHarnessStack -c CreatePathProver=true -c PathProverSchedule="rate(1 day)" --no-notices -q
