@@ -241,7 +241,7 @@ def search_gaps(
         if d == "tp_degree":
             continue
         apply(np.array([vid(rules.unknown(d, v)) for v in domains[d]], dtype=np.int32), [d])
-    known = {d: [v for v in domains[d] if d == "tp_degree" or rules.unknown(d, v) is None] for d in DIMENSIONS}
+    known = {d: {v for v in domains[d] if d == "tp_degree" or rules.unknown(d, v) is None} for d in DIMENSIONS}
 
     def table(axes: Sequence[str], rule) -> npt.NDArray[np.int32]:  # type: ignore[no-untyped-def]
         out = np.zeros(tuple(shape[_D[d]] for d in axes), dtype=np.int32)

@@ -215,6 +215,8 @@ def _count(value: Any) -> int:
 def _as_utc(value: Any) -> datetime | None:
     if value is None:
         return None
+    if type(value) is datetime and value.tzinfo is None:  # DuckDB's TIMESTAMP: naive UTC
+        return value.replace(tzinfo=UTC)
     if isinstance(value, str):
         value = datetime.fromisoformat(value.replace("Z", "+00:00"))
     if isinstance(value, datetime):
@@ -319,8 +321,17 @@ def history_from_columns(completed: Sequence[Any], outcomes: Iterable[list[Any]]
     columns = completed_columns(completed, norm)
     configs: dict[Key, ConfigHistory] = {}
     total = int(columns.rows.sum())
-    for row in outcomes:
-        key = (norm(0, row[0]), norm(1, row[1]), norm(2, row[2]), norm(3, row[3]), norm(4, row[4]), norm(5, row[5]))
+    rows = list(outcomes)
+    # Normalise each dimension's distinct raw values once, then build the keys in C (map/zip).
+    raw_columns = list(zip(*(row[:6] for row in rows), strict=True)) if rows else []
+    lookups = []
+    for d, column in enumerate(raw_columns):
+        try:
+            lookups.append({value: norm(d, value) for value in dict.fromkeys(column)})
+        except TypeError as exc:  # unhashable value from a foreign table
+            raise HistoryError(f"malformed row: {DIMENSIONS[d]} {column!r}") from exc
+    keys = zip(*(map(lookups[d].__getitem__, raw_columns[d]) for d in range(len(lookups))), strict=True)
+    for key, row in zip(keys, rows, strict=True):
         (
             unfeasible_rows,
             unfeasible_at,
@@ -336,10 +347,8 @@ def history_from_columns(completed: Sequence[Any], outcomes: Iterable[list[Any]]
         ) = row[6:17]
         # Counts can be NULL where a foreign table lacks the column a condition reads (DuckDB's COUNT_IF).
         unfeasible_rows, failed_rows, timeouts, unknowns = (
-            _count(unfeasible_rows),
-            _count(failed_rows),
-            _count(timeouts),
-            _count(unknowns),
+            value if type(value) is int else _count(value)
+            for value in (unfeasible_rows, failed_rows, timeouts, unknowns)
         )
         total += unfeasible_rows + failed_rows
         entry = configs.get(key)
