@@ -57,3 +57,34 @@ def test_importing_a_handler_loads_neither_xray_nor_the_workflow(module: str) ->
     code = f"import sys, {module}; print([m for m in {heavy!r} if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_a_traced_entry_point_wraps_the_handler_with_the_tracer_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given Lambda with tracing on, and a stand-in for the Tracer (no X-Ray daemon here)
+    monkeypatch.setenv("LAMBDA_TASK_ROOT", "/var/task")
+    monkeypatch.delenv("POWERTOOLS_TRACE_DISABLED", raising=False)
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    wrapped: list[dict[str, Any]] = []
+
+    class StandIn:
+        def capture_lambda_handler(self, func: Any, capture_response: bool) -> Any:
+            wrapped.append({"capture_response": capture_response})
+
+            def traced(event: dict[str, Any], context: Any) -> dict[str, Any]:
+                return {**func(event, context), "traced": True}
+
+            return traced
+
+    monkeypatch.setattr(_powertools, "_tracer", StandIn())
+
+    @_powertools.entry_point
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return {"ok": True}
+
+    context = SimpleNamespace(
+        function_name="pathprover-check", memory_limit_in_mb=128, invoked_function_arn="arn", aws_request_id="r-2"
+    )
+    # When it is called twice / Then each call goes through capture_lambda_handler, wrapped once, no response kept
+    assert handler({"execution_id": "e-2"}, context) == {"ok": True, "traced": True}
+    assert handler({"execution_id": "e-2"}, context) == {"ok": True, "traced": True}
+    assert wrapped == [{"capture_response": False}]
