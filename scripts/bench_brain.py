@@ -1,7 +1,9 @@
 """Benchmark the brain at scale: `pathprover gaps` on 100,000 rows over a 1,000,000-cell space.
 
-Beside it, the straightforward cells x rows ranking (brain/reference.py) and the
-fast search on the same smaller table, so the ratio is measured in one run.
+Interleaved with it, a fresh process that reads the same Parquet in DuckDB and runs the brain's two
+aggregate queries (the floor the command is compared with). Beside them, the straightforward cells x rows
+ranking (brain/reference.py) and the fast search on the same smaller table, so the ratio is measured in
+one run.
 Figures are medians of repeated runs; results go to stdout (copy into
 docs/performance.md).
 """
