@@ -32,7 +32,8 @@ typecheck: $(INFRA_STAMP)
 	$(BIN)/mypy infra
 
 unit: $(INFRA_STAMP) browser
-	$(BIN)/pytest -n 2 --dist loadgroup
+	$(BIN)/pytest -n 2 --dist loadgroup -m 'not exclusive'
+	$(BIN)/pytest -m exclusive
 
 # The HTML report's test opens the page in a real headless browser: Debian's chromium, installed when missing.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -44,8 +45,10 @@ browser:
 test: lint typecheck unit
 
 bench: $(STAMP)
+	$(BIN)/python scripts/bench_imports.py
 	$(BIN)/python scripts/bench_brain.py
 	$(BIN)/python scripts/bench_loadgen.py
+	$(BIN)/python scripts/bench_strategy.py
 
 synth: $(INFRA_STAMP)
 	npx -y aws-cdk@2 synth MlccCiHarnessStack -c CreatePathProver=true -c PathProverSchedule="rate(1 day)" --no-notices -q

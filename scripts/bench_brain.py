@@ -1,7 +1,9 @@
 """Benchmark the brain at scale: `pathprover gaps` on 100,000 rows over a 1,000,000-cell space.
 
-Beside it, the straightforward cells x rows ranking (brain/reference.py) and the
-fast search on the same smaller table, so the ratio is measured in one run.
+Interleaved with it, a fresh process that reads the same Parquet in DuckDB and runs the brain's two
+aggregate queries (the floor the command is compared with). Beside them, the straightforward cells x rows
+ranking (brain/reference.py) and the fast search on the same smaller table, so the ratio is measured in
+one run.
 Figures are medians of repeated runs; results go to stdout (copy into
 docs/performance.md).
 """
@@ -53,8 +55,31 @@ def make_table(path: Path, rows: int, values: dict[str, list], seed: int = 7) ->
     )
 
 
-def time_cli(table: Path, repeats: int) -> list[float]:
-    times = []
+DUCKDB_BASELINE = """
+import sys
+
+import duckdb
+
+con = duckdb.connect()
+con.execute("SET TimeZone = 'UTC'")
+con.execute("CREATE SCHEMA mlcc_ci")
+source = f"read_parquet({sys.argv[1]!r})"
+present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+missing = {"failure_scope": "VARCHAR", "failure_reason": "VARCHAR", "tuned": "BOOLEAN"}
+extra = "".join(f", CAST(NULL AS {t}) AS {c}" for c, t in missing.items() if c not in present)
+con.execute(f"CREATE VIEW mlcc_ci.benchmark_results AS SELECT *{extra} FROM {source}")
+for sql in sys.argv[2:]:
+    con.execute(sql).fetchall()
+"""
+"""A fresh process that reads the same Parquet and runs the brain's two aggregate queries in DuckDB, fetching
+every result row: what the brain's read would cost with nothing around it."""
+
+
+def time_gaps_and_duckdb(table: Path, repeats: int) -> tuple[list[float], list[float]]:
+    """`pathprover gaps` and the DuckDB baseline, interleaved in one run (a busy moment hits both alike)."""
+    from pathprover.brain.history import COMPLETED_SQL, OUTCOMES_SQL
+
+    gaps_times, duck_times = [], []
     exe = Path(sys.executable).with_name("pathprover")
     for _ in range(repeats):
         start = time.perf_counter()
@@ -64,12 +89,19 @@ def time_cli(table: Path, repeats: int) -> list[float]:
             text=True,
             check=True,
         )
-        times.append(time.perf_counter() - start)
+        gaps_times.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-c", DUCKDB_BASELINE, str(table), COMPLETED_SQL, OUTCOMES_SQL],
+            capture_output=True,
+            check=True,
+        )
+        duck_times.append(time.perf_counter() - start)
     payload = json.loads(proc.stdout)
     print(
         f"  gaps total {payload['total']:,} of {payload['space_size']:,} cells; feasible {payload['feasible_total']:,}"
     )
-    return times
+    return gaps_times, duck_times
 
 
 def main() -> None:
@@ -79,11 +111,17 @@ def main() -> None:
         big = Path(tmp) / "big.parquet"
         make_table(big, 100_000, VALUES)
         print("pathprover gaps --table <100,000 rows, 1,000,000 cells> --json (wall time of the whole command)")
-        big_times = time_cli(big, 5)
+        big_times, duck_times = time_gaps_and_duckdb(big, 7)
+        gaps_median, duck_median = statistics.median(big_times), statistics.median(duck_times)
         print(
-            f"  median {statistics.median(big_times):.2f} s over {len(big_times)} runs "
+            f"  median {gaps_median:.2f} s over {len(big_times)} runs "
             f"(min {min(big_times):.2f}, max {max(big_times):.2f})"
         )
+        print(
+            f"  DuckDB alone (fresh process, same Parquet, the brain's two aggregate queries fetched): median "
+            f"{duck_median:.2f} s (min {min(duck_times):.2f}, max {max(duck_times):.2f})"
+        )
+        print(f"  ratio gaps / DuckDB alone: {gaps_median / duck_median:.2f}x")
 
         small_values = {k: v[:4] if k != "deployment_target" else v[:3] for k, v in VALUES.items()}
         small_values["tp_degree"] = [1, 2, 4, 8]

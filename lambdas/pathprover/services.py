@@ -13,10 +13,11 @@ warehouse, simulated builder and fleet, SQLite ledger, virtual clock) with
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
-from pathprover.catalog import load_catalog
-from pathprover.protocols import Services
-from pathprover.settings import Settings
+if TYPE_CHECKING:  # annotations only: a handler's cold import does not load the catalog or the ports
+    from pathprover.protocols import Services
+    from pathprover.settings import Settings
 
 _lock = threading.Lock()
 _current: Services | None = None
@@ -33,6 +34,8 @@ def get_services() -> Services:
     global _current
     with _lock:
         if _current is None:
+            from pathprover.settings import Settings
+
             _current = _build_from_settings(Settings.from_env())
         return _current
 
@@ -44,5 +47,6 @@ def _build_from_settings(settings: Settings) -> Services:
             "on Lambda set PATHPROVER_RUNTIME=aws"
         )
     from pathprover.adapters.aws.factory import build_aws_services
+    from pathprover.catalog import load_catalog
 
     return build_aws_services(settings, load_catalog(settings.catalog_dir))

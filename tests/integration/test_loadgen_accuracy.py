@@ -31,6 +31,9 @@ import pytest
 from pathprover.loadgen import LevelResult, LoadgenError, RunResult, Workload, run_loadgen
 from pathprover.loadgen.workload import canonical_json, sha256_hex
 
+# Timing accuracy to a fraction of a millisecond: run alone, after the parallel run (Makefile `unit`).
+pytestmark = pytest.mark.exclusive
+
 TTFT_MS = 60.0
 ITL_MS = 12.0
 OUTPUT_TOKENS = 32

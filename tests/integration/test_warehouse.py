@@ -553,3 +553,27 @@ def test_parquet_files_under_underscore_or_dot_folders_are_not_table_files(tmp_p
     assert as_table.query("SELECT COUNT(*) FROM mlcc_ci.benchmark_results").rows == [[1]]
     assert store.query("SELECT COUNT(*) FROM mlcc_ci.benchmark_results").rows == [[1]]
     assert all("_runtime" not in str(f) for f in as_table.files() + as_table.level_files())
+
+
+def test_the_brains_columnar_read_equals_the_transpiled_row_read(tmp_path):
+    # Given a table with values that normalise alike (fp16/none, '2'/2), failures beside proofs, a NULL time
+    from pathprover.brain.history import COMPLETED_SQL, OUTCOMES_SQL, build_history, read_history
+
+    path = tmp_path / "mixed.parquet"
+    duckdb.sql(
+        "COPY (SELECT ['transformers-vllm', 'tensorrt-llm'][1 + i % 2] AS deployment_config, "
+        "['qwen3', 'llama3', 'mistral'][1 + i % 3] AS model_family, 'g5' AS instance_family, "
+        "['none', 'fp16', 'fp8'][1 + i % 3] AS quantization, CAST(['1', '2', '2'][1 + i % 3] AS VARCHAR) AS tp_degree, "
+        "'realtime-inference' AS deployment_target, "
+        "['completed', 'completed', 'failed', 'unfeasible'][1 + i % 4] AS status, "
+        "CASE WHEN i = 5 THEN NULL ELSE TIMESTAMP '2026-11-01' + to_seconds(i * 60) END AS run_timestamp, "
+        "['timeout', 'capacity', NULL][1 + i % 3] AS failure_category, 'reason ' || i AS failure_reason "
+        "FROM range(60) t(i)) "
+        f"TO '{path}' (FORMAT PARQUET)"
+    )
+    store = LocalWarehouse(tmp_path / "wh", table=path)
+    # When read through the columnar path (portable SQL, arrays) and through query() rows (transpiled)
+    fast = read_history(store)
+    slow = build_history(store.query(COMPLETED_SQL).rows, store.query(OUTCOMES_SQL).rows)
+    # Then both hold the same configs, figures and times
+    assert fast.configs == slow.configs and fast.total_rows == slow.total_rows == 60

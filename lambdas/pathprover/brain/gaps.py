@@ -107,10 +107,13 @@ def build_domains(
     filters: Mapping[str, Sequence[str | int]] | None = None,
 ) -> dict[str, list[str | int]]:
     """Values per dimension: those seen in completed rows (plus the catalog's, if asked), then filtered."""
-    completed = history.completed()
-    if completed:
-        columns = list(zip(*(entry.key for entry in completed), strict=True))
-        seen: dict[str, set[str | int]] = {d: set(columns[i]) for i, d in enumerate(DIMENSIONS)}
+    loose = [entry.key for entry in history.entries.values() if entry.completed]
+    if loose or len(history.columns):
+        # Every value in history.columns.values occurs in some proven config (the merge keeps them all).
+        seen: dict[str, set[str | int]] = {d: set(history.columns.values[i]) for i, d in enumerate(DIMENSIONS)}
+        for key in loose:
+            for i, d in enumerate(DIMENSIONS):
+                seen[d].add(key[i])
     else:
         # A first run (empty table): nothing is proven to extend, so the space is the catalog's.
         seen = {d: set() for d in DIMENSIONS}
@@ -142,6 +145,24 @@ def _flat_codes(
             codes = np.array([positions[v] for v in column], dtype=np.int64)
         except KeyError:  # a value outside the (filtered) domains: drop those keys
             codes = np.array([positions.get(v, -1) for v in column], dtype=np.int64)
+        valid &= codes >= 0
+        flat += codes * strides[position]
+    return flat[valid]
+
+
+def _column_codes(
+    history: History, index: Mapping[str, Mapping[str | int, int]], strides: Sequence[int]
+) -> npt.NDArray[np.int64]:
+    """Flat cell index of each proven config held in arrays (those outside the domains dropped)."""
+    columns = history.columns
+    if not len(columns):
+        return np.zeros(0, dtype=np.int64)
+    flat = np.zeros(len(columns), dtype=np.int64)
+    valid = np.ones(len(columns), dtype=bool)
+    for position, dimension in enumerate(DIMENSIONS):
+        positions = index[dimension]
+        lookup = np.array([positions.get(v, -1) for v in columns.values[position]], dtype=np.int64)
+        codes = lookup[columns.codes[:, position]]
         valid &= codes >= 0
         flat += codes * strides[position]
     return flat[valid]
@@ -180,7 +201,12 @@ def search_gaps(  # noqa: C901, PLR0915  one array pipeline (domains, counts, ne
         return flat
 
     completed = np.zeros(shape, dtype=bool)
-    completed_flat = _flat_codes([e.key for e in history.completed()], index, strides)
+    completed_flat = np.concatenate(
+        [
+            _column_codes(history, index, strides),
+            _flat_codes([e.key for e in history.entries.values() if e.completed], index, strides),
+        ]
+    )
     completed.reshape(-1)[completed_flat] = True
 
     # Neighbours at distance 1: completed cells on each axis-aligned line through the cell.
@@ -216,7 +242,7 @@ def search_gaps(  # noqa: C901, PLR0915  one array pipeline (domains, counts, ne
         if d == "tp_degree":
             continue
         apply(np.array([vid(rules.unknown(d, v)) for v in domains[d]], dtype=np.int32), [d])
-    known = {d: [v for v in domains[d] if d == "tp_degree" or rules.unknown(d, v) is None] for d in DIMENSIONS}
+    known = {d: {v for v in domains[d] if d == "tp_degree" or rules.unknown(d, v) is None} for d in DIMENSIONS}
 
     def table(axes: Sequence[str], rule) -> npt.NDArray[np.int32]:  # type: ignore[no-untyped-def]
         out = np.zeros(tuple(shape[_D[d]] for d in axes), dtype=np.int32)
@@ -237,7 +263,7 @@ def search_gaps(  # noqa: C901, PLR0915  one array pipeline (domains, counts, ne
     apply(table(placement_axes, lambda m, i, q, t: rules.placement(m, i, q, int(t))), placement_axes)
 
     flat_reasons = reasons.reshape(-1)
-    for key, entry in history.configs.items():
+    for key, entry in history.entries.items():  # the proven-only configs (history.columns) have no verdict
         if entry.completed or (
             entry.unfeasible_reason is None and not entry.failures and entry.account_failure_at is None
         ):
@@ -253,8 +279,13 @@ def search_gaps(  # noqa: C901, PLR0915  one array pipeline (domains, counts, ne
     gap_cells = np.flatnonzero(~completed.reshape(-1))
     max_neighbors = int(sum(shape) - len(shape))
     infeasible = (flat_reasons[gap_cells] != 0).astype(np.int64)
-    rank_key = (infeasible * (max_neighbors + 1) + (max_neighbors - flat_counts[gap_cells])) * size + gap_cells
-    order = gap_cells[np.argsort(rank_key, kind="stable")]
+    # Rank: feasible first, then most neighbours, then cell order. gap_cells is ascending, so a stable sort
+    # on the (feasibility, neighbours) bucket alone keeps cell order within a bucket; a bucket that fits in
+    # int16 is sorted by numpy's radix sort, in linear time.
+    bucket = infeasible * (max_neighbors + 1) + (max_neighbors - flat_counts[gap_cells])
+    if 2 * (max_neighbors + 1) <= np.iinfo(np.int16).max:
+        bucket = bucket.astype(np.int16)
+    order = gap_cells[np.argsort(bucket, kind="stable")]
 
     kinds: Counter[str] = Counter()
     ids, tallies = np.unique(flat_reasons[gap_cells], return_counts=True)

@@ -7,10 +7,13 @@ DuckDB warehouse; it touches only the columns the brain needs.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
 
 from pathprover.core.dimensions import DIMENSIONS, DimensionValueError, normalise_value
 from pathprover.core.errors import InputError
@@ -94,16 +97,112 @@ class ConfigHistory:
         return sum(self.failures.values()) + (1 if self.completed else 0)
 
 
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_NAT: Final = np.iinfo(np.int64).min
+"""NaT's int64 view: smaller than any time, so a maximum ignores it."""
+
+
 @dataclass
+class CompletedColumns:
+    """The proven configs as arrays, one row per distinct normalised config (no Python object per config).
+
+    ``values[d]`` lists dimension d's distinct normalised values; ``codes[:, d]`` indexes into it.
+    """
+
+    values: tuple[list[str | int], ...]
+    codes: npt.NDArray[np.int32]
+    rows: npt.NDArray[np.int64]
+    at_us: npt.NDArray[np.int64]
+    """Latest completed run, microseconds since the epoch (UTC); NaT's int64 where unknown."""
+
+    @classmethod
+    def empty(cls) -> CompletedColumns:
+        return cls(
+            values=tuple([] for _ in DIMENSIONS),
+            codes=np.zeros((0, len(DIMENSIONS)), dtype=np.int32),
+            rows=np.zeros(0, dtype=np.int64),
+            at_us=np.zeros(0, dtype=np.int64),
+        )
+
+    def __len__(self) -> int:
+        return int(self.rows.size)
+
+    def flat(self, codes: npt.NDArray[np.int64] | None = None) -> npt.NDArray[np.int64]:
+        """One int64 per code tuple (mixed radix over the value lists): these rows', or ``codes``'."""
+        return _flat(self.codes if codes is None else codes, self.values)
+
+    def keys(self) -> list[Key]:
+        columns = [[self.values[d][int(c)] for c in self.codes[:, d].tolist()] for d in range(len(DIMENSIONS))]
+        return list(zip(*columns, strict=True))
+
+    def entries(self) -> list[ConfigHistory]:
+        ats = [None if us == _NAT else _EPOCH + timedelta(microseconds=us) for us in self.at_us.tolist()]
+        return [
+            ConfigHistory(key=key, completed_at=at, completed_rows=rows)
+            for key, at, rows in zip(self.keys(), ats, self.rows.tolist(), strict=True)
+        ]
+
+
+def _flat(codes: npt.NDArray[Any], values: Sequence[Sequence[object]]) -> npt.NDArray[np.int64]:
+    flat = np.zeros(codes.shape[0], dtype=np.int64)
+    for d, domain in enumerate(values):
+        flat = flat * max(len(domain), 1) + codes[:, d]
+    return flat
+
+
 class History:
-    configs: dict[Key, ConfigHistory]
-    total_rows: int
-    _completed: list[ConfigHistory] | None = field(default=None, repr=False)
+    """Everything recorded, per config. Proven configs with nothing else recorded stay in arrays
+    (``columns``); a config with a failure or unfeasible row (or one given directly) is a ConfigHistory
+    in ``entries``. ``configs`` is the merged mapping, built on first use."""
+
+    def __init__(
+        self,
+        configs: dict[Key, ConfigHistory] | None = None,
+        total_rows: int = 0,
+        *,
+        columns: CompletedColumns | None = None,
+    ) -> None:
+        self.entries: dict[Key, ConfigHistory] = dict(configs or {})
+        self.columns = columns if columns is not None else CompletedColumns.empty()
+        self.total_rows = total_rows
+        self._configs: dict[Key, ConfigHistory] | None = None
+        self._completed: list[ConfigHistory] | None = None
+        self._column_index: dict[Key, int] | None = None
+
+    @property
+    def configs(self) -> dict[Key, ConfigHistory]:
+        if self._configs is None:
+            merged = {entry.key: entry for entry in self.columns.entries()}
+            merged.update(self.entries)
+            self._configs = merged
+        return self._configs
+
+    def get(self, key: Key) -> ConfigHistory | None:
+        """One config's history, without building the whole mapping."""
+        entry = self.entries.get(key)
+        if entry is not None:
+            return entry
+        if self._configs is not None:
+            return self._configs.get(key)
+        if self._column_index is None:
+            self._column_index = {k: i for i, k in enumerate(self.columns.keys())}
+        i = self._column_index.get(key)
+        if i is None:
+            return None
+        at_us = int(self.columns.at_us[i])
+        return ConfigHistory(
+            key=key,
+            completed_at=None if at_us == _NAT else _EPOCH + timedelta(microseconds=at_us),
+            completed_rows=int(self.columns.rows[i]),
+        )
 
     def completed(self) -> list[ConfigHistory]:
         if self._completed is None:
-            self._completed = [c for c in self.configs.values() if c.completed]
+            self._completed = self.columns.entries() + [e for e in self.entries.values() if e.completed]
         return self._completed
+
+    def completed_count(self) -> int:
+        return len(self.columns) + sum(1 for e in self.entries.values() if e.completed)
 
 
 def _count(value: Any) -> int:
@@ -119,6 +218,8 @@ def _count(value: Any) -> int:
 def _as_utc(value: Any) -> datetime | None:
     if value is None:
         return None
+    if type(value) is datetime and value.tzinfo is None:  # DuckDB's TIMESTAMP: naive UTC
+        return value.replace(tzinfo=UTC)
     if isinstance(value, str):
         value = datetime.fromisoformat(value.replace("Z", "+00:00"))
     if isinstance(value, datetime):
@@ -126,15 +227,14 @@ def _as_utc(value: Any) -> datetime | None:
     raise HistoryError(f"run_timestamp {value!r} is not a timestamp")
 
 
-def build_history(completed: Iterable[list[Any]], outcomes: Iterable[list[Any]] = ()) -> History:  # noqa: C901  the brain's hot loop: one pass over both result sets with per-column caches; helpers would add a call per cell
-    """Fold COMPLETED_SQL and OUTCOMES_SQL rows into one ConfigHistory per normalised config.
+class _Normaliser:
+    """Normalises each distinct raw value of a dimension once."""
 
-    Raw values that normalise to the same config (`1`/`"1"`, `fp16`/`none`) merge.
-    """
-    caches: list[dict[Any, Any]] = [{} for _ in DIMENSIONS]
+    def __init__(self) -> None:
+        self.caches: list[dict[Any, Any]] = [{} for _ in DIMENSIONS]
 
-    def norm(position: int, value: Any) -> Any:
-        cache = caches[position]
+    def __call__(self, position: int, value: Any) -> Any:
+        cache = self.caches[position]
         try:
             return cache[value]
         except KeyError:
@@ -146,27 +246,97 @@ def build_history(completed: Iterable[list[Any]], outcomes: Iterable[list[Any]] 
         except TypeError as exc:  # unhashable value from a foreign table
             raise HistoryError(f"malformed row: {DIMENSIONS[position]} {value!r}") from exc
 
-    configs: dict[Key, ConfigHistory] = {}
-    total = 0
+
+def _as_list(column: Any) -> list[Any]:
+    """A column as a Python list (a masked array's NULLs as None)."""
+    return column.tolist() if hasattr(column, "tolist") else list(column)
+
+
+def _timestamps_us(column: Any) -> npt.NDArray[np.int64]:
+    """Timestamps as microseconds since the epoch (UTC), NaT's int64 for NULL."""
+    if isinstance(column, np.ndarray) and column.dtype.kind == "M":
+        values = column.astype("datetime64[us]")
+        if isinstance(column, np.ma.MaskedArray):
+            values = np.ma.filled(values, np.datetime64("NaT"))
+        return np.asarray(values).view(np.int64)
+    out = np.full(len(column), _NAT, dtype=np.int64)
+    for i, value in enumerate(_as_list(column)):
+        at = value
+        if at is not None:
+            at = at.replace(tzinfo=UTC) if type(at) is datetime and at.tzinfo is None else _as_utc(at)
+        if at is not None:
+            out[i] = (at - _EPOCH) // timedelta(microseconds=1)
+    return out
+
+
+def completed_columns(columns: Sequence[Any], norm: _Normaliser | None = None) -> CompletedColumns:
+    """COMPLETED_SQL's result as columns (six dimensions, completed_rows, completed_at): normalised,
+    configs that normalise alike (`1`/`"1"`, `fp16`/`none`) merged, all in arrays."""
+    norm = norm or _Normaliser()
+    n = len(columns[6]) if len(columns) > 6 else 0
+    if n == 0:
+        return CompletedColumns.empty()
+    values: list[list[str | int]] = []
+    codes = np.empty((n, len(DIMENSIONS)), dtype=np.int32)
+    for d in range(len(DIMENSIONS)):
+        column = _as_list(columns[d])
+        try:
+            distinct = list(dict.fromkeys(column))  # in C: each distinct raw value once, in order
+        except TypeError as exc:  # unhashable value from a foreign table
+            raise HistoryError(f"malformed row: {DIMENSIONS[d]} {columns[d]!r}") from exc
+        raw_code = {value: i for i, value in enumerate(distinct)}
+        raw = np.fromiter(map(raw_code.__getitem__, column), dtype=np.int64, count=len(column))
+        normalised: dict[Any, int] = {}
+        to_code = np.empty(len(distinct), dtype=np.int32)
+        for i, value in enumerate(distinct):
+            to_code[i] = normalised.setdefault(norm(d, value), len(normalised))
+        values.append(list(normalised))
+        codes[:, d] = to_code[raw]
+    counts = columns[6]
+    if isinstance(counts, np.ndarray) and not isinstance(counts, np.ma.MaskedArray) and counts.dtype.kind in "iu":
+        rows = counts.astype(np.int64)
+    else:
+        rows = np.asarray([_count(v) for v in _as_list(counts)], dtype=np.int64)
+    at_us = _timestamps_us(columns[7])
+    # Merge configs whose raw values normalise alike: one row per distinct code tuple.
+    unique, first, inverse = np.unique(_flat(codes, values), return_index=True, return_inverse=True)
+    if unique.size != n:
+        merged_rows = np.bincount(inverse, weights=rows, minlength=unique.size).astype(np.int64)
+        merged_at = np.full(unique.size, _NAT, dtype=np.int64)
+        np.maximum.at(merged_at, inverse, at_us)
+        codes, rows, at_us = codes[first], merged_rows, merged_at
+    return CompletedColumns(values=tuple(values), codes=codes, rows=rows, at_us=at_us)
+
+
+def build_history(completed: Iterable[Any], outcomes: Iterable[list[Any]] = ()) -> History:
+    """Fold COMPLETED_SQL rows (or its columns, :func:`history_from_columns`) and OUTCOMES_SQL rows.
+
+    Raw values that normalise to the same config (`1`/`"1"`, `fp16`/`none`) merge.
+    """
     rows = list(completed)
-    if rows:
-        # Column-wise: normalise each distinct raw value once, build the keys in C (map/zip).
-        columns = list(zip(*rows, strict=True))
-        lookups = [{value: norm(i, value) for value in set(columns[i])} for i in range(len(DIMENSIONS))]
-        keys = zip(*(map(lookups[i].__getitem__, columns[i]) for i in range(len(DIMENSIONS))), strict=True)
-        for key, count, at in zip(keys, columns[6], columns[7], strict=True):
-            if at is not None:
-                at = at.replace(tzinfo=UTC) if type(at) is datetime and at.tzinfo is None else _as_utc(at)
-            total += count
-            entry = configs.get(key)
-            if entry is None:
-                configs[key] = ConfigHistory(key=key, completed_at=at, completed_rows=count)
-                continue
-            entry.completed_rows += count
-            if at is not None and (entry.completed_at is None or at > entry.completed_at):
-                entry.completed_at = at
-    for row in outcomes:
-        key = (norm(0, row[0]), norm(1, row[1]), norm(2, row[2]), norm(3, row[3]), norm(4, row[4]), norm(5, row[5]))
+    columns: list[Any] = [list(c) for c in zip(*rows, strict=True)] if rows else []
+    return history_from_columns(columns, outcomes)
+
+
+def history_from_columns(  # noqa: C901, PLR0912  the brain's hot fold: one pass over both result sets, per-column caches; a helper per branch would add a call per config
+    completed: Sequence[Any], outcomes: Iterable[list[Any]] = ()
+) -> History:
+    """The history from COMPLETED_SQL's columns (arrays or lists) and OUTCOMES_SQL's rows."""
+    norm = _Normaliser()
+    columns = completed_columns(completed, norm)
+    configs: dict[Key, ConfigHistory] = {}
+    total = int(columns.rows.sum())
+    rows = list(outcomes)
+    # Normalise each dimension's distinct raw values once, then build the keys in C (map/zip).
+    raw_columns = list(zip(*(row[:6] for row in rows), strict=True)) if rows else []
+    lookups = []
+    for d, column in enumerate(raw_columns):
+        try:
+            lookups.append({value: norm(d, value) for value in dict.fromkeys(column)})
+        except TypeError as exc:  # unhashable value from a foreign table
+            raise HistoryError(f"malformed row: {DIMENSIONS[d]} {column!r}") from exc
+    keys = zip(*(map(lookups[d].__getitem__, raw_columns[d]) for d in range(len(lookups))), strict=True)
+    for key, row in zip(keys, rows, strict=True):
         (
             unfeasible_rows,
             unfeasible_at,
@@ -182,10 +352,8 @@ def build_history(completed: Iterable[list[Any]], outcomes: Iterable[list[Any]] 
         ) = row[6:17]
         # Counts can be NULL where a foreign table lacks the column a condition reads (DuckDB's COUNT_IF).
         unfeasible_rows, failed_rows, timeouts, unknowns = (
-            _count(unfeasible_rows),
-            _count(failed_rows),
-            _count(timeouts),
-            _count(unknowns),
+            value if type(value) is int else _count(value)
+            for value in (unfeasible_rows, failed_rows, timeouts, unknowns)
         )
         total += unfeasible_rows + failed_rows
         entry = configs.get(key)
@@ -217,10 +385,47 @@ def build_history(completed: Iterable[list[Any]], outcomes: Iterable[list[Any]] 
                 entry.last_failure_at = at
                 entry.last_failure_category = failure_category
                 entry.last_failure_reason = failure_reason
-    return History(configs=configs, total_rows=total)
+    if configs and len(columns):
+        # A proven config with failures too is one ConfigHistory, its proven rows moved out of the arrays.
+        lookup = [{v: i for i, v in enumerate(values)} for values in columns.values]
+        wanted: list[Key] = []
+        wanted_codes: list[list[int]] = []
+        for wanted_key in configs:
+            try:
+                wanted_codes.append([lookup[d][v] for d, v in enumerate(wanted_key)])
+            except KeyError:  # a value no proven config has: this config is not proven
+                continue
+            wanted.append(wanted_key)
+        flat = columns.flat()
+        order = np.argsort(flat, kind="stable")
+        wanted_flat = columns.flat(np.array(wanted_codes, dtype=np.int64).reshape(-1, len(DIMENSIONS)))
+        found = np.searchsorted(flat, wanted_flat, sorter=order) if wanted else np.zeros(0, dtype=np.int64)
+        moved: list[int] = []
+        for wanted_key, pos, target in zip(wanted, found.tolist(), wanted_flat.tolist(), strict=True):
+            if pos >= flat.size or flat[order[pos]] != target:
+                continue
+            i = int(order[pos])
+            moved.append(i)
+            entry = configs[wanted_key]
+            entry.completed_rows = int(columns.rows[i])
+            at_us = int(columns.at_us[i])
+            entry.completed_at = None if at_us == _NAT else _EPOCH + timedelta(microseconds=at_us)
+        if moved:
+            keep = np.ones(len(columns), dtype=bool)
+            keep[moved] = False
+            columns = CompletedColumns(
+                values=columns.values, codes=columns.codes[keep], rows=columns.rows[keep], at_us=columns.at_us[keep]
+            )
+    return History(configs=configs, total_rows=total, columns=columns)
 
 
 def read_history(store: ResultsStore) -> History:
+    """Both queries; a store that can return columns (the local warehouse) skips the per-row objects."""
+    query_columns = getattr(store, "query_columns", None)
+    if query_columns is not None:
+        # Both queries are DuckDB SQL as written (max_by, count_if, FILTER): no transpiling needed.
+        completed, outcomes = query_columns(COMPLETED_SQL, OUTCOMES_SQL, portable=True, as_rows=(False, True))
+        return history_from_columns(completed, outcomes)
     return build_history(store.query(COMPLETED_SQL).rows, store.query(OUTCOMES_SQL).rows)
 
 

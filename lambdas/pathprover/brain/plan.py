@@ -369,7 +369,7 @@ def make_plan(
         if len(selected) >= max_proves:
             exclude(gap, "limit_reached", f"limit reached: MAX_PROVES_PER_RUN is {max_proves}")
             continue
-        entry = history.configs.get(gap.key)
+        entry = history.get(gap.key)
         run = concretise(catalog, rules, gap.key, multiplier=timeout_multiplier(entry))
         if catalog.model(run.model_name).gated and (unstageable := too_large_to_stage(catalog, run.model_name)):
             exclude(gap, "too_large_to_stage", unstageable)

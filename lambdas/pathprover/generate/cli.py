@@ -11,16 +11,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 
-from pathprover.brain.feasibility import FeasibilityRules
-from pathprover.brain.plan import place_target
-from pathprover.catalog import CatalogError, load_catalog
 from pathprover.cli.common import describe_error, emit_json, fail
-from pathprover.core.runconfig import InfraParams, resolve_account
-from pathprover.core.targets import TargetError, load_targets, to_run_config
-from pathprover.generate.render import render_bundle, write_bundle
-from pathprover.settings import Settings
 
 
 def render_command(
@@ -44,6 +36,17 @@ def render_command(
     ] = None,
 ) -> None:
     """Render the containers, buildspecs and deploy parameters of one validation target."""
+    # Imported here, not at import: the CLI registers this command without loading jinja2 or the brain.
+    from pydantic import ValidationError
+
+    from pathprover.brain.feasibility import FeasibilityRules
+    from pathprover.brain.plan import place_target
+    from pathprover.catalog import CatalogError, load_catalog
+    from pathprover.core.runconfig import InfraParams, resolve_account
+    from pathprover.core.targets import TargetError, load_targets, to_run_config
+    from pathprover.generate.render import render_bundle, write_bundle
+    from pathprover.settings import Settings
+
     choice: str | None = None
     try:
         targets = load_targets(config)

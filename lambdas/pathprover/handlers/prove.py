@@ -2,13 +2,39 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
 from pathprover.handlers._powertools import FAILURE_SCOPE_METRIC, count, entry_point, logger, metrics
-from pathprover.services import get_services
-from pathprover.workflow.tasks import drop_and_next, run_step, settle_and_next
+
+if TYPE_CHECKING:
+    from pathprover.services import Services
+
+
+def get_services() -> Services:
+    from pathprover.services import get_services as current
+
+    return current()
+
+
+def run_step(event: dict[str, Any], step: str, svc: Services) -> dict[str, Any]:
+    """The lifecycle step; the workflow, lifecycle and classifier are imported on the first call."""
+    from pathprover.workflow.tasks import run_step as run
+
+    return run(event, step, svc)
+
+
+def settle_and_next(event: dict[str, Any], svc: Services) -> dict[str, Any]:
+    from pathprover.workflow.tasks import settle_and_next as settle
+
+    return settle(event, svc)
+
+
+def drop_and_next(event: dict[str, Any], svc: Services) -> dict[str, Any]:
+    from pathprover.workflow.tasks import drop_and_next as drop
+
+    return drop(event, svc)
 
 
 def _log(result: dict[str, Any], step: str) -> dict[str, Any]:

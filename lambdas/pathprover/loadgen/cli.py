@@ -8,16 +8,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from pydantic import ValidationError
 
 from pathprover.cli.common import emit_json, err, fail
-from pathprover.cli.progress import LoadgenProgress
-from pathprover.loadgen.runner import RunResult, run_loadgen
-from pathprover.loadgen.transports import LoadgenError
-from pathprover.loadgen.workload import DEFAULT_CONCURRENCY, Workload
+
+if TYPE_CHECKING:
+    from pathprover.loadgen.runner import RunResult
+    from pathprover.loadgen.workload import Workload
 
 DEFAULT_OUT_ROOT = Path(".pathprover") / "loadgen"
 
@@ -54,6 +53,14 @@ def loadgen_command(
     json_output: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
     """Run the deterministic streaming workload at each concurrency level and report latency metrics."""
+    # Imported here: registering the command costs nothing, running it loads only what it uses.
+    from pydantic import ValidationError
+
+    from pathprover.cli.progress import LoadgenProgress
+    from pathprover.loadgen.runner import run_loadgen
+    from pathprover.loadgen.transports import LoadgenError
+    from pathprover.loadgen.workload import DEFAULT_CONCURRENCY, Workload
+
     try:
         workload = Workload(
             seed=seed,

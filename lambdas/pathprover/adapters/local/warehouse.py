@@ -26,10 +26,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import duckdb
-import sqlglot
 from pydantic import BaseModel
-from sqlglot import exp
-from sqlglot.errors import ParseError
 
 from pathprover.core import schema
 from pathprover.core.errors import InputError
@@ -78,6 +75,10 @@ def transpile(sql: str, *, select_only: bool = False) -> str:
     """Athena (Trino) SQL to DuckDB SQL. ``select_only``: the statement must be one query (SELECT, WITH
     ... SELECT, or a set operation of them): what a person types into `pathprover sql` may read the table,
     never write, attach, install, set or copy anything."""
+    import sqlglot  # ~0.1 s to import: only where SQL is transpiled (not the brain's portable reads)
+    from sqlglot import exp
+    from sqlglot.errors import ParseError
+
     try:
         parsed = [e for e in sqlglot.parse(sql, read="trino") if e is not None]
     except ParseError as exc:
@@ -235,6 +236,23 @@ class LocalWarehouse:
         rows = [list(r) for r in cursor.fetchall()]
         return QueryResult(columns=columns, rows=rows)
 
+    def query_columns(self, *sqls: str, portable: bool = False, as_rows: Sequence[bool] = ()) -> list[Any]:
+        """Run several Athena SQL queries on one connection. Each result is its columns as numpy arrays
+        (DuckDB's fetchnumpy, in column order), or its rows where ``as_rows`` says so. ``portable``: the
+        SQL is DuckDB SQL as written (the brain's history queries), so it is not transpiled."""
+        con = self.connect()
+        results: list[Any] = []
+        for i, sql in enumerate(sqls):
+            try:
+                cursor = con.execute(sql if portable else transpile(sql))
+            except duckdb.Error as exc:
+                raise WarehouseError(f"query failed: {exc}") from exc
+            if i < len(as_rows) and as_rows[i]:
+                results.append([list(r) for r in cursor.fetchall()])
+            else:
+                results.append(list(cursor.fetchnumpy().values()))
+        return results
+
     def problems(self, limit: int = 5) -> list[str]:
         """Rows the brain cannot use, each described with the row and the reason."""
         files = self.files()
@@ -266,7 +284,13 @@ class LocalWarehouse:
         ]
         found: list[str] = []
         view = self._typed_sql(con, files, filename=True)
-        for _, condition, reason in checks:
+        # One scan counts every check's rows; only a check with some is read again for its examples.
+        tallies = con.execute(
+            "SELECT " + ", ".join(f"COUNT_IF({condition})" for _, condition, _ in checks) + f" FROM ({view})"
+        ).fetchone()
+        for (_, condition, reason), tally in zip(checks, tallies or [1] * len(checks), strict=True):
+            if not tally:
+                continue
             rows = con.execute(f"SELECT * FROM ({view}) WHERE {condition} LIMIT {limit}").fetchall()
             names = [d[0] for d in con.description or []]
             for row in rows:
