@@ -4,7 +4,9 @@ tests share. The fixtures that use them (`env`, dummy credentials) are in tests/
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
+import boto3
 from botocore.stub import Stubber
 
 from pathprover.adapters.aws.clients import AwsClients
@@ -50,8 +52,8 @@ class Env:
     def now(self) -> datetime:
         return self.clock
 
-    def fleet(self) -> SageMakerFleet:
-        return SageMakerFleet(self.clients, now=self.now, sleep=self.sleep)
+    def fleet(self, **kw: Any) -> SageMakerFleet:
+        return SageMakerFleet(self.clients, now=self.now, sleep=self.sleep, **kw)
 
     def builder(self) -> CodeBuildBuilder:
         return CodeBuildBuilder(self.clients, now=self.now, sleep=self.sleep)
@@ -59,3 +61,11 @@ class Env:
     def verify(self) -> None:
         for stubber in self.stubs.values():
             stubber.assert_no_pending_responses()
+
+
+def stubbed_client(service: str) -> tuple[AwsClients, Stubber]:
+    """Adapters' clients holding one boto3 client for `service` (dummy keys) and a Stubber over it (not active)."""
+    clients = AwsClients("us-east-1")
+    client = boto3.client(service, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
+    clients.set(service, client)
+    return clients, Stubber(client)

@@ -16,8 +16,15 @@ from botocore.stub import ANY, Stubber
 
 from pathprover.adapters.aws.sagemaker import training_job_request
 from pathprover.classifier import classify
-from pathprover.stages.jobs import JobRef
-from pathprover.stages.naming import TAG_CONFIG_ID, TAG_EXECUTION, TAG_EXPIRY, TAG_MANAGED_BY, resource_names
+from pathprover.stages.jobs import JobRef, ManagedResource
+from pathprover.stages.naming import (
+    TAG_CONFIG_ID,
+    TAG_EXECUTION,
+    TAG_EXPIRY,
+    TAG_MANAGED_BY,
+    resource_names,
+    standard_tags,
+)
 from pathprover.stages.specs import DeploySpec, TrainingSpec
 from tests.support.aws_stubs import ACCOUNT_ARN, CONFIG, EXECUTION, NAMES, NOW, ROLE, Env
 
@@ -701,3 +708,210 @@ def test_an_adapter_deploy_adds_the_adapter_as_an_additional_model_data_source(e
 def test_an_adapter_spec_without_a_name_to_serve_it_under_is_refused() -> None:
     with pytest.raises(ValueError, match="PATHPROVER_ADAPTER_NAME"):
         spec(adapter_data_uri="s3://pp-results/a/model.tar.gz")
+
+
+# --------------------------------------------------------------------------- the janitor's inventory and delete
+
+
+LIST_ARGS = {"NameContains": "pp-", "MaxResults": 100}
+
+
+def tag_list(execution: str = "run-1") -> list[dict[str, str]]:
+    tags = standard_tags(execution, "cfg", NOW + timedelta(hours=12))
+    return [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
+
+
+def endpoint_item(name: str, status: str = "InService") -> dict[str, Any]:
+    return {
+        "EndpointName": name,
+        "EndpointArn": arn("endpoint", name),
+        "CreationTime": NOW - timedelta(hours=1),
+        "LastModifiedTime": NOW,
+        "EndpointStatus": status,
+    }
+
+
+def managed(kind: Any, name: str, status: str | None = None) -> ManagedResource:
+    return ManagedResource(kind=kind, name=name, arn=arn(kind, name), tags={}, created_at=NOW, status=status)
+
+
+# --------------------------------------------------------------------------- SageMakerFleet.inventory
+
+
+def test_inventory_pages_filters_and_reads_tags(env: Env) -> None:
+    sm = env.stub("sagemaker")
+    # endpoints: two pages; a Deleting one and a name that only contains pp- are not even tag-read
+    sm.add_client_error("list_endpoints", "ThrottlingException", "Rate exceeded", expected_params=LIST_ARGS)
+    sm.add_response(
+        "list_endpoints",
+        {
+            "Endpoints": [endpoint_item("pp-a-ep"), endpoint_item("pp-gone-ep", "Deleting"), endpoint_item("app-ep")],
+            "NextToken": "page-2",
+        },
+        LIST_ARGS,
+    )
+    sm.add_response("list_tags", {"Tags": tag_list()}, {"ResourceArn": arn("endpoint", "pp-a-ep")})
+    sm.add_response(
+        "list_endpoints",
+        {"Endpoints": [endpoint_item("pp-b-ep", "Failed"), endpoint_item("pp-foreign-ep")]},
+        {**LIST_ARGS, "NextToken": "page-2"},
+    )
+    sm.add_response("list_tags", {"Tags": tag_list("run-2")}, {"ResourceArn": arn("endpoint", "pp-b-ep")})
+    sm.add_response(
+        "list_tags",
+        {"Tags": [{"Key": "managed-by", "Value": "someone-else"}]},
+        {"ResourceArn": arn("endpoint", "pp-foreign-ep")},
+    )
+    # in-progress jobs
+    sm.add_response(
+        "list_training_jobs",
+        {
+            "TrainingJobSummaries": [
+                {
+                    "TrainingJobName": "pp-a-tr",
+                    "TrainingJobArn": arn("training-job", "pp-a-tr"),
+                    "CreationTime": NOW,
+                    "TrainingJobStatus": "InProgress",
+                }
+            ]
+        },
+        {**LIST_ARGS, "StatusEquals": "InProgress"},
+    )
+    sm.add_response("list_tags", {"Tags": []}, {"ResourceArn": arn("training-job", "pp-a-tr")})  # untagged
+    sm.add_response("list_transform_jobs", {"TransformJobSummaries": []}, {**LIST_ARGS, "StatusEquals": "InProgress"})
+    # configs and models; a model that vanished between the listing and ListTags is skipped
+    sm.add_response(
+        "list_endpoint_configs",
+        {
+            "EndpointConfigs": [
+                {
+                    "EndpointConfigName": "pp-a-ec",
+                    "EndpointConfigArn": arn("endpoint-config", "pp-a-ec"),
+                    "CreationTime": NOW,
+                }
+            ]
+        },
+        LIST_ARGS,
+    )
+    sm.add_response("list_tags", {"Tags": tag_list()}, {"ResourceArn": arn("endpoint-config", "pp-a-ec")})
+    sm.add_response(
+        "list_models",
+        {
+            "Models": [
+                {"ModelName": "pp-a-m", "ModelArn": arn("model", "pp-a-m"), "CreationTime": NOW},
+                {"ModelName": "pp-gone-m", "ModelArn": arn("model", "pp-gone-m"), "CreationTime": NOW},
+            ]
+        },
+        LIST_ARGS,
+    )
+    sm.add_response("list_tags", {"Tags": tag_list()[:2], "NextToken": "t2"}, {"ResourceArn": arn("model", "pp-a-m")})
+    sm.add_response("list_tags", {"Tags": tag_list()[2:]}, {"ResourceArn": arn("model", "pp-a-m"), "NextToken": "t2"})
+    sm.add_client_error(
+        "list_tags",
+        "ValidationException",
+        f'Could not find model "{arn("model", "pp-gone-m")}".',
+        expected_params={"ResourceArn": arn("model", "pp-gone-m")},
+    )
+
+    found = env.fleet().inventory()
+
+    assert [r.label for r in found] == [
+        "endpoint/pp-a-ep",
+        "endpoint/pp-b-ep",
+        "endpoint-config/pp-a-ec",
+        "model/pp-a-m",
+    ]
+    first = found[0]
+    assert first.arn == arn("endpoint", "pp-a-ep") and first.status == "InService"
+    assert first.execution == "run-1" and first.expiry == NOW + timedelta(hours=12)
+    assert first.created_at == NOW - timedelta(hours=1)
+    assert found[1].status == "Failed" and found[1].execution == "run-2"
+    assert found[3].tags == dict((t["Key"], t["Value"]) for t in tag_list())  # both tag pages
+    assert len(env.sleeps) == 1  # the throttled page was retried
+
+
+def test_inventory_reads_at_most_inventory_limit_tags(env: Env) -> None:
+    sm = env.stub("sagemaker")
+    sm.add_response("list_endpoints", {"Endpoints": [endpoint_item("pp-1-ep"), endpoint_item("pp-2-ep")]}, LIST_ARGS)
+    sm.add_response("list_tags", {"Tags": tag_list()}, {"ResourceArn": arn("endpoint", "pp-1-ep")})
+    found = env.fleet(inventory_limit=1).inventory()
+    assert [r.name for r in found] == ["pp-1-ep"]
+
+
+def test_inventory_raises_on_a_real_error(env: Env) -> None:
+    from botocore.exceptions import ClientError
+
+    sm = env.stub("sagemaker")
+    sm.add_client_error("list_endpoints", "AccessDeniedException", "not authorized to perform sagemaker:ListEndpoints")
+    with pytest.raises(ClientError):
+        env.fleet().inventory()
+
+
+# --------------------------------------------------------------------------- SageMakerFleet.delete
+
+
+def test_delete_removes_billing_first_and_reports_gone_and_errors(env: Env) -> None:
+    sm = env.stub("sagemaker")
+    resources = [
+        managed("model", "pp-a-m"),
+        managed("endpoint-config", "pp-a-ec"),
+        managed("transform-job", "pp-a-bt", "InProgress"),
+        managed("training-job", "pp-a-tr", "InProgress"),
+        managed("endpoint", "pp-a-ep", "InService"),
+        managed("endpoint", "pp-a-ep", "InService"),  # a duplicate is removed once
+        managed("endpoint", "pp-dying-ep", "Deleting"),
+    ]
+    sm.add_client_error("delete_endpoint", "ThrottlingException", "Rate exceeded")
+    sm.add_response("delete_endpoint", {}, {"EndpointName": "pp-a-ep"})
+    sm.add_response(
+        "describe_training_job",
+        {
+            "TrainingJobName": "pp-a-tr",
+            "TrainingJobArn": arn("training-job", "pp-a-tr"),
+            "AlgorithmSpecification": {"TrainingInputMode": "File", "TrainingImage": "img"},
+            "ModelArtifacts": {"S3ModelArtifacts": "s3://b/k"},
+            "TrainingJobStatus": "InProgress",
+            "SecondaryStatus": "Training",
+            "ResourceConfig": {"InstanceCount": 1, "VolumeSizeInGB": 10, "InstanceType": "ml.g5.2xlarge"},
+            "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
+            "CreationTime": NOW,
+        },
+        {"TrainingJobName": "pp-a-tr"},
+    )
+    sm.add_response("stop_training_job", {}, {"TrainingJobName": "pp-a-tr"})
+    sm.add_response(
+        "describe_transform_job",
+        {
+            "TransformJobName": "pp-a-bt",
+            "TransformJobArn": arn("transform-job", "pp-a-bt"),
+            "TransformJobStatus": "Completed",
+            "ModelName": "pp-a-m",
+            "TransformInput": {"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://b/in/"}}},
+            "TransformResources": {"InstanceType": "ml.g5.xlarge", "InstanceCount": 1},
+            "CreationTime": NOW,
+        },
+        {"TransformJobName": "pp-a-bt"},
+    )
+    sm.add_client_error(
+        "delete_endpoint_config",
+        "ValidationException",
+        f'Could not find endpoint configuration "{arn("endpoint-config", "pp-a-ec")}".',
+        expected_params={"EndpointConfigName": "pp-a-ec"},
+    )
+    sm.add_client_error(
+        "delete_model",
+        "AccessDeniedException",
+        "not authorized to perform sagemaker:DeleteModel",
+        expected_params={"ModelName": "pp-a-m"},
+    )
+
+    report = env.fleet().delete(resources)
+
+    assert report.deleted == ["endpoint/pp-a-ep", "training-job/pp-a-tr"]
+    assert report.already_gone == [
+        "endpoint/pp-dying-ep",
+        "transform-job/pp-a-bt",  # finished: nothing to stop
+        "endpoint-config/pp-a-ec",
+    ]
+    assert len(report.errors) == 1 and report.errors[0].startswith("model/pp-a-m: AccessDeniedException")
+    assert len(env.sleeps) == 1
