@@ -14,6 +14,7 @@ from pathprover.classifier import classify
 from pathprover.stages.jobs import JobRef
 from pathprover.stages.specs import BuildJob
 from tests.support.aws_stubs import CONFIG, EXECUTION, NOW, Env
+from tests.support.aws_stubs import stubbed_client as _clients
 
 # --------------------------------------------------------------------------- CodeBuild
 
@@ -184,3 +185,109 @@ def test_build_job_refuses_tarballs_and_plaintext_secrets() -> None:
         build_job(source_s3_uri="s3://pp-bundles/run-42/bundle.tar.gz")
     with pytest.raises(ValueError, match="secrets"):
         build_job(env={"HF_TOKEN": "hf_abc"}, secrets={})
+
+
+# --------------------------------------------------------------------------- day one
+
+RUNNER = "123456789012.dkr.ecr.us-east-1.amazonaws.com/pathprover-benchmark:runner-0123456789ab"
+
+
+def test_the_runner_image_is_found_by_its_tag_in_its_registry():
+    clients, stub = _clients("ecr")
+    expected = {
+        "repositoryName": "pathprover-benchmark",
+        "imageIds": [{"imageTag": "runner-0123456789ab"}],
+        "registryId": "123456789012",
+    }
+    stub.add_response("describe_images", {"imageDetails": [{"imageTags": ["runner-0123456789ab"]}]}, expected)
+    stub.add_client_error("describe_images", "ImageNotFoundException", expected_params=expected)
+    stub.add_client_error("describe_images", "RepositoryNotFoundException", expected_params=expected)
+    stub.add_client_error("describe_images", "AccessDeniedException", expected_params=expected)
+    builder = CodeBuildBuilder(clients)
+    with stub:
+        assert builder.image_exists(RUNNER) is True
+        assert builder.image_exists(RUNNER) is False  # the deploy's build has not pushed it yet
+        assert builder.image_exists(RUNNER) is False  # no repository yet
+        with pytest.raises(Exception, match="AccessDenied"):  # a real problem is not "missing"
+            builder.image_exists(RUNNER)
+    with pytest.raises(ValueError, match="tag"):
+        builder.image_exists("123456789012.dkr.ecr.us-east-1.amazonaws.com/pathprover-benchmark")
+
+
+def test_a_large_checkpoint_is_staged_on_a_bigger_build_via_compute_type_override():
+    from botocore.stub import ANY
+
+    from pathprover.stages.specs import BuildJob
+
+    clients, stub = _clients("codebuild")
+    job = BuildJob(
+        project_name="pathprover-stage",
+        kind="stage",
+        source_s3_uri="s3://bucket/bundles/stage.zip",
+        source_digest="a" * 64,
+        execution_id="e1",
+        config_id="c1",
+        compute_type="BUILD_GENERAL1_2XLARGE",
+    )
+    stub.add_response(
+        "start_build",
+        {"build": {"id": "pathprover-stage:1", "buildStatus": "IN_PROGRESS"}},
+        {
+            "projectName": "pathprover-stage",
+            "sourceTypeOverride": "S3",
+            "sourceLocationOverride": "bucket/bundles/stage.zip",
+            "environmentVariablesOverride": ANY,
+            "timeoutInMinutesOverride": 60,
+            "idempotencyToken": ANY,
+            "computeTypeOverride": "BUILD_GENERAL1_2XLARGE",
+        },
+    )
+    with stub:
+        CodeBuildBuilder(clients).start(job)
+    stub.assert_no_pending_responses()
+
+
+@pytest.mark.parametrize("view", ["running", "in_progress"])
+def test_the_builds_a_stopped_execution_started_are_found_on_codebuild(view):
+    clients, stub = _clients("codebuild")
+
+    def build(build_id: str, status: str, execution: str) -> dict:
+        variables = [
+            {"name": "PP_EXECUTION_ID", "value": execution, "type": "PLAINTEXT"},
+            {"name": "PP_JOB_KIND", "value": "stage", "type": "PLAINTEXT"},
+        ]
+        return {
+            "id": build_id,
+            "buildStatus": status,
+            "environment": {
+                "type": "LINUX_CONTAINER",
+                "image": "x",
+                "computeType": "BUILD_GENERAL1_LARGE",
+                "environmentVariables": variables,
+            },
+        }
+
+    stub.add_response(
+        "list_builds_for_project",
+        {"ids": ["p:1", "p:2", "p:3"]},
+        {"projectName": "pathprover-stage", "sortOrder": "DESCENDING"},
+    )
+    stub.add_response(
+        "batch_get_builds",
+        {
+            "builds": [
+                build("p:1", "IN_PROGRESS", "run-1"),
+                build("p:2", "SUCCEEDED", "run-1"),
+                build("p:3", "IN_PROGRESS", "run-2"),
+            ]
+        },
+        {"ids": ["p:1", "p:2", "p:3"]},
+    )
+    with stub:
+        builder = CodeBuildBuilder(clients)
+        if view == "running":  # a stopped execution's own builds
+            refs = builder.running("run-1", "pathprover-stage")
+            assert [(r.arn_or_id, r.kind) for r in refs] == [("p:1", "stage")]
+        else:  # what the janitor judges: every build in progress, with its execution
+            refs = builder.in_progress("pathprover-stage")
+            assert [(r.arn_or_id, r.meta["execution_id"]) for r in refs] == [("p:1", "run-1"), ("p:3", "run-2")]

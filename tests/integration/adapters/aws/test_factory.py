@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathprover.adapters.aws.factory import build_aws_services
 from pathprover.adapters.aws.results import (
     AthenaResultsStore,
 )
+from pathprover.catalog import default_catalog
+from pathprover.settings import Settings
 
 
 def test_the_aws_factory_writes_the_levels_where_the_stack_says() -> None:
@@ -27,3 +30,11 @@ def test_the_aws_factory_writes_the_levels_where_the_stack_says() -> None:
         "s3://stack-bucket/mlcc_ci/benchmark_levels/",
     )
     assert (store.table, store.levels_table) == ("benchmark_results", "benchmark_levels")
+
+
+def test_an_existing_tables_location_is_where_rows_are_written():
+    base = {"runtime": "aws", "results_bucket": "results", "ledger_table": "ledger"}
+    default = build_aws_services(Settings(**base), default_catalog())
+    assert default.store.table_s3_uri == "s3://results/mlcc_ci/benchmark_results/"  # type: ignore[attr-defined]
+    existing = build_aws_services(Settings(**base, table_location="s3://x/y"), default_catalog())
+    assert existing.store.table_s3_uri == "s3://x/y/"  # type: ignore[attr-defined]
