@@ -3,9 +3,10 @@
 A module has logic when `ast` finds a function, a class that is more than a typing declaration
 (Protocol, TypedDict, NamedTuple), or a top-level statement that does something (a call, a loop, a
 branch other than `if TYPE_CHECKING`, a `with`). Its test file is `test_<module>.py` anywhere under
-`tests/` (a package's `__init__.py` counts as the package: `test_<package>.py`). Where two modules
-share a name (`adapters/aws/ledger.py` and `adapters/local/ledger.py`), the test file must sit in a
-folder named like the module's package: `tests/**/aws/test_ledger.py`, `tests/**/local/test_ledger.py`.
+`tests/` (a package's `__init__.py` counts as the package: `test_<package>.py`). Where a module shares
+its name with another module or a package (`adapters/aws/ledger.py` and `adapters/local/ledger.py`;
+`handlers/brain.py` and the `brain` package), the test file must sit in a folder named like the module's
+package: `tests/**/aws/test_ledger.py`, `tests/**/local/test_ledger.py`, `tests/**/handlers/test_brain.py`.
 """
 
 from __future__ import annotations
@@ -75,7 +76,8 @@ def module_name(module: Path) -> str:
 
 def missing_test_files() -> list[str]:
     modules = modules_with_logic()
-    names = Counter(module_name(m) for m in modules)
+    packages = [p.parent.name for p in PACKAGE.rglob("__init__.py") if p.parent != PACKAGE]
+    names = Counter([*(module_name(m) for m in modules if m.name != "__init__.py"), *packages])
     test_files = [p.relative_to(TESTS) for p in TESTS.rglob("test_*.py")]
     missing = []
     for module in modules:
@@ -83,7 +85,7 @@ def missing_test_files() -> list[str]:
             continue
         name = module_name(module)
         candidates = [t for t in test_files if t.name == f"test_{name}.py"]
-        if names[name] > 1:  # two modules of that name: the test's folder names the package
+        if names[name] > 1:  # another module or a package of that name: the test's folder names the package
             package = (module.parent.parent if module.name == "__init__.py" else module.parent).name
             candidates = [t for t in candidates if t.parent.name == package]
         if not candidates:
