@@ -1,15 +1,14 @@
-"""Fixtures the simulated-fleet tests share: the catalog, one endpoint server, a virtual clock."""
+"""Fixtures the integration tests share: the catalog, one endpoint server, a virtual clock, a simulated fleet."""
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 import pytest
 
 from pathprover.adapters.local.endpoint import SimulatedEndpointServer
+from pathprover.adapters.local.fleet import SimulatedFleet
 from pathprover.catalog import Catalog, default_catalog
 from pathprover.clock import VirtualClock
-
-FLEET_START = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+from tests.support.simulated_fleet import FLEET_START
 
 
 @pytest.fixture(scope="module")
@@ -26,3 +25,10 @@ def server() -> Iterator[SimulatedEndpointServer]:
 @pytest.fixture
 def clock() -> VirtualClock:
     return VirtualClock(FLEET_START)
+
+
+@pytest.fixture
+def sim(clock: VirtualClock, catalog: Catalog) -> Iterator[SimulatedFleet]:
+    """A simulated fleet on the virtual clock, with its own endpoint server (closed at the end)."""
+    with SimulatedEndpointServer() as server, SimulatedFleet(clock, catalog, server=server) as fleet:
+        yield fleet

@@ -1,7 +1,8 @@
 """`--athena` on the commands that read the table: they query the real table through the Athena reader.
 
-The reader itself (pyathena over a result file, the stack's outputs) is tested in test_athena_moto.py;
-here its ``query`` answers canned rows, so these tests check the wiring: which SQL reaches Athena, and
+The reader itself (pyathena over a result file, the stack's outputs) is tested in
+tests/integration/adapters/aws/test_athena_reader.py; here its ``query`` answers canned rows, so these tests
+check the wiring: which SQL reaches Athena, and
 what the commands make of the answers.
 """
 

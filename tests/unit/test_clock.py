@@ -41,3 +41,13 @@ def test_the_system_clock_is_aware_utc() -> None:
     now = SystemClock().now()
     assert now.tzinfo is UTC
     assert abs((datetime.now(UTC) - now).total_seconds()) < 5
+
+
+def test_virtual_clock_moves_only_forward_and_system_clock_is_utc() -> None:
+    clock = VirtualClock(datetime(2026, 1, 1))
+    assert clock.now() == datetime(2026, 1, 1, tzinfo=UTC)
+    clock.sleep(7200)
+    assert clock.advance(0.5) == datetime(2026, 1, 1, 2, 0, 0, 500000, tzinfo=UTC)
+    with pytest.raises(ValueError):
+        clock.advance(-1)
+    assert SystemClock().now().tzinfo is UTC

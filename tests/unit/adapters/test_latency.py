@@ -57,3 +57,16 @@ def test_more_tensor_parallel_ranks_decode_faster_down_to_the_floor(catalog: Cat
         catalog, catalog.model("Qwen/Qwen3-0.6B"), catalog.instance("ml.p5.48xlarge"), "none", 8
     )
     assert tiny.decode_ms_per_token == MIN_DECODE_MS
+
+
+def test_latency_model_uses_bandwidth_quantization_and_tp(catalog: Catalog) -> None:
+    qwen, llama = catalog.model("Qwen/Qwen3-0.6B"), catalog.model("meta-llama/Llama-3.1-8B-Instruct")
+    g5 = catalog.instance("ml.g5.xlarge")
+    assert accelerator_key("NVIDIA A100 80GB") == "A100-80" and accelerator_key("NVIDIA L40S") == "L40S"
+    assert LatencyModel.estimate(catalog, qwen, g5, "none", 1).decode_ms_per_token >= 2.0
+    full = LatencyModel.estimate(catalog, llama, catalog.instance("ml.g5.12xlarge"), "none", 1)
+    fp8 = LatencyModel.estimate(catalog, llama, catalog.instance("ml.g5.12xlarge"), "fp8", 1)
+    tp4 = LatencyModel.estimate(catalog, llama, catalog.instance("ml.g5.12xlarge"), "none", 4)
+    assert fp8.decode_ms_per_token == pytest.approx(full.decode_ms_per_token / 2, rel=0.01)
+    assert tp4.decode_ms_per_token == pytest.approx(full.decode_ms_per_token / 4, rel=0.01)
+    assert full.itl_ms(11) == pytest.approx(full.decode_ms_per_token * 1.2)

@@ -106,3 +106,14 @@ def test_drop_reports_the_prove_as_an_error_and_lets_the_lane_go_on(svc: Service
     assert event["has_prove"] and event["prove"]["run"]["model_name"] == "Qwen/Qwen3-8B"
     idle = LaneTask(execution_id="run-1", lane=0, max_cost_usd=50.0).model_dump(mode="json")
     assert drop_and_next(idle, svc)["status"] == "idle"
+
+
+def test_the_workflow_retries_a_transient_failure():
+    from pathprover.protocols import TransientFailure
+    from pathprover.workflow.tasks import TransientError, retry_transient
+
+    def conflict() -> None:
+        raise TransientFailure("reserve c1: DynamoDB transaction cancelled (TransactionConflict); retry")
+
+    with pytest.raises(TransientError):
+        retry_transient(conflict)

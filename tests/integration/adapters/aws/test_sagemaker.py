@@ -1,103 +1,32 @@
-"""AWS adapters against real boto3 clients whose responses come from botocore's Stubber.
+"""SageMakerFleet against a real boto3 client whose responses come from botocore's Stubber.
 
-moto cannot make CodeBuild or SageMaker fail (see research/local-runtime.md), so
-every status sequence and failure here is stubbed. Stubber also validates each
-request against the service model, so a misspelt parameter fails the test.
+moto cannot make SageMaker fail (see research/local-runtime.md), so every status sequence and failure here is
+stubbed. Stubber also validates each request against the service model, so a misspelt parameter fails the test.
 """
 
 from __future__ import annotations
 
 import io
-import sys
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
 
-from pathprover.adapters.aws.clients import AwsClients
-from pathprover.adapters.aws.codebuild import CodeBuildBuilder, idempotency_token
-from pathprover.adapters.aws.results import (
-    AthenaQueryError,
-    AthenaQueryTimeout,
-    AthenaResultsStore,
-    MissingDependencyError,
-    existing_ids_sql,
-)
-from pathprover.adapters.aws.s3 import S3ArtifactStore
-from pathprover.adapters.aws.sagemaker import SageMakerFleet, training_job_request
+from pathprover.adapters.aws.sagemaker import training_job_request
 from pathprover.classifier import classify
-from pathprover.core.dimensions import ConfigVector
-from pathprover.core.records import ProveContext, completed_records
-from pathprover.stages.jobs import JobRef
-from pathprover.stages.naming import TAG_CONFIG_ID, TAG_EXECUTION, TAG_EXPIRY, TAG_MANAGED_BY, resource_names
-from pathprover.stages.specs import BuildJob, DeploySpec, TrainingSpec
-
-NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
-EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:path-prover:run-42"
-CONFIG = "0123456789abcdef"
-ROLE = "arn:aws:iam::123456789012:role/pp-sagemaker"
-ACCOUNT_ARN = "arn:aws:sagemaker:us-east-1:123456789012"
-NAMES = resource_names(EXECUTION, CONFIG, 1)
-
-
-# --------------------------------------------------------------------------- fixtures
-
-
-@pytest.fixture(autouse=True)
-def _dummy_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-
-
-class Env:
-    """Real clients (built by the adapters' factory) wrapped in Stubbers, and a fake clock."""
-
-    def __init__(self) -> None:
-        self.clients = AwsClients(region="us-east-1")
-        self.stubs: dict[str, Stubber] = {}
-        self.sleeps: list[float] = []
-        self.clock = NOW
-
-    def stub(self, service: str) -> Stubber:
-        if service not in self.stubs:
-            stubber = Stubber(self.clients.get(service))
-            stubber.activate()
-            self.stubs[service] = stubber
-        return self.stubs[service]
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-
-    def now(self) -> datetime:
-        return self.clock
-
-    def fleet(self) -> SageMakerFleet:
-        return SageMakerFleet(self.clients, now=self.now, sleep=self.sleep)
-
-    def builder(self) -> CodeBuildBuilder:
-        return CodeBuildBuilder(self.clients, now=self.now, sleep=self.sleep)
-
-    def verify(self) -> None:
-        for stubber in self.stubs.values():
-            stubber.assert_no_pending_responses()
-
-
-@pytest.fixture
-def env() -> Iterator[Env]:
-    environment = Env()
-    yield environment
-    environment.verify()
-    for stubber in environment.stubs.values():
-        stubber.deactivate()
+from pathprover.stages.jobs import JobRef, ManagedResource
+from pathprover.stages.naming import (
+    TAG_CONFIG_ID,
+    TAG_EXECUTION,
+    TAG_EXPIRY,
+    TAG_MANAGED_BY,
+    resource_names,
+    standard_tags,
+)
+from pathprover.stages.specs import DeploySpec, TrainingSpec
+from tests.support.aws_stubs import ACCOUNT_ARN, CONFIG, EXECUTION, NAMES, NOW, ROLE, Env
 
 
 def spec(**overrides: Any) -> DeploySpec:
@@ -717,348 +646,6 @@ def test_alive_lists_tagged_billing_resources(env: Env) -> None:
     assert env.fleet().alive({TAG_EXECUTION: EXECUTION}) == [ep_arn]
 
 
-# --------------------------------------------------------------------------- CodeBuild
-
-
-def build_job(**overrides: Any) -> BuildJob:
-    values: dict[str, Any] = {
-        "project_name": "path-prover-build",
-        "kind": "build",
-        "source_s3_uri": "s3://pp-bundles/run-42/bundle.zip",
-        "source_digest": "b" * 64,
-        "env": {"IMAGE_REPO": "pp-serving"},
-        "secrets": {"HF_TOKEN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:pp/hf-token"},
-        "timeout_minutes": 60,
-        "execution_id": EXECUTION,
-        "config_id": CONFIG,
-    }
-    values.update(overrides)
-    return BuildJob(**values)
-
-
-def build(status: str, **extra: Any) -> dict[str, Any]:
-    return {"id": "path-prover-build:1234", "arn": "arn:aws:codebuild:...", "buildStatus": status, **extra}
-
-
-def test_a_build_carries_the_deployments_stack(env: Env) -> None:
-    cb = env.stub("codebuild")
-    job = build_job(secrets={})
-    expected = {
-        "projectName": "path-prover-build",
-        "sourceTypeOverride": "S3",
-        "sourceLocationOverride": "pp-bundles/run-42/bundle.zip",
-        "environmentVariablesOverride": [
-            {"name": "IMAGE_REPO", "value": "pp-serving", "type": "PLAINTEXT"},
-            {"name": "PP_ATTEMPT", "value": "1", "type": "PLAINTEXT"},
-            {"name": "PP_CONFIG_ID", "value": CONFIG, "type": "PLAINTEXT"},
-            {"name": "PP_EXECUTION_ID", "value": EXECUTION, "type": "PLAINTEXT"},
-            {"name": "PP_JOB_KIND", "value": "build", "type": "PLAINTEXT"},
-            {"name": "PP_SOURCE_DIGEST", "value": "b" * 64, "type": "PLAINTEXT"},
-            {"name": "PP_STACK", "value": "MlccCiHarnessStack-blue", "type": "PLAINTEXT"},
-        ],
-        "timeoutInMinutesOverride": 60,
-        "idempotencyToken": idempotency_token(EXECUTION, CONFIG, 1, "build"),
-    }
-    cb.add_response("start_build", {"build": build("IN_PROGRESS", startTime=NOW)}, expected)
-    builder = CodeBuildBuilder(env.clients, now=env.now, sleep=env.sleep, stack="MlccCiHarnessStack-blue")
-    builder.start(job)
-    cb.assert_no_pending_responses()
-
-
-def test_codebuild_start_request_and_success_exports_image_digest(env: Env) -> None:
-    cb = env.stub("codebuild")
-    job = build_job()
-    cb.add_response(
-        "start_build",
-        {"build": build("IN_PROGRESS", startTime=NOW)},
-        {
-            "projectName": "path-prover-build",
-            "sourceTypeOverride": "S3",
-            "sourceLocationOverride": "pp-bundles/run-42/bundle.zip",
-            "environmentVariablesOverride": [
-                {"name": "IMAGE_REPO", "value": "pp-serving", "type": "PLAINTEXT"},
-                {"name": "PP_ATTEMPT", "value": "1", "type": "PLAINTEXT"},
-                {"name": "PP_CONFIG_ID", "value": CONFIG, "type": "PLAINTEXT"},
-                {"name": "PP_EXECUTION_ID", "value": EXECUTION, "type": "PLAINTEXT"},
-                {"name": "PP_JOB_KIND", "value": "build", "type": "PLAINTEXT"},
-                {"name": "PP_SOURCE_DIGEST", "value": "b" * 64, "type": "PLAINTEXT"},
-                {
-                    "name": "HF_TOKEN",
-                    "value": "arn:aws:secretsmanager:us-east-1:123456789012:secret:pp/hf-token",
-                    "type": "SECRETS_MANAGER",
-                },
-            ],
-            "timeoutInMinutesOverride": 60,
-            "idempotencyToken": idempotency_token(EXECUTION, CONFIG, 1, "build"),
-        },
-    )
-    cb.add_response("batch_get_builds", {"builds": [build("IN_PROGRESS", currentPhase="BUILD")]})
-    digest = "sha256:" + "c" * 64
-    cb.add_response(
-        "batch_get_builds",
-        {
-            "builds": [
-                build(
-                    "SUCCEEDED",
-                    currentPhase="COMPLETED",
-                    exportedEnvironmentVariables=[{"name": "IMAGE_DIGEST", "value": digest}],
-                    logs={"deepLink": "https://console.aws.amazon.com/cloudwatch/..."},
-                )
-            ]
-        },
-        {"ids": ["path-prover-build:1234"]},
-    )
-    builder = env.builder()
-
-    ref = builder.start(job)
-    env.clock = NOW + timedelta(minutes=2)
-    running = builder.check(ref)
-    done = builder.check(ref)
-
-    assert ref.arn_or_id == "path-prover-build:1234" and ref.kind == "build"
-    assert running.status == "running" and running.wait_seconds > 60
-    assert done.status == "succeeded" and done.detail["image_digest"] == digest
-    assert done.detail["logs_url"].startswith("https://")
-
-
-def test_codebuild_failure_text_carries_the_phase_context(env: Env) -> None:
-    cb = env.stub("codebuild")
-    context = "Error while executing command: python3 render.py --engine vllm. Reason: exit status 2"
-    cb.add_response(
-        "batch_get_builds",
-        {
-            "builds": [
-                build(
-                    "FAILED",
-                    currentPhase="COMPLETED",
-                    phases=[
-                        {"phaseType": "INSTALL", "phaseStatus": "SUCCEEDED"},
-                        {
-                            "phaseType": "BUILD",
-                            "phaseStatus": "FAILED",
-                            "contexts": [{"statusCode": "COMMAND_EXECUTION_ERROR", "message": context}],
-                        },
-                        {"phaseType": "COMPLETED"},
-                    ],
-                )
-            ]
-        },
-    )
-    ref = JobRef(kind="build", name="path-prover-build", arn_or_id="path-prover-build:1234", started_at=NOW)
-
-    state = env.builder().check(ref)
-
-    assert state.status == "failed" and state.failure_stage == "build"
-    assert state.failure_text is not None and context in state.failure_text
-    assert "BUILD FAILED" in state.failure_text and "COMMAND_EXECUTION_ERROR" in state.failure_text
-    verdict = classify(state.failure_text, state.failure_stage)
-    assert verdict.category == "code_bug" and verdict.failure_scope == "config"
-
-
-def test_codebuild_timeout_and_benchmark_stage(env: Env) -> None:
-    cb = env.stub("codebuild")
-    cb.add_response(
-        "batch_get_builds",
-        {
-            "builds": [
-                build(
-                    "TIMED_OUT",
-                    timeoutInMinutes=60,
-                    phases=[{"phaseType": "BUILD", "phaseStatus": "TIMED_OUT", "contexts": [{"message": ""}]}],
-                )
-            ]
-        },
-    )
-    ref = JobRef(kind="benchmark", name="pp-bench", arn_or_id="pp-bench:1", started_at=NOW)
-    state = env.builder().check(ref)
-    assert state.failure_stage == "benchmark" and state.failure_text is not None
-    assert classify(state.failure_text, state.failure_stage).category == "timeout"
-
-
-def test_codebuild_stop_ignores_a_finished_build(env: Env) -> None:
-    cb = env.stub("codebuild")
-    cb.add_client_error("stop_build", "InvalidInputException", "Build is not in progress")
-    env.builder().stop(JobRef(kind="build", name="p", arn_or_id="p:1", started_at=NOW))
-
-
-def test_build_job_refuses_tarballs_and_plaintext_secrets() -> None:
-    with pytest.raises(ValueError, match="zip"):
-        build_job(source_s3_uri="s3://pp-bundles/run-42/bundle.tar.gz")
-    with pytest.raises(ValueError, match="secrets"):
-        build_job(env={"HF_TOKEN": "hf_abc"}, secrets={})
-
-
-# --------------------------------------------------------------------------- S3
-
-
-def test_s3_artifact_store(env: Env) -> None:
-    s3 = env.stub("s3")
-    s3.add_response(
-        "put_object",
-        {},
-        {
-            "Bucket": "pp-artifacts",
-            "Key": "runs/run-42/manifest.json",
-            "Body": b"{}",
-            "ContentType": "application/json",
-        },
-    )
-    s3.add_client_error("head_object", "404", "Not Found", http_status_code=404)
-    store = S3ArtifactStore(env.clients, "pp-artifacts", prefix="runs/")
-    uri = store.put_bytes("run-42/manifest.json", b"{}", content_type="application/json")
-    assert uri == "s3://pp-artifacts/runs/run-42/manifest.json"
-    assert store.exists("s3://pp-artifacts/runs/run-42/missing.json") is False
-    with pytest.raises(ValueError):
-        store.put_bytes("../escape", b"")
-
-
-# --------------------------------------------------------------------------- Athena
-
-
-def athena_store(env: Env, **overrides: Any) -> AthenaResultsStore:
-    values: dict[str, Any] = {
-        "table_s3_uri": "s3://pp-results/mlcc_ci/benchmark_results",
-        "workgroup": "path-prover",
-        "poll_interval_s": 1.0,
-        "max_wait_s": 10.0,
-        "sleep": env.sleep,
-    }
-    values.update(overrides)
-    return AthenaResultsStore(env.clients, **values)
-
-
-def execution(state: str, reason: str | None = None) -> dict[str, Any]:
-    status: dict[str, Any] = {"State": state}
-    if reason:
-        status["StateChangeReason"] = reason
-    return {"QueryExecution": {"QueryExecutionId": "q-1", "StatementType": "DML", "Status": status}}
-
-
-def test_athena_query_builds_the_request_and_polls_until_it_ends(env: Env) -> None:
-    # The rows of a SUCCEEDED query are read by pyathena from its result file: see test_athena_moto.py
-    athena = env.stub("athena")
-    sql = "SELECT config_id, tp_degree, ttft_p50_ms, tuned FROM mlcc_ci.benchmark_results"
-    athena.add_response(
-        "start_query_execution",
-        {"QueryExecutionId": "q-1"},
-        {"QueryString": sql, "QueryExecutionContext": {"Database": "mlcc_ci"}, "WorkGroup": "path-prover"},
-    )
-    athena.add_response("get_query_execution", execution("QUEUED"), {"QueryExecutionId": "q-1"})
-    athena.add_response("get_query_execution", execution("RUNNING"), {"QueryExecutionId": "q-1"})
-    athena.add_response(
-        "get_query_execution", execution("FAILED", "Query exhausted resources"), {"QueryExecutionId": "q-1"}
-    )
-
-    with pytest.raises(AthenaQueryError, match="q-1 FAILED: Query exhausted resources"):
-        athena_store(env).query(sql)
-    assert env.sleeps == [1.0, 1.5]
-
-
-def test_athena_query_stuck_running_hits_the_bound(env: Env) -> None:
-    athena = env.stub("athena")
-    athena.add_response("start_query_execution", {"QueryExecutionId": "q-1"})
-    # poll_interval 1 s, max_wait 10 s: at most ceil(10/1)+1 = 11 polls, whatever the clock says
-    for _ in range(11):
-        athena.add_response("get_query_execution", execution("RUNNING"))
-    athena.add_response("stop_query_execution", {}, {"QueryExecutionId": "q-1"})
-
-    with pytest.raises(AthenaQueryTimeout, match=r"q-1 still RUNNING .*limit 10s"):
-        athena_store(env, monotonic=lambda: 0.0).query("SELECT 1")
-    assert len(env.sleeps) == 11
-
-
-def test_athena_poll_is_bounded_by_the_wall_clock(env: Env) -> None:
-    athena = env.stub("athena")
-    clock = {"t": 0.0}
-
-    def sleep(seconds: float) -> None:
-        clock["t"] += seconds
-
-    athena.add_response("start_query_execution", {"QueryExecutionId": "q-1"})
-    # intervals 1, 1.5, 2.25, 3.375 -> 8.125 s, then 1.875 s to the 10 s deadline
-    for _ in range(6):
-        athena.add_response("get_query_execution", execution("RUNNING"))
-    athena.add_response("stop_query_execution", {})
-    store = athena_store(env, sleep=sleep, monotonic=lambda: clock["t"])
-    with pytest.raises(AthenaQueryTimeout):
-        store.query("SELECT 1")
-    assert clock["t"] == pytest.approx(10.0)
-
-
-def test_athena_failed_query_raises_with_the_reason(env: Env) -> None:
-    athena = env.stub("athena")
-    athena.add_response("start_query_execution", {"QueryExecutionId": "q-1"})
-    athena.add_response("get_query_execution", execution("FAILED", "line 1:8: Column 'nope' cannot be resolved"))
-    with pytest.raises(AthenaQueryError, match="cannot be resolved"):
-        athena_store(env).query("SELECT nope FROM mlcc_ci.benchmark_results")
-
-
-def prove_rows() -> tuple[Any, list[Any]]:
-    vector = ConfigVector(deployment_config="vllm", model_family="qwen3", instance_family="g5")
-    ctx = ProveContext(vector=vector, execution_id="e1", model_name="Qwen/Qwen3-0.6B")
-    return completed_records(ctx, NOW, [{"concurrency": c, "ttft_p50_ms": 40.0 + c} for c in (1, 4)])
-
-
-def test_append_without_awswrangler_fails_clearly(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
-    athena = env.stub("athena")
-    athena.add_response("start_query_execution", {"QueryExecutionId": "q-1"})
-    athena.add_response(
-        "get_query_execution",
-        execution(
-            "FAILED", "TABLE_NOT_FOUND: line 1:25: Table 'awsdatacatalog.mlcc_ci.benchmark_levels' does not exist"
-        ),
-    )
-    monkeypatch.setitem(sys.modules, "awswrangler", None)  # import fails, as outside the Lambda layer
-    row, levels = prove_rows()
-    with pytest.raises(MissingDependencyError, match="Lambda layer"):
-        athena_store(env).append([row], levels)
-
-
-def test_existing_ids_sql_rejects_odd_ids() -> None:
-    assert existing_ids_sql("mlcc_ci", "benchmark_results", ["ab12"]) == (
-        'SELECT record_id FROM "mlcc_ci"."benchmark_results" WHERE record_id IN (\'ab12\')'
-    )
-    with pytest.raises(ValueError):
-        existing_ids_sql("mlcc_ci", "benchmark_results", ["x' OR '1'='1"])
-
-
-def test_adapters_do_not_build_clients_at_import() -> None:
-    clients = AwsClients(region="us-east-1")
-    SageMakerFleet(clients)
-    CodeBuildBuilder(clients)
-    assert clients._clients == {}
-
-
-def test_the_levels_location_defaults_next_to_the_results_and_can_be_set(env: Env) -> None:
-    assert athena_store(env).levels_s3_uri == "s3://pp-results/mlcc_ci/benchmark_levels/"
-    store = athena_store(env, levels_s3_uri="s3://stack-bucket/mlcc_ci/benchmark_levels")
-    assert store.levels_s3_uri == "s3://stack-bucket/mlcc_ci/benchmark_levels/"
-    with pytest.raises(ValueError, match="s3://"):
-        athena_store(env, levels_s3_uri="/tmp/levels")
-
-
-def test_the_aws_factory_writes_the_levels_where_the_stack_says() -> None:
-    from pathprover.adapters.aws.factory import build_aws_services
-    from pathprover.catalog import load_catalog
-    from pathprover.settings import Settings
-
-    settings = Settings.from_env(
-        {
-            "PATHPROVER_RESULTS_BUCKET": "existing-bucket",
-            "PATHPROVER_TABLE_LOCATION": "s3://existing-bucket/some/prefix/",
-            "PATHPROVER_LEVELS_LOCATION": "s3://stack-bucket/mlcc_ci/benchmark_levels/",
-            "PATHPROVER_LEDGER_TABLE": "ledger",
-        }
-    )
-    store = build_aws_services(settings, load_catalog()).store
-    assert isinstance(store, AthenaResultsStore)
-    assert (store.table_s3_uri, store.levels_s3_uri) == (
-        "s3://existing-bucket/some/prefix/",
-        "s3://stack-bucket/mlcc_ci/benchmark_levels/",
-    )
-    assert (store.table, store.levels_table) == ("benchmark_results", "benchmark_levels")
-
-
 # --------------------------------------------------------------------------- tune and adapter (issue 10)
 
 
@@ -1121,3 +708,210 @@ def test_an_adapter_deploy_adds_the_adapter_as_an_additional_model_data_source(e
 def test_an_adapter_spec_without_a_name_to_serve_it_under_is_refused() -> None:
     with pytest.raises(ValueError, match="PATHPROVER_ADAPTER_NAME"):
         spec(adapter_data_uri="s3://pp-results/a/model.tar.gz")
+
+
+# --------------------------------------------------------------------------- the janitor's inventory and delete
+
+
+LIST_ARGS = {"NameContains": "pp-", "MaxResults": 100}
+
+
+def tag_list(execution: str = "run-1") -> list[dict[str, str]]:
+    tags = standard_tags(execution, "cfg", NOW + timedelta(hours=12))
+    return [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
+
+
+def endpoint_item(name: str, status: str = "InService") -> dict[str, Any]:
+    return {
+        "EndpointName": name,
+        "EndpointArn": arn("endpoint", name),
+        "CreationTime": NOW - timedelta(hours=1),
+        "LastModifiedTime": NOW,
+        "EndpointStatus": status,
+    }
+
+
+def managed(kind: Any, name: str, status: str | None = None) -> ManagedResource:
+    return ManagedResource(kind=kind, name=name, arn=arn(kind, name), tags={}, created_at=NOW, status=status)
+
+
+# --------------------------------------------------------------------------- SageMakerFleet.inventory
+
+
+def test_inventory_pages_filters_and_reads_tags(env: Env) -> None:
+    sm = env.stub("sagemaker")
+    # endpoints: two pages; a Deleting one and a name that only contains pp- are not even tag-read
+    sm.add_client_error("list_endpoints", "ThrottlingException", "Rate exceeded", expected_params=LIST_ARGS)
+    sm.add_response(
+        "list_endpoints",
+        {
+            "Endpoints": [endpoint_item("pp-a-ep"), endpoint_item("pp-gone-ep", "Deleting"), endpoint_item("app-ep")],
+            "NextToken": "page-2",
+        },
+        LIST_ARGS,
+    )
+    sm.add_response("list_tags", {"Tags": tag_list()}, {"ResourceArn": arn("endpoint", "pp-a-ep")})
+    sm.add_response(
+        "list_endpoints",
+        {"Endpoints": [endpoint_item("pp-b-ep", "Failed"), endpoint_item("pp-foreign-ep")]},
+        {**LIST_ARGS, "NextToken": "page-2"},
+    )
+    sm.add_response("list_tags", {"Tags": tag_list("run-2")}, {"ResourceArn": arn("endpoint", "pp-b-ep")})
+    sm.add_response(
+        "list_tags",
+        {"Tags": [{"Key": "managed-by", "Value": "someone-else"}]},
+        {"ResourceArn": arn("endpoint", "pp-foreign-ep")},
+    )
+    # in-progress jobs
+    sm.add_response(
+        "list_training_jobs",
+        {
+            "TrainingJobSummaries": [
+                {
+                    "TrainingJobName": "pp-a-tr",
+                    "TrainingJobArn": arn("training-job", "pp-a-tr"),
+                    "CreationTime": NOW,
+                    "TrainingJobStatus": "InProgress",
+                }
+            ]
+        },
+        {**LIST_ARGS, "StatusEquals": "InProgress"},
+    )
+    sm.add_response("list_tags", {"Tags": []}, {"ResourceArn": arn("training-job", "pp-a-tr")})  # untagged
+    sm.add_response("list_transform_jobs", {"TransformJobSummaries": []}, {**LIST_ARGS, "StatusEquals": "InProgress"})
+    # configs and models; a model that vanished between the listing and ListTags is skipped
+    sm.add_response(
+        "list_endpoint_configs",
+        {
+            "EndpointConfigs": [
+                {
+                    "EndpointConfigName": "pp-a-ec",
+                    "EndpointConfigArn": arn("endpoint-config", "pp-a-ec"),
+                    "CreationTime": NOW,
+                }
+            ]
+        },
+        LIST_ARGS,
+    )
+    sm.add_response("list_tags", {"Tags": tag_list()}, {"ResourceArn": arn("endpoint-config", "pp-a-ec")})
+    sm.add_response(
+        "list_models",
+        {
+            "Models": [
+                {"ModelName": "pp-a-m", "ModelArn": arn("model", "pp-a-m"), "CreationTime": NOW},
+                {"ModelName": "pp-gone-m", "ModelArn": arn("model", "pp-gone-m"), "CreationTime": NOW},
+            ]
+        },
+        LIST_ARGS,
+    )
+    sm.add_response("list_tags", {"Tags": tag_list()[:2], "NextToken": "t2"}, {"ResourceArn": arn("model", "pp-a-m")})
+    sm.add_response("list_tags", {"Tags": tag_list()[2:]}, {"ResourceArn": arn("model", "pp-a-m"), "NextToken": "t2"})
+    sm.add_client_error(
+        "list_tags",
+        "ValidationException",
+        f'Could not find model "{arn("model", "pp-gone-m")}".',
+        expected_params={"ResourceArn": arn("model", "pp-gone-m")},
+    )
+
+    found = env.fleet().inventory()
+
+    assert [r.label for r in found] == [
+        "endpoint/pp-a-ep",
+        "endpoint/pp-b-ep",
+        "endpoint-config/pp-a-ec",
+        "model/pp-a-m",
+    ]
+    first = found[0]
+    assert first.arn == arn("endpoint", "pp-a-ep") and first.status == "InService"
+    assert first.execution == "run-1" and first.expiry == NOW + timedelta(hours=12)
+    assert first.created_at == NOW - timedelta(hours=1)
+    assert found[1].status == "Failed" and found[1].execution == "run-2"
+    assert found[3].tags == dict((t["Key"], t["Value"]) for t in tag_list())  # both tag pages
+    assert len(env.sleeps) == 1  # the throttled page was retried
+
+
+def test_inventory_reads_at_most_inventory_limit_tags(env: Env) -> None:
+    sm = env.stub("sagemaker")
+    sm.add_response("list_endpoints", {"Endpoints": [endpoint_item("pp-1-ep"), endpoint_item("pp-2-ep")]}, LIST_ARGS)
+    sm.add_response("list_tags", {"Tags": tag_list()}, {"ResourceArn": arn("endpoint", "pp-1-ep")})
+    found = env.fleet(inventory_limit=1).inventory()
+    assert [r.name for r in found] == ["pp-1-ep"]
+
+
+def test_inventory_raises_on_a_real_error(env: Env) -> None:
+    from botocore.exceptions import ClientError
+
+    sm = env.stub("sagemaker")
+    sm.add_client_error("list_endpoints", "AccessDeniedException", "not authorized to perform sagemaker:ListEndpoints")
+    with pytest.raises(ClientError):
+        env.fleet().inventory()
+
+
+# --------------------------------------------------------------------------- SageMakerFleet.delete
+
+
+def test_delete_removes_billing_first_and_reports_gone_and_errors(env: Env) -> None:
+    sm = env.stub("sagemaker")
+    resources = [
+        managed("model", "pp-a-m"),
+        managed("endpoint-config", "pp-a-ec"),
+        managed("transform-job", "pp-a-bt", "InProgress"),
+        managed("training-job", "pp-a-tr", "InProgress"),
+        managed("endpoint", "pp-a-ep", "InService"),
+        managed("endpoint", "pp-a-ep", "InService"),  # a duplicate is removed once
+        managed("endpoint", "pp-dying-ep", "Deleting"),
+    ]
+    sm.add_client_error("delete_endpoint", "ThrottlingException", "Rate exceeded")
+    sm.add_response("delete_endpoint", {}, {"EndpointName": "pp-a-ep"})
+    sm.add_response(
+        "describe_training_job",
+        {
+            "TrainingJobName": "pp-a-tr",
+            "TrainingJobArn": arn("training-job", "pp-a-tr"),
+            "AlgorithmSpecification": {"TrainingInputMode": "File", "TrainingImage": "img"},
+            "ModelArtifacts": {"S3ModelArtifacts": "s3://b/k"},
+            "TrainingJobStatus": "InProgress",
+            "SecondaryStatus": "Training",
+            "ResourceConfig": {"InstanceCount": 1, "VolumeSizeInGB": 10, "InstanceType": "ml.g5.2xlarge"},
+            "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
+            "CreationTime": NOW,
+        },
+        {"TrainingJobName": "pp-a-tr"},
+    )
+    sm.add_response("stop_training_job", {}, {"TrainingJobName": "pp-a-tr"})
+    sm.add_response(
+        "describe_transform_job",
+        {
+            "TransformJobName": "pp-a-bt",
+            "TransformJobArn": arn("transform-job", "pp-a-bt"),
+            "TransformJobStatus": "Completed",
+            "ModelName": "pp-a-m",
+            "TransformInput": {"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://b/in/"}}},
+            "TransformResources": {"InstanceType": "ml.g5.xlarge", "InstanceCount": 1},
+            "CreationTime": NOW,
+        },
+        {"TransformJobName": "pp-a-bt"},
+    )
+    sm.add_client_error(
+        "delete_endpoint_config",
+        "ValidationException",
+        f'Could not find endpoint configuration "{arn("endpoint-config", "pp-a-ec")}".',
+        expected_params={"EndpointConfigName": "pp-a-ec"},
+    )
+    sm.add_client_error(
+        "delete_model",
+        "AccessDeniedException",
+        "not authorized to perform sagemaker:DeleteModel",
+        expected_params={"ModelName": "pp-a-m"},
+    )
+
+    report = env.fleet().delete(resources)
+
+    assert report.deleted == ["endpoint/pp-a-ep", "training-job/pp-a-tr"]
+    assert report.already_gone == [
+        "endpoint/pp-dying-ep",
+        "transform-job/pp-a-bt",  # finished: nothing to stop
+        "endpoint-config/pp-a-ec",
+    ]
+    assert len(report.errors) == 1 and report.errors[0].startswith("model/pp-a-m: AccessDeniedException")
+    assert len(env.sleeps) == 1

@@ -1,4 +1,4 @@
-"""The simulated cloud: builder, fleet and endpoint server on a virtual clock.
+"""The simulated SageMaker fleet on a virtual clock.
 
 Deploys "run" on a :class:`VirtualClock` (hours pass in microseconds), but an
 InService endpoint is a real HTTP server on 127.0.0.1 whose token timing follows
@@ -8,164 +8,48 @@ the texts AWS would give, and the classifier must read them the same way.
 
 from __future__ import annotations
 
-import http.client
 import io
-import itertools
 import json
 import statistics
 import tarfile
 import threading
-import time
 import urllib.error
 import urllib.request
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 
 from pathprover.adapters.local.artifacts import LocalArtifactStore
-from pathprover.adapters.local.builder import SimulatedBuilder, image_digest
+from pathprover.adapters.local.builder import SimulatedBuilder
 from pathprover.adapters.local.endpoint import SimulatedEndpointServer
-from pathprover.adapters.local.faults import Fault, FaultFileError, FaultPlan, job_context, load_faults
+from pathprover.adapters.local.faults import Fault, FaultPlan
 from pathprover.adapters.local.fleet import LOAD_FRACTION, SimulatedFleet, duration_factor
-from pathprover.adapters.local.latency import LatencyModel, accelerator_key
+from pathprover.adapters.local.latency import LatencyModel
 from pathprover.adapters.local.truth import load_facts, training_run
-from pathprover.catalog import Catalog, default_catalog
+from pathprover.catalog import Catalog
 from pathprover.classifier import classify
 from pathprover.clock import SystemClock, VirtualClock
 from pathprover.generate.training import script_mode_hyperparameters
 from pathprover.protocols import ArtifactStore, Builder, Clock, Fleet
 from pathprover.stages.jobs import JobRef, JobState
-from pathprover.stages.naming import TAG_EXECUTION, resource_names
-from pathprover.stages.specs import BuildJob, DeploySpec, TrainingSpec
-
-EXECUTION = "local-exec-1"
-ROLE = "arn:aws:iam::123456789012:role/pp-sagemaker"
-SMALL = "Qwen/Qwen3-0.6B"
-LARGE = "meta-llama/Llama-3.1-70B-Instruct"
-
-
-# --------------------------------------------------------------------------- fixtures
-
-
-def make_fleet(
-    clock: VirtualClock, catalog: Catalog, server: SimulatedEndpointServer, faults: FaultPlan | None = None, **kw: Any
-) -> SimulatedFleet:
-    return SimulatedFleet(clock, catalog, faults or FaultPlan(), server, **kw)
-
-
-def deploy_spec(
-    model: str = SMALL,
-    instance_type: str = "ml.g5.xlarge",
-    *,
-    tp: int = 1,
-    quantization: str = "none",
-    deployment_config: str = "transformers-vllm",
-    config_id: str = "c0ffee0000000001",
-    attempt: int = 1,
-    target: str = "realtime-inference",
-    stage: str = "deploy",
-    staged: bool | None = None,
-    env: dict[str, str] | None = None,
-    instance_count: int = 1,
-) -> DeploySpec:
-    """A deploy request as the runtime sends it: gated models' weights staged to S3 (``staged=None``)."""
-    extra: dict[str, Any] = {}
-    variables = {
-        "HF_MODEL_ID": model,
-        "TP_DEGREE": str(tp),
-        "QUANTIZATION": quantization,
-        "DEPLOYMENT_CONFIG": deployment_config,
-    }
-    if staged is None:
-        staged = model in default_catalog().models and default_catalog().model(model).gated
-    if staged:
-        uri = f"s3://pp-bucket/weights/{model}/"
-        variables.update(MODEL_SOURCE="s3", MODEL_S3_URI=uri)
-        extra["model_data_uri"] = uri
-    variables.update(env or {})
-    if target == "async-inference":
-        extra["async_output_s3"] = "s3://pp-bucket/async/"
-    if target == "batch-transform":
-        extra.update(batch_input_s3="s3://pp-bucket/in/", batch_output_s3="s3://pp-bucket/out/")
-    return DeploySpec(
-        execution_id=EXECUTION,
-        config_id=config_id,
-        attempt=attempt,
-        names=resource_names(EXECUTION, config_id, attempt),
-        image_uri="123456789012.dkr.ecr.us-east-1.amazonaws.com/pp-serving:local",
-        env=variables,
-        instance_type=instance_type,
-        instance_count=instance_count,
-        target=target,
-        role_arn=ROLE,
-        expiry=datetime(2026, 11, 24, tzinfo=UTC),
-        stage=stage,
-        **extra,
-    )
-
-
-def deploy_seconds(catalog: Catalog, model: str, config_id: str = "c0ffee0000000001", attempt: int = 1) -> float:
-    """The catalog's deploy time for the model, times the endpoint's deterministic jitter."""
-    minutes = catalog.search_space.timing.minutes("deploy", catalog.model(model).total_params_b)
-    return minutes * 60 * duration_factor(config_id, attempt, "endpoint")
-
-
-def run_until_done(fleet: SimulatedFleet, clock: VirtualClock, ref: JobRef, max_polls: int = 200) -> JobState:
-    """What the workflow's Wait loop does: poll, then Wait the suggested time on the virtual clock."""
-    for _ in range(max_polls):
-        state = fleet.check(ref)
-        if state.done:
-            return state
-        assert 10 <= state.wait_seconds <= 600
-        clock.sleep(state.wait_seconds)
-    raise AssertionError("the simulated job never finished")
-
-
-def stream_completion(url: str, prompt_words: int, max_tokens: int) -> tuple[float, list[float], list[str]]:
-    """POST a streaming completion; return (TTFT ms, inter-token gaps ms, token texts) as the client saw them."""
-    parts = urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=10)
-    body = json.dumps(
-        {"model": SMALL, "prompt": " ".join(["word"] * prompt_words), "max_tokens": max_tokens, "stream": True}
-    )
-    try:
-        conn.putrequest("POST", parts.path + "/v1/completions")
-        conn.putheader("Content-Type", "application/json")
-        conn.putheader("Content-Length", str(len(body)))
-        conn.endheaders()
-        sent = time.perf_counter()
-        conn.send(body.encode())
-        response = conn.getresponse()
-        assert response.status == 200
-        assert response.getheader("X-Simulated") == "true"
-        stamps: list[float] = []
-        texts: list[str] = []
-        done = False
-        while True:
-            line = response.readline()
-            if not line:
-                break
-            now = time.perf_counter()
-            line = line.strip()
-            if not line.startswith(b"data: "):
-                continue
-            payload = line[6:]
-            if payload == b"[DONE]":
-                done = True
-                continue
-            event = json.loads(payload)
-            if event["choices"]:
-                stamps.append(now)
-                texts.append(event["choices"][0]["text"])
-        assert done
-    finally:
-        conn.close()
-    gaps = [(b - a) * 1000 for a, b in itertools.pairwise(stamps)]
-    return (stamps[0] - sent) * 1000, gaps, texts
-
+from pathprover.stages.naming import TAG_EXECUTION
+from pathprover.stages.specs import DeploySpec, TrainingSpec
+from tests.support.simulated_fleet import (
+    EXECUTION,
+    FLEET_START,
+    LARGE,
+    ROLE,
+    SMALL,
+    deploy_seconds,
+    deploy_spec,
+    deploy_spec_for,
+    make_fleet,
+    run_until_done,
+    stream_completion,
+    training_spec_for,
+)
 
 # --------------------------------------------------------------------------- the happy path
 
@@ -574,260 +458,6 @@ def test_four_lanes_deploying_at_once(clock: VirtualClock, catalog: Catalog, ser
     assert fleet.alive({}) == []
 
 
-# --------------------------------------------------------------------------- builder
-
-
-def build_job(kind: str = "build", **env: str) -> BuildJob:
-    return BuildJob(
-        project_name=f"pp-{kind}",
-        kind=kind,
-        source_s3_uri="s3://pp-bucket/bundles/c0ffee.zip",
-        source_digest="a" * 64,
-        env={"HF_MODEL_ID": SMALL, "DEPLOYMENT_CONFIG": "vllm", "INSTANCE_TYPE": "ml.g5.xlarge", **env},
-        execution_id=EXECUTION,
-        config_id="c0ffee0000000100",
-    )
-
-
-def test_builder_build_succeeds_after_its_duration_with_a_deterministic_digest(
-    clock: VirtualClock, catalog: Catalog, tmp_path: Path
-) -> None:
-    # Given a simulated CodeBuild
-    builder = SimulatedBuilder(clock, catalog, FaultPlan(), LocalArtifactStore(tmp_path))
-    job = build_job()
-
-    # When a build starts, it returns at once and runs for the catalog's build minutes
-    ref = builder.start(job)
-    assert ref.meta["simulated"] == "true" and builder.start(job).arn_or_id == ref.arn_or_id
-    running = builder.check(ref)
-    assert running.status == "running" and 10 <= running.wait_seconds <= 600
-    clock.advance(catalog.search_space.timing.minutes("build", 0.6) * 60)
-    state = builder.check(ref)
-
-    # Then it succeeded with sha256(source_digest + kind) as the image digest, and a log in the store
-    assert state.status == "succeeded"
-    assert state.detail["image_digest"] == image_digest(job.source_digest, "build")
-    assert state.detail["image_digest"].startswith("sha256:") and len(state.detail["image_digest"]) == 71
-    assert json.loads(Path(urlsplit(state.detail["log_uri"]).path).read_text())["simulated"] is True
-
-
-def test_builder_fault_gives_codebuild_phase_text_and_the_error(clock: VirtualClock, catalog: Catalog) -> None:
-    # Given a pull-rate-limit fault for builds
-    plan = FaultPlan([Fault(match={"model_name": SMALL}, stage="build", error="toomanyrequests: pull rate limit")])
-    builder = SimulatedBuilder(clock, catalog, plan)
-
-    # When the build runs
-    ref = builder.start(build_job())
-    clock.advance(3600)
-    state = builder.check(ref)
-
-    # Then the failure reads like CodeBuild's, followed by the fault text, and is retryable capacity
-    text = state.failure_text or ""
-    assert state.status == "failed" and state.failure_stage == "build"
-    assert "phase BUILD FAILED: COMMAND_EXECUTION_ERROR: Error while executing command: docker build" in text
-    assert "Reason: exit status 1\ntoomanyrequests: pull rate limit" in text
-    assert classify(text).category == "capacity"
-
-
-def test_builder_runs_the_real_load_generator_as_the_benchmark_job(
-    clock: VirtualClock, catalog: Catalog, server: SimulatedEndpointServer
-) -> None:
-    from pathprover.loadgen import Workload, run_loadgen
-
-    # Given an InService endpoint and a builder whose benchmark jobs run the load generator against it
-    fleet = make_fleet(clock, catalog, server)
-    ref = fleet.start_deploy(deploy_spec(config_id="c0ffee0000000101"))
-    url = run_until_done(fleet, clock, ref).detail["endpoint_url"]
-
-    def runner(job: BuildJob) -> dict[str, Any]:
-        workload = Workload(input_tokens=32, output_tokens=16, requests=8, concurrency=(1, 4))
-        return run_loadgen(job.env["ENDPOINT_URL"], workload, model=SMALL).to_json()
-
-    builder = SimulatedBuilder(clock, catalog, FaultPlan(), None, runner)
-
-    # When the benchmark job starts and the virtual clock passes its duration
-    job = build_job("benchmark", ENDPOINT_URL=url)
-    bench = builder.start(job)
-    assert builder.check(bench).status == "running"  # the virtual duration has not passed yet
-    clock.advance(catalog.search_space.timing.minutes("benchmark", 0.6) * 60)
-    state = builder.check(bench)
-    for _ in range(60):
-        if state.done:
-            break
-        assert state.detail.get("waiting_for") == "benchmark runner"
-        state = builder.check(bench)
-
-    # Then it succeeded with the runner's measurements, close to the endpoint's latency model
-    assert state.status == "succeeded"
-    levels = state.detail["result"]["levels"]
-    assert [lvl["concurrency"] for lvl in levels] == [1, 4] and all(lvl["errors"] == 0 for lvl in levels)
-    model = server.latency(ref.name)
-    assert levels[0]["ttft_p50_ms"] == pytest.approx(model.ttft_ms(32), abs=3.0)
-    assert levels[0]["itl_p50_ms"] == pytest.approx(model.itl_ms(1), abs=0.75)
-    builder.close()
-    fleet.clean([ref], keep=False)
-
-
-def test_builder_runner_exception_and_benchmark_fault_fail_the_job(clock: VirtualClock, catalog: Catalog) -> None:
-    # Given a runner that raises, and a benchmark fault for g6
-    def runner(job: BuildJob) -> dict[str, Any]:
-        raise RuntimeError("loadgen: every request failed (HTTP 500)")
-
-    plan = FaultPlan([Fault(match={"instance_family": "g6"}, stage="benchmark", error="benchmark: endpoint vanished")])
-    builder = SimulatedBuilder(clock, catalog, plan, None, runner)
-
-    # When a benchmark runs on g5 (the runner raises) and one on g6 (the fault)
-    raising = builder.start(build_job("benchmark"))
-    faulted = builder.start(build_job("benchmark", INSTANCE_TYPE="ml.g6.xlarge").model_copy(update={"attempt": 2}))
-    clock.advance(3 * 3600)
-    builder.close()
-
-    # Then both fail at benchmark with their texts
-    first, second = builder.check(raising), builder.check(faulted)
-    assert first.status == "failed" and "RuntimeError: loadgen: every request failed" in (first.failure_text or "")
-    assert second.status == "failed" and second.failure_stage == "benchmark"
-    assert "benchmark: endpoint vanished" in (second.failure_text or "")
-
-
-def test_builder_duration_follows_model_size_and_timeout(clock: VirtualClock, catalog: Catalog) -> None:
-    # Given a stage job for a 70B model (MODEL_PARAMS_B) with a 10-minute timeout
-    builder = SimulatedBuilder(clock, catalog)
-    job = build_job("stage", MODEL_PARAMS_B="70").model_copy(update={"timeout_minutes": 10})
-
-    # When it runs past its timeout
-    ref = builder.start(job)
-    assert float(ref.meta["simulated_duration_s"]) == catalog.search_space.timing.minutes("stage", 70) * 60
-    clock.advance(601)
-    state = builder.check(ref)
-
-    # Then it timed out like CodeBuild, which the classifier retries
-    assert state.status == "failed" and "TIMED_OUT" in (state.failure_text or "")
-    assert classify(state.failure_text or "").category == "timeout"
-
-
-# --------------------------------------------------------------------------- fault files
-
-
-def test_fault_file_loads_and_normalises(tmp_path: Path, catalog: Catalog) -> None:
-    # Given a fault file using aliases
-    path = tmp_path / "faults.yaml"
-    path.write_text(
-        "- match: {deployment_config: vllm, quantization: fp16, tp_degree: '2', instance_type: G5.XLARGE}\n"
-        "  stage: deploy\n"
-        "  error: boom\n"
-        "  times: 2\n"
-        "- {stage: pre-staging, error: slow hub}\n"
-    )
-
-    # When it is loaded
-    plan = load_faults(path)
-
-    # Then values are normalised and a matching job takes the fault twice
-    fault = plan.remaining()[0][0]
-    assert fault.match == {
-        "deployment_config": "transformers-vllm",
-        "quantization": "none",
-        "tp_degree": 2,
-        "instance_type": "ml.g5.xlarge",
-    }
-    context = job_context(
-        catalog,
-        {"MODEL_ID": SMALL, "SM_VLLM_TENSOR_PARALLEL_SIZE": "2"},
-        instance_type="ml.g5.xlarge",
-        target="realtime-inference",
-    )
-    assert context.vector["deployment_config"] == "transformers-vllm" and context.vector["tp_degree"] == 2
-    assert [context.take(plan, "deploy") is not None for _ in range(3)] == [True, True, False]
-    assert plan.take("stage", {}) == "slow hub" and plan.take("stage") == "slow hub"
-
-
-@pytest.mark.parametrize(
-    ("content", "expected"),
-    [
-        ("- {stage: deploy, error: x}\n- {stage: deploy, error: y, colour: red}\n", ["entry 1", "'colour'"]),
-        ("- {match: {gpu: a10g}, stage: deploy, error: x}\n", ["entry 0", "'match.gpu'", "unknown key 'gpu'"]),
-        (
-            "- {match: {tp_degree: two}, stage: deploy, error: x}\n",
-            ["entry 0", "'match.tp_degree'", "positive integer"],
-        ),
-        ("- {stage: launch, error: x}\n", ["entry 0", "'stage'", "launch"]),
-        ("- {stage: deploy}\n", ["entry 0", "'error'"]),
-        ("- {stage: deploy, error: x, fraction: 0.5}\n", ["entry 0", "'fraction'", "test faults only"]),
-        ("stage: deploy\n", ["expected a list"]),
-    ],
-)
-def test_fault_file_errors_name_the_entry_and_field(tmp_path: Path, content: str, expected: list[str]) -> None:
-    # Given a fault file with one mistake
-    path = tmp_path / "faults.yaml"
-    path.write_text(content)
-
-    # When it is loaded, then the error names the entry and the field
-    with pytest.raises(FaultFileError) as caught:
-        load_faults(path)
-    for part in expected:
-        assert part in str(caught.value)
-
-
-# --------------------------------------------------------------------------- small parts
-
-
-def test_virtual_clock_moves_only_forward_and_system_clock_is_utc() -> None:
-    clock = VirtualClock(datetime(2026, 1, 1))
-    assert clock.now() == datetime(2026, 1, 1, tzinfo=UTC)
-    clock.sleep(7200)
-    assert clock.advance(0.5) == datetime(2026, 1, 1, 2, 0, 0, 500000, tzinfo=UTC)
-    with pytest.raises(ValueError):
-        clock.advance(-1)
-    assert SystemClock().now().tzinfo is UTC
-
-
-def test_local_artifact_store_round_trip_and_refuses_escapes(tmp_path: Path) -> None:
-    store = LocalArtifactStore(tmp_path / "store")
-    uri = store.put_bytes("bundles/a.zip", b"one")
-    assert uri.startswith("file://") and store.get_bytes(uri) == b"one" and store.exists(uri)
-    assert store.put_bytes("bundles/a.zip", b"two") == uri and store.get_bytes(uri) == b"two"
-    assert [p.name for p in (tmp_path / "store" / "bundles").iterdir()] == ["a.zip"]  # no temp files left
-    assert not store.exists((tmp_path / "elsewhere").as_uri())
-    for bad in ("../x", "/etc/passwd", "a//b", "a/./b", ""):
-        with pytest.raises(ValueError):
-            store.put_bytes(bad, b"")
-    assert store.uri("bundles/a.zip") == uri and store.uri("bundles/").endswith("/bundles/")
-    aliased = LocalArtifactStore(tmp_path / "store", s3_bucket="pp-local")
-    assert aliased.get_bytes(aliased.s3_uri("bundles/a.zip")) == b"two"
-    assert not store.exists("s3://pp-local/bundles/a.zip")
-
-
-def test_endpoint_server_starts_lazily_and_leaves_no_thread_behind() -> None:
-    before = {t.ident for t in threading.enumerate()}
-    srv = SimulatedEndpointServer()
-    assert not srv.running
-    url = srv.register("pp-ep", LatencyModel(decode_ms_per_token=2.0, prefill_ms_per_token=0.0), model_name="m")
-    assert srv.running and url.endswith("/endpoints/pp-ep")
-    parts = urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=5)
-    conn.request("GET", parts.path + "/ping")
-    assert conn.getresponse().status == 200
-    conn.close()
-    srv.close()
-    srv.close()
-    assert {t.ident for t in threading.enumerate()} <= before
-    with pytest.raises(RuntimeError):
-        srv.start()
-
-
-def test_latency_model_uses_bandwidth_quantization_and_tp(catalog: Catalog) -> None:
-    qwen, llama = catalog.model(SMALL), catalog.model("meta-llama/Llama-3.1-8B-Instruct")
-    g5 = catalog.instance("ml.g5.xlarge")
-    assert accelerator_key("NVIDIA A100 80GB") == "A100-80" and accelerator_key("NVIDIA L40S") == "L40S"
-    assert LatencyModel.estimate(catalog, qwen, g5, "none", 1).decode_ms_per_token >= 2.0
-    full = LatencyModel.estimate(catalog, llama, catalog.instance("ml.g5.12xlarge"), "none", 1)
-    fp8 = LatencyModel.estimate(catalog, llama, catalog.instance("ml.g5.12xlarge"), "fp8", 1)
-    tp4 = LatencyModel.estimate(catalog, llama, catalog.instance("ml.g5.12xlarge"), "none", 4)
-    assert fp8.decode_ms_per_token == pytest.approx(full.decode_ms_per_token / 2, rel=0.01)
-    assert tp4.decode_ms_per_token == pytest.approx(full.decode_ms_per_token / 4, rel=0.01)
-    assert full.itl_ms(11) == pytest.approx(full.decode_ms_per_token * 1.2)
-
-
 # --------------------------------------------------------------------------- tune and adapter (issue 10)
 
 
@@ -977,3 +607,32 @@ def test_a_transform_record_the_server_cannot_read_fails_the_job_as_a_client_err
     done = run_until_done(fleet, clock, ref)
     assert done.status == "failed" and "record 2" in (done.failure_text or "")
     assert "ClientError" in (done.failure_text or "")
+
+
+# --------------------------------------------------------------------------- the janitor's inventory and delete
+
+
+def test_simulated_inventory_after_a_deploy_and_delete(sim: SimulatedFleet) -> None:
+    spec = deploy_spec_for("run-1")
+    ref = sim.start_deploy(spec)
+    training = sim.start_training(training_spec_for("run-1"))
+
+    found = sim.inventory()
+
+    assert [r.label for r in found] == [
+        f"endpoint/{spec.names.endpoint}",
+        f"training-job/{training.name}",
+        f"endpoint-config/{spec.names.endpoint_config}",
+        f"model/{spec.names.model}",
+    ]
+    endpoint = found[0]
+    assert endpoint.arn == ref.arn_or_id and endpoint.status == "Creating"
+    assert endpoint.tags == spec.all_tags and endpoint.execution == "run-1"
+    assert endpoint.created_at == FLEET_START and endpoint.expiry == FLEET_START + timedelta(hours=12)
+    assert found[1].status == "InProgress" and found[2].status is None
+
+    report = sim.delete(list(reversed(found)))
+    assert report.deleted == [r.label for r in found]  # billing first, whatever the order given
+    assert sim.inventory() == [] and sim.alive({}) == []
+    again = sim.delete(found)
+    assert again.deleted == [] and len(again.already_gone) == 4

@@ -37,7 +37,7 @@ from pathprover.classifier import classify
 from pathprover.clock import VirtualClock
 from pathprover.stages.jobs import JobRef, JobState
 from pathprover.stages.specs import TrainingSpec
-from tests.integration.test_simulated_fleet import ROLE, deploy_spec, run_until_done
+from tests.support.simulated_fleet import ROLE, deploy_spec, run_until_done
 
 
 def fleet_for(clock: VirtualClock, catalog: Catalog, server: SimulatedEndpointServer, **kw: Any) -> SimulatedFleet:

@@ -1,0 +1,68 @@
+"""handlers/_powertools.py: the decorator stack every entry point uses, and one EMF count per dimension."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import pytest
+
+from pathprover.handlers._powertools import count, entry_point_for, logger
+from pathprover.runtime.moto_patches import LambdaContext
+from tests.unit.handlers.conftest import emf
+
+
+@pytest.fixture(autouse=True)
+def _no_xray(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+
+
+def test_the_entry_point_logs_with_the_execution_as_correlation_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given the shared logger writing to a buffer, and a handler wrapped with the execution at `lane.execution_id`
+    out = io.StringIO()
+    monkeypatch.setattr(logger.registered_handler, "stream", out)
+
+    @entry_point_for("lane.execution_id")
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        logger.info("inside")
+        return {"seen": event["lane"]["execution_id"]}
+
+    # When Lambda calls it
+    result = handler({"lane": {"execution_id": "run-7"}}, LambdaContext("pathprover-x"))
+    # Then it returns the function's answer, and its log lines carry the execution and the function
+    assert result == {"seen": "run-7"}
+    lines = [json.loads(line) for line in out.getvalue().splitlines() if '"message":"inside"' in line]
+    assert lines and lines[0]["correlation_id"] == "run-7" and lines[0]["function_name"] == "pathprover-x"
+    assert handler.__name__ == "handler"
+
+
+def test_an_error_inside_the_entry_point_reaches_the_caller() -> None:
+    @entry_point_for("execution_id")
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        raise RuntimeError("the step failed")
+
+    with pytest.raises(RuntimeError, match="the step failed"):
+        handler({"execution_id": "run-1"}, LambdaContext("pathprover-x"))
+
+
+def test_count_prints_one_metric_with_its_own_dimension(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
+    count("ProveOutcome", "outcome", "proven")
+    count("ProveFailed", "category", "oom")
+    metrics = emf(capsys.readouterr().out)
+    assert metrics["ProveOutcome"]["outcome"] == "proven" and "category" not in metrics["ProveOutcome"]
+    assert (
+        metrics["ProveFailed"]["category"] == "oom"
+        and metrics["ProveFailed"]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "PathProver"
+    )
+
+
+def test_count_prints_nothing_where_metrics_are_disabled(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    count("ProveOutcome", "outcome", "proven")
+    assert '"_aws"' not in capsys.readouterr().out
