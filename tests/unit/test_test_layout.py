@@ -42,8 +42,6 @@ EXEMPT: dict[str, str] = {
     "brain/__init__.py": "re-export",
     "catalog/__init__.py": "re-exports of catalog/loader.py and catalog/models.py",
     "classifier/__init__.py": "re-exports of the classifier's modules",
-    "generate/__init__.py": "re-exports of the generators",
-    "loadgen/__init__.py": "re-exports of the load generator's modules",
     "reporting/__init__.py": "re-export of reporting/html.py",
     "results/__init__.py": "re-exports of results/metrics.py and results/show.py",
     # Constants only.
