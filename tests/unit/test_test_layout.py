@@ -46,6 +46,7 @@ EXEMPT: dict[str, str] = {
     "results/__init__.py": "re-exports of results/metrics.py and results/show.py",
     # Constants only.
     "core/limits.py": "the guide's default limits of a run (constants)",
+    "results/defaults.py": "recommend's defaults (constants)",
     "reports.py": "the guide's monitoring SQL, verbatim (run against a warehouse in adapters/local/test_warehouse.py)",
 }
 

@@ -28,7 +28,7 @@ from pathprover.cli.common import (
     out,
     people_errors,
 )
-from pathprover.results.recommend import DEFAULT_MAX_ERROR_RATE, DEFAULT_MAX_GAPS, DEFAULT_RUNNERS_UP
+from pathprover.results.defaults import DEFAULT_MAX_ERROR_RATE, DEFAULT_MAX_GAPS, DEFAULT_RUNNERS_UP
 
 if TYPE_CHECKING:
     from pathprover.adapters.aws.athena_reader import AthenaReader

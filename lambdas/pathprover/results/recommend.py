@@ -20,16 +20,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from pathprover.core.dimensions import DIMENSIONS
+from pathprover.results.defaults import DEFAULT_MAX_ERROR_RATE, DEFAULT_MAX_GAPS, DEFAULT_RUNNERS_UP
 
 if TYPE_CHECKING:
     from pathprover.brain.feasibility import FeasibilityRules
     from pathprover.brain.gaps import Gap
     from pathprover.catalog import Catalog
 
-DEFAULT_MAX_ERROR_RATE: Final = 0.05
-"""A level where more than this share of requests failed does not count as meeting any SLO."""
-DEFAULT_RUNNERS_UP: Final = 3
-DEFAULT_MAX_GAPS: Final = 5
 REALTIME: Final = "realtime-inference"
 _UNMEASURED_WEIGHT: Final = 10.0
 """How far a miss counts when the metric was not measured at all (ranks it behind any measured miss)."""
