@@ -196,7 +196,7 @@ def test_levels_schema_is_keyed_by_record_id_and_concurrency():
 
 def test_schema_doc_is_in_sync():
     # Given docs/schema.md / Then it embeds the table generated from the one definition
-    doc = (Path(__file__).resolve().parents[2] / "docs" / "schema.md").read_text()
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "schema.md").read_text()
     assert schema.markdown_table() in doc
     assert schema.markdown_table(schema.LEVELS) in doc
 
