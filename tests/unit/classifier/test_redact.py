@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from pathprover.classifier import classify
 from pathprover.classifier.redact import MASK, redact
+from tests.unit.classifier.conftest import AWS_SECRET, HF_TOKEN
 
 ALNUM = string.ascii_letters + string.digits
 SECRET_KEYS = [
@@ -112,3 +113,30 @@ def test_names_that_only_look_like_secrets_are_kept() -> None:
 def test_an_error_name_after_a_secret_name_is_not_taken_for_its_value() -> None:
     text = "Secrets Manager error for environment variable HF_TOKEN: ResourceNotFoundException: not found"
     assert redact(text) == text
+
+
+def test_redact_masks_tokens_and_secrets_but_keeps_hashes() -> None:
+    # Given text with an HF token, an access key id, a key=value secret, a bearer token and a git sha
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    text = (
+        f"token {HF_TOKEN} key AKIAIOSFODNN7EXAMPLE secret={AWS_SECRET} "
+        f"Authorization: Bearer abcdefghijklmnop commit {sha} bare {AWS_SECRET}"
+    )
+    # When it is redacted
+    out = redact(text)
+    # Then every secret is masked, the commit sha survives, and redaction is idempotent
+    assert HF_TOKEN not in out
+    assert "AKIAIOSFODNN7EXAMPLE" not in out
+    assert AWS_SECRET not in out
+    assert "abcdefghijklmnop" not in out
+    assert sha in out
+    assert redact(out) == out
+
+
+@given(st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", min_size=20, max_size=60))
+def test_redact_never_leaves_an_hf_token(suffix: str) -> None:
+    # Given any HF-token-shaped value embedded in a log line
+    token = "hf_" + suffix
+    # When the line is redacted
+    # Then the token does not survive
+    assert token not in redact(f"Downloading with {token} now")
