@@ -4,9 +4,7 @@ content-addressed and deterministic."""
 
 from __future__ import annotations
 
-import gzip
 import importlib.util
-import io
 import json
 import os
 import py_compile
@@ -15,13 +13,11 @@ import socket
 import stat
 import subprocess
 import sys
-import tarfile
 import threading
 import time
 import types
 import urllib.error
 import urllib.request
-import zipfile
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -35,39 +31,26 @@ import yaml
 from pydantic import ValidationError
 
 from pathprover.catalog import Catalog, CatalogError, load_catalog
-from pathprover.core.runconfig import RunConfig
-from pathprover.core.targets import TargetError, ValidationTarget, parse_targets, run_config_of, to_run_config
+from pathprover.core.targets import TargetError, ValidationTarget, parse_targets, to_run_config
 from pathprover.generate import (
     ENGINES,
     Bundle,
     RenderError,
-    bundle_tarball,
-    bundle_zip,
     default_containers_dir,
     render_bundle,
     render_template,
     write_bundle,
 )
+from tests.unit.generate.conftest import GUIDE_TARGET, make_run
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 CATALOG = load_catalog(REPO / "catalog")
 CASES = [(name, target) for name, config in CATALOG.deployment_configs.items() for target in config.targets]
 ALL_STAGES = ["stage", "generate", "build", "deploy", "test", "benchmark", "clean"]
 S3_URI = "s3://pathprover-models/weights/Qwen/Qwen3-8B"
-GUIDE_TARGET: dict[str, Any] = {
-    "model_name": "Qwen/Qwen3-32B",
-    "instance_type": "ml.g5.12xlarge",
-    "serving_params": {"max_model_len": 32768, "gpu_memory_utilization": 0.95, "kv_cache_dtype": "fp8"},
-}
 # Pinned: the bundle of GUIDE_TARGET with the shipped catalog and templates. A deliberate change to a
 # template or to the catalog's transformers-vllm entry changes it; update it then, never otherwise.
 GUIDE_DIGEST = "76bf8059957dc7b21f03e2b2a2af25bb0d9842dbf37db36b52251a3024acac29"
-
-
-def make_run(catalog: Catalog, **fields: Any) -> RunConfig:
-    """The run a target asks for, without the plan's render checks: these tests exercise the renderer's own."""
-    (target,) = parse_targets(fields)
-    return run_config_of(target, catalog)
 
 
 def qwen8b(catalog: Catalog, config: str = "transformers-vllm", target: str = "realtime-inference", **extra: Any):
@@ -221,13 +204,6 @@ def test_every_config_and_target_renders_valid_files(catalog, tmp_path, config_n
     api = "CreateTransformJob" if target == "batch-transform" else "CreateEndpointConfig"
     assert api in deploy and deploy["deployment_target"] == target
     assert json.loads(bundle.text("run.json"))["config_id"] == run.config_id
-
-
-def test_the_engine_registry_and_templates_cover_every_catalog_engine(catalog):
-    engines = {config.engine for config in catalog.deployment_configs.values()}
-    assert engines <= set(ENGINES)
-    for engine in engines:
-        assert (default_containers_dir() / ENGINES[engine].template).is_file()
 
 
 def test_neuron_instances_build_from_the_neuron_image(catalog):
@@ -817,47 +793,6 @@ def test_the_guide_example_renders_the_guides_flags(catalog, tmp_path):
         "--tensor-parallel-size",
         "4",
     ]
-
-
-def test_archives_are_deterministic(catalog):
-    bundle = render_bundle(make_run(catalog, **GUIDE_TARGET), catalog)
-    tarball = bundle_tarball(bundle)
-    assert tarball == bundle_tarball(render_bundle(make_run(catalog, **GUIDE_TARGET), catalog))
-    assert gzip.decompress(tarball)  # a valid gzip stream
-    with tarfile.open(fileobj=io.BytesIO(tarball), mode="r:gz") as tar:
-        members = tar.getmembers()
-        assert [m.name for m in members] == sorted(bundle.files)
-        for member in members:
-            assert (member.mtime, member.uid, member.gid, member.uname, member.gname) == (0, 0, 0, "", "")
-            assert member.mode == (0o755 if member.name.endswith(".sh") else 0o644)
-            extracted = tar.extractfile(member)
-            assert extracted is not None and extracted.read() == bundle.files[member.name]
-    archive = bundle_zip(bundle)
-    assert archive == bundle_zip(bundle)
-    with zipfile.ZipFile(io.BytesIO(archive)) as zipped:
-        assert zipped.namelist() == sorted(bundle.files)
-        assert zipped.read("serving/start.sh") == bundle.files["serving/start.sh"]
-
-
-@pytest.mark.parametrize("path", ["../evil", "/etc/passwd", "a/../../b", "a//b", ".hidden", "a\\b", ""])
-def test_bundle_paths_must_stay_inside(path):
-    with pytest.raises(ValueError, match="bundle path"):
-        Bundle({path: b"x"})
-
-
-def test_write_bundle_refuses_to_follow_a_link_outside(tmp_path):
-    out, outside = tmp_path / "out", tmp_path / "outside"
-    out.mkdir()
-    outside.mkdir()
-    (out / "serving").symlink_to(outside, target_is_directory=True)
-    with pytest.raises(ValueError, match="outside"):
-        write_bundle(Bundle({"serving/start.sh": b"#!/bin/sh\n"}), out)
-    assert not any(outside.iterdir())
-    # A normal write creates folders and sets the executable bit on scripts only
-    paths = write_bundle(Bundle({"a/run.sh": b"x", "a/b.json": b"{}"}), tmp_path / "ok")
-    assert [p.name for p in paths] == ["b.json", "run.sh"]
-    assert os.stat(tmp_path / "ok/a/run.sh").st_mode & 0o777 == 0o755
-    assert os.stat(tmp_path / "ok/a/b.json").st_mode & 0o777 == 0o644
 
 
 def test_unknown_names_and_impossible_vectors_fail_naming_the_field(catalog):
