@@ -112,7 +112,7 @@ def test_a_run_that_plans_something_has_no_reason(warehouse: Path):
 
 
 def _stream_server() -> ModuleType:
-    path = Path(__file__).resolve().parents[1] / "support" / "stream_server.py"
+    path = Path(__file__).resolve().parents[2] / "support" / "stream_server.py"
     spec = importlib.util.spec_from_file_location("progress_stream_server", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -171,3 +171,15 @@ def test_the_live_view_follows_a_real_run(warehouse: Path):
     assert all("spent of $20.00 ceiling" in f for f in busy)
     # And at the end every lane is idle and the run line counts both proves done
     assert frames[-1].startswith("run 2/2 proves done") and frames[-1].count("idle") == 2
+
+
+def test_run_refuses_a_bad_input_in_one_line(warehouse):
+    result = runner.invoke(app, ["run", "--warehouse", str(warehouse), "--max-proves", "5000"])
+    assert result.exit_code == 2 and "MAX_PROVES_PER_RUN" in result.output and "Traceback" not in result.output
+
+
+def test_targets_without_deploy_and_test_are_refused(warehouse, tmp_path):
+    path = tmp_path / "t.yaml"
+    path.write_text("- model_name: Qwen/Qwen3-8B\n  instance_type: ml.g5.2xlarge\n  stages: [generate]\n")
+    result = runner.invoke(app, ["run", "--warehouse", str(warehouse), "--targets", str(path)])
+    assert result.exit_code == 2 and "stages must include" in result.output
