@@ -4,7 +4,7 @@ import json
 
 import duckdb
 
-from tests.integration.cli.conftest import run
+from tests.integration.cli.conftest import json_of, run, sql
 
 
 def test_gaps_json_interface(warehouse):
@@ -126,3 +126,37 @@ def test_on_an_empty_warehouse_gaps_and_plan_start_from_the_catalog(tmp_path):
     assert len(plan["selected"]) == 5
     assert len({(s["model_family"], s["instance_family"]) for s in plan["selected"]}) == 5
     assert plan["reserved_total_usd"] <= 25
+
+
+# --------------------------------------------------------------------------- nearest
+NEAREST = [
+    "nearest",
+    "--deployment-config",
+    "sglang",
+    "--model-name",
+    "Qwen/Qwen3-8B",
+    "--instance-type",
+    "ml.g5.xlarge",
+    "--deployment-target",
+    "async-inference",
+]
+
+
+def test_nearest_names_model_instance_and_metrics_of_each_suggestion(run_warehouse, run_summary):
+    # When asking for the guide's substitution
+    payload = json_of(run(*NEAREST, "--warehouse", str(run_warehouse), "--json"))
+    # Then the old keys are there and each suggestion adds the model, instance and metrics of its latest row
+    assert payload["substitutions"]
+    for s in payload["substitutions"]:
+        assert {"distance", "changed", "config", "explanation"} <= set(s)
+        row = sql(
+            run_warehouse,
+            "SELECT model_name, instance_type, cost_per_1m_tokens FROM mlcc_ci.benchmark_results "
+            f"WHERE config_id = '{s['config']['config_id']}' AND status = 'completed' "
+            "ORDER BY run_timestamp DESC LIMIT 1",
+        )[0]
+        assert (s["model_name"], s["instance_type"]) == (row["model_name"], row["instance_type"])
+        assert s["metrics"]["cost_per_1m_tokens"] == row["cost_per_1m_tokens"]
+    # And a person sees them too
+    human = run(*NEAREST, "--warehouse", str(run_warehouse)).stdout
+    assert "Proven with Qwen/" in human and "per 1M tokens" in human and "TTFT p50" in human

@@ -5,15 +5,19 @@ stdout left to the summary or the one JSON object."""
 from __future__ import annotations
 
 import importlib.util
+import io
 import json
 import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from pathprover.cli.app import app
+from pathprover.cli.run_cmd import _print_summary
+from tests.integration.cli.conftest import sql
 
 runner = CliRunner()
 
@@ -183,3 +187,49 @@ def test_targets_without_deploy_and_test_are_refused(warehouse, tmp_path):
     path.write_text("- model_name: Qwen/Qwen3-8B\n  instance_type: ml.g5.2xlarge\n  stages: [generate]\n")
     result = runner.invoke(app, ["run", "--warehouse", str(warehouse), "--targets", str(path)])
     assert result.exit_code == 2 and "stages must include" in result.output
+
+
+# --------------------------------------------------------------------------- run summary
+def test_the_run_json_carries_each_proves_metrics_as_its_row_holds_them(run_warehouse, run_summary):
+    # Given a run of three proves on the simulated fleet
+    proves = run_summary["proves"]
+    assert proves and any(p["status"] == "completed" for p in proves)
+    # Then each completed prove carries the headline metrics of its row, the others none
+    rows = {
+        (r["config_id"], r["attempt"]): r
+        for r in sql(
+            run_warehouse,
+            f"SELECT * FROM mlcc_ci.benchmark_results WHERE execution_id = '{run_summary['execution_id']}'",
+        )
+    }
+    for p in proves:
+        if p["status"] != "completed":
+            assert p["metrics"] is None
+            continue
+        row = rows[(p["config_id"], p["attempt"])]
+        for key in (
+            "ttft_p50_ms",
+            "ttft_p99_ms",
+            "itl_p50_ms",
+            "peak_output_token_throughput_tps",
+            "cost_per_1m_tokens",
+        ):
+            assert p["metrics"][key] == row[key], key
+        assert p["metrics"]["cost_per_1m_tokens"] > 0
+
+
+def test_the_human_run_summary_ends_on_the_metrics_table(run_summary):
+    # Given the run's summary, printed as a person sees it
+    buffer = io.StringIO()
+    _print_summary(Console(file=buffer, width=250), run_summary)
+    text = buffer.getvalue()
+    # Then it ends on a table of the metrics per prove, one line per prove with its cost per 1M tokens
+    table = text[text.index("Metrics per prove") :]
+    for header in ("TTFT p50 ms", "TTFT p99 ms", "ITL p50 ms", "peak tok/s", "$ / 1M tok", "status", "scope"):
+        assert header in table
+    for p in run_summary["proves"]:
+        line = next(line for line in table.splitlines() if p["config_id"] in line)
+        if p["metrics"]:
+            cost = p["metrics"]["cost_per_1m_tokens"]
+            assert (f"{cost:,.2f}" if cost >= 0.1 else f"{cost:.3f}") in line
+        assert p["status"] in line
