@@ -7,6 +7,9 @@ from tests.support.history_rows import history_row
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
 CATALOG = default_catalog()
+PLAN_ARN = "arn:aws:sagemaker:us-east-2:222233334444:training-plan/tp-b200"
+"""A training plan for the capacity-only B200 type."""
+B200_GAP = ("transformers-vllm", "gemma", "p6-b200", "none", 8, "realtime-inference")
 
 
 def row(

@@ -4,11 +4,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pathprover.brain.feasibility import FeasibilityRules, Placement
 from pathprover.brain.gaps import SpaceError, search_gaps
 from pathprover.brain.reference import naive_ranking
 from pathprover.core.dimensions import DIMENSIONS
-from tests.support.history_rows import history_of
-from tests.unit.brain.conftest import BASE, CATALOG, NOW, row
+from tests.support.history_rows import history_of, history_row
+from tests.unit.brain.conftest import B200_GAP, BASE, CATALOG, NOW, PLAN_ARN, row
 
 
 def ranked(history, **kw):
@@ -94,3 +95,22 @@ def test_filters_narrow_the_space():
     assert search.domains["model_family"] == ["llama3"]
     with pytest.raises(SpaceError, match="no model_family value matches"):
         search_gaps(history_of(BASE), CATALOG, NOW, filters={"model_family": ["gemma"]})
+
+
+def _b200_gaps(rules: FeasibilityRules) -> list:
+    history = history_of([history_row("transformers-vllm", "gemma", "g6e", now=NOW)])
+    search = search_gaps(history, CATALOG, NOW, include_catalog=True, rules=rules)
+    return [search.gap(i) for i in range(search.total) if search.gap(i).key == B200_GAP]
+
+
+def test_gap_search_leaves_a_capacity_only_family_out_unless_the_run_has_a_plan_for_it():
+    # Given a gap on the B200 family: without a plan it is left out, with the reason and what to give
+    [without] = _b200_gaps(FeasibilityRules(CATALOG))
+    assert without.verdict is not None and without.verdict.kind == "needs_reservation"
+    assert "CAPACITY_RESERVATIONS" in without.verdict.reason
+    # When the run has a training plan for the type, the gap is feasible and its config carries the plan
+    rules = FeasibilityRules(CATALOG, {"ml.p6-b200.48xlarge": PLAN_ARN})
+    [with_plan] = _b200_gaps(rules)
+    assert with_plan.verdict is None
+    placement = rules.check(B200_GAP)
+    assert isinstance(placement, Placement) and placement.instance.name == "ml.p6-b200.48xlarge"

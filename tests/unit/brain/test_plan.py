@@ -6,10 +6,12 @@ from hypothesis import strategies as st
 
 from pathprover.brain.feasibility import FeasibilityRules, Placement
 from pathprover.brain.gaps import search_gaps
-from pathprover.brain.plan import concretise, make_plan
+from pathprover.brain.plan import concretise, make_plan, place_target
+from pathprover.brain.sizing import estimate_fit
 from pathprover.core.dimensions import DIMENSIONS
-from tests.support.history_rows import history_of
-from tests.unit.brain.conftest import BASE, CATALOG, NOW, row
+from pathprover.core.targets import ValidationTarget, parse_targets, to_run_config
+from tests.support.history_rows import history_of, history_row
+from tests.unit.brain.conftest import BASE, CATALOG, NOW, PLAN_ARN, row
 
 
 def test_concretise_picks_smallest_model_and_cheapest_instance():
@@ -117,3 +119,52 @@ def test_a_plan_that_fits_nothing_names_the_reservation_that_would_fit():
     # And that budget does plan one (the sentence is true)
     enough = make_plan(search, history, CATALOG, max_proves=10, max_cost_usd=cheapest)
     assert len(enough.selected) == 1 and enough.nothing_planned_reason is None
+
+
+def test_a_planned_b200_prove_runs_on_the_runs_plan():
+    rules = FeasibilityRules(CATALOG, {"ml.p6-b200.48xlarge": PLAN_ARN})
+    history = history_of([history_row("transformers-vllm", "gemma", "g6e", now=NOW)])
+    search = search_gaps(
+        history, CATALOG, NOW, include_catalog=True, rules=rules, filters={"instance_family": ["p6-b200"]}
+    )
+    plan = make_plan(search, history, CATALOG, max_cost_usd=10_000, rules=rules, max_proves=50)
+    b200 = [r for r in plan.selected if r.instance_type == "ml.p6-b200.48xlarge"]
+    assert b200 and {r.infra_params.capacity_reservation_arn for r in b200} == {PLAN_ARN}
+    assert "batch-transform" not in {r.vector.deployment_target for r in b200}
+
+
+def test_a_target_without_instance_type_gets_the_cheapest_instance_that_fits():
+    # Given the guide's pre-staging target (no instance_type)
+    [target] = parse_targets(
+        {
+            "model_name": "google/gemma-4-31B-it",
+            "stages": ["stage", "generate", "build", "deploy", "test", "benchmark", "clean"],
+        }
+    )
+    rules = FeasibilityRules(CATALOG)
+    # When the brain places it
+    placed, reason = place_target(target, rules)
+    run = to_run_config(placed, CATALOG)
+    # Then it is the cheapest instance where it fits at the instance's full tp, and the plan says why
+    model = CATALOG.model(target.model_name)
+    instance = CATALOG.instance(run.instance_type)
+    assert estimate_fit(CATALOG, model, "none", instance, run.vector.tp_degree).fits
+    cheaper = [i for i in CATALOG.instances.values() if i.price_per_hour_usd < instance.price_per_hour_usd]
+    for other in cheaper:
+        tp = other.max_tp_degree
+        assert (
+            other.capacity_only
+            or not CATALOG.deployment_config("vllm").supports("none", other)
+            or not model.supports_tp_degree(tp)
+            or not estimate_fit(CATALOG, model, "none", other, tp).fits
+        ), other.name
+    assert reason is not None and run.instance_type in reason and "google/gemma-4-31B-it" in reason
+
+
+def test_a_plan_without_an_instance_type_is_refused():
+    target = ValidationTarget(
+        model_name="google/gemma-4-31B-it",
+        infra_params={"capacity_reservation_arn": "arn:aws:sagemaker:us-east-2:ACCOUNT:training-plan/tp-XXX"},
+    )
+    with pytest.raises(ValueError, match="give instance_type with it"):
+        place_target(target, FeasibilityRules(CATALOG))

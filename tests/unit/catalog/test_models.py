@@ -289,3 +289,13 @@ def test_public_types_are_exported() -> None:
     ):
         assert cls.model_config.get("frozen") is True
         assert cls.model_config.get("extra") == "forbid"
+
+
+def test_the_catalog_marks_p6_b200_capacity_only_and_knows_gemma_4(catalog: Catalog) -> None:
+    b200 = catalog.instance("ml.p6-b200.48xlarge")
+    assert (b200.capacity_only, b200.accelerator_count, b200.compute_capability) == (True, 8, 10.0)
+    assert "no price published" in b200.price_source and b200.price_status == "unverified"
+    assert not any(i.capacity_only for i in catalog.instances.values() if i.family != "p6-b200")
+    gemma = catalog.model("google/gemma-4-31B-it")
+    assert (gemma.family, gemma.num_layers, gemma.num_attention_heads, gemma.num_kv_heads) == ("gemma", 60, 32, 16)
+    assert gemma.context_length == 262144 and gemma.supports_tp_degree(8)

@@ -1,4 +1,4 @@
-"""ConfigVector, config_id and RunConfig hashing."""
+"""core/dimensions.py: ConfigVector, config_id, normalising values, distance."""
 
 import pytest
 from hypothesis import given
@@ -11,16 +11,7 @@ from pathprover.core.dimensions import (
     config_id_of,
     normalise_value,
 )
-from pathprover.core.runconfig import RunConfig, validate_serving_params
-
-GUIDE_VECTOR = {
-    "deployment_config": "transformers-vllm",
-    "model_family": "qwen3",
-    "instance_family": "g5",
-    "quantization": "none",
-    "tp_degree": 1,
-    "deployment_target": "async-inference",
-}
+from tests.unit.core.conftest import GUIDE_VECTOR
 
 
 def test_config_id_is_pinned():
@@ -79,39 +70,3 @@ def test_distance_and_changed():
     b = ConfigVector(**{**GUIDE_VECTOR, "deployment_config": "sglang", "tp_degree": 2})
     assert a.distance(b) == 2
     assert a.changed(b) == ["deployment_config", "tp_degree"]
-
-
-def test_run_config_hash_is_pinned_and_covers_nested_fields():
-    # Given a concrete run config
-    run = RunConfig(vector=ConfigVector(**GUIDE_VECTOR), model_name="Qwen/Qwen3-8B", instance_type="ml.g5.xlarge")
-    # Then its hash is pinned
-    assert run.run_config_hash == "a640648061dbe3ce"
-    # And a nested field changes it (the prior art's hash dropped nested objects)
-    tuned = run.model_copy(update={"serving_params": {"max_model_len": 32768}})
-    assert tuned.run_config_hash != run.run_config_hash
-    other_arn = RunConfig(
-        vector=ConfigVector(**GUIDE_VECTOR),
-        model_name="Qwen/Qwen3-8B",
-        instance_type="ml.g5.xlarge",
-        infra_params={"capacity_reservation_arn": "arn:aws:sagemaker:us-east-2:123456789012:training-plan/tp-1"},
-    )
-    assert other_arn.run_config_hash != run.run_config_hash
-
-
-@pytest.mark.parametrize(
-    "params",
-    [{"Max_model_len": 1}, {"max-model-len": 1}, {"x; rm -rf /": 1}, {"ok": "a\nb"}, {"ok": [1, 2]}],
-)
-def test_unsafe_serving_params_are_refused(params):
-    with pytest.raises(ValueError, match="serving_params"):
-        validate_serving_params(params)
-
-
-def test_unknown_run_config_field_is_refused():
-    with pytest.raises(ValueError, match="extra"):
-        RunConfig(
-            vector=ConfigVector(**GUIDE_VECTOR),
-            model_name="Qwen/Qwen3-8B",
-            instance_type="ml.g5.xlarge",
-            servng_params={},
-        )
