@@ -2,7 +2,6 @@
 
 import importlib.util
 import io
-import json
 import os
 import subprocess
 import tarfile
@@ -18,11 +17,6 @@ from pathprover.catalog import default_catalog
 from pathprover.core.runconfig import RunConfig
 from pathprover.core.targets import TargetError, parse_targets, to_run_config
 from pathprover.generate.render import RenderError, render_bundle
-from pathprover.generate.training import (
-    script_mode_hyperparameters,
-    source_tarball,
-    training_source,
-)
 from pathprover.stages.lifecycle import stage_plan
 
 REPO = Path(__file__).resolve().parents[2]
@@ -97,23 +91,7 @@ def test_the_tuned_estimate_counts_training_and_the_adapter_endpoint():
     assert tuned.hours == pytest.approx(plain.hours + extra, abs=1e-3)
 
 
-# ------------------------------------------------------------------------------------ training source
-def test_the_source_tarball_holds_script_requirements_and_data():
-    bundle = training_source()
-    with tarfile.open(fileobj=io.BytesIO(source_tarball(bundle)), mode="r:gz") as tar:
-        names = set(tar.getnames())
-        requirements = tar.extractfile("requirements.txt").read().decode()  # type: ignore[union-attr]
-        pairs = tar.extractfile("data/train.jsonl").read().decode().splitlines()  # type: ignore[union-attr]
-    assert {"train.py", "requirements.txt", "data/train.jsonl"} <= names
-    assert "peft==" in requirements
-    assert len(pairs) >= 50 and all(json.loads(p)["instruction"] and json.loads(p)["response"] for p in pairs)
-
-
-def test_script_mode_hyperparameters_are_json_as_the_sdk_sends_them():
-    hyper = script_mode_hyperparameters("s3://b/src.tar.gz", "us-east-1", {"max_steps": 50, "model_id": "a/b"})
-    assert hyper["sagemaker_program"] == '"train.py"'
-    assert hyper["sagemaker_submit_directory"] == '"s3://b/src.tar.gz"'
-    assert hyper["max_steps"] == "50" and json.loads(hyper["model_id"]) == "a/b"
+# ------------------------------------------------------------------------------------ the training script
 
 
 def test_the_training_script_parses_its_hyperparameters_without_torch():
