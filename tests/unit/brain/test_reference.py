@@ -9,15 +9,13 @@ SGLANG = ("transformers-sglang", "qwen3", "g5", "none", 1, "realtime-inference")
 
 
 def test_proven_cells_are_left_out_and_neighbours_counted_by_one_changed_dimension():
-    # Given two proven configs that differ in the deployment config only
-    ranking = naive_ranking(history_of([row(*VLLM), row(*SGLANG)]), CATALOG, NOW)
-    keys = [key for key, _, _ in ranking]
-    # Then neither is a gap, and every other cell of the seen space is ranked once
-    assert VLLM not in keys and SGLANG not in keys
-    assert keys and len(keys) == len(set(keys))
-    # And every gap's neighbours are the proven configs one dimension away
-    for key, neighbours, _ in ranking:
-        assert neighbours == sum(sum(a != b for a, b in zip(key, p, strict=True)) == 1 for p in (VLLM, SGLANG))
+    # Given three proven configs over two deployment configs and two model families (a 2 x 2 seen space)
+    llama = ("transformers-vllm", "llama3", *VLLM[2:])
+    ranking = naive_ranking(history_of([row(*VLLM), row(*SGLANG), row(*llama)]), CATALOG, NOW)
+    # Then the one unproven cell is the only gap, with a neighbour in each of the two dimensions
+    assert [(key, neighbours) for key, neighbours, _ in ranking] == [(("transformers-sglang", "llama3", *VLLM[2:]), 2)]
+    # And two proven configs alone leave no gap in their own seen space
+    assert naive_ranking(history_of([row(*VLLM), row(*SGLANG)]), CATALOG, NOW) == []
 
 
 def test_feasible_gaps_come_first_and_more_neighbours_rank_higher():
