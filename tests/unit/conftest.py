@@ -11,7 +11,8 @@ import pytest
 
 from pathprover.adapters.local.warehouse import LocalWarehouse
 from pathprover.catalog import Catalog, default_catalog
-from pathprover.core.targets import ValidationTarget, to_run_config
+from pathprover.core.runconfig import RunConfig
+from pathprover.core.targets import ValidationTarget, parse_targets, to_run_config
 from pathprover.loadgen.job import run_benchmark_job
 from pathprover.protocols import Services
 from pathprover.stages import lifecycle
@@ -110,3 +111,13 @@ def seeded(tmp_path_factory: pytest.TempPathFactory, catalog: Catalog) -> LocalW
     params = {name: m.total_params_b for name, m in catalog.models.items()}
     store.append(*seed_records(SEED_NOW, prices, params))
     return store
+
+
+TUNED = ["generate", "build", "push", "deploy", "test", "tune", "adapter", "benchmark", "clean"]
+"""The stages of a target that tunes a LoRA adapter and serves it."""
+
+
+def run_for(**target: object) -> RunConfig:
+    """The run config of a Qwen3-4B on ml.g6.xlarge target, with these fields changed (checked like a plan's)."""
+    values = {"model_name": "Qwen/Qwen3-4B", "instance_type": "ml.g6.xlarge", **target}
+    return to_run_config(parse_targets(values)[0], default_catalog())

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from pathprover.brain.feasibility import FeasibilityRules, Placement
 from pathprover.brain.gaps import search_gaps
-from pathprover.brain.plan import concretise, make_plan, place_target
+from pathprover.brain.plan import concretise, estimate, make_plan, place_target
 from pathprover.brain.sizing import estimate_fit
 from pathprover.core.dimensions import DIMENSIONS
 from pathprover.core.targets import ValidationTarget, parse_targets, to_run_config
@@ -168,3 +168,12 @@ def test_a_plan_without_an_instance_type_is_refused():
     )
     with pytest.raises(ValueError, match="give instance_type with it"):
         place_target(target, FeasibilityRules(CATALOG))
+
+
+def test_the_tuned_estimate_counts_training_and_the_adapter_endpoint():
+    placement = Placement(model=CATALOG.model("Qwen/Qwen3-4B"), instance=CATALOG.instance("ml.g6.xlarge"))
+    timing = CATALOG.search_space.timing
+    plain = estimate(CATALOG, placement, "realtime-inference")
+    tuned = estimate(CATALOG, placement, "realtime-inference", tune=True, adapter=True)
+    extra = (timing.minutes("tune", 4.02) + timing.minutes("deploy", 4.02) + timing.minutes("test", 4.02)) / 60
+    assert tuned.hours == pytest.approx(plain.hours + extra, abs=1e-3)

@@ -194,3 +194,20 @@ def test_a_stopped_job_is_never_the_configs_failure(detail, start_failure, origi
     state = JobState.failed("phase BUILD " + detail.get("build_status", "FAILED"), "build", detail)
     # Then the origin the lifecycle gives the classifier says who stopped it
     assert failure_origin(ref, state) == origin
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "AlgorithmError: ExecuteUserScriptError:\nExitCode 2\nErrorMessage \"python3: can't open file "
+        "'/opt/ml/code/train.py': [Errno 2] No such file or directory\"",
+        "Failed to download model data for the additional model data source 'adapter' (s3://b/a/model.tar.gz).",
+        "start.sh: error: PATHPROVER_ADAPTER_NAME=x but /opt/ml/additional-model-data-sources/adapter has no "
+        "adapter_config.json: s3://b/a/ is not a PEFT adapter",
+    ],
+)
+def test_the_tune_stages_own_plumbing_failing_is_the_harness_never_the_config(text):
+    from pathprover.classifier import classify
+
+    verdict = classify(text, stage="tune", origin="job")
+    assert verdict.failure_scope == "harness", verdict

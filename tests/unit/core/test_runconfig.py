@@ -11,6 +11,7 @@ from pathprover.core.runconfig import (
     resolve_account,
     validate_serving_params,
 )
+from tests.unit.conftest import run_for
 from tests.unit.core.conftest import GUIDE_VECTOR
 
 PLAN_ARN = "arn:aws:sagemaker:us-east-2:222233334444:training-plan/tp-b200"
@@ -77,3 +78,9 @@ def test_an_adapter_uri_is_an_s3_archive_or_folder(uri):
 def test_other_adapter_uris_are_refused_naming_what_is_wanted(uri):
     with pytest.raises(ValueError, match="adapter_s3_uri must be an s3://bucket/key URI"):
         check_adapter_uri(uri)
+
+
+def test_a_runconfig_never_drops_an_adapter_stage_silently():
+    run = run_for()
+    with pytest.raises(ValueError, match="no adapter to serve"):
+        RunConfig.model_validate({**run.model_dump(), "stages": [*run.stages, "adapter"]})

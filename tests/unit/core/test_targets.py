@@ -6,6 +6,7 @@ import pytest
 
 from pathprover.catalog import default_catalog
 from pathprover.core.targets import TargetError, ValidationTarget, load_targets, parse_targets, to_run_config
+from tests.unit.conftest import TUNED, run_for
 
 CATALOG = default_catalog()
 
@@ -57,3 +58,25 @@ def test_targets_load_from_a_json_file_and_a_missing_file_is_a_target_error(tmp_
     assert target.model_name == "Qwen/Qwen3-8B"
     with pytest.raises(TargetError):
         load_targets(tmp_path / "nothing-here.yaml")
+
+
+@pytest.mark.parametrize(
+    ("target", "words"),
+    [
+        ({"stages": ["generate", "build", "deploy", "test", "adapter"]}, "no adapter to serve"),
+        ({"adapter_s3_uri": "https://example.com/a.tar.gz"}, "must be an s3://"),
+        ({"adapter_s3_uri": "s3://bucket/adapters/weights.bin"}, "model.tar.gz"),
+        ({"adapter_s3_uri": "s3://bucket/a/", "stages": TUNED}, "both given"),
+        ({"adapter_s3_uri": "s3://bucket/a/", "stages": ["generate", "build", "deploy", "test"]}, "do not include"),
+        ({"stages": TUNED, "deployment_target": "batch-transform"}, "realtime-inference only"),
+        ({"stages": TUNED, "deployment_config": "tensorrt-llm"}, "lora_request"),
+        ({"stages": TUNED, "deployment_config": "http-flask"}, "cannot serve LoRA"),
+        ({"stages": TUNED, "model_name": "openai/gpt-oss-20b", "instance_type": "ml.g6e.xlarge"}, "mxfp4"),
+        ({"stages": TUNED, "instance_type": "ml.inf2.xlarge", "tp_degree": 2}, "GPU instance"),
+        ({"tuning": {"lora_rank": 300}, "stages": TUNED}, "less than or equal to 256"),
+    ],
+)
+def test_bad_tune_and_adapter_requests_are_refused_with_the_reason(target, words):
+    with pytest.raises((TargetError, ValueError)) as refused:
+        run_for(**target)
+    assert words in str(refused.value)

@@ -5,6 +5,7 @@ content-addressed and deterministic."""
 from __future__ import annotations
 
 import importlib.util
+import io
 import json
 import os
 import py_compile
@@ -13,6 +14,7 @@ import socket
 import stat
 import subprocess
 import sys
+import tarfile
 import threading
 import time
 import types
@@ -30,6 +32,7 @@ import typer.main
 import yaml
 from pydantic import ValidationError
 
+from pathprover.adapters.local.fleet import simulated_adapter
 from pathprover.catalog import Catalog, CatalogError, load_catalog
 from pathprover.core.targets import TargetError, ValidationTarget, parse_targets, to_run_config
 from pathprover.generate import (
@@ -41,6 +44,7 @@ from pathprover.generate import (
     render_template,
     write_bundle,
 )
+from tests.unit.conftest import TUNED, run_for
 from tests.unit.generate.conftest import GUIDE_TARGET, make_run
 
 REPO = Path(__file__).resolve().parents[3]
@@ -1093,3 +1097,62 @@ def test_without_a_docker_hub_cache_the_build_mirrors_the_parent_into_ecr_once(c
     assert 'docker push "$MIRROR_TO"' in build
     # And without a mirror the build has no such step (bundles stay byte-identical)
     assert "MIRROR_FROM" not in render_bundle(make_run(catalog, **GUIDE_TARGET), catalog).text("buildspec/build.yml")
+
+
+PRINT_COMMAND = 'printf "%s\\n" "${PP_ENGINE_CMD[@]}"'
+
+
+def _engine_command(bundle_text: str, tmp_path: Path, adapter_rank: int | None) -> list[str]:
+    adapter_dir = tmp_path / "adapter"
+    script = tmp_path / "start.sh"
+    script.write_text(bundle_text.replace("/opt/ml/additional-model-data-sources/adapter", str(adapter_dir)))
+    env = {"PATH": os.environ["PATH"], "PATHPROVER_MODEL_ID": "Qwen/Qwen3-4B", "PATHPROVER_ENGINE_PORT": "8081"}
+    if adapter_rank is not None:
+        adapter_dir.mkdir(exist_ok=True)
+        with tarfile.open(fileobj=io.BytesIO(simulated_adapter("Qwen/Qwen3-4B", adapter_rank)), mode="r:gz") as tar:
+            tar.extractall(adapter_dir, filter="data")
+        env["PATHPROVER_ADAPTER_NAME"] = "pathprover-lora"
+    out = subprocess.run(
+        [
+            "bash",
+            "-c",
+            f'set -euo pipefail; source {script}; pp_engine_command; printf "%s\\n" "${{PP_ENGINE_CMD[@]}}"',
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    return out.stdout.splitlines()
+
+
+def test_a_tuned_vllm_bundle_starts_the_engine_with_the_adapter(tmp_path):
+    bundle = render_bundle(run_for(stages=TUNED), CATALOG)
+    start = bundle.text("serving/start.sh")
+    assert "--enable-lora" in start and "--lora-modules" in start and "--max-lora-rank" in start
+    # When the deploy names the adapter (rank 24): vLLM's smallest accepted max rank above it is 32
+    command = _engine_command(start, tmp_path, 24)
+    assert command[-7:] == [
+        "--enable-lora", "--max-loras", "1", "--max-lora-rank", "32",
+        "--lora-modules", f"pathprover-lora={tmp_path / 'adapter'}",
+    ]  # fmt: skip
+    # And without an adapter the same image serves the base model only
+    assert "--enable-lora" not in _engine_command(start, tmp_path, None)
+
+
+def test_a_tuned_sglang_bundle_passes_lora_paths(tmp_path):
+    start = render_bundle(run_for(stages=TUNED, deployment_config="transformers-sglang"), CATALOG).text(
+        "serving/start.sh"
+    )
+    command = _engine_command(start, tmp_path, 8)
+    assert command[-6:] == [
+        "--lora-paths", f"pathprover-lora={tmp_path / 'adapter'}", "--max-loras-per-batch", "1", "--max-lora-rank", "8"
+    ]  # fmt: skip
+
+
+def test_an_untuned_bundle_has_no_lora_and_a_lora_incapable_engine_is_not_rendered():
+    assert "lora" not in render_bundle(run_for(), CATALOG).text("serving/start.sh").lower()
+    run = run_for(deployment_config="tensorrt-llm")
+    tuned = run.model_copy(update={"tuning": run_for(stages=TUNED).tuning})
+    with pytest.raises(RenderError, match="cannot serve LoRA"):
+        render_bundle(tuned, CATALOG)
