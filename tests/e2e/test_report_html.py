@@ -23,7 +23,7 @@ from pathprover.adapters.local.warehouse import LocalWarehouse
 from pathprover.cli.app import app
 from pathprover.core.dimensions import config_id_of
 from pathprover.core.records import BenchmarkRecord, headline, level_records, record_id_of
-from pathprover.reporting.html import DATA_ELEMENT_ID, simulated_marks
+from pathprover.reporting.html import DATA_ELEMENT_ID
 
 pytestmark = pytest.mark.xdist_group("report_html")  # one worker builds the module's warehouse once
 
@@ -175,33 +175,6 @@ def test_simulated_rows_are_marked_by_the_column(report: Path) -> None:
     assert sim["total"] - sim["rows"] == 1
     rows = [r for c in data["cells"].values() for cfg in c["configs"] for r in cfg["rows"]]
     assert {r["execution_id"] for r in rows if not r["simulated"]} == {AWS_RUN}
-
-
-def test_without_the_column_the_local_runtimes_marks_decide() -> None:
-    # Given rows of a table written before the `simulated` column existed
-    rows = [
-        {"artifacts_uri": "s3://pathprover-local/x", "execution_id": AWS_RUN},
-        {"artifacts_uri": None, "execution_id": LOCAL_RUN},
-        {"artifacts_uri": None, "execution_id": "seed-ci-001"},
-        {"artifacts_uri": "s3://my-results/x", "execution_id": AWS_RUN},
-    ]
-    # Then the local alias, a local run name and the seed's executions mark them simulated
-    flags, _ = simulated_marks(rows, has_column=False)
-    assert flags == [True, True, True, True]  # AWS_RUN shares an execution with a local-alias row
-    flags, _ = simulated_marks(rows[3:], has_column=False)
-    assert flags == [False]
-
-
-def test_the_simulated_column_wins_when_present() -> None:
-    rows = [
-        {"simulated": False, "artifacts_uri": "s3://pathprover-local/x", "execution_id": LOCAL_RUN},
-        {"simulated": True, "artifacts_uri": "s3://bucket/x", "execution_id": AWS_RUN},
-        {"simulated": None, "artifacts_uri": None, "execution_id": "seed-ci-001"},
-        {"simulated": None, "artifacts_uri": None, "execution_id": AWS_RUN},
-    ]
-    flags, method = simulated_marks(rows, has_column=True)
-    assert flags == [False, True, True, False]
-    assert "simulated column" in method
 
 
 def test_failures_by_category_and_scope(report: Path) -> None:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from pathprover.adapters.local.warehouse import LocalWarehouse
 from pathprover.catalog import Catalog, default_catalog
-from pathprover.core.targets import ValidationTarget, to_run_config
+from pathprover.core.runconfig import RunConfig
+from pathprover.core.targets import ValidationTarget, parse_targets, to_run_config
 from pathprover.loadgen.job import run_benchmark_job
 from pathprover.protocols import Services
 from pathprover.stages import lifecycle
@@ -92,3 +95,29 @@ def run_lane(svc: Services) -> RunLane:
         return lifecycle.settle(state, svc), steps
 
     return run
+
+
+SEED_NOW = datetime(2026, 12, 6, 12, tzinfo=UTC)
+"""When the `seeded` table was seeded."""
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory, catalog: Catalog) -> LocalWarehouse:
+    """The seed's starter table (17 proven configs, 1 unfeasible) in a local warehouse; read only."""
+    from pathprover.seed import seed_records
+
+    store = LocalWarehouse(tmp_path_factory.mktemp("seeded") / "warehouse")
+    prices = {name: i.price_per_hour_usd for name, i in catalog.instances.items()}
+    params = {name: m.total_params_b for name, m in catalog.models.items()}
+    store.append(*seed_records(SEED_NOW, prices, params))
+    return store
+
+
+TUNED = ["generate", "build", "push", "deploy", "test", "tune", "adapter", "benchmark", "clean"]
+"""The stages of a target that tunes a LoRA adapter and serves it."""
+
+
+def run_for(**target: object) -> RunConfig:
+    """The run config of a Qwen3-4B on ml.g6.xlarge target, with these fields changed (checked like a plan's)."""
+    values = {"model_name": "Qwen/Qwen3-4B", "instance_type": "ml.g6.xlarge", **target}
+    return to_run_config(parse_targets(values)[0], default_catalog())

@@ -1,6 +1,4 @@
-"""pathprover/examples.py: the README's example paths work from any directory; a file that exists wins."""
-
-from __future__ import annotations
+"""examples.py: the shipped example files, and an input path that names one reads it from any directory."""
 
 from pathlib import Path
 
@@ -9,28 +7,37 @@ import pytest
 from pathprover.examples import example_files, examples_dir, resolve_input
 
 
-def test_the_shipped_examples_are_found() -> None:
+@pytest.fixture
+def elsewhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A working directory with no examples/ folder."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_the_shipped_examples_are_listed_by_name():
+    # Given the repo's examples/ / Then the targets, faults and render configs are listed, sorted
     names = [p.name for p in example_files()]
-    assert "targets.yaml" in names and "faults.yaml" in names
+    assert {"targets.yaml", "faults.yaml", "qwen3-32b.json"} <= set(names)
+    assert names == sorted(names)
     assert all(p.parent == examples_dir() for p in example_files())
 
 
-def test_a_readme_path_reads_the_shipped_copy_from_another_directory(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Given a directory without the examples
-    monkeypatch.chdir(tmp_path)
-    # When the README's path or the bare name is given, Then the shipped example is read
-    assert resolve_input("examples/targets.yaml") == examples_dir() / "targets.yaml"
-    assert resolve_input("targets.yaml") == examples_dir() / "targets.yaml"
+@pytest.mark.parametrize("given", ["targets.yaml", "examples/targets.yaml"])
+def test_a_missing_path_that_names_a_shipped_example_reads_the_shipped_copy(elsewhere: Path, given: str):
+    # Given a directory without the file / When the README's path is resolved / Then the shipped copy is read
+    assert resolve_input(given) == examples_dir() / "targets.yaml"
 
 
-def test_an_existing_file_wins_and_unknown_paths_come_back_unchanged(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "targets.yaml").write_text("[]\n")
-    assert resolve_input("targets.yaml") == Path("targets.yaml")  # the user's own file
-    assert resolve_input("nothing.yaml") == Path("nothing.yaml")  # the reader then says it cannot read it
-    assert resolve_input("other/targets.yaml") == Path("other/targets.yaml")  # not an examples/ path
-    assert resolve_input(tmp_path / "gone.yaml") == tmp_path / "gone.yaml"  # absolute: never substituted
+def test_a_file_that_exists_always_wins(elsewhere: Path):
+    (elsewhere / "targets.yaml").write_text("- model_name: mine\n")
+    assert resolve_input("targets.yaml") == Path("targets.yaml")
+
+
+@pytest.mark.parametrize("given", ["not-an-example.yaml", "other/targets.yaml", "a/examples/targets.yaml"])
+def test_other_missing_paths_are_returned_unchanged_for_the_reader_to_refuse(elsewhere: Path, given: str):
+    assert resolve_input(given) == Path(given)
+
+
+def test_an_absolute_path_is_never_redirected(elsewhere: Path):
+    missing = elsewhere / "targets.yaml"
+    assert resolve_input(missing) == missing

@@ -8,6 +8,7 @@ import pytest
 
 from pathprover.catalog.models import Engine
 from pathprover.generate.engines import ENGINES, engine_spec
+from pathprover.generate.render import default_containers_dir
 
 
 def test_every_catalog_engine_has_one_spec() -> None:
@@ -38,3 +39,10 @@ def test_a_proxy_engine_has_a_health_path_and_an_inline_one_does_not(name: str) 
 def test_an_unknown_engine_names_the_known_ones() -> None:
     with pytest.raises(ValueError, match="known: flask, sglang, tensorrt-llm, vllm"):
         engine_spec("tgi")
+
+
+def test_the_engine_registry_and_templates_cover_every_catalog_engine(catalog):
+    engines = {config.engine for config in catalog.deployment_configs.values()}
+    assert engines <= set(ENGINES)
+    for engine in engines:
+        assert (default_containers_dir() / ENGINES[engine].template).is_file()

@@ -13,7 +13,8 @@ from pathprover.adapters.local.faults import Fault
 from pathprover.deployment import ARTIFACT_AREAS
 from pathprover.protocols import Services
 from pathprover.stages import lifecycle
-from tests.unit.conftest import NewProve, RunLane
+from pathprover.stages.lifecycle import stage_plan
+from tests.unit.conftest import TUNED, NewProve, RunLane, run_for
 
 TUNED_STAGES = ("generate", "build", "push", "deploy", "test", "tune", "benchmark", "register", "clean")
 
@@ -128,3 +129,18 @@ def test_advance_refuses_a_state_that_is_not_ready_for_it(svc: Services, new_pro
         assert "polling" in str(exc)
     else:
         raise AssertionError("advance accepted a polling state")
+
+
+def test_a_tuned_target_plans_tune_then_the_adapter_and_its_test():
+    run = run_for(stages=TUNED)
+    assert run.tuning is not None and run.serves_adapter
+    assert stage_plan(run) == [
+        "generate", "build", "push", "deploy", "test", "tune", "adapter", "test", "benchmark", "register", "clean"
+    ]  # fmt: skip
+
+
+def test_an_adapter_uri_without_stages_asks_for_its_validation():
+    run = run_for(adapter_s3_uri="s3://bucket/adapters/a/model.tar.gz")
+    plan = stage_plan(run)
+    assert run.tuning is None and "tune" not in plan
+    assert plan[plan.index("adapter") + 1] == "test" and plan.index("adapter") < plan.index("benchmark")

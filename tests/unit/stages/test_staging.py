@@ -41,3 +41,13 @@ def test_a_small_model_stages_on_the_default_build_and_a_huge_one_is_refused_wit
     reason = too_large_to_stage(huge, "meta-llama/Llama-3.1-70B-Instruct")
     assert reason is not None and "2000 GB of bf16" in reason
     assert reason.endswith("a gated model can only be deployed from staged weights")
+
+
+def test_each_checkpoint_is_staged_on_a_build_whose_disk_holds_it_or_said_to_be_too_large():
+    # Small checkpoints on the project's own build, 70B ones on the 824 GB build, 405B (810 GB) nowhere
+    assert stage_compute(CATALOG, "Qwen/Qwen3-0.6B") == "BUILD_GENERAL1_LARGE"
+    assert stage_compute(CATALOG, "meta-llama/Llama-3.1-70B-Instruct") == "BUILD_GENERAL1_2XLARGE"
+    assert stage_compute(CATALOG, "meta-llama/Llama-3.1-405B-Instruct") is None
+    reason = too_large_to_stage(CATALOG, "meta-llama/Llama-3.1-405B-Instruct") or ""
+    assert "810 GB" in reason and "gated" in reason
+    assert too_large_to_stage(CATALOG, "meta-llama/Llama-3.1-70B-Instruct") is None
