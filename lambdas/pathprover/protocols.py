@@ -9,13 +9,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from pathprover.core.records import BenchmarkRecord, LevelRecord
-from pathprover.stages.jobs import CleanReport, InvokeResult, JobRef, JobState, ManagedResource
-from pathprover.stages.specs import BuildJob, DeploySpec, TrainingSpec
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only: the warehouse and the CLI import this module for its small result types
     from pathprover.catalog import Catalog
+    from pathprover.core.records import BenchmarkRecord, LevelRecord
     from pathprover.settings import Settings
+    from pathprover.stages.jobs import CleanReport, InvokeResult, JobRef, JobState, ManagedResource
+    from pathprover.stages.specs import BuildJob, DeploySpec, TrainingSpec
 
 
 @dataclass(frozen=True)

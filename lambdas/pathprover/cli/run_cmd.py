@@ -22,7 +22,6 @@ from pathprover.cli.common import (
     out,
     settings_for,
 )
-from pathprover.cli.progress import RunProgress
 from pathprover.core.limits import DEFAULT_MAX_COST_USD, DEFAULT_MAX_PROVES
 
 if TYPE_CHECKING:
@@ -194,6 +193,8 @@ def run_command(  # noqa: C901, PLR0912, PLR0915  a Typer command: each option i
             + ", new-account endpoint quotas)",
             highlight=False,
         )
+    from pathprover.cli.progress import RunProgress
+
     progress = RunProgress(err(), verbose=verbose)
     with progress:
         progress.phase("starting the local runtime (moto's Step Functions interpreter, handlers, simulated fleet)")
