@@ -26,6 +26,7 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check lambdas tests scripts infra
+	$(BIN)/ruff format --check lambdas tests scripts infra
 
 typecheck: $(INFRA_STAMP)
 	$(BIN)/mypy
