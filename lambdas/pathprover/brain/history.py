@@ -221,7 +221,10 @@ def _as_utc(value: Any) -> datetime | None:
     if type(value) is datetime and value.tzinfo is None:  # DuckDB's TIMESTAMP: naive UTC
         return value.replace(tzinfo=UTC)
     if isinstance(value, str):
-        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise HistoryError(f"run_timestamp {value!r} is not a timestamp") from exc
     if isinstance(value, datetime):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     raise HistoryError(f"run_timestamp {value!r} is not a timestamp")

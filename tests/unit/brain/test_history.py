@@ -42,6 +42,20 @@ def test_dimension_values_are_normalised_and_timestamps_read_as_utc():
     assert entry.completed_at is not None and entry.completed_at.isoformat() == "2026-11-20T00:00:00+00:00"
 
 
+@pytest.mark.parametrize(
+    ("count", "stamp"),
+    [(1, "not a time"), ("many", "2026-11-20T00:00:00Z"), (1, 3.5)],
+    ids=["unreadable-timestamp", "non-numeric-count", "number-as-timestamp"],
+)
+def test_a_malformed_completed_row_is_a_history_error_not_a_crash(count: Any, stamp: Any):
+    # Given a completed row from a foreign table with an unreadable timestamp or count
+    from pathprover.brain.history import HistoryError
+
+    # When it is folded, Then the error names the problem as a malformed table (one line, exit 2 in the CLI)
+    with pytest.raises(HistoryError):
+        build_history([[*QWEN_G5, count, stamp]])
+
+
 def test_an_empty_table_is_an_empty_history():
     history = build_history([], [])
     assert history.configs == {} and history.completed() == [] and history.total_rows == 0
