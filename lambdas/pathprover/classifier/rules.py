@@ -492,7 +492,9 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\b(?:features? )?(?:are|is) not supported using this configuration\b"
         r"|\(Unsupported\) when calling\b|\bUnsupported(?:Operation)?\s?(?::|-|=>) |\bError Code: Unsupported\b"
         r"|\brequested configuration is currently not supported\b"
-        r"|\bis only supported for\b",
+        r"|\bis only supported for\b"
+        # A scheduler's catalog that offers nothing matching the request (SkyPilot, dstack).
+        r"|\bNo resource satisfying\b|\bCatalog does not contain any instances? satisfying\b",
         hint="The region or API does not offer this option: use another region, instance type "
         "or endpoint configuration.",
     ),
@@ -768,6 +770,12 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\bCUDA (?:runtime )?error\b[^\n]{0,80}?\bunknown error\b"
         r"|\bHTTP (?:code |status )?5(?:00|02|03)\b|\bsignal SIG(?:ABRT|SEGV|BUS|ILL|FPE)\b"
         r"|\bSee job logs for more information\b|\bterminated abruptly\b"
+        # Something stopped and its own words name no cause: an agent or node lost, a service that did
+        # not answer, a process that "exited unexpectedly".
+        r"|\b(?:exit(?:ed|s)?|terminated|died|crashed|stopped|quit)\s+unexpectedly\b"
+        r"|\bunexpectedly (?:exited|terminated|died|crashed|stopped)\b"
+        r"|\bwent offline\b|\bConnection was broken\b|\bRequest to service failed\b"
+        r"|\bUnable to get response from\b|\bNode failure\b|\bMPI_ABORT was invoked\b"
         r"|\b(?:see|check) the (?:error )?(?:messages?|logs?|stack ?trace|output) above\b|" + _CRASH_SIGNAL_EXIT,
         hint="The process crashed without naming a cause: retried once; read the logs above the crash.",
     ),

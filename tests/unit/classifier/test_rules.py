@@ -161,7 +161,7 @@ def test_gated_model_is_a_service_limitation() -> None:
 
 def test_unknown_message_is_unknown_and_retryable_not_code_bug() -> None:
     # Given a message no rule recognises
-    text = "Request to service failed. If failure persists after retry, contact customer support."
+    text = "Something went wrong on our side. Please contact customer support."
     # When it is classified
     result = classify(text)
     # Then it is unknown (retried once by the brain), never code_bug; no rule decided it
@@ -169,6 +169,33 @@ def test_unknown_message_is_unknown_and_retryable_not_code_bug() -> None:
     assert result.retryable is True
     assert result.decided_by in ("model", "none") and result.rule in ("model.v1", "unknown.no_match")
     assert result.evidence == text
+
+
+def test_a_service_that_failed_without_a_cause_is_an_inconclusive_crash() -> None:
+    # Given SageMaker's own words for a hosting failure that names no cause
+    text = "Request to service failed. If failure persists after retry, contact customer support."
+    # When it is classified
+    result = classify(text)
+    # Then a rule decides it is an inconclusive crash: unknown, retried once
+    assert (result.category, result.rule, result.retryable) == ("unknown", "unknown.inconclusive_crash", True)
+
+
+def test_a_process_that_exited_unexpectedly_is_unknown_but_a_named_cause_still_wins() -> None:
+    # Given a crash that names no cause, and the same crash with an OOM in its log
+    bare = "FailedPrecondition: 400 Model server exited unexpectedly Model server logs can be found at ..."
+    with_cause = "Worker exited unexpectedly.\ntorch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2 GiB"
+    # When they are classified
+    # Then the bare crash is unknown, and the named cause decides the other
+    assert classify(bare).category == "unknown"
+    assert classify(with_cause).category == "oom"
+
+
+def test_a_catalog_offering_nothing_that_matches_is_a_service_limitation() -> None:
+    # Given SkyPilot's answer when no cloud offers the requested accelerator
+    text = "sky.exceptions.ResourcesUnavailableError: Catalog does not contain any instances satisfying the request"
+    # When it is classified
+    # Then the provider does not offer it: a service limitation, not retried
+    assert classify(text).category == "service_limitation"
 
 
 def test_empty_message_is_unknown_with_empty_evidence() -> None:
