@@ -350,7 +350,8 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\bis_sm\d+\b|\bsm_?\d{2,3}\b[^.\n]{0,30}?\b(?:or (?:higher|newer|above)|is required|not supported)\b"
         r"|\bonly supported on (?:SM ?\d{2,3}|sm_\d{2,3}|GPUs\b|devices with compute capability)"
         r"|\bcompute capability\s*(?:>=?\s*)?\d+(?:\.\d+)? or (?:higher|newer|above|later)\b"
-        r"|\bcompute capability \d+(?:\.\d+)?\+? (?:is )?required\b",
+        r"|\bcompute capability \d+(?:\.\d+)?\+? (?:is )?required\b"
+        r"|\brequires? (?:an? )?(?:A100|H100|H200|B200|Ampere|Hopper|Ada|Blackwell|Turing)\b[\w ]{0,20}?\bGPUs?\b",
         hint="The GPU of this instance family cannot run this model/dtype/quantization: use a "
         "newer GPU family or another dtype.",
     ),
@@ -434,7 +435,7 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\bExpiredToken\w*\b|\bInvalidClientTokenId\b|\bUnrecognizedClientException\b"
         r"|\bsecurity token included in the request is (?:expired|invalid)\b|\bPendingVerification\b"
         r"|\bauthentication (?:required|failed)\b|\bno basic auth credentials\b"
-        r"|\bexplicit deny\b|\bOptInRequired\b"
+        r"|\bexplicit deny\b|\bOptInRequired\b|\bCheck (?:your |the )?(?:account |AWS )?credentials\b"
         r"|\bdenied: requested access to the resource is denied\b|\bPERMISSION_DENIED\b|\bPermissionDenied\b"
         r"|\bPermission '[\w.]+' denied\b|\b403 Permission denied\b|\bInvalidAccessKeyId\b"
         r"|\bResource not accessible by integration\b|\bAPI (?:is )?not enabled\b|\bAPI has not been used in project\b"
@@ -565,7 +566,7 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\bCannot find the requested image\b|\bRequested image\b.{0,200}?\bnot found\b"
         r"|\bcould not find plugin\b|\bplugin\b.{0,60}?\bnot found\b|\bUnable to access jarfile\b"
         r"|\bcan't find the specified secret\b"
-        r"|\bCould not find or load main class\b|\bNo adapter found\b",
+        r"|\bCould not find or load main class\b|\bNo adapter found\b|\bfailed to stat (?:file|path)\b",
         hint="An artifact, image, module or argument the stage needs is missing or wrong: fix the "
         "pipeline that produces it.",
     ),
@@ -579,7 +580,8 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\berror: the following arguments are required\b|\bSCHEMA_VALIDATION_FAILED\b"
         r"|\bconflicting dependencies\b|\bResolutionImpossible\b|\bdependency conflicts\b"
         r"|\bFailed building wheel\b|\bCould not build wheels\b|\bCUDA Setup failed\b|\bThe conflict is caused by\b"
-        r"|\bInvalid value (?:provided )?for\b"
+        r"|\bInvalid value (?:provided )?for\b|\bexpected \S+ to be in the range\b"
+        r"|\brequires a different Python\b|\bcatastrophic errors? detected\b"
         r"|\binvalid\b[\w ]{0,40}\bdefinition\b",
         hint="A generated argument or config is invalid: fix the generator.",
     ),
@@ -669,7 +671,9 @@ RULES: Final[tuple[Rule, ...]] = (
         r"\b(?:API |secondary |request )?rate limit (?:exceeded|reached|hit)\b|\bexceeded a secondary rate limit\b"
         r"|\brequest rate is too high\b|\bRateLimitExceeded\w*\b|\bper (?:hour|minute|second) limit reached\b"
         r"|\bhit the quota of \d+ api requests\b|\bplease try again after '?\d+'? seconds\b"
-        r"|\bToo many (?:operations|tokens)\b|\bRequest was throttled\b|\brate limited\b",
+        r"|\bToo many (?:operations|tokens)\b|\bRequest was throttled\b|\brate limited\b"
+        # A quota whose metric is a request or token rate (Vertex AI names it; every quota there is a 429).
+        r"|\bQuota exceeded for [\w./-]*(?:requests|per_minute|per_second|tokens_per)[\w./-]*",
     ),
     _rule(
         "capacity.unavailable",
@@ -801,7 +805,7 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\b(?:exit(?:ed)?(?: with)?|returned(?: a)?(?: non-zero)?|failed with)\s+(?:a\s+)?"
         r"(?:(?:exit|error|return|non-zero)\s+)?(?:status\s+code|code|status)(?:\s+of)?\W{0,3}"
         + _NONZERO_NOT_SIGNAL
-        + r"|\bRuntime exited without providing a reason\b|\bCLIENT_ERROR\b"
+        + r"|\bRuntime exited without providing a reason\b|\bCLIENT_ERROR\b|\breturned a non-zero code:?\s*$"
         r"|\bCould not find a version that satisfies the requirement\b|\bNo matching distribution found\b"
         r"|\bAssertion (?:failed\b|`[^`]{0,200}' failed\b)",
         hint="A build or script command failed: read the lines before it, fix the script, then prove again.",

@@ -161,7 +161,7 @@ def test_gated_model_is_a_service_limitation() -> None:
 
 def test_unknown_message_is_unknown_and_retryable_not_code_bug() -> None:
     # Given a message no rule recognises
-    text = "Something went wrong on our side. Please contact customer support."
+    text = "An unexpected problem occurred. Please contact customer support."
     # When it is classified
     result = classify(text)
     # Then it is unknown (retried once by the brain), never code_bug; no rule decided it
@@ -649,3 +649,43 @@ def test_priorities_of_different_categories_never_tie() -> None:
             by_score.setdefault(score, set()).add(rule.category)
     # Then one score always means one category, so the line order never changes the category
     assert all(len(categories) == 1 for categories in by_score.values())
+
+
+def test_a_gpu_named_as_a_requirement_is_a_model_incompatibility() -> None:
+    # Given FlashAttention's words when the GPU is too small for a head size
+    text = "FlashAttention backward for head dim > 64 requires A100 or H100 GPUs as the implementation needs memory."
+    # When it is classified
+    # Then the configuration cannot run on this GPU family
+    assert classify(text).category == "model_incompatibility"
+
+
+def test_a_quota_on_a_request_rate_is_throttling_not_a_quota_to_raise() -> None:
+    # Given Vertex AI's 429 for a per-minute request quota, and an allocation quota worded alike
+    rate = "Unhandled exception: Quota exceeded for aiplatform.googleapis.com/generate_content_requests_per_minute"
+    allocation = "ResourceExhausted: Quota exceeded for aiplatform.googleapis.com/custom_model_training_a100_gpus"
+    # When they are classified
+    # Then the request rate is capacity (retried), the allocation a service limitation
+    assert classify(rate).category == "capacity"
+    assert classify(allocation).category == "service_limitation"
+
+
+def test_validation_build_and_missing_file_errors_are_code_bugs() -> None:
+    # Given errors of our own inputs, builds and files, worded by Terraform, pip, nvcc, Docker and Triton
+    texts = [
+        "Error: expected build_timeout to be in the range (5 - 480), got 2160",
+        "ERROR: Package 'setuptools' requires a different Python: 3.7.13 not in '>=3.8'",
+        '1 catastrophic error detected in the compilation of "kernels/attention.cu".',
+        "Build failed: The command '/bin/sh -c npm install' returned a non-zero code:",
+        "failed to load 'mymodel' version 1: Internal: failed to stat file /tmp/x/1/model.onnx",
+    ]
+    # When they are classified
+    # Then each is a code bug, never retried
+    assert [classify(t).category for t in texts] == ["code_bug"] * len(texts)
+
+
+def test_a_storage_client_that_asks_to_check_credentials_is_a_service_limitation() -> None:
+    # Given Triton's answer when it cannot sign S3 requests
+    text = "E0515 tritonserver.cc:2273] Internal: Unable to create S3 filesystem client. Check account credentials."
+    # When it is classified
+    # Then the account's access is at fault, not the server
+    assert classify(text).category == "service_limitation"
