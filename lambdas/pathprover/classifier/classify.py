@@ -88,6 +88,8 @@ MAX_MESSAGE_CHARS: Final[int] = 64_000
 """A longer message is judged from its head and tail (where the error is), after redaction."""
 _HEAD_CHARS: Final[int] = 16_000
 _CONTROL: Final[re.Pattern[str]] = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+")
+_TYPOGRAPHIC: Final[dict[int, str]] = {0x2019: "'", 0x2018: "'", 0x201C: '"', 0x201D: '"'}
+"""Curly quotes as plain ones: AWS writes "isn’t supported", the rules spell "isn't"."""
 
 DecidedBy = Literal["rule", "model", "none"]
 
@@ -137,6 +139,7 @@ def bounded(text: str) -> str:
     """The part of a message that is judged: all of it, or its head and tail when very long; redacted
     whole first, so no window can cut a secret into pieces that no longer look like one."""
     text = redact(_CONTROL.sub(" ", redact(text.encode("utf-8", errors="replace").decode("utf-8"))))
+    text = text.translate(_TYPOGRAPHIC)
     if len(text) > MAX_MESSAGE_CHARS:
         head = text[:_HEAD_CHARS]
         tail = text[-(MAX_MESSAGE_CHARS - _HEAD_CHARS) :]

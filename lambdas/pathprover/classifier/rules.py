@@ -401,7 +401,8 @@ RULES: Final[tuple[Rule, ...]] = (
         "model.generic_unsupported",
         "model_incompatibility",
         GENERIC_UNSUPPORTED,
-        r"\b(?:is|are|isn't|aren't) not (?:yet )?supported\b|\bnot supported\b|\bonly supports?\b"
+        r"\b(?:is|are) not (?:yet )?supported\b|\b(?:isn't|aren't) (?:yet )?supported\b|\bnot supported\b"
+        r"|\bonly supports?\b"
         r"|\bunsupported\b|\bUnknown quantization(?: method)?\b|\bno longer supported\b"
         r"|\bnot compatible with\b|\bincompatible\b"
         r"|(?<![A-Za-z])NotImplementedError(?::|\s*$)|\bFailed to load the tokenizer\b"
@@ -435,6 +436,8 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\bExpiredToken\w*\b|\bInvalidClientTokenId\b|\bUnrecognizedClientException\b"
         r"|\bsecurity token included in the request is (?:expired|invalid)\b|\bPendingVerification\b"
         r"|\bauthentication (?:required|failed)\b|\bno basic auth credentials\b"
+        r"|\bcannot be assumed\b|\bUnable to assume (?:the )?(?:specified )?(?:IAM )?role\b"
+        r"|\bnot authorized to assume\b"
         r"|\bexplicit deny\b|\bOptInRequired\b|\bCheck (?:your |the )?(?:account |AWS )?credentials\b"
         r"|\bdenied: requested access to the resource is denied\b|\bPERMISSION_DENIED\b|\bPermissionDenied\b"
         r"|\bPermission '[\w.]+' denied\b|\b403 Permission denied\b|\bInvalidAccessKeyId\b"
@@ -493,7 +496,7 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\b(?:features? )?(?:are|is) not supported using this configuration\b"
         r"|\(Unsupported\) when calling\b|\bUnsupported(?:Operation)?\s?(?::|-|=>) |\bError Code: Unsupported\b"
         r"|\brequested configuration is currently not supported\b"
-        r"|\bis only supported for\b"
+        r"|\bis only supported for\b|\bwith on-demand throughput (?:isn't|is not) supported\b"
         # A scheduler's catalog that offers nothing matching the request (SkyPilot, dstack).
         r"|\bNo resource satisfying\b|\bCatalog does not contain any instances? satisfying\b",
         hint="The region or API does not offer this option: use another region, instance type "
@@ -578,6 +581,7 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\berror: unrecognized arguments?\b|\berror: argument \S+: invalid\b"
         r"|\berror: invalid (?:value|choice)\b|\berror: unexpected argument\b"
         r"|\berror: the following arguments are required\b|\bSCHEMA_VALIDATION_FAILED\b"
+        r"|\bunknown (?:shorthand )?flag\b"
         r"|\bconflicting dependencies\b|\bResolutionImpossible\b|\bdependency conflicts\b"
         r"|\bFailed building wheel\b|\bCould not build wheels\b|\bCUDA Setup failed\b|\bThe conflict is caused by\b"
         r"|\bInvalid value (?:provided )?for\b|\bexpected \S+ to be in the range\b"
@@ -672,6 +676,7 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\brequest rate is too high\b|\bRateLimitExceeded\w*\b|\bper (?:hour|minute|second) limit reached\b"
         r"|\bhit the quota of \d+ api requests\b|\bplease try again after '?\d+'? seconds\b"
         r"|\bToo many (?:operations|tokens)\b|\bRequest was throttled\b|\brate limited\b"
+        r"|\b429 Too Many Requests\b|\b(?:GET|POST|PUT|HEAD|PATCH) 429\b|\b429 Resource has been exhausted\b"
         # A quota whose metric is a request or token rate (Vertex AI names it; every quota there is a 429).
         r"|\bQuota exceeded for [\w./-]*(?:requests|per_minute|per_second|tokens_per)[\w./-]*",
     ),
@@ -797,7 +802,9 @@ RULES: Final[tuple[Rule, ...]] = (
         + _NONZERO_NOT_SIGNAL
         + r"|\bRuntime exited with error: exit status "
         + _NONZERO_NOT_SIGNAL
-        + r"|\bExecuteUserScriptError\b|\bmake: \*\*\* .{0,200}\bError "
+        + r"|\bExecuteUserScriptError\b|\bProcess exited with:? "
+        + _NONZERO_NOT_SIGNAL
+        + r"|\bmake: \*\*\* .{0,200}\bError "
         + _NONZERO_NOT_SIGNAL
         + r"|\bCannotPullContainerError\b|\bUnable to pull (?:customer's )?container image\b"
         # Any other "exited with code 1", "returned a non-zero code: 100", "Exit Code: 1",

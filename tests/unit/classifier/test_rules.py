@@ -689,3 +689,45 @@ def test_a_storage_client_that_asks_to_check_credentials_is_a_service_limitation
     # When it is classified
     # Then the account's access is at fault, not the server
     assert classify(text).category == "service_limitation"
+
+
+def test_curly_apostrophes_read_like_plain_ones() -> None:
+    # Given Bedrock's refusal, written with a typographic apostrophe as AWS prints it
+    text = (
+        "ValidationException: Invocation of model ID anthropic.claude-3-5-sonnet with on-demand throughput "
+        "isn\u2019t supported. Retry your request with the ID or ARN of an inference profile."
+    )
+    # When it is classified
+    # Then it reads as "isn't supported": the API does not offer it, a service limitation
+    assert classify(text).category == "service_limitation"
+
+
+def test_a_role_that_cannot_be_assumed_is_access_not_a_code_bug() -> None:
+    # Given two ways deployment tools say a role's trust does not let them in
+    texts = [
+        "MainLambdaFunction - The role defined for the function cannot be assumed by Lambda.",
+        "[ERROR]: !!! Unable to assume specified IAM Role. Please ensure the Trust Relationship is configured.",
+    ]
+    # When they are classified
+    # Then both are service limitations (permissions), not retried
+    assert [classify(t).category for t in texts] == ["service_limitation"] * 2
+
+
+def test_an_http_429_inside_another_error_is_throttling() -> None:
+    # Given a build that failed because a registry answered 429, and npm's fetch log of the same
+    texts = [
+        "ERROR: failed to solve: failed to copy: httpReadSeeker: unexpected status code https://ghcr.io/v2/x: "
+        "429 Too Many Requests",
+        "133 http fetch GET 429 https://registry.npmjs.org/codelyzer/-/codelyzer-5.2.1.tgz",
+    ]
+    # When they are classified
+    # Then both are capacity (throttled, retried with back-off)
+    assert [classify(t).category for t in texts] == ["capacity"] * 2
+
+
+def test_an_unknown_flag_and_a_runner_exit_code_are_code_bugs() -> None:
+    # Given a CLI refusing a flag and a GitLab runner reporting the script's exit code
+    texts = ["unknown shorthand flag: 'e' in -e", "ERROR: Job failed: Process exited with: 1. Reason was: ()"]
+    # When they are classified
+    # Then both are code bugs
+    assert [classify(t).category for t in texts] == ["code_bug"] * 2
