@@ -193,6 +193,45 @@ def cold_start_order(
     return order + rest
 
 
+TIE_WINDOW: Final = 512
+"""How many of the top ranks :func:`cheapest_within_ties` reorders (at least 20 per prove planned): a plan
+draws from the head of the ranking, and the tail keeps cell order, so a million-cell space costs nothing."""
+
+
+def cheapest_within_ties(
+    search: GapSearch, catalog: Catalog, rules: FeasibilityRules, max_proves: int = DEFAULT_MAX_PROVES
+) -> list[int]:
+    """Ranks by proven neighbours as the guide orders them, the cheapest prove first among gaps that tie.
+
+    The guide proves gaps with more proven neighbours first and says nothing of ties; within a tie the
+    cheaper prove resolves the same kind of gap for less of the budget. Only the head of the ranking
+    (:data:`TIE_WINDOW`) is reordered; gaps that are not feasible keep their place (the plan excludes them).
+    """
+    window = min(search.total, max(TIE_WINDOW, 20 * max_proves))
+    order: list[int] = []
+    tier: list[tuple[float, int]] = []
+    tier_neighbors: int | None = None
+
+    def flush() -> None:
+        order.extend(rank for _, rank in sorted(tier))
+        tier.clear()
+
+    for rank in range(window):
+        gap = search.gap(rank)
+        if gap.neighbors != tier_neighbors:
+            flush()
+            tier_neighbors = gap.neighbors
+        placement = rules.check(gap.key) if gap.verdict is None else None
+        if isinstance(placement, Placement):
+            target = str(dict(zip(DIMENSIONS, gap.key, strict=True))["deployment_target"])
+            cost = estimate(catalog, placement, target).cost_usd
+        else:
+            cost = math.inf
+        tier.append((cost, rank))
+    flush()
+    return order + list(range(window, search.total))
+
+
 RULE_KINDS: Final = frozenset({"infeasible", "not_in_catalog", "needs_reservation", "recorded_unfeasible"})
 """Exclusions decided by a rule or a record, not by this run's limits: running again with more budget
 or more proves would not plan them."""
@@ -330,7 +369,8 @@ def make_plan(
     gated_reason: str | None = None,
     quota: QuotaOf | None = None,
 ) -> Plan:
-    """Select gaps in rank order within the limits (on an empty table: :func:`cold_start_order`).
+    """Select gaps in rank order within the limits (ties: :func:`cheapest_within_ties`; on an empty table:
+    :func:`cold_start_order`).
 
     ``gated_allowed=False`` (the Hugging Face token secret is missing) leaves gated models out with
     ``gated_reason``: their weights cannot be read from the hub. ``quota(instance_type, usage)`` is the
@@ -356,7 +396,9 @@ def make_plan(
             excluded.append(Exclusion(gap, kind, reason))
 
     ranks: list[int] = (
-        cold_start_order(search, catalog, rules, quota) if search.completed_cells == 0 else list(range(search.total))
+        cold_start_order(search, catalog, rules, quota)
+        if search.completed_cells == 0
+        else cheapest_within_ties(search, catalog, rules, max_proves)
     )
     for rank in ranks:
         gap = search.gap(rank)

@@ -1,12 +1,14 @@
 """The plan: concretisation, the budget, first runs, and why each gap was left out."""
 
+import itertools
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pathprover.brain.feasibility import FeasibilityRules, Placement
 from pathprover.brain.gaps import search_gaps
-from pathprover.brain.plan import concretise, estimate, make_plan, place_target
+from pathprover.brain.plan import cheapest_within_ties, concretise, estimate, make_plan, place_target
 from pathprover.brain.sizing import estimate_fit
 from pathprover.core.dimensions import DIMENSIONS
 from pathprover.core.targets import ValidationTarget, parse_targets, to_run_config
@@ -54,10 +56,10 @@ def test_plan_never_exceeds_either_limit_and_explains_every_exclusion(max_proves
 def test_plan_skips_what_does_not_fit_the_budget_but_keeps_going():
     history = history_of(BASE)
     search = search_gaps(history, CATALOG, NOW, include_catalog=True)
-    plan = make_plan(search, history, CATALOG, max_proves=10, max_cost_usd=20)
-    assert plan.selected, "cheap g5 proves fit in $20"
+    plan = make_plan(search, history, CATALOG, max_proves=10, max_cost_usd=6)
+    assert plan.selected, "cheap g5 proves fit in $6"
     assert "over_budget" in plan.excluded_counts
-    assert plan.estimated_total_usd <= 20
+    assert plan.estimated_total_usd <= 6
     for run in plan.selected:
         assert dict(zip(DIMENSIONS, run.vector.as_tuple(), strict=True))
 
@@ -177,3 +179,30 @@ def test_the_tuned_estimate_counts_training_and_the_adapter_endpoint():
     tuned = estimate(CATALOG, placement, "realtime-inference", tune=True, adapter=True)
     extra = (timing.minutes("tune", 4.02) + timing.minutes("deploy", 4.02) + timing.minutes("test", 4.02)) / 60
     assert tuned.hours == pytest.approx(plain.hours + extra, abs=1e-3)
+
+
+def test_ties_on_proven_neighbours_go_to_the_cheapest_prove_first() -> None:
+    # Given the gaps of a proven table, ranked by proven neighbours as the guide orders them
+    history = history_of(BASE)
+    search = search_gaps(history, CATALOG, NOW, include_catalog=True)
+    rules = FeasibilityRules(CATALOG)
+    # When the brain orders them for a plan
+    order = cheapest_within_ties(search, CATALOG, rules)
+    # Then it is the same set of ranks, still by proven neighbours (most first) among the feasible gaps
+    assert sorted(order) == list(range(search.total))
+    head = [search.gap(rank) for rank in order[:200]]
+    feasible = [g for g in head if g.verdict is None and isinstance(rules.check(g.key), Placement)]
+    assert [g.neighbors for g in feasible] == sorted((g.neighbors for g in feasible), reverse=True)
+
+    # And among gaps with as many neighbours, the cheaper prove comes first
+    def cost(gap):  # type: ignore[no-untyped-def]
+        placement = rules.check(gap.key)
+        target = dict(zip(DIMENSIONS, gap.key, strict=True))["deployment_target"]
+        return estimate(CATALOG, placement, str(target)).cost_usd
+
+    for a, b in itertools.pairwise(feasible):
+        if a.neighbors == b.neighbors:
+            assert cost(a) <= cost(b)
+    # And the plan's proves are the cheaper ones: ten of them fit where the cell order needed more
+    plan = make_plan(search, history, CATALOG, max_proves=10, max_cost_usd=20)
+    assert len(plan.selected) == 10 and plan.estimated_total_usd <= 10
