@@ -26,6 +26,9 @@ CREATE TABLE IF NOT EXISTS leases (
     config_id TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at TEXT NOT NULL);
 """
 _EPSILON = 1e-9
+_CENTS = 6
+"""Decimal places the sums are rounded to: SQLite adds in binary floating point, where releasing what was
+reserved can leave -4e-16 "reserved" behind; DynamoDB (the AWS ledger) adds decimals exactly."""
 
 
 class SqliteLedger:
@@ -80,7 +83,10 @@ class SqliteLedger:
                 "INSERT INTO reservations (execution_id, config_id, amount) VALUES (?, ?, ?)",
                 (execution_id, config_id, amount_usd),
             )
-            con.execute("UPDATE budgets SET reserved = reserved + ? WHERE execution_id = ?", (amount_usd, execution_id))
+            con.execute(
+                "UPDATE budgets SET reserved = ROUND(reserved + ?, ?) WHERE execution_id = ?",
+                (amount_usd, _CENTS, execution_id),
+            )
             return True
 
     def settle(self, execution_id: str, config_id: str, actual_usd: float) -> None:
@@ -96,8 +102,9 @@ class SqliteLedger:
                 (actual_usd, execution_id, config_id),
             )
             con.execute(
-                "UPDATE budgets SET reserved = reserved - ?, spent = spent + ? WHERE execution_id = ?",
-                (row[0], actual_usd, execution_id),
+                "UPDATE budgets SET reserved = ROUND(reserved - ?, ?), spent = ROUND(spent + ?, ?) "
+                "WHERE execution_id = ?",
+                (row[0], _CENTS, actual_usd, _CENTS, execution_id),
             )
 
     def totals(self, execution_id: str) -> tuple[float, float]:

@@ -79,3 +79,18 @@ def test_the_ledger_survives_a_new_instance_on_the_same_file(tmp_path: Path) -> 
     SqliteLedger(tmp_path / "ledger.sqlite").reserve("run-1", "c1", 2.0, 10.0)
     # Then the next one (a resumed local run) finds it
     assert SqliteLedger(tmp_path / "ledger.sqlite").totals("run-1") == (0.0, 2.0)
+
+
+def test_settling_every_reservation_leaves_exactly_nothing_reserved(tmp_path) -> None:
+    # Given reservations whose binary sums do not cancel (0.1 + 0.2 - 0.1 - 0.2 != 0 in floating point)
+    ledger = SqliteLedger(tmp_path / "ledger.sqlite")
+    amounts = {"a": 0.1, "b": 0.2, "c": 1.24, "d": 0.65, "e": 0.88}
+    for config_id, amount in amounts.items():
+        assert ledger.reserve("exec", config_id, amount, 4.0)
+    # When each is settled at what it cost
+    for config_id, amount in amounts.items():
+        ledger.settle("exec", config_id, amount * 0.7)
+    # Then nothing is left reserved, exactly, and the spend is the sum to the micro-dollar
+    spent, reserved = ledger.totals("exec")
+    assert reserved == 0.0
+    assert spent == round(sum(amounts.values()) * 0.7, 6)
