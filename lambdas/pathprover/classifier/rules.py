@@ -70,6 +70,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from pathprover.core.records import FailureCategory
+from pathprover.core.stage_table import STAGE_ORDER
 
 CATEGORIES: Final[tuple[FailureCategory, ...]] = typing.get_args(FailureCategory)
 """In the guide's order; the one definition is the record's ``FailureCategory``."""
@@ -100,20 +101,8 @@ CATEGORY_HINTS: Final[dict[FailureCategory, str]] = {
     "unknown": "Unrecognised failure: it is retried at most once; read the logs and add a rule if it recurs.",
 }
 
-STAGES: Final[tuple[str, ...]] = (
-    "generate",
-    "build",
-    "push",
-    "deploy",
-    "test",
-    "tune",
-    "adapter",
-    "benchmark",
-    "register",
-    "clean",
-    "stage",
-)
-"""The Path Prover stages; ``stage`` is the pre-staging of model weights."""
+STAGES: Final[tuple[str, ...]] = STAGE_ORDER
+"""The Path Prover stages, from the one ``Stage`` type; ``stage`` is the pre-staging of model weights."""
 
 STAGE_ALIASES: Final[dict[str, str]] = {
     "pre-staging": "stage",

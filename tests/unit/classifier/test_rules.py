@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 import pytest
 
 from pathprover.classifier import (
@@ -11,6 +13,7 @@ from pathprover.classifier import (
     STAGES,
     classify,
 )
+from pathprover.core.stage_table import Stage
 from tests.unit.classifier.conftest import HEALTH_CHECK
 
 # ------------------------------------------------------------------ categories
@@ -624,19 +627,8 @@ def test_rules_are_well_formed() -> None:
         "service_limitation": False,
         "unknown": True,
     }
-    assert set(STAGES) == {
-        "generate",
-        "build",
-        "push",
-        "deploy",
-        "test",
-        "tune",
-        "adapter",
-        "benchmark",
-        "register",
-        "clean",
-        "stage",
-    }
+    # And the stages are the one Stage type's, in lifecycle order (no copy to keep in step)
+    assert get_args(Stage) == STAGES
 
 
 def test_priorities_of_different_categories_never_tie() -> None:
