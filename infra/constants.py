@@ -24,7 +24,7 @@ from pathprover.generate.render import (
     MIRROR_SPEC_PREFIX,
 )
 from pathprover.settings import Settings
-from pathprover.stages import naming
+from pathprover.stages import jobs, naming
 from pathprover.workflow.models import WorkflowInput
 
 REPO_ROOT: Final = Path(__file__).resolve().parents[1]
@@ -123,7 +123,8 @@ TRAINING_IMAGE_PATH: Final = _DEFAULTS.training_image.split("/", 1)[1]
 """`huggingface-pytorch-training:<tag>` from the Settings default; the registry is made regional."""
 TRAINING_IMAGE_REPOSITORY: Final = TRAINING_IMAGE_PATH.split(":", 1)[0]
 SAGEMAKER_NAME_PREFIX: Final = naming.NAME_PREFIX
-SAGEMAKER_RESOURCE_TYPES: Final = ("endpoint", "endpoint-config", "model", "transform-job", "training-job")
+SAGEMAKER_RESOURCE_TYPES: Final = jobs.MANAGED_KINDS
+"""What the janitor and the prove may tag, list and delete: the kinds the runtime manages."""
 TAG_MANAGED_BY: Final = naming.TAG_MANAGED_BY
 TAG_MANAGED_BY_VALUE: Final = naming.TAG_MANAGED_BY_VALUE
 TAG_EXECUTION: Final = naming.TAG_EXECUTION

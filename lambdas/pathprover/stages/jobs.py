@@ -35,6 +35,9 @@ BUILD_KINDS: Final[tuple[BuildKind, ...]] = get_args(BuildKind)
 FLEET_KINDS: Final[tuple[FleetKind, ...]] = get_args(FleetKind)
 JobStatus = Literal["running", "succeeded", "failed"]
 ManagedKind = Literal["endpoint", "endpoint-config", "model", "training-job", "transform-job"]
+MANAGED_KINDS: Final[tuple[ManagedKind, ...]] = get_args(ManagedKind)
+"""The SageMaker resources a prove creates, spelled as their ARNs spell the resource type
+(``arn:aws:sagemaker:…:endpoint-config/NAME``): the IAM scopes in ``infra/`` are built from them."""
 MIN_WAIT_SECONDS: Final = 10
 MAX_WAIT_SECONDS: Final = 600
 
