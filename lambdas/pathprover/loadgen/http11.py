@@ -146,8 +146,8 @@ class Connection(asyncio.Protocol):
         Raises what broke the exchange (an ``OSError`` or h11's ``RemoteProtocolError``).
         """
         transport = self.transport
-        if transport is None:
-            raise ServerDisconnected("the connection is not open")
+        if transport is None or not self.usable:  # closed by the server between connect and now
+            raise ServerDisconnected("the server closed the connection before the request was sent")
         conn = self.h11
         data = (conn.send(request) or b"") + (conn.send(h11.Data(data=body)) or b"")
         data += conn.send(h11.EndOfMessage()) or b""
