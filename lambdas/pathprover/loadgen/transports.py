@@ -24,11 +24,13 @@ delays another stream's stamps.
     with that time, and the receive that completes the message is ``end_ns``.
     A piece is dated by the receive that delivered it, not by when the
     waiting task gets scheduled — which matters when many streams deliver at
-    once. (With aiohttp, measured against the reference server, 60 ms /
-    12 ms, 2-core VM, medians of repeated runs, TTFT p50 error at concurrency
-    1 / 16 / 32 was 0.45 / 0.53 / 0.97 ms reading lines, 0.40 / 0.38 /
-    0.97 ms stamping ``readany()`` returns, 0.31 / 0.23 / 0.48 ms stamping
-    receives as here.)
+    once. Against the reference server (60 ms / 12 ms, 2-core VM), TTFT p50
+    error at concurrency 1 / 16 / 32 with aiohttp's client was 0.45 / 0.53 /
+    0.97 ms reading lines, 0.40 / 0.38 / 0.97 ms stamping ``readany()``
+    returns, 0.31 / 0.23 / 0.48 ms stamping receives (medians of repeated
+    runs). Medians of three ``scripts/bench_loadgen.py --quick`` runs each,
+    in one later session: aiohttp stamping receives 0.38 / 0.30 / 0.35 ms,
+    this client 0.42 / 0.14 / 0.18 ms.
 
 * :class:`SageMakerTransport` — ``invoke_endpoint_with_response_stream``
   through a boto3 ``sagemaker-runtime`` client (passed in, or built lazily —
