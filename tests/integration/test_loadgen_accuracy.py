@@ -175,7 +175,7 @@ def test_parquet_and_manifest_written(runs: dict[int, LevelRun], artifacts_dir: 
     assert manifest["workload_hash"] == result.workload_hash
     assert manifest["run_config_hash"] == sha256_hex(canonical_json(manifest["run_config"]))
     assert manifest["started_at"] <= manifest["ended_at"]
-    assert {"python", "aiohttp", "duckdb", "pydantic"} <= set(manifest["package_versions"])
+    assert {"python", "h11", "duckdb", "pydantic"} <= set(manifest["package_versions"])
     assert manifest["levels"][0]["ttft_p50_ms"] == result.levels[0].ttft_p50_ms
 
 

@@ -8,7 +8,7 @@ Typical use::
     result.levels[0].ttft_p50_ms
 
 or, inside a running event loop, ``await run_levels(make_transport(url), workload, model=...)``.
-Importing this package is cheap: aiohttp, boto3 and DuckDB are imported only
+Importing this package is cheap: h11, boto3 and DuckDB are imported only
 when a transport opens or artifacts are written.
 """
 

@@ -43,7 +43,7 @@ SAMPLE_COLUMNS: Final[dict[str, str]] = {
     "itl_ms": "DOUBLE[]",
 }
 
-_VERSIONED_PACKAGES: Final = ("pathprover", "aiohttp", "duckdb", "pydantic", "typer", "boto3", "botocore")
+_VERSIONED_PACKAGES: Final = ("pathprover", "h11", "duckdb", "pydantic", "typer", "boto3", "botocore")
 
 
 def package_versions() -> dict[str, str]:

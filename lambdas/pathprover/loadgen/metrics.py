@@ -4,8 +4,8 @@ Definitions (the ones ``vllm bench serve`` and GenAI-Perf use):
 
 * **TTFT** — request start to the arrival of the first chunk carrying a
   token. "Start" is when the request bytes are handed to the socket, so the
-  client library's own request-building time (a few hundred microseconds in
-  aiohttp) is not charged to the server; it is kept per request as
+  client library's own request-building time (tens to hundreds of
+  microseconds) is not charged to the server; it is kept per request as
   ``client_overhead_ms`` in the samples.
 * **ITL** — the gaps between arrivals of consecutive token-carrying chunks,
   pooled over all successful requests of a level.

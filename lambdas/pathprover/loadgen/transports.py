@@ -6,27 +6,31 @@ the socket (``sent_ns`` — the origin of TTFT and E2E, so the client library's
 own request-building time is not charged to the server), and when each piece
 of the response body arrives; it keeps the raw pieces. Parsing the stream
 (SSE or JSON lines) happens later, in :func:`decode_stream`, once the level
-has finished — so the hot path per piece is a clock read and two list
-appends, and one stream's parsing never delays another stream's stamps.
+has finished — so the hot path per receive is a clock read, the HTTP
+framing and two list appends per piece, and one stream's parsing never
+delays another stream's stamps.
 
 * :class:`OpenAIHTTPTransport` — ``POST {url}/v1/completions`` with
-  ``stream: true`` over aiohttp, one keep-alive connection per worker.
+  ``stream: true`` over HTTP/1.1, one keep-alive connection per worker. The
+  client is :mod:`.http11`: h11 (a pure-Python HTTP/1.1 state machine without
+  I/O) driven by a plain ``asyncio.Protocol`` of this package — about 0.15-0.2
+  CPU-s cheaper to start than aiohttp's client, which built two TLS contexts
+  at import; the TLS context is built only for an https URL.
 
-  - ``sent_ns`` comes from aiohttp's ``on_request_chunk_sent`` trace signal,
-    which fires right before the (header-coalesced) body is written.
-  - The body is drained with ``StreamReader.readany()`` (returns as soon as
-    any bytes are buffered; no line splitting). Arrival stamps are taken one
-    level lower: a thin ``asyncio.Protocol`` installed with the public
-    ``Transport.set_protocol`` sits in front of aiohttp's protocol and notes
-    ``(perf_counter_ns(), StreamReader.total_bytes)`` on every
-    ``data_received``. A piece is then dated by the receive that delivered its
-    last byte, not by when the reading task got scheduled — which matters when
-    many streams deliver at once. Measured against the reference server
-    (60 ms / 12 ms, 2-core VM, medians of repeated runs), TTFT p50 error at
-    concurrency 1 / 16 / 32: line iteration (``readline``) 0.45 / 0.53 /
-    0.97 ms, ``readany`` stamps 0.40 / 0.38 / 0.97 ms (up to 2.7 ms in single
-    runs), receive stamps 0.31 / 0.23 / 0.48 ms. If those attributes are
-    missing the read-time stamps are kept.
+  - ``sent_ns`` is read immediately before the request (headers and body,
+    coalesced into one buffer) goes to ``transport.write()``.
+  - Every ``data_received`` reads the clock first, then feeds h11; each body
+    piece h11 decodes from that receive (chunked or Content-Length) is kept
+    with that time, and the receive that completes the message is ``end_ns``.
+    A piece is dated by the receive that delivered it, not by when the
+    waiting task gets scheduled — which matters when many streams deliver at
+    once. Against the reference server (60 ms / 12 ms, 2-core VM), TTFT p50
+    error at concurrency 1 / 16 / 32 with aiohttp's client was 0.45 / 0.53 /
+    0.97 ms reading lines, 0.40 / 0.38 / 0.97 ms stamping ``readany()``
+    returns, 0.31 / 0.23 / 0.48 ms stamping receives (medians of repeated
+    runs). Medians of three ``scripts/bench_loadgen.py --quick`` runs each,
+    in one later session: aiohttp stamping receives 0.38 / 0.30 / 0.35 ms,
+    this client 0.42 / 0.14 / 0.18 ms.
 
 * :class:`SageMakerTransport` — ``invoke_endpoint_with_response_stream``
   through a boto3 ``sagemaker-runtime`` client (passed in, or built lazily —
@@ -52,7 +56,9 @@ from urllib.parse import parse_qs, urlsplit
 from pathprover.core.errors import InputError
 
 if TYPE_CHECKING:
-    import aiohttp
+    import ssl
+
+    from pathprover.loadgen.http11 import Client
 
 
 class LoadgenError(InputError, RuntimeError):
@@ -79,95 +85,6 @@ class Exchange:
     sent_ns: int = 0
     streamed: bool = True
     """False for a whole response read at once (async inference): its arrival time is not a first token."""
-
-
-class _SendStamp:
-    """Per-request holder the aiohttp trace hook writes the socket-write time into."""
-
-    __slots__ = ("sent_ns",)
-
-    def __init__(self) -> None:
-        self.sent_ns = 0
-
-
-class _StampingProtocol(asyncio.Protocol):
-    """Sits between an aiohttp connection's transport and its protocol; stamps every receive.
-
-    Installed with the public ``Transport.set_protocol``; forwards everything to
-    aiohttp's protocol unchanged. While a request is being read, each
-    ``data_received`` appends ``(arrival_ns, body_bytes_fed_so_far)`` to
-    ``marks``, so a body piece can be dated by the receive that delivered its
-    last byte — without waiting for the reading task to be scheduled.
-    """
-
-    def __init__(self, inner: asyncio.Protocol) -> None:
-        self.inner = inner
-        self.marks: list[tuple[int, int]] | None = None
-        self.content: Any = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.inner.connection_made(transport)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.inner.connection_lost(exc)
-
-    def pause_writing(self) -> None:
-        self.inner.pause_writing()
-
-    def resume_writing(self) -> None:
-        self.inner.resume_writing()
-
-    def eof_received(self) -> bool | None:
-        return self.inner.eof_received()
-
-    def data_received(self, data: bytes) -> None:
-        now = perf_counter_ns()
-        self.inner.data_received(data)
-        marks = self.marks
-        if marks is not None:
-            marks.append((now, self.content.total_bytes))
-
-
-def _stamper(resp: Any) -> _StampingProtocol | None:
-    """The stamping protocol of ``resp``'s connection, installed on first use; None if not possible."""
-    try:
-        if not isinstance(getattr(resp.content, "total_bytes", None), int):
-            return None
-        transport = resp.connection.transport
-        current = transport.get_protocol()
-        if isinstance(current, _StampingProtocol):
-            return current
-        if not isinstance(current, asyncio.Protocol) or isinstance(current, asyncio.BufferedProtocol):
-            return None
-        stamper = _StampingProtocol(current)
-        transport.set_protocol(stamper)
-        return stamper
-    except Exception:  # an aiohttp without these attributes: keep the read-time stamps
-        return None
-
-
-def _date_chunks(chunks: Sequence[bytes], times: list[int], marks: Sequence[tuple[int, int]]) -> None:
-    """Move each chunk's stamp back to the receive that delivered its last byte, where marks cover it.
-
-    ``marks`` are ``(arrival_ns, body bytes fed so far)`` in arrival order; body
-    bytes that were already buffered when stamping started keep their read time.
-    """
-    j = 0
-    end = 0
-    for i, chunk in enumerate(chunks):
-        end += len(chunk)
-        while j < len(marks) and marks[j][1] < end:
-            j += 1
-        if j == len(marks):
-            return
-        times[i] = min(times[i], marks[j][0])
-
-
-async def _on_request_chunk_sent(session: Any, ctx: Any, params: Any) -> None:
-    # Fired by aiohttp immediately before the (header-coalesced) body goes to transport.write().
-    stamp = ctx.trace_request_ctx
-    if isinstance(stamp, _SendStamp) and stamp.sent_ns == 0:
-        stamp.sent_ns = perf_counter_ns()
 
 
 @runtime_checkable
@@ -204,7 +121,12 @@ def completions_url(url: str) -> str:
 
 
 class OpenAIHTTPTransport:
-    """OpenAI-compatible ``/v1/completions`` streaming over aiohttp."""
+    """OpenAI-compatible ``/v1/completions`` streaming over HTTP/1.1: h11 with this package's own protocol.
+
+    The request line, headers and connection target are worked out once here; :mod:`.http11` (imported
+    when the transport opens) owns the connections. The TLS context (``ssl.create_default_context()``,
+    which loads the CA bundle) is built only for an https URL, once per transport.
+    """
 
     kind = "openai-http"
 
@@ -217,103 +139,73 @@ class OpenAIHTTPTransport:
         connect_timeout_s: float = 10.0,
     ) -> None:
         parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        if parts.scheme not in ("http", "https") or not parts.hostname:
             raise LoadgenError(f"not an http(s) URL: {url!r}")
         self.target = url
         self.endpoint = completions_url(url)
-        self._headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
+        where = urlsplit(self.endpoint)
+        self._https = where.scheme == "https"
+        try:
+            self._port = where.port or (443 if self._https else 80)
+            path = where.path + (f"?{where.query}" if where.query else "")
+            self._path = path.encode("ascii")
+            host = where.netloc.rpartition("@")[2].encode("ascii")  # Host: the URL's host[:port]
+        except (ValueError, UnicodeEncodeError):
+            raise LoadgenError(f"not an http(s) URL with an ASCII host, port and path: {url!r}") from None
+        self._host = where.hostname or ""
+        self._headers = [
+            (b"Host", host),
+            (b"Content-Type", b"application/json"),
+            (b"Accept", b"text/event-stream"),
+        ]
         if api_key:
-            self._headers["Authorization"] = f"Bearer {api_key}"
-        self._url: Any = None  # yarl.URL, parsed once in open()
+            try:
+                self._headers.append((b"Authorization", b"Bearer " + api_key.encode("latin-1")))
+            except UnicodeEncodeError:
+                raise LoadgenError("the API key has characters an HTTP header cannot carry") from None
         self._request_timeout_s = request_timeout_s
         self._connect_timeout_s = connect_timeout_s
-        self._session: aiohttp.ClientSession | None = None
+        self._ssl_context: ssl.SSLContext | None = None
+        self._client: Client | None = None
+
+    def _tls(self) -> ssl.SSLContext | None:
+        """The TLS context for an https URL, built on first use; None for http (the CA bundle is never read)."""
+        if self._https and self._ssl_context is None:
+            import ssl
+
+            self._ssl_context = ssl.create_default_context()
+        return self._ssl_context
 
     async def open(self, concurrency: int) -> None:
-        import aiohttp
-        from yarl import URL
+        from pathprover.loadgen.http11 import Client
 
         await self.close()
-        self._url = URL(self.endpoint)
-        connector = aiohttp.TCPConnector(
-            limit=concurrency,  # exactly one keep-alive connection per worker
-            limit_per_host=concurrency,
-            keepalive_timeout=120,
-            ttl_dns_cache=None,  # resolve once
-        )
-        trace = aiohttp.TraceConfig()
-        trace.on_request_chunk_sent.append(_on_request_chunk_sent)
-        self._session = aiohttp.ClientSession(
-            connector=connector,
+        client = Client(
+            self._host,
+            self._port,
+            target=self._path,
             headers=self._headers,
-            timeout=aiohttp.ClientTimeout(total=self._request_timeout_s, sock_connect=self._connect_timeout_s),
-            auto_decompress=False,
-            cookie_jar=aiohttp.DummyCookieJar(),
-            trace_configs=[trace],
+            ssl_context=self._tls(),
+            size=concurrency,  # exactly one keep-alive connection per worker
+            connect_timeout_s=self._connect_timeout_s,
+            request_timeout_s=self._request_timeout_s,
         )
+        try:
+            client.check_headers()
+        except ValueError as exc:
+            raise LoadgenError(str(exc)) from None
+        self._client = client
 
     async def close(self) -> None:
-        if self._session is not None:
-            session, self._session = self._session, None
-            await session.close()
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.close()
 
     async def send(self, body: bytes) -> Exchange:
-        import aiohttp
-
-        session = self._session
-        if session is None:
+        client = self._client
+        if client is None:
             raise LoadgenError("transport used before open()")
-        times: list[int] = []
-        chunks: list[bytes] = []
-        stamp = _SendStamp()
-        start = perf_counter_ns()
-        try:
-            async with session.post(self._url, data=body, trace_request_ctx=stamp) as resp:
-                status = resp.status
-                if status != 200:
-                    detail = (await resp.read())[:300].decode("utf-8", "replace")
-                    return Exchange(
-                        start,
-                        perf_counter_ns(),
-                        status,
-                        times,
-                        chunks,
-                        error=f"HTTP {status}: {detail}",
-                        sent_ns=stamp.sent_ns,
-                    )
-                content = resp.content
-                stamper = _stamper(resp)
-                marks: list[tuple[int, int]] = []
-                if stamper is not None:
-                    stamper.content = content
-                    stamper.marks = marks
-                try:
-                    readany = content.readany
-                    while True:
-                        data = await readany()
-                        now = perf_counter_ns()
-                        if not data:
-                            break
-                        times.append(now)
-                        chunks.append(data)
-                finally:
-                    if stamper is not None:
-                        stamper.marks = None
-                        stamper.content = None
-                _date_chunks(chunks, times, marks)
-                end = min(now, marks[-1][0]) if marks else now  # the receive that carried the end
-                return Exchange(start, end, status, times, chunks, sent_ns=stamp.sent_ns)
-        except aiohttp.ClientConnectorError as exc:
-            detail = str(exc.os_error) if exc.os_error is not None else str(exc)
-            return Exchange(start, perf_counter_ns(), None, times, chunks, error=detail, connect_failed=True)
-        except aiohttp.ConnectionTimeoutError as exc:
-            detail = f"no connection within {self._connect_timeout_s:g} s ({exc})"
-            return Exchange(start, perf_counter_ns(), None, times, chunks, error=detail, connect_failed=True)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            name = type(exc).__name__
-            return Exchange(
-                start, perf_counter_ns(), None, times, chunks, error=f"{name}: {exc}", sent_ns=stamp.sent_ns
-            )
+        return await client.send(body)
 
 
 # --------------------------------------------------------------------------- SageMaker

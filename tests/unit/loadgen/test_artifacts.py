@@ -34,7 +34,7 @@ def test_write_artifacts_roundtrip(tmp_path: Path) -> None:
     columns = [r[0] for r in duckdb.execute(f"DESCRIBE SELECT * FROM '{tmp_path / 'run' / SAMPLES_FILE}'").fetchall()]
     assert columns == list(SAMPLE_COLUMNS)
     manifest = json.loads((tmp_path / "run" / MANIFEST_FILE).read_text())
-    assert manifest["workload_hash"] == "abc" and "aiohttp" in manifest["package_versions"]
+    assert manifest["workload_hash"] == "abc" and "h11" in manifest["package_versions"]
     # no rows at all still writes a readable, typed file
     write_artifacts(tmp_path / "empty", {1: []}, {})
     assert duckdb.execute(f"SELECT count(*) FROM '{tmp_path / 'empty' / SAMPLES_FILE}'").fetchall() == [(0,)]

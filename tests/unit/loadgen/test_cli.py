@@ -9,7 +9,7 @@ import sys
 def test_import_is_cheap_and_lazy() -> None:
     code = (
         "import sys, pathprover.loadgen, pathprover.loadgen.cli; "
-        "print(sorted(m for m in ('aiohttp', 'boto3', 'botocore', 'duckdb', 'numpy') if m in sys.modules))"
+        "print(sorted(m for m in ('aiohttp', 'h11', 'boto3', 'botocore', 'duckdb', 'numpy') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
