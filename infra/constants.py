@@ -295,7 +295,7 @@ LAMBDA_REQUIREMENTS: Final = ("pydantic", "pyyaml", "jinja2", "aws-lambda-powert
 """What the handlers import that neither the Python 3.12 runtime (boto3) nor the AWS SDK for pandas
 layer (numpy, pandas, pyarrow, awswrangler) provides: pyathena (with fsspec, tenacity, tzdata) reads
 the brain's Athena results, with the layer's pyarrow (so without its `arrow` extra). duckdb, sqlglot,
-typer, rich and aiohttp are local-only and stay out of the asset."""
+typer, rich, aiohttp and h11 are local-only (or the runner image's) and stay out of the asset."""
 PROVIDED_BY_RUNTIME: Final = (
     "boto3",
     "botocore",

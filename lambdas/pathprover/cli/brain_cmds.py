@@ -20,6 +20,7 @@ from pathprover.cli.common import (
     UserError,
     WarehouseOpt,
     emit_json,
+    finite,
     load_history,
     now_utc,
     only_given,
@@ -108,7 +109,7 @@ def gaps(
 def plan(
     max_proves: Annotated[int, typer.Option(help="MAX_PROVES_PER_RUN", min=0)] = DEFAULT_MAX_PROVES,
     max_cost: Annotated[
-        float, typer.Option(help="MAX_COST_PER_RUN in USD", min=0.0, max=1_000_000.0)
+        float, typer.Option(callback=finite, help="MAX_COST_PER_RUN in USD", min=0.0, max=1_000_000.0)
     ] = DEFAULT_MAX_COST_USD,
     catalog_values: Annotated[bool, typer.Option("--catalog", help="Also search the catalog's values")] = False,
     model_family: Annotated[list[str] | None, typer.Option(help="Only these model families")] = None,

@@ -14,6 +14,7 @@ interrupted.
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -119,6 +120,14 @@ def fail(message: str, code: int = EXIT_USAGE, *, error_code: str = "invalid_inp
 
         err().print(f"[bold red]error:[/bold red] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+def finite(value: float | None) -> float | None:
+    """An option callback for every float option: click's range check lets NaN through (every
+    comparison with NaN is false), and a NaN budget or price would pass every limit it is compared with."""
+    if value is not None and not math.isfinite(value):
+        raise typer.BadParameter(f"must be a finite number, not {value}")
+    return value
 
 
 def describe_error(exc: BaseException) -> str:

@@ -22,6 +22,7 @@ from pathprover.cli.common import (
     WarehouseOpt,
     emit_json,
     fail,
+    finite,
     load_history,
     now_utc,
     open_catalog,
@@ -43,19 +44,22 @@ def recommend_command(
         str | None, typer.Option(help="instead of --model-name: any of its models, e.g. qwen3")
     ] = None,
     max_ttft_p99_ms: Annotated[
-        float | None, typer.Option(help="SLO: time to first token, p99, at most this (ms)", min=0.0)
+        float | None, typer.Option(callback=finite, help="SLO: time to first token, p99, at most this (ms)", min=0.0)
     ] = None,
     min_tokens_per_s: Annotated[
-        float | None, typer.Option(help="SLO: generated tokens per second, at least this", min=0.0)
+        float | None, typer.Option(callback=finite, help="SLO: generated tokens per second, at least this", min=0.0)
     ] = None,
     deployment_target: Annotated[
         str | None, typer.Option(help="SLO: realtime-inference | async-inference | batch-transform")
     ] = None,
     max_usd_per_1m_tokens: Annotated[
-        float | None, typer.Option(help="SLO: USD per million generated tokens, at most this", min=0.0)
+        float | None, typer.Option(callback=finite, help="SLO: USD per million generated tokens, at most this", min=0.0)
     ] = None,
     max_error_rate: Annotated[
-        float, typer.Option(help="a level with more failed requests than this share does not count", min=0.0, max=1.0)
+        float,
+        typer.Option(
+            callback=finite, help="a level with more failed requests than this share does not count", min=0.0, max=1.0
+        ),
     ] = DEFAULT_MAX_ERROR_RATE,
     limit: Annotated[int, typer.Option(help="Runners-up (or nearest misses) to list", min=0)] = DEFAULT_RUNNERS_UP,
     max_gaps: Annotated[int, typer.Option(help="Gaps to propose when nothing qualifies", min=0)] = DEFAULT_MAX_GAPS,

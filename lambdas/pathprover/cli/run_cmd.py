@@ -18,6 +18,7 @@ from pathprover.cli.common import (
     emit_json,
     err,
     fail,
+    finite,
     open_store,
     out,
     settings_for,
@@ -66,7 +67,7 @@ def failed_gates(result: dict[str, Any], gates: list[FailOn]) -> list[str]:
 def run_command(  # noqa: C901, PLR0912, PLR0915  a Typer command: each option is checked and turned into the execution input beside its --help
     max_proves: Annotated[int, typer.Option(help="MAX_PROVES_PER_RUN", min=0)] = DEFAULT_MAX_PROVES,
     max_cost: Annotated[
-        float, typer.Option(help="MAX_COST_PER_RUN in USD", min=0.0, max=1_000_000.0)
+        float, typer.Option(callback=finite, help="MAX_COST_PER_RUN in USD", min=0.0, max=1_000_000.0)
     ] = DEFAULT_MAX_COST_USD,
     lanes: Annotated[int, typer.Option(help="PARALLEL_LANES: proves running at once", min=1, max=16)] = 1,
     targets: Annotated[Path | None, typer.Option(help="Prove exactly these validation targets (JSON or YAML)")] = None,

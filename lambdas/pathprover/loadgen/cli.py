@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from pathprover.cli.common import emit_json, err, fail
+from pathprover.cli.common import emit_json, err, fail, finite
 
 if TYPE_CHECKING:
     from pathprover.loadgen.runner import RunResult
@@ -44,7 +44,7 @@ def loadgen_command(
     output_tokens: Annotated[int, typer.Option("--output-tokens", min=1, help="tokens per response")] = 128,
     seed: Annotated[int, typer.Option("--seed", help="prompt seed")] = 0,
     price_per_hour: Annotated[
-        float, typer.Option("--price-per-hour", min=0.0, help="instance price, USD per hour")
+        float, typer.Option("--price-per-hour", callback=finite, min=0.0, help="instance price, USD per hour")
     ] = 0.0,
     out_dir: Annotated[
         Path | None,
