@@ -155,6 +155,11 @@ def _fmt(value: float | None) -> str:
     return "–" if value is None else f"{value:.1%}"
 
 
+def _wave(item_id: str) -> str:
+    """The collection wave of an item: its id's first part (``w21`` of ``w21-a-0001``)."""
+    return item_id.split("-", 1)[0]
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     items = [i for i in training.load_corpus(CORPUS) if i.split == "blind"]
     if not items:
@@ -169,6 +174,16 @@ def cmd_report(args: argparse.Namespace) -> int:
     for name, got in (("rules + model (shipped)", hybrid), ("rules alone", rules_only), ("model alone", model_only)):
         cat, ret = scores(labels, got)
         lines.append(f"| {name} | {cat:.1%} | {ret:.1%} |")
+    waves = sorted({_wave(i.id) for i in items})
+    if len(waves) > 1:  # a blind split of several waves: each one's figures too (category / retryable)
+        lines += ["", "| wave | items | rules + model | rules alone | model alone |", "|---|--:|--:|--:|--:|"]
+        for wave in waves:
+            idx = [n for n, i in enumerate(items) if _wave(i.id) == wave]
+            cells = []
+            for got in (hybrid, rules_only, model_only):
+                cat, ret = scores([labels[n] for n in idx], [got[n] for n in idx])
+                cells.append(f"{cat:.1%} / {ret:.1%}")
+            lines.append(f"| {wave} | {len(idx)} | " + " | ".join(cells) + " |")
     lines += ["", "| category | items | precision | recall |", "|---|--:|--:|--:|"]
     for row in training.per_category(labels, hybrid):
         lines.append(f"| `{row['category']}` | {row['items']} | {_fmt(row['precision'])} | {_fmt(row['recall'])} |")

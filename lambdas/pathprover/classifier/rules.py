@@ -165,8 +165,9 @@ def _rule(
 
 # A non-zero exit that is not a signal: 128 + N is "killed by signal N" (137 = SIGKILL,
 # 143 = SIGTERM, 130 = SIGINT, 139 = SIGSEGV, 134 = SIGABRT, ...), and a negative status is
-# how Python's subprocess reports a signal (-9, -11).
-_NONZERO_NOT_SIGNAL: Final[str] = r"(?<!-)(?!0\b|129\b|1[3-5]\d\b)\d{1,3}\b"
+# how Python's subprocess reports a signal (-9, -11). An HTTP status (200-209, 300-309, 400-429,
+# 500-509: "Operation failed with status: 200") is not an exit code either.
+_NONZERO_NOT_SIGNAL: Final[str] = r"(?<!-)(?!0\b|129\b|1[3-5]\d\b|[2-5]0\d\b|4[12]\d\b)\d{1,3}\b"
 
 # An exit by a crash signal (SIGSEGV 139/-11, SIGABRT 134/-6, SIGILL 132/-4, SIGBUS 135/-7,
 # SIGFPE 136/-8): the process crashed without naming a cause. SIGKILL/SIGTERM/SIGINT
@@ -183,7 +184,9 @@ RULES: Final[tuple[Rule, ...]] = (
         "oom.out_of_memory_error",
         "oom",
         OOM,
-        r"(?<![A-Za-z])OutOfMemory(?:Error|Exception)?(?![a-z])",
+        # Also with a CamelCase prefix: Ray's `RayOutOfMemoryError`, `TrainingJobOutOfMemoryException`.
+        r"(?<![A-Za-z])OutOfMemory(?:Error|Exception)?(?![a-z])|(?<=[a-z])OutOfMemory(?:Error|Exception)\b"
+        r"|\bMore than \d+% of the memory on node\b",
     ),
     _rule("oom.out_of_memory", "oom", OOM - 2, r"\bout[ -]of[ -]memory\b"),
     # `"OOMKilled": false` (docker inspect) is explicitly *not* an OOM.
@@ -285,6 +288,7 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\bpurely quantized models?\b|\b(?:custom model )?not yet available in the (?:HuggingFace )?transformers\b"
         r"|\bcheckpoint you are trying to load has model type\b|\brequires a newer version of\b|\bUnrecognized model\b"
         r"|\bmaximum supported version\b|\bNo operations were successfully partitioned\b"
+        r"|\bCould not find any implementation for node\b"
         # A model loader that cannot read this model: remote code, no chat template, a config
         # written for a newer library (rope_scaling in the new format), an unknown model_type.
         r"|\bcontains custom code which must be executed\b|\btrust_remote_code\b"
@@ -452,7 +456,10 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\bconcurrency limit (?:reached|exceeded)\b|\blimit reached for (?:your|the|this) account\b"
         r"|\baccept(?:ing)? (?:the )?(?:end-user license agreement|EULA)\b|\baccept_eula\b"
         # git asking for credentials it was never given (a CI checkout of a private repository).
-        r"|\bcould not read (?:Username|Password) for\b",
+        r"|\bcould not read (?:Username|Password) for\b"
+        # No credentials at all: boto3's NoCredentialsError, the Go SDK's NoCredentialProviders, gcloud's ADC.
+        r"|\bNoCredentials?(?:Error|Providers)\b|\bUnable to locate credentials\b"
+        r"|\bcould not find default credentials\b|\b(?:Please )?log ?in prior to (?:push|pull)\b",
         hint="A permission is missing or denied by policy: grant it, then prove again.",
     ),
     _rule(
@@ -575,6 +582,7 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\bFailed building wheel\b|\bCould not build wheels\b|\bCUDA Setup failed\b|\bThe conflict is caused by\b"
         r"|\bInvalid value (?:provided )?for\b|\bexpected \S+ to be in the range\b"
         r"|\brequires a different Python\b|\bcatastrophic errors? detected\b"
+        r"|\bclient version \S+ is too old\b|\bMinimum supported API version\b"
         r"|\binvalid\b[\w ]{0,40}\bdefinition\b",
         hint="A generated argument or config is invalid: fix the generator.",
     ),
@@ -583,6 +591,7 @@ RULES: Final[tuple[Rule, ...]] = (
         "code_bug",
         CODE_STRONG - 5,
         r"\bcommand not found\b|\bNo such file or directory\b|\bexecutable file not found\b"
+        r"|\bis not recognized as (?:the name of a cmdlet|an internal or external command)\b"
         r"|\berror while loading shared libraries\b"
         r"|(?:^|:\s)[\w./+-]+: not found\s*$|\bundefined symbol\b|\bcannot open shared object file\b"
         r"|\bPermission denied\b(?!.{0,40}publickey)",
@@ -673,7 +682,7 @@ RULES: Final[tuple[Rule, ...]] = (
         "capacity.unavailable",
         "capacity",
         CAPACITY - 5,
-        r"\bServiceUnavailable(?:Exception)?\b|\b503 Service (?:Temporarily )?Unavailable\b",
+        r"\bServiceUnavailable(?:Exception)?\b",
         hint="The service is temporarily unavailable: retry with back-off.",
     ),
     # ------------------------------------------------------------------- timeout
@@ -758,7 +767,7 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\b(?:process|worker|actor|engine|core|shard)\b.{0,40}?\bdied\b"
         r"|\bNCCL (?:error|communicator was aborted)\b|\bncclUnhandled\w*\b"
         r"|\bnccl(?:System|Internal|Remote)Error\b|\bcontainer has crashed\b|\bcrashed or terminated\b"
-        r"|\bLiveness probe failed\b|\bterminated due to signal (?:4|6|7|8|11)\b"
+        r"|\bLiveness probe failed\b"
         r"|\bSegmentation fault\b|\bSIGSEGV\b|\bcore dumped\b"
         r"|\bInternal ?Server ?(?:Error|Exception)\b|\bInternalFailure\b|\bINTERNAL_ERROR\b"
         r"|\binternal (?:service |server )?error\b|\bServiceException\b"
@@ -767,6 +776,7 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\bSignal \((?:11|6|4|7|8)\) received\b|\bexit status 0x[0-9a-f]+\b"
         r"|\bCUDA (?:runtime )?error\b[^\n]{0,80}?\bunknown error\b"
         r"|\bHTTP (?:code |status )?5(?:00|02|03)\b|\bsignal SIG(?:ABRT|SEGV|BUS|ILL|FPE)\b"
+        r"|\b503 Service (?:Temporarily )?Unavailable\b"
         r"|\bSee job logs for more information\b|\bterminated abruptly\b"
         # Something stopped and its own words name no cause: an agent or node lost, a service that did
         # not answer, a process that "exited unexpectedly".
@@ -774,6 +784,11 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\bunexpectedly (?:exited|terminated|died|crashed|stopped)\b"
         r"|\bwent offline\b|\bConnection was broken\b|\bRequest to service failed\b"
         r"|\bUnable to get response from\b|\bNode failure\b|\bMPI_ABORT was invoked\b"
+        # A node declared dead for missed heartbeats (Ray), a service's "something went wrong", a
+        # provisioning that ended "Failed" with no code (Azure), a CloudFormation handler's general error.
+        r"|\bmissed too many heartbeats\b|\bSomething went wrong\b|\bterminal provisioning state\b"
+        r"|\bResource state Failed\b|\bGeneralServiceException\b"
+        r"|\bterminated (?:due to|by) signal (?:4|6|7|8|11)\b"
         r"|\b(?:see|check) the (?:error )?(?:messages?|logs?|stack ?trace|output) above\b|" + _CRASH_SIGNAL_EXIT,
         hint="The process crashed without naming a cause: retried once; read the logs above the crash.",
     ),
@@ -803,7 +818,8 @@ RULES: Final[tuple[Rule, ...]] = (
         + _NONZERO_NOT_SIGNAL
         + r"|\bRuntime exited without providing a reason\b|\bCLIENT_ERROR\b|\breturned a non-zero code:?\s*$"
         r"|\bCould not find a version that satisfies the requirement\b|\bNo matching distribution found\b"
-        r"|\bAssertion (?:failed\b|`[^`]{0,200}' failed\b)",
+        r"|\bAssertion (?:failed\b|`[^`]{0,200}' failed\b)"
+        r"|\bimage build did not succeed\b|\bmarked build as failure\b",
         hint="A build or script command failed: read the lines before it, fix the script, then prove again.",
     ),
     _rule(
@@ -838,7 +854,7 @@ HEDGE: Final[re.Pattern[str]] = re.compile(
     # "could not" / "couldn't" states a failure ("could not read from remote repository"); "could" alone hedges.
     r"\b(?:may|might|could(?!\s*(?:not|n't)\b)|possibly|probably|perhaps|if|whether|consider|such as|e\.g\.|"
     r"common causes|"
-    r"causes include|can be caused|likely|potential(?:ly)?|possible)\b",
+    r"causes include|can be caused|can happen|happens when|likely|potential(?:ly)?|possible)\b",
     _FLAGS,
 )
 """A hedge just before a match ("common causes include ... the OOM killer") is a guess, not proof."""

@@ -723,3 +723,88 @@ def test_an_unknown_flag_and_a_runner_exit_code_are_code_bugs() -> None:
     # When they are classified
     # Then both are code bugs
     assert [classify(t).category for t in texts] == ["code_bug"] * 2
+
+
+def test_an_out_of_memory_error_with_a_framework_prefix_is_oom() -> None:
+    # Given Ray's memory monitor, which names its exception with a CamelCase prefix
+    texts = [
+        "ray.memory_monitor.RayOutOfMemoryError: More than 95% of the memory on node ip-10-0-0-1 is used (58.1 GB).",
+        "More than 95% of the memory on node gpu-1 is used (15.08 / 15.73 GB). The top 10 memory consumers are:",
+    ]
+    # When they are classified
+    # Then both are OOM, not the generic named-exception code bug
+    assert [classify(t).category for t in texts] == ["oom"] * 2
+
+
+def test_missing_credentials_are_the_accounts_not_a_code_bug() -> None:
+    # Given an SDK that found no credentials at all, and a registry push with no login
+    texts = [
+        "botocore.exceptions.NoCredentialsError: Unable to locate credentials",
+        "NoCredentialProviders: no valid providers in chain. Deprecated.",
+        "Image push failed Please login prior to push: Username: EOF",
+    ]
+    # When they are classified
+    results = [classify(t, origin="api") for t in texts]
+    # Then each is a service limitation of the account's scope: never an `unfeasible` verdict
+    assert [r.category for r in results] == ["service_limitation"] * 3
+    assert {r.failure_scope for r in results} == {"account"}
+
+
+def test_a_node_declared_dead_for_missed_heartbeats_is_unknown_even_when_a_cause_is_guessed() -> None:
+    # Given Ray's notice, which lists OOM only among what *can* cause it
+    text = (
+        "The node with node id: a5f8c09a and address: 10.132.0.6 has been marked dead because the detector has "
+        "missed too many heartbeats from it. This can happen when a (1) raylet crashes unexpectedly (OOM, "
+        "preempted node, etc.) (2) raylet has lagging heartbeats due to slow network or busy workload."
+    )
+    # When it is classified
+    result = classify(text)
+    # Then the hedged OOM is not evidence: a crash with no cause, retried once
+    assert result.category == "unknown"
+    assert result.retryable is True
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "runpod.error.QueryError: Something went wrong. Please try again later or contact support.",
+        '"message":"The resource operation completed with terminal provisioning state \'Failed\'."',
+        "Deployment failed. Correlation ID: 9f27. Operation failed with status: 200. Details: Resource state Failed",
+        "Resource handler returned message: \"Error occurred during operation 'CREATE'.\" "
+        "(RequestToken: 40af, HandlerErrorCode: GeneralServiceException)",
+        "nvdd-Fatal-/opt/nvidia/hpc_sdk/compilers/bin/tools/nvvmd TERMINATED by signal 11",
+        "httpx.HTTPStatusError: Server error '503 Service Unavailable' for url 'http://localhost:11434/api/generate'",
+    ],
+)
+def test_failures_that_name_no_cause_are_unknown(text: str) -> None:
+    # Given a service or tool that failed without saying why (an HTTP status is not an exit code)
+    # When it is classified
+    result = classify(text)
+    # Then it is unknown, retried once, not a code bug or a stock-out
+    assert result.category == "unknown"
+
+
+def test_windows_command_not_found_a_failed_image_build_and_an_old_client_are_code_bugs() -> None:
+    # Given PowerShell not finding a command, CodeBuild's image build summary, Jenkins' build step, and a
+    # Docker client too old for the daemon
+    texts = [
+        "accelerate : The term 'accelerate' is not recognized as the name of a cmdlet, function, script file",
+        "'nvcc' is not recognized as an internal or external command, operable program or batch file.",
+        "Docker image build failed. Check build logs above. CodeBuild failed: Docker image build did not succeed",
+        "Build step 'Invoke top-level Maven targets' marked build as failure",
+        "ERROR: client version 1.22 is too old. Minimum supported API version is 1.24, please upgrade your client",
+    ]
+    # When they are classified
+    # Then each is a code bug
+    assert [classify(t).category for t in texts] == ["code_bug"] * len(texts)
+
+
+def test_tensorrt_finding_no_implementation_for_a_layer_is_a_model_incompatibility() -> None:
+    # Given TensorRT-LLM's engine build failing on a layer of the model
+    text = (
+        "[TRT] [E] 10: [optimizer.cpp::computeCosts::4048] Error Code 10: Internal Error (Could not find any "
+        "implementation for node {ForeignNode[LLaMAForCausalLM/transformer/layers/0/input_layernorm]}.)"
+    )
+    # When it is classified
+    # Then it is the model that cannot be built this way, not an inconclusive internal error
+    assert classify(text).category == "model_incompatibility"
