@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, cast
 
 import h11
 
-from pathprover.loadgen.transports import Exchange
+from pathprover.loadgen.exchange import Exchange
 
 if TYPE_CHECKING:
     import ssl

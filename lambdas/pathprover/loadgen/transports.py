@@ -48,12 +48,13 @@ import threading
 import uuid
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from urllib.parse import parse_qs, urlsplit
 
 from pathprover.core.errors import InputError
+from pathprover.loadgen.exchange import Exchange
 
 if TYPE_CHECKING:
     import ssl
@@ -65,26 +66,6 @@ class LoadgenError(InputError, RuntimeError):
     """A run cannot proceed: the endpoint is unreachable, rejects every request, or the input is invalid."""
 
     code = "endpoint"
-
-
-@dataclass(slots=True)
-class Exchange:
-    """One request as the transport saw it: raw body pieces and their arrival times.
-
-    ``start_ns`` is when :meth:`Transport.send` was entered; ``sent_ns`` when the
-    request bytes were handed to the socket (0 if they never were).
-    """
-
-    start_ns: int
-    end_ns: int = 0
-    status: int | None = None
-    chunk_times_ns: list[int] = field(default_factory=list)
-    chunks: list[bytes] = field(default_factory=list)
-    error: str | None = None
-    connect_failed: bool = False
-    sent_ns: int = 0
-    streamed: bool = True
-    """False for a whole response read at once (async inference): its arrival time is not a first token."""
 
 
 @runtime_checkable
