@@ -81,6 +81,16 @@ entry_point = entry_point_for("execution_id")
 """Logger with the execution as correlation id, EMF metrics flushed per call, X-Ray tracing (on Lambda)."""
 
 
+def record(name: str, unit: MetricUnit, value: float) -> None:
+    """Add one value to this call's EMF metrics, flushed by the entry point; skipped where metrics are
+    disabled (the local runtime). Powertools' ``add_metric`` prints the metric set to stdout once a metric
+    holds 100 values, disabled or not, and with flushing off its buffer never empties: a long local run
+    would put an EMF line into the middle of its own output."""
+    if is_metrics_disabled():
+        return
+    metrics.add_metric(name=name, unit=unit, value=value)
+
+
 def count(name: str, dimension: str, value: str) -> None:
     """One EMF count with its own dimension (outcome, category), so dimensions never pile up."""
     if is_metrics_disabled():  # the local runtime: stdout stays clean

@@ -6,7 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from pathprover.handlers._powertools import entry_point, logger, metrics
+from pathprover.handlers._powertools import entry_point, logger, record
 
 
 @entry_point
@@ -20,7 +20,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     plan = retry_transient(
         lambda: plan_execution(event.get("input"), str(event.get("execution_id") or "local"), get_services())
     )
-    metrics.add_metric(name="PlannedProves", unit=MetricUnit.Count, value=len(plan.selected))
+    record(name="PlannedProves", unit=MetricUnit.Count, value=len(plan.selected))
     logger.info(
         "planned",
         extra={

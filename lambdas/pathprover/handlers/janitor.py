@@ -14,7 +14,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from pathprover.deployment import JANITOR_DELETED_METRIC, JANITOR_ERRORS_METRIC
-from pathprover.handlers._powertools import entry_point, logger, metrics
+from pathprover.handlers._powertools import entry_point, logger, record
 from pathprover.services import get_services
 from pathprover.workflow.janitor import DEFAULT_GRACE, sweep
 
@@ -74,8 +74,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             "errors": len(report.errors),
         },
     )
-    metrics.add_metric(
-        name=JANITOR_DELETED_METRIC, unit=MetricUnit.Count, value=len(report.deleted) + len(report.builds_stopped)
-    )
-    metrics.add_metric(name=JANITOR_ERRORS_METRIC, unit=MetricUnit.Count, value=len(report.errors))
+    record(name=JANITOR_DELETED_METRIC, unit=MetricUnit.Count, value=len(report.deleted) + len(report.builds_stopped))
+    record(name=JANITOR_ERRORS_METRIC, unit=MetricUnit.Count, value=len(report.errors))
     return report.model_dump(mode="json")

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from pathprover.handlers._powertools import FAILURE_SCOPE_METRIC, count, entry_point, logger, metrics
+from pathprover.handlers._powertools import FAILURE_SCOPE_METRIC, count, entry_point, logger, record
 
 if TYPE_CHECKING:
     from pathprover.services import Services
@@ -86,7 +86,7 @@ def settle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     result = settle_and_next(event, get_services())
     last = result["done"][-1] if result.get("done") else {}
     count("ProveOutcome", "outcome", str(last.get("status")))
-    metrics.add_metric(name="ProveActualCost", unit=MetricUnit.NoUnit, value=float(last.get("actual_cost_usd") or 0))
+    record(name="ProveActualCost", unit=MetricUnit.NoUnit, value=float(last.get("actual_cost_usd") or 0))
     return _log(result, "settle")
 
 

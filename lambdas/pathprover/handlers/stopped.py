@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import BaseModel, ConfigDict
 
 from pathprover.deployment import EndedStatus
-from pathprover.handlers._powertools import entry_point_for, logger, metrics
+from pathprover.handlers._powertools import entry_point_for, logger, record
 from pathprover.services import get_services
 from pathprover.workflow.stopped import clean_up_stopped
 
@@ -72,8 +72,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     report = clean_up_stopped(detail.name, svc, reason=reason)
     for line in report.lines():
         logger.info(line)
-    metrics.add_metric(name="StoppedCleanups", unit=MetricUnit.Count, value=1)
-    metrics.add_metric(name="StoppedCleanupErrors", unit=MetricUnit.Count, value=len(report.errors))
+    record(name="StoppedCleanups", unit=MetricUnit.Count, value=1)
+    record(name="StoppedCleanupErrors", unit=MetricUnit.Count, value=len(report.errors))
     if report.errors:
         raise CleanupIncomplete(f"clean-up of {detail.name} incomplete: {'; '.join(report.errors)[:1000]}")
     return {

@@ -7,8 +7,9 @@ import json
 from typing import Any
 
 import pytest
+from aws_lambda_powertools.metrics import MetricUnit
 
-from pathprover.handlers._powertools import count, entry_point_for, logger
+from pathprover.handlers._powertools import count, entry_point_for, logger, metrics, record
 from pathprover.runtime.moto_patches import LambdaContext
 from tests.unit.handlers.conftest import emf
 
@@ -66,3 +67,33 @@ def test_count_prints_nothing_where_metrics_are_disabled(
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
     count("ProveOutcome", "outcome", "proven")
     assert '"_aws"' not in capsys.readouterr().out
+
+
+def test_record_adds_to_the_calls_metrics_and_the_entry_point_flushes_them(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given metrics enabled, as on Lambda, and a handler that records one value
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
+
+    @entry_point_for("execution_id")
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        record("PlannedProves", MetricUnit.Count, 3)
+        return {}
+
+    # When Lambda calls it
+    handler({"execution_id": "run-1"}, LambdaContext("pathprover-x"))
+    # Then the call's EMF line carries the value
+    assert emf(capsys.readouterr().out)["PlannedProves"]["PlannedProves"] in (3.0, [3.0])
+
+
+def test_record_keeps_stdout_clean_however_many_values_a_long_local_run_records(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given the local runtime's setting: metrics disabled, so nothing is ever flushed
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    # When 150 proves each record their cost (Powertools prints its buffer at 100 values, disabled or not)
+    for _ in range(150):
+        record("ProveActualCost", MetricUnit.NoUnit, 0.75)
+    # Then nothing reaches stdout, and nothing piles up for a later flush
+    assert '"_aws"' not in capsys.readouterr().out
+    assert "ProveActualCost" not in metrics.metric_set
