@@ -66,11 +66,14 @@ def entry_point_for(correlation_id_path: str) -> Callable[[Handler], Handler]:
                 traced = get_tracer().capture_lambda_handler(func, capture_response=False)
             return traced(event, context)
 
+        flushed = metrics.log_metrics(call)
+
         @functools.wraps(func)
         @logger.inject_lambda_context(correlation_id_path=correlation_id_path, clear_state=True)
-        @metrics.log_metrics
         def wrapper(event: dict[str, Any], context: Any) -> dict[str, Any]:
-            return call(event, context)
+            # Where metrics are disabled (the local runtime) nothing is recorded, and Powertools' flush of an
+            # empty set would only warn "No application metrics to publish" into the run's output.
+            return call(event, context) if is_metrics_disabled() else flushed(event, context)
 
         return wrapper
 

@@ -13,7 +13,7 @@ module owns the socket side, which for one origin and one request per connection
 * :class:`Client` — a pool of those connections (one per worker, up to ``size``), reused while h11 can
   start another request/response cycle on them and the server has not closed them; the request bytes
   (headers and body built by h11, handed to ``transport.write`` in one call, ``sent_ns`` read just
-  before); the connect and total timeouts; and the :class:`~pathprover.loadgen.transports.Exchange`
+  before); the connect and total timeouts; and the :class:`~pathprover.loadgen.exchange.Exchange`
   results and error strings.
 
 No decompression (no ``Accept-Encoding`` is sent), no redirects, no proxies, no cookies: a benchmark

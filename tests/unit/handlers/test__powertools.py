@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import warnings
 from typing import Any
 
 import pytest
@@ -97,3 +98,21 @@ def test_record_keeps_stdout_clean_however_many_values_a_long_local_run_records(
     # Then nothing reaches stdout, and nothing piles up for a later flush
     assert '"_aws"' not in capsys.readouterr().out
     assert "ProveActualCost" not in metrics.metric_set
+
+
+def test_an_entry_point_warns_nothing_where_metrics_are_disabled(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given the local runtime's setting and a handler that records nothing there
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+
+    @entry_point_for("execution_id")
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        record("PlannedProves", MetricUnit.Count, 3)
+        return {"ok": True}
+
+    # When it is called, with every warning shown
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = handler({"execution_id": "run-1"}, LambdaContext("pathprover-x"))
+    # Then it answers and no "No application metrics to publish" reaches the run's output
+    assert result == {"ok": True}
+    assert not [w for w in caught if "metrics" in str(w.message)]
