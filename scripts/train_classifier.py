@@ -4,6 +4,7 @@
     python scripts/train_classifier.py check    # retrain and compare with the shipped weights
     python scripts/train_classifier.py cv       # 5-fold (by source) cross-validation of thresholds, train split
     python scripts/train_classifier.py report   # blind-split tables for docs/classifier.md
+    python scripts/train_classifier.py agreement  # how far two people labelling the same items agree
 
 The blind split is never read by `train` or `cv`: it is only measured, by `report`.
 """
@@ -27,6 +28,7 @@ from pathprover.classifier import training  # noqa: E402
 from pathprover.classifier.rules import RETRYABLE  # noqa: E402
 
 CORPUS = ROOT / "tests" / "data" / "classifier_corpus.jsonl"
+AGREEMENT = ROOT / "tests" / "data" / "classifier_agreement.jsonl"
 classify = importlib.import_module("pathprover.classifier.classify")  # the module (the package exports the function)
 WEIGHTS = ROOT / "lambdas" / "pathprover" / "classifier" / "data" / learned.WEIGHTS_FILE
 
@@ -208,6 +210,34 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_agreement(_: argparse.Namespace) -> int:
+    """Agreement between the corpus labels, a second reader of the labelling policy, a reader of the guide's
+    table alone, and the classifier, on the same sample: the ceiling an accuracy figure can be read against."""
+    rows = [json.loads(line) for line in AGREEMENT.read_text(encoding="utf-8").splitlines() if line.strip()]
+    texts = {item.id: item for item in training.load_corpus(CORPUS)}
+    answers = {"classifier": evaluate([texts[row["id"]] for row in rows])}
+    for key in ("corpus", "policy_reader", "guide_reader"):
+        answers[key] = [row[key] for row in rows]
+    pairs = [
+        ("corpus", "policy_reader"),
+        ("corpus", "guide_reader"),
+        ("policy_reader", "guide_reader"),
+        ("corpus", "classifier"),
+        ("policy_reader", "classifier"),
+        ("guide_reader", "classifier"),
+    ]
+    lines = [f"Agreement sample: {len(rows)} items.", "", "| labels | against | category | retryable |"]
+    lines.append("|---|---|--:|--:|")
+    for first, second in pairs:
+        cat, ret = scores(answers[first], answers[second])
+        lines.append(f"| {first} | {second} | {cat:.1%} | {ret:.1%} |")
+    unsure = {key: sum(not row[f"{key}_sure"] for row in rows) for key in ("policy", "guide")}
+    lines.append("")
+    lines.append(f"Not sure: policy reader {unsure['policy']}, guide reader {unsure['guide']} of {len(rows)}.")
+    print("\n".join(lines))
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -221,6 +251,7 @@ def main() -> int:
     report = sub.add_parser("report")
     report.add_argument("--json", action="store_true", help="also print the misses (ids only)")
     report.set_defaults(func=cmd_report)
+    sub.add_parser("agreement").set_defaults(func=cmd_agreement)
     args = parser.parse_args()
     return int(args.func(args))
 

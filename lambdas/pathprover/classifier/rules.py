@@ -200,7 +200,10 @@ RULES: Final[tuple[Rule, ...]] = (
         OOM - 5,
         r"\bCannot allocate memory\b|std::bad_alloc|\bCUBLAS_STATUS_ALLOC_FAILED\b"
         r"|\bcudaErrorMemoryAllocation\b|\bfailed to allocate (?:\d+(?:\.\d+)? ?[KMGT]i?B\b|memory\b)"
-        r"|\bRESOURCE_EXHAUSTED: (?:Failed to allocate|Out of memory)\b",
+        r"|\bRESOURCE_EXHAUSTED: (?:Failed to allocate|Out of memory)\b"
+        # The Neuron runtime's "nrt_load_collectives status=4 message="Allocation Failure"" (not a JVM's
+        # "GC (Allocation Failure)", which is a collection's cause, logged at INFO).
+        r"|(?<!\()\bAllocation Failure\b(?!\))",
     ),
     _rule(
         "oom.not_enough_memory",
@@ -321,7 +324,7 @@ RULES: Final[tuple[Rule, ...]] = (
         r"\bdoes not support LoRA\b|\bLoRA (?:is )?not (?:yet )?supported\b|\bunsupported LoRA\b"
         r"|\bnot support(?:ed)? (?:for |with )?LoRA\b"
         r"|\bLoRA rank\b.{0,40}\b(?:is greater than|exceeds|larger than|must be (?:less|smaller|at most))\b"
-        r"|\bexceeds (?:the )?max(?:imum)? LoRA rank\b"
+        r"|\bexceeds (?:the )?max(?:imum)? LoRA rank\b|\blow_rank must be smaller than\b"
         r"|\bexpected target modules\b|\btarget modules?\b.{0,60}?\bnot (?:yet )?(?:supported|found)\b",
         hint="The engine cannot serve LoRA adapters for this model: merge the adapter or use another engine.",
     ),
@@ -344,6 +347,7 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\bonly supported on (?:SM ?\d{2,3}|sm_\d{2,3}|GPUs\b|devices with compute capability)"
         r"|\bcompute capability\s*(?:>=?\s*)?\d+(?:\.\d+)? or (?:higher|newer|above|later)\b"
         r"|\bcompute capability \d+(?:\.\d+)?\+? (?:is )?required\b"
+        r"|\brequires capability \d+, current compute capability\b|\bFailed to find a kernel that can implement\b"
         r"|\brequires? (?:an? )?(?:A100|H100|H200|B200|Ampere|Hopper|Ada|Blackwell|Turing)\b[\w ]{0,20}?\bGPUs?\b",
         hint="The GPU of this instance family cannot run this model/dtype/quantization: use a "
         "newer GPU family or another dtype.",
@@ -375,7 +379,11 @@ RULES: Final[tuple[Rule, ...]] = (
         MODEL,
         r"\bKeyError: '[^']*\b(?:weight|bias|g_idx|qweight|qzeros|scales?|weight_scale|absmax|lora_[AB])\b[^']*'"
         r"|\b(?:Missing|Unexpected) key\(s\) in state_dict\b|\bsize mismatch for \S+\b"
-        r"|\bweight \S+ does not exist\b|\b(?:Required but not provided|missing|unexpected) tensors?\b",
+        r"|\bweight \S+ does not exist\b|\b(?:Required but not provided|missing|unexpected) tensors?\b"
+        r"|\bSize mismatch between saved\b"
+        # A compiled engine or model built by another version than the runtime (TensorRT, Neuron).
+        r"|\bSerialized Engine Version\b|\bVersion tag does not match\b"
+        r"|\bcompiled with \S+ newer than (?:the )?current compiler\b",
         hint="The checkpoint's weights do not match the engine's model implementation: use a "
         "checkpoint format/quantization this engine version loads, or another engine.",
     ),
@@ -434,6 +442,8 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\bexplicit deny\b|\bOptInRequired\b|\bCheck (?:your |the )?(?:account |AWS )?credentials\b"
         r"|\bdenied: requested access to the resource is denied\b|\bPERMISSION_DENIED\b|\bPermissionDenied\b"
         r"|\bPermission '[\w.]+' denied\b|\b403 Permission denied\b|\bInvalidAccessKeyId\b"
+        # GCP IAM: "Permission denied: artifactregistry.repositories.uploadArtifacts" (a service.resource.verb).
+        r"|\bPermission denied:? '?[a-z]+\.[a-zA-Z]+\.[a-zA-Z]+\b"
         r"|\bResource not accessible by integration\b|\bAPI (?:is )?not enabled\b|\bAPI has not been used in project\b"
         r"|\bnot enabled for (?:the |this |your )?(?:project|account|subscription)\b"
         r"|\brequires (?:more credits|a \w+ subscription)\b|\binsufficient (?:credits|balance|funds)\b"
@@ -494,7 +504,18 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\brequested configuration is currently not supported\b"
         r"|\bis only supported for\b|\bwith on-demand throughput (?:isn't|is not) supported\b"
         # A scheduler's catalog that offers nothing matching the request (SkyPilot, dstack).
-        r"|\bNo resource satisfying\b|\bCatalog does not contain any instances? satisfying\b",
+        r"|\bNo resource satisfying\b|\bCatalog does not contain any instances? satisfying\b"
+        # A cloud API refusing a request because it does not offer the feature (not a model's LoRA,
+        # dtype, …): "not supported" inside the API's own validation error (AWS ValidationException,
+        # "Status Code: 400", GCP "HttpError 400", "Invalid request provided"), or said of the service,
+        # the endpoint or a retired runtime.
+        r"|\b(?:ValidationException|InvalidParameter\w*|Invalid request provided|HttpError 400"
+        r"|Status ?Code:? 400)\b(?:(?!LoRA|adapter|architecture|quantiz|dtype|model type|algorithm).){0,300}?"
+        r"\b(?:(?:is|are) not supported|no longer supported|do(?:es)? not support)\b"
+        r"(?! by (?:the )?(?:algorithm|model)\b)"
+        r"|\b(?:is|are) not supported\b.{0,200}?\((?:Service: \w+|[^)]{0,40}Status Code: 400)"
+        r"|\bnot supported (?:for|by) this (?:service|endpoint|account|region)\b"
+        r"|\bis no longer supported for creating or updating\b|\bnot supported in this Endpoint\b",
         hint="The region or API does not offer this option: use another region, instance type "
         "or endpoint configuration.",
     ),

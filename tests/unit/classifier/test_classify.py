@@ -24,9 +24,9 @@ from pathprover.classifier import (
     classify_lines,
     features,
 )
-from pathprover.classifier.classify import BEST_GUESS_RULE_ID, MODEL_RULE_ID, SYMPTOM_RULES
+from pathprover.classifier.classify import BEST_GUESS_RULE_ID, MODEL_RULE_ID, SURE_SCORE, SYMPTOM_RULES
 from pathprover.classifier.model import LinearModel
-from pathprover.classifier.rules import WEAK_LINE
+from pathprover.classifier.rules import CODE_WEAK, WEAK_LINE
 from tests.unit.classifier.conftest import AWS_SECRET, HEALTH_CHECK, HF_TOKEN, load_corpus
 
 
@@ -445,3 +445,23 @@ def test_corpus_accuracy() -> None:
 
 BLIND_CATEGORY_FLOOR = 0.79
 BLIND_RETRYABLE_FLOOR = 0.89
+
+
+GENERIC_EXCEPTION = "PipelineStepError: step 'render' did not complete"
+
+
+def test_a_weak_rule_gives_way_to_a_model_that_reaches_its_own_bar() -> None:
+    # Given a generic named exception (the weak code_bug band, below SURE_SCORE) and a model 0.5 sure of memory
+    assert CODE_WEAK < SURE_SCORE
+    # When it is classified
+    result = classify(GENERIC_EXCEPTION, fallback=fixed_model({"oom": 0.5}))
+    # Then the model decides, as for a message no rule matches
+    assert (result.category, result.rule, result.decided_by) == ("oom", MODEL_RULE_ID, "model")
+
+
+def test_a_weak_rule_answers_when_the_model_is_unsure() -> None:
+    # Given the same exception and a model below MODEL_MIN_CONFIDENCE for every category
+    result = classify(GENERIC_EXCEPTION, fallback=fixed_model({"oom": 0.3, "code_bug": 0.2}))
+    # Then the weak rule answers, with the model's probability of its category as the confidence
+    assert (result.category, result.rule, result.decided_by) == ("code_bug", "code.generic_exception", "rule")
+    assert result.confidence == pytest.approx(0.2, abs=1e-3)

@@ -808,3 +808,80 @@ def test_tensorrt_finding_no_implementation_for_a_layer_is_a_model_incompatibili
     # When it is classified
     # Then it is the model that cannot be built this way, not an inconclusive internal error
     assert classify(text).category == "model_incompatibility"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "api error ValidationException: Platform identifier (notebook-al2-v1) is not supported for this service.",
+        'Resource handler returned message: "The runtime parameter of nodejs12.x is no longer supported for '
+        'creating or updating AWS Lambda functions. (Service: Lambda, Status Code: 400, Request ID: d611)"',
+        "Invalid request provided: Inference Components are not supported in this Endpoint.",
+        "Permission denied: artifactregistry.repositories.uploadArtifacts",
+    ],
+)
+def test_a_cloud_api_refusing_what_it_does_not_offer_is_a_service_limitation(text: str) -> None:
+    # Given a cloud API's own validation error saying it does not offer a feature, and a GCP IAM denial
+    # When it is classified
+    result = classify(text)
+    # Then it is the service's restriction, not the model's incompatibility or a code bug
+    assert (result.category, result.decided_by) == ("service_limitation", "rule")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ClientError: An error occurred (ValidationException) when calling the CreateTrainingJob operation: "
+        "Instance type ml.c4.2xlarge is not supported by algorithm image-classification.",
+        "ValidationException: LoRA adapters are not supported for model architecture GptBigCode.",
+    ],
+)
+def test_a_validation_error_about_the_model_or_algorithm_is_not_read_as_the_apis_restriction(text: str) -> None:
+    # Given a validation error whose "not supported" is about the model, its LoRA or the algorithm
+    # When it is classified
+    result = classify(text)
+    # Then the cloud-API family does not claim it (the model rules, or the model, judge it)
+    assert result.rule != "service.region_or_api"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "ValueError: Failed to find a kernel that can implement the WNA16 linear layer. Reasons: "
+            "CutlassW4A8LinearKernel requires capability 90, current compute capability is 86",
+            "model_incompatibility",
+        ),
+        (
+            "Serialization assertion stdVersionRead == kSERIALIZATION_VERSION failed.Version tag does not match. "
+            "Note: Current Version: 228, Serialized Engine Version: 237",
+            "model_incompatibility",
+        ),
+        (
+            "RuntimeError: Pretrained model is compiled with neuronx-cc(2.13.72.0) newer than current compiler "
+            "(2.13.66.0), which may cause runtime incompatibilities.",
+            "model_incompatibility",
+        ),
+        ("ValueError: Size mismatch between saved torch.Size([257152, 2048]) and current", "model_incompatibility"),
+        (
+            "[TensorRT-LLM][ERROR] Assertion failed: Invalid low_rank (1024). "
+            "low_rank must be smaller than mMaxLowRank",
+            "model_incompatibility",
+        ),
+        ('RuntimeError: nrt_load_collectives status=4 message="Allocation Failure"', "oom"),
+    ],
+)
+def test_families_widened_by_revision_8(text: str, expected: str) -> None:
+    # Given a kernel needing a newer GPU, engines compiled by another version, a checkpoint of another shape,
+    # a LoRA rank over the engine's maximum, the Neuron runtime failing to allocate
+    # When they are classified
+    # Then each lands in its category, decided by a rule
+    result = classify(text)
+    assert (result.category, result.decided_by) == (expected, "rule")
+
+
+def test_a_jvm_collection_for_allocation_failure_is_not_an_oom_rule_match() -> None:
+    # Given a JVM's routine GC line, whose "(Allocation Failure)" is the collection's cause
+    # When it is classified
+    # Then the OOM allocation rule does not claim it
+    assert classify("[GC (Allocation Failure)  2048K->512K(9728K), 0.0012 secs]").rule != "oom.alloc"
