@@ -236,7 +236,10 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\bRuntime\.OutOfMemory\b|\bexceeds (?:the )?(?:available |total )?(?:GPU |device |HBM |host )?memory\b"
         r"|\bHBM usage\b.{0,40}\bexceeds\b|\bwith more (?:GPU |device |accelerator )?memory\b"
         r"|\bSystem out of memory\b|\brequires more (?:system |GPU |host |device )?memory\b"
-        r"|\bmore (?:system |GPU )?memory\b.{0,40}\bthan (?:is )?available\b",
+        r"|\bmore (?:system |GPU )?memory\b.{0,40}\bthan (?:is )?available\b"
+        # YARN / Hadoop containers over their memory limit; llama.cpp failing to allocate its buffers.
+        r"|\brunning beyond (?:physical|virtual) memory limits?\b|\bCONTAINER_(?:VIRTUAL|PHYSICAL)_MEMORY_EXCEEDED\b"
+        r"|\bunable to allocate (?:\w+ )?buffer\b",
     ),
     _rule(
         "oom.lambda_report",
@@ -347,6 +350,7 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\bonly supported on (?:SM ?\d{2,3}|sm_\d{2,3}|GPUs\b|devices with compute capability)"
         r"|\bcompute capability\s*(?:>=?\s*)?\d+(?:\.\d+)? or (?:higher|newer|above|later)\b"
         r"|\bcompute capability \d+(?:\.\d+)?\+? (?:is )?required\b"
+        r"|\b(?:bf16|bfloat16|fp8|fp16)\b[^.\n]{0,60}?\bnot available on this hardware\b"
         r"|\brequires capability \d+, current compute capability\b|\bFailed to find a kernel that can implement\b"
         r"|\brequires? (?:an? )?(?:A100|H100|H200|B200|Ampere|Hopper|Ada|Blackwell|Turing)\b[\w ]{0,20}?\bGPUs?\b",
         hint="The GPU of this instance family cannot run this model/dtype/quantization: use a "
@@ -425,6 +429,8 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\bquota (?:has been |was )?exceeded\b|\bexceeded (?:your|the) (?:\w+ )?quota\b|\bexceeding (?:the )?quota\b"
         r"|\bInsufficientQuota\b|\bexceeds the allowed maximum\b|\bexceeded the limit for the number of\b"
         r"|\brequest an (?:increase|adjustment) (?:for|to) this limit\b"
+        # The cluster autoscaler at a node group's configured maximum (a limit, not a stock-out).
+        r"|\bmax node group size reached\b|\bmax size reached\b"
         r"|\bcannot have more than \d+\b.{0,80}?\b(?:for|per|in) (?:the |this |your )?account\b"
         r"|\bquotas?\b",
         hint="An account quota is exhausted: request a Service Quotas increase, then prove again.",
@@ -469,7 +475,10 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\bcould not read (?:Username|Password) for\b"
         # No credentials at all: boto3's NoCredentialsError, the Go SDK's NoCredentialProviders, gcloud's ADC.
         r"|\bNoCredentials?(?:Error|Providers)\b|\bUnable to locate credentials\b"
-        r"|\bcould not find default credentials\b|\b(?:Please )?log ?in prior to (?:push|pull)\b",
+        r"|\bcould not find default credentials\b|\b(?:Please )?log ?in prior to (?:push|pull)\b"
+        # GitHub's "Bad credentials", Kubernetes' "(Unauthorized)", a 402 "Payment Required".
+        r"|\bBad credentials\b|\(Unauthorized\)|: Unauthorized\s*$|\bPayment Required\b"
+        r"|\b(?:status|HTTP|code)[\s:=(]*402\b",
         hint="A permission is missing or denied by policy: grant it, then prove again.",
     ),
     _rule(
@@ -505,6 +514,8 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\bis only supported for\b|\bwith on-demand throughput (?:isn't|is not) supported\b"
         # A scheduler's catalog that offers nothing matching the request (SkyPilot, dstack).
         r"|\bNo resource satisfying\b|\bCatalog does not contain any instances? satisfying\b"
+        r"|\b\w*ZoneNotSupported\b|\bsupported zones for location\b"
+        r"|\bmust be in the same region(?:al location)?\b"
         # A cloud API refusing a request because it does not offer the feature (not a model's LoRA,
         # dtype, …): "not supported" inside the API's own validation error (AWS ValidationException,
         # "Status Code: 400", GCP "HttpError 400", "Invalid request provided"), or said of the service,
@@ -606,6 +617,16 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\bclient version \S+ is too old\b|\bMinimum supported API version\b"
         r"|\binvalid\b[\w ]{0,40}\bdefinition\b",
         hint="A generated argument or config is invalid: fix the generator.",
+    ),
+    _rule(
+        # A Go runtime panic on a programming error (a nil pointer, an index out of range): the code's fault,
+        # even when a SIGSEGV line or a CrashLoopBackOff around it names no cause.
+        "code.runtime_panic",
+        "code_bug",
+        CODE_STRONG,
+        r"\bpanic: runtime error\b"
+        r"|\bruntime error: (?:invalid memory address or nil pointer dereference|index out of range"
+        r"|slice bounds out of range|integer divide by zero)\b",
     ),
     _rule(
         "code.shell",
@@ -810,6 +831,8 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\bmissed too many heartbeats\b|\bSomething went wrong\b|\bterminal provisioning state\b"
         r"|\bResource state Failed\b|\bGeneralServiceException\b"
         r"|\bterminated (?:due to|by) signal (?:4|6|7|8|11)\b"
+        # A container restarting in a loop (Kubernetes says so, not why); a hosted model "currently loading".
+        r"|\bCrashLoopBackOff\b|\bis currently loading\b"
         r"|\b(?:see|check) the (?:error )?(?:messages?|logs?|stack ?trace|output) above\b|" + _CRASH_SIGNAL_EXIT,
         hint="The process crashed without naming a cause: retried once; read the logs above the crash.",
     ),

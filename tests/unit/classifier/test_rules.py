@@ -885,3 +885,50 @@ def test_a_jvm_collection_for_allocation_failure_is_not_an_oom_rule_match() -> N
     # When it is classified
     # Then the OOM allocation rule does not claim it
     assert classify("[GC (Allocation Failure)  2048K->512K(9728K), 0.0012 secs]").rule != "oom.alloc"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Container [pid=8788,containerID=container_1598507699008_0094_01_000010] is running beyond physical "
+            "memory limits. Current usage: 9.8 GB of 9.8 GB physical memory used",
+            "oom",
+        ),
+        ("[ExitStatus]: CONTAINER_VIRTUAL_MEMORY_EXCEEDED > [ExitCode]: -103", "oom"),
+        ("llama_model_load: error loading model: unable to allocate backend buffer", "oom"),
+        (
+            "pod didn't trigger scale-up: 12 node(s) didn't match Pod's node affinity/selector, "
+            "3 max node group size reached.",
+            "service_limitation",
+        ),
+        ("HttpError: Bad credentials\n##[error]Bad credentials", "service_limitation"),
+        ("error: You must be logged in to the server (Unauthorized)", "service_limitation"),
+        ("API request failed with status 402", "service_limitation"),
+        (
+            "Error: AvailabilityZoneNotSupported - The zone(s) 2 for resource nodepool1 is not supported.",
+            "service_limitation",
+        ),
+        (
+            "FailedPrecondition: 400 The Cloud Storage bucket is in location `us`. "
+            "It must be in the same regional location as the service.",
+            "service_limitation",
+        ),
+        ("RuntimeError: bf16 precision was requested but not available on this hardware.", "model_incompatibility"),
+        (
+            "panic: runtime error: invalid memory address or nil pointer dereference "
+            "[signal SIGSEGV: segmentation violation]",
+            "code_bug",
+        ),
+        ("kfserving-controller-manager-0 1/2 CrashLoopBackOff 31 1h", "unknown"),
+        ("{'error': 'Model deepset/roberta-base-squad2 is currently loading', 'estimated_time': 20.0}", "unknown"),
+    ],
+)
+def test_families_widened_by_revision_9(text: str, expected: str) -> None:
+    # Given YARN containers over their memory limit, llama.cpp failing to allocate a buffer, an autoscaler at a
+    # node group's maximum, refused or unpaid credentials, a zone or location the service does not offer, bf16
+    # on hardware without it, a Go runtime panic, a restart loop and a hosted model still loading
+    # When they are classified
+    result = classify(text)
+    # Then each lands in its category, decided by a rule
+    assert (result.category, result.decided_by) == (expected, "rule")
