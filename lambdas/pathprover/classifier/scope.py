@@ -114,7 +114,8 @@ SCOPE_RULES: Final[tuple[ScopeRule, ...]] = (
         "account",
         r"\bOptInRequired\b|\bPendingVerification\b|\bnot subscribed to\b|\bSubscriptionRequired\w*\b"
         r"|\baccount (?:is )?(?:not (?:yet )?(?:enabled|activated|verified)|suspended|blocked)\b"
-        r"|\bregion (?:is )?(?:not|disabled) (?:enabled|opted[- ]in)\b|\bnot opted in\b",
+        r"|\bregion (?:is )?(?:not|disabled) (?:enabled|opted[- ]in)\b|\bnot opted in\b"
+        r"|\bnot (?:supported|enabled|available) for (?:this|your) account\b",
         "enable the region or service for the account, or finish the account's verification",
     ),
     _scope_rule(
@@ -155,6 +156,16 @@ SCOPE_RULES: Final[tuple[ScopeRule, ...]] = (
         r"|\bCannot create already existing\b|\bResourceInUse\b|\bCodeBuild build \S+ not found\b",
         "a resource the prove relies on was removed or replaced under it (janitor, operator, another "
         "deployment): check the janitor's grace and the resource tags",
+    ),
+    _scope_rule(
+        # The service refuses this deployment's own resources, not the configuration: a bucket in another
+        # region than the service that reads it, a Lambda function on a runtime the service has retired.
+        "harness.own_resources",
+        "harness",
+        r"\bmust be in the same region(?:al location)?\b"
+        r"|\bruntime parameter of \S+ is no longer supported\b|\bno longer supported for creating or updating\b",
+        "a resource of this deployment is refused by the service (a bucket in another region, a function on a "
+        "retired runtime): move or redeploy it (see docs/deploy.md), then prove again",
     ),
     _scope_rule(
         "harness.tune_plumbing",

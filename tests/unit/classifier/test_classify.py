@@ -465,3 +465,16 @@ def test_a_weak_rule_answers_when_the_model_is_unsure() -> None:
     # Then the weak rule answers, with the model's probability of its category as the confidence
     assert (result.category, result.rule, result.decided_by) == ("code_bug", "code.generic_exception", "rule")
     assert result.confidence == pytest.approx(0.2, abs=1e-3)
+
+
+def test_the_agreement_sample_matches_the_corpus() -> None:
+    # Given the agreement sample (docs/classifier.md: the corpus label and two more readers' labels per item)
+    path = Path(__file__).resolve().parents[2] / "data" / "classifier_agreement.jsonl"
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    corpus = {item["id"]: item for item in load_corpus()}
+    # Then every item is in the corpus with the label recorded there, and every reader's answer is a category
+    assert len(rows) == len({row["id"] for row in rows}) == 200
+    for row in rows:
+        assert set(row) == {"id", "corpus", "policy_reader", "policy_sure", "guide_reader", "guide_sure"}, row
+        assert row["corpus"] == corpus[row["id"]]["category"], row["id"]
+        assert row["policy_reader"] in CATEGORIES and row["guide_reader"] in CATEGORIES, row["id"]

@@ -211,3 +211,40 @@ def test_the_tune_stages_own_plumbing_failing_is_the_harness_never_the_config(te
 
     verdict = classify(text, stage="tune", origin="job")
     assert verdict.failure_scope == "harness", verdict
+
+
+@pytest.mark.parametrize(
+    ("text", "origin", "scope"),
+    [
+        # the service refuses this deployment's own resources: the harness's to fix, never the config's
+        ("ValidationException: The S3 bucket must be in the same region as the endpoint.", "api", "harness"),
+        (
+            "FailedPrecondition: 400 The Cloud Storage bucket is in location `us`. It must be in the same regional "
+            "location as the service.",
+            "job",
+            "harness",
+        ),
+        (
+            'Resource handler returned message: "The runtime parameter of nodejs12.x is no longer supported for '
+            'creating or updating AWS Lambda functions. (Service: Lambda, Status Code: 400)"',
+            "api",
+            "harness",
+        ),
+        # what the account is not enabled for is the account's
+        ("ValidationException: ml.p5.48xlarge is not supported for this account.", "api", "account"),
+        # the API not offering a feature for this instance type stays the config's, and may be unfeasible
+        (
+            "An error occurred (ValidationException) when calling the CreateEndpoint operation: The instance type "
+            "ml.inf2.xlarge is not supported for inference components.",
+            "api",
+            "config",
+        ),
+    ],
+)
+def test_a_service_refusing_the_deployments_own_resources_is_never_an_unfeasible_config(text, origin, scope):
+    # Given a service limitation the cloud-API family decides, worded about a resource, the account or the config
+    # When it is classified
+    verdict = classify(text, stage="deploy", origin=origin)
+    # Then it is a service limitation whose scope says whose it is, and only the config's may be unfeasible
+    assert (verdict.category, verdict.failure_scope) == ("service_limitation", scope)
+    assert (verdict.status == "unfeasible") is (scope == "config")
