@@ -341,10 +341,8 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\bonly supports? (?:Ampere|Hopper|Ada|Turing|Volta)\b"
         r"|\bno kernel image is available for execution on the device\b"
         r"|\bCUDA driver version is insufficient for CUDA runtime version\b"
-        r"|\bFound no NVIDIA driver on your system\b|\bFailed to infer device type\b"
         r"|\bNVIDIA driver on your system is too old\b"
-        r"|\bNo CUDA GPUs are available\b|\bno CUDA-capable device is detected\b"
-        r"|\bCUDA error: invalid device function\b|\bCUDA driver initialization failed\b"
+        r"|\bCUDA error: invalid device function\b"
         r"|\bkernel image is invalid\b|\bGPU with CUDA capability \d+ \d+ is not supported\b"
         r"|\bis_sm\d+\b|\bsm_?\d{2,3}\b[^.\n]{0,30}?\b(?:or (?:higher|newer|above)|is required|not supported)\b"
         r"|\bonly supported on (?:SM ?\d{2,3}|sm_\d{2,3}|GPUs\b|devices with compute capability)"
@@ -365,7 +363,9 @@ RULES: Final[tuple[Rule, ...]] = (
         r"[^.]{0,60}?\b(?:is |are )?not (?:yet )?supported\b"
         r"|\brequires? (?:a )?(?:Flash ?Attention|Ampere|Hopper|Ada|newer GPU|GPUs? with)\b"
         r"|\bUnknown quantization method\b"
-        r"|\bonly supports (?:Ampere|Hopper|Ada|Turing|Volta) GPUs\b",
+        r"|\bonly supports (?:Ampere|Hopper|Ada|Turing|Volta) GPUs\b"
+        # SageMaker Neo's compilation job refusing the model itself.
+        r"|\bInputConfiguration: (?:Framework cannot load|Incompatible|Unsupported|Unable to load)\b",
         hint="The engine does not support this feature for this model: change the serving option "
         "(tp_degree, quantization, dtype) or the engine.",
     ),
@@ -455,6 +455,7 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\brequires (?:more credits|a \w+ subscription)\b|\binsufficient (?:credits|balance|funds)\b"
         r"|\bhas(?: not)? been purchased\b|\bparallelism grant\b|\busage limits?\b|\busage (?:has )?reached\b"
         r"|\bdenied: denied\b|\bInvalid (?:user |access |auth(?:entication)? )?token\b"
+        r"|\ba valid (?:user |access |auth(?:entication)? |API )?token is required\b"
         r"|\bdoes not grant\b.{0,120}?\bpermissions?\b|\bAuthorizationFailed\b|\bdoes not have authorization to\b"
         r"|\binsufficient authentication scopes\b|\bPermissionDeniedError\b|\b(?:don't|do not) have access to\b"
         r"|\bspending limit\b|\bused all (?:available|of your) credits\b|\bNo more (?:CI )?minutes\b"
@@ -512,17 +513,20 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\(Unsupported\) when calling\b|\bUnsupported(?:Operation)?\s?(?::|-|=>) |\bError Code: Unsupported\b"
         r"|\brequested configuration is currently not supported\b"
         r"|\bis only supported for\b|\bwith on-demand throughput (?:isn't|is not) supported\b"
+        r"|\b(?:doesn't|does not) support on-demand throughput\b"
         # A scheduler's catalog that offers nothing matching the request (SkyPilot, dstack).
         r"|\bNo resource satisfying\b|\bCatalog does not contain any instances? satisfying\b"
         r"|\b\w*ZoneNotSupported\b|\bsupported zones for location\b"
         r"|\bmust be in the same region(?:al location)?\b"
+        r"|\b(?:machine|instance) type\b.{0,120}?\bdoes not exist in (?:the )?zone\b"
         # A cloud API refusing a request because it does not offer the feature (not a model's LoRA,
         # dtype, …): "not supported" inside the API's own validation error (AWS ValidationException,
         # "Status Code: 400", GCP "HttpError 400", "Invalid request provided"), or said of the service,
         # the endpoint or a retired runtime.
         r"|\b(?:ValidationException|InvalidParameter\w*|Invalid request provided|HttpError 400"
         r"|Status ?Code:? 400)\b(?:(?!LoRA|adapter|architecture|quantiz|dtype|model type|algorithm).){0,300}?"
-        r"\b(?:(?:is|are) not supported|no longer supported|do(?:es)? not support)\b"
+        r"\b(?:(?:is|are) not supported|no longer supported|do(?:es)? not support"
+        r"|(?<!model )(?:doesn't|don't) support)\b"
         r"(?! by (?:the )?(?:algorithm|model)\b)"
         r"|\b(?:is|are) not supported\b.{0,200}?\((?:Service: \w+|[^)]{0,40}Status Code: 400)"
         r"|\bnot supported (?:for|by) this (?:service|endpoint|account|region)\b"
@@ -597,7 +601,10 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\bCannot find the requested image\b|\bRequested image\b.{0,200}?\bnot found\b"
         r"|\bcould not find plugin\b|\bplugin\b.{0,60}?\bnot found\b|\bUnable to access jarfile\b"
         r"|\bcan't find the specified secret\b"
-        r"|\bCould not find or load main class\b|\bNo adapter found\b|\bfailed to stat (?:file|path)\b",
+        r"|\bCould not find or load main class\b|\bNo adapter found\b|\bfailed to stat (?:file|path)\b"
+        # transformers naming a path or id it found nothing at ("Make sure that ... is the correct path").
+        r"|\bCan't load (?:the )?(?:tokenizer|config|configuration|model|weights|processor) for '[^']*'\.? ?Make sure\b"
+        r"|\bCan't find a valid checkpoint at\b",
         hint="An artifact, image, module or argument the stage needs is missing or wrong: fix the "
         "pipeline that produces it.",
     ),
@@ -689,7 +696,8 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\b(?:not|no) enough (?:unused |free |available )?GPU|\bcannot be allocated\b|\bNo available slots?\b"
         r"|\bcurrently unavailable in (?:the )?\S+ (?:zone|region|availability zone)\b|\bstock-?out\b"
         r"|\b(?:no|not enough|insufficient|lack of|out of|no more)\s+"
-        r"(?:unused\s+|spare\s+|available\s+|Spot\s+)?capacity\b"
+        r"(?:unused\s+|spare\s+|available\s+|Spot\s+|host\s+|hardware\s+|GPU\s+|compute\s+)?capacity\b"
+        r"|\bworking on acquiring\b"
         r"|\b(?:isn't|is not) enough (?:spare |available )?capacity\b|\bUnfulfillable\w*Capacity\b"
         r"|\bcapacity[-_ ](?:not[-_ ]available|oversubscribed|unavailable|exhausted)\b",
         hint="The instance type is out of stock: retry after about 1h or try the next instance.",
@@ -752,6 +760,9 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\bdid not (?:start|respond|finish|complete) (?:within|in time)\b"
         r"|\bcould not get a response from\b|\bno response (?:from|within)\b|\bETIMEDOUT\b"
         r"|\b(?:before )?timing out\b|\bcollective operation time-?out\b"
+        # A build service's terminal status ("completed with status "TIMEOUT"") and a tool that gave up
+        # waiting on a process ("took very long to exit, killing").
+        r"|\bwith status:? \W?TIMEOUT\b|\btook (?:very |too )?long to (?:exit|respond|start|load|finish)\b"
         r"|\b(?:status(?:_code)?|HTTP(?: status)?|Error|code)\W{0,4}504\b",
     ),
     _rule(
@@ -762,7 +773,7 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\bfailed (?:the )?(?:ping )?health ?checks?\b|\bdid not become (?:healthy|ready)\b"
         r"|\bdid not pass (?:the )?(?:ping |container )?health ?checks?\b"
         r"|\bWaiter \w+ failed: Max attempts exceeded\b|\bWaiterError\b|\bResourceNotReady\b"
-        r"|\bfailed waiting for\b",
+        r"|\bfailed waiting for\b|\bnever became (?:ready|healthy|available)\b",
         hint="The container never became healthy and no cause was found: read its CloudWatch "
         "logs; retry with a longer start-up health-check timeout.",
     ),
@@ -787,6 +798,20 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\bcheck your (?:internet|network) connection\b|\bno such host\b|\bUnknown host\b"
         r"|\bDNS\b.{0,40}?\b(?:lookup )?failed\b|\berror trying to connect\b",
         hint="A network connection dropped: transient, retried once.",
+    ),
+    # No usable GPU at all, or a GPU that failed in hardware: the host or the container's runtime is
+    # wrong (no driver mounted, a CPU instance, an ECC fault), which says nothing about whether the
+    # model runs on that GPU. Not a model incompatibility (that would be written unfeasible): retried once.
+    _rule(
+        "unknown.gpu_unavailable",
+        "unknown",
+        TRANSIENT,
+        r"\bFound no NVIDIA driver on your system\b|\bNo CUDA GPUs are available\b"
+        r"|\bno CUDA-capable device is detected\b|\bCUDA driver initialization failed\b"
+        r"|\bFailed to infer device type\b|\buncorrectable ECC error\b|\bfallen off the bus\b"
+        r"|\bNVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver\b",
+        hint="No usable GPU was found (no driver in the container, a CPU host, or a GPU fault): retried once; "
+        "check the instance type and the image's GPU runtime.",
     ),
     # A full disk is the cause of whatever build step or download then fails ("COPY failed",
     # "failed to read dockerfile", pip errors): it beats the code_bug bands. Retried once.
@@ -863,7 +888,8 @@ RULES: Final[tuple[Rule, ...]] = (
         + r"|\bRuntime exited without providing a reason\b|\bCLIENT_ERROR\b|\breturned a non-zero code:?\s*$"
         r"|\bCould not find a version that satisfies the requirement\b|\bNo matching distribution found\b"
         r"|\bAssertion (?:failed\b|`[^`]{0,200}' failed\b)"
-        r"|\bimage build did not succeed\b|\bmarked build as failure\b",
+        r"|\bimage build did not succeed\b|\bmarked build as failure\b"
+        r"|\bexitcode\s*:\s*" + _NONZERO_NOT_SIGNAL,
         hint="A build or script command failed: read the lines before it, fix the script, then prove again.",
     ),
     _rule(

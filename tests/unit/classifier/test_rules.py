@@ -932,3 +932,86 @@ def test_families_widened_by_revision_9(text: str, expected: str) -> None:
     result = classify(text)
     # Then each lands in its category, decided by a rule
     assert (result.category, result.decided_by) == (expected, "rule")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "rule"),
+    [
+        # no usable GPU: the host or container is wrong, nothing is known about the model on that GPU
+        ("RuntimeError: Found no NVIDIA driver on your system.", "unknown", "unknown.gpu_unavailable"),
+        ("RuntimeError: No CUDA GPUs are available", "unknown", "unknown.gpu_unavailable"),
+        ("RuntimeError: CUDA error: uncorrectable ECC error encountered", "unknown", "unknown.gpu_unavailable"),
+        # a cloud API refusing what it does not offer, in the contracted wording too
+        (
+            "An error occurred (ValidationException) when calling the CreateEndpoint operation: "
+            "This endpoint type doesn't support serverless inference with GPUs.",
+            "service_limitation",
+            "service.region_or_api",
+        ),
+        (
+            "An error occurred (ValidationException) when calling the Converse operation: "
+            "The provided model doesn't support on-demand throughput.",
+            "service_limitation",
+            "service.region_or_api",
+        ),
+        # ... but what the model itself cannot do stays the model's
+        (
+            "An error occurred (ValidationException) when calling the Converse operation: "
+            "This model doesn't support system messages.",
+            "model_incompatibility",
+            "model.engine_does_not_support",
+        ),
+        (
+            "Invalid value for field 'resource.machineType': 'zones/europe-west4-b/machineTypes/a3-highgpu-8g'. "
+            "Machine type with name 'a3-highgpu-8g' does not exist in zone 'europe-west4-b'.",
+            "service_limitation",
+            "service.region_or_api",
+        ),
+        ("Scheduling failure: not enough hardware capacity", "capacity", "capacity.insufficient"),
+        ("500-InternalError, Out of host capacity.", "capacity", "capacity.insufficient"),
+        (
+            'ERROR: (gcloud.builds.submit) build 1f2e completed with status "TIMEOUT"\nscript returned exit code 1',
+            "timeout",
+            "timeout.timed_out",
+        ),
+        ("Error: Model server never became ready", "timeout", "timeout.health_check"),
+        ("perf_analyzer took very long to exit, killing perf_analyzer", "timeout", "timeout.timed_out"),
+        (
+            "OSError: Can't load tokenizer for '/opt/ml/model'. Make sure that: '/opt/ml/model' is the correct path",
+            "code_bug",
+            "code.missing_artifact",
+        ),
+        (
+            "ValueError: Can't find a valid checkpoint at /opt/ml/checkpoints/step-5",
+            "code_bug",
+            "code.missing_artifact",
+        ),
+        (
+            "ClientError: InputConfiguration: Framework cannot load PyTorch model. Unsupported operator.",
+            "model_incompatibility",
+            "model.feature_unsupported",
+        ),
+        ("UnknownError: A valid user token is required", "service_limitation", "service.permission"),
+        (
+            "ERROR:torch.distributed.elastic.multiprocessing.api:failed (exitcode: 1) local_rank: 0 (pid: 4242)",
+            "code_bug",
+            "code.command_failed",
+        ),
+    ],
+)
+def test_families_widened_by_revision_10(text: str, expected: str, rule: str) -> None:
+    # Given a missing or failed GPU, an API's contracted "doesn't support", a machine type a zone does not
+    # offer, capacity worded as host/hardware, a build service's TIMEOUT status, a server that never became
+    # ready, paths transformers found nothing at, SageMaker Neo refusing the model, a required token, and a
+    # torchrun child that exited 1
+    # When they are classified
+    result = classify(text)
+    # Then each lands in its family, decided by the named rule
+    assert (result.category, result.rule) == (expected, rule)
+
+
+def test_a_torchrun_child_killed_by_sigkill_is_not_a_failed_command() -> None:
+    # Given torchrun reporting a child killed by signal 9 (the kernel's OOM killer)
+    result = classify("ERROR:torch.distributed.elastic.multiprocessing.api:failed (exitcode: -9) local_rank: 0")
+    # Then the exit-code rule does not call it a code bug
+    assert result.rule != "code.command_failed"
