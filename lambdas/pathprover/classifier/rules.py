@@ -340,8 +340,6 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\bMin(?:imum)? capability: ?\d+\b"
         r"|\bonly supports? (?:Ampere|Hopper|Ada|Turing|Volta)\b"
         r"|\bno kernel image is available for execution on the device\b"
-        r"|\bCUDA driver version is insufficient for CUDA runtime version\b"
-        r"|\bNVIDIA driver on your system is too old\b"
         r"|\bCUDA error: invalid device function\b"
         r"|\bkernel image is invalid\b|\bGPU with CUDA capability \d+ \d+ is not supported\b"
         r"|\bis_sm\d+\b|\bsm_?\d{2,3}\b[^.\n]{0,30}?\b(?:or (?:higher|newer|above)|is required|not supported)\b"
@@ -365,7 +363,8 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\bUnknown quantization method\b"
         r"|\bonly supports (?:Ampere|Hopper|Ada|Turing|Volta) GPUs\b"
         # SageMaker Neo's compilation job refusing the model itself.
-        r"|\bInputConfiguration: (?:Framework cannot load|Incompatible|Unsupported|Unable to load)\b",
+        r"|\bInputConfiguration: (?:Incompatible|Unsupported"
+        r"|(?:\w+ )?(?:cannot|can't|unable to|failed to) (?:load|convert|parse))\b",
         hint="The engine does not support this feature for this model: change the serving option "
         "(tp_degree, quantization, dtype) or the engine.",
     ),
@@ -430,7 +429,7 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\bInsufficientQuota\b|\bexceeds the allowed maximum\b|\bexceeded the limit for the number of\b"
         r"|\brequest an (?:increase|adjustment) (?:for|to) this limit\b"
         # The cluster autoscaler at a node group's configured maximum (a limit, not a stock-out).
-        r"|\bmax node group size reached\b|\bmax size reached\b"
+        r"|\bmax node group size reached\b|\bmax size reached\b|\bUnzipped size must be smaller than\b"
         r"|\bcannot have more than \d+\b.{0,80}?\b(?:for|per|in) (?:the |this |your )?account\b"
         r"|\bquotas?\b",
         hint="An account quota is exhausted: request a Service Quotas increase, then prove again.",
@@ -622,7 +621,13 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\bInvalid value (?:provided )?for\b|\bexpected \S+ to be in the range\b"
         r"|\brequires a different Python\b|\bcatastrophic errors? detected\b"
         r"|\bclient version \S+ is too old\b|\bMinimum supported API version\b"
-        r"|\binvalid\b[\w ]{0,40}\bdefinition\b",
+        r"|\binvalid\b[\w ]{0,40}\bdefinition\b"
+        # A pod spec without the toleration its GPU nodes need (not a lack of capacity).
+        r"|\bhad (?:untolerated taints?|taints? that the pod didn't tolerate)\b"
+        # An image built for a newer CUDA than the host's driver: the image is wrong for the host.
+        r"|\bCUDA driver version is insufficient for CUDA runtime version\b"
+        r"|\bNVIDIA driver on your system is too old\b|\bunsatisfied condition: cuda\s*>="
+        r"|\bncclInvalid(?:Usage|Argument)\b",
         hint="A generated argument or config is invalid: fix the generator.",
     ),
     _rule(
@@ -672,7 +677,7 @@ RULES: Final[tuple[Rule, ...]] = (
         "capacity",
         SCHEDULER,
         r"\bnodes are available\b.{0,300}?\bInsufficient\b|\b\d+ Insufficient (?:nvidia\.com/gpu|amd\.com/gpu"
-        r"|aws\.amazon\.com/neuron\w*|cpu|memory|ephemeral-storage|pods)\b|\bFailedScheduling\b",
+        r"|aws\.amazon\.com/neuron\w*|cpu|memory|ephemeral-storage|pods)\b|\bFailedScheduling\b(?![^\n]{0,400}?\btaints?\b)",
         hint="No node has room for the workload: retry later, or add capacity to the cluster.",
     ),
     _rule(
@@ -690,7 +695,9 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\bno longer any instances available\b|\bFailed to acquire resources\b"
         r"|\bresources? (?:are |is )?(?:currently )?(?:exhausted|unavailable) in (?:the )?(?:zone|region)\b"
         r"|\bis currently (?:not available|unavailable) in (?:location|region|zone)\b|\bSkuNotAvailable\b"
-        r"|\bnot enough (?:free |available )?GPUs?\b|\bPreemption\w*\b|\bpre-?empted\b"
+        r"|\bnot enough (?:free |available )?GPUs?\b|\bpre-?empted\b"
+        # (not the scheduler's own "preemption: 0/3 nodes are available" / "Preemption is not helpful")
+        r"|\bPreemption\w*\b(?!:\s*\d+/\d+ nodes| is not helpful)"
         r"|\bno \w+ available right now\b|\bwaiting for available resources\b|\boverloaded\b|\btoo busy\b"
         r"|\bNo deployments available\b|\bdoes not have (?:the |enough )?resources to\b|\bOutOfResource\b"
         r"|\b(?:not|no) enough (?:unused |free |available )?GPU|\bcannot be allocated\b|\bNo available slots?\b"
@@ -796,7 +803,7 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\bConnection was closed before\b|\bRemoteDisconnected\b|\bServer disconnected\b"
         r"|\b(?:failed|giving up) after \d+ (?:retries|attempts)\b|\bMax retries exceeded\b"
         r"|\bcheck your (?:internet|network) connection\b|\bno such host\b|\bUnknown host\b"
-        r"|\bDNS\b.{0,40}?\b(?:lookup )?failed\b|\berror trying to connect\b",
+        r"|\bDNS\b.{0,40}?\b(?:lookup )?failed\b|\berror trying to connect\b|\bCannot connect to the Docker daemon\b",
         hint="A network connection dropped: transient, retried once.",
     ),
     # No usable GPU at all, or a GPU that failed in hardware: the host or the container's runtime is
@@ -809,7 +816,8 @@ RULES: Final[tuple[Rule, ...]] = (
         r"\bFound no NVIDIA driver on your system\b|\bNo CUDA GPUs are available\b"
         r"|\bno CUDA-capable device is detected\b|\bCUDA driver initialization failed\b"
         r"|\bFailed to infer device type\b|\buncorrectable ECC error\b|\bfallen off the bus\b"
-        r"|\bNVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver\b",
+        r"|\bNVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver\b"
+        r"|\bnvml error: driver not loaded\b|\bnvidia-container-cli: initialization error\b",
         hint="No usable GPU was found (no driver in the container, a CPU host, or a GPU fault): retried once; "
         "check the instance type and the image's GPU runtime.",
     ),
@@ -855,7 +863,7 @@ RULES: Final[tuple[Rule, ...]] = (
         # provisioning that ended "Failed" with no code (Azure), a CloudFormation handler's general error.
         r"|\bmissed too many heartbeats\b|\bSomething went wrong\b|\bterminal provisioning state\b"
         r"|\bResource state Failed\b|\bGeneralServiceException\b"
-        r"|\bterminated (?:due to|by) signal (?:4|6|7|8|11)\b"
+        r"|\bterminated (?:due to|by) signal (?:4|6|7|8|11)\b|\bexitcode\s*:\s*-(?:11|6|4|7|8)\b"
         # A container restarting in a loop (Kubernetes says so, not why); a hosted model "currently loading".
         r"|\bCrashLoopBackOff\b|\bis currently loading\b"
         r"|\b(?:see|check) the (?:error )?(?:messages?|logs?|stack ?trace|output) above\b|" + _CRASH_SIGNAL_EXIT,
@@ -883,7 +891,7 @@ RULES: Final[tuple[Rule, ...]] = (
         # Any other "exited with code 1", "returned a non-zero code: 100", "Exit Code: 1",
         # "failed with error code 1" (never for a signal: 137/143/130).
         r"|\b(?:exit(?:ed)?(?: with)?|returned(?: a)?(?: non-zero)?|failed with)\s+(?:a\s+)?"
-        r"(?:(?:exit|error|return|non-zero)\s+)?(?:status\s+code|code|status)(?:\s+of)?\W{0,3}"
+        r"(?:(?:exit|error|return|non-zero)\s+)?(?:status\s+code|code|status)(?:\s+of)?\W{0,3}\s{0,8}"
         + _NONZERO_NOT_SIGNAL
         + r"|\bRuntime exited without providing a reason\b|\bCLIENT_ERROR\b|\breturned a non-zero code:?\s*$"
         r"|\bCould not find a version that satisfies the requirement\b|\bNo matching distribution found\b"

@@ -1015,3 +1015,80 @@ def test_a_torchrun_child_killed_by_sigkill_is_not_a_failed_command() -> None:
     result = classify("ERROR:torch.distributed.elastic.multiprocessing.api:failed (exitcode: -9) local_rank: 0")
     # Then the exit-code rule does not call it a code bug
     assert result.rule != "code.command_failed"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "rule"),
+    [
+        # a pod spec missing its toleration is the spec's fault; the scheduler's "preemption:" summary is no preemption
+        (
+            "0/2 nodes are available: 2 node(s) had untolerated taint {nvidia.com/gpu: present}. "
+            "preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling.",
+            "code_bug",
+            "code.config_validation",
+        ),
+        # an image built for a newer CUDA than the host's driver
+        ("CUDA driver version is insufficient for CUDA runtime version", "code_bug", "code.config_validation"),
+        (
+            "nvidia-container-cli: requirement error: unsatisfied condition: cuda>=12.8, please update your driver",
+            "code_bug",
+            "code.config_validation",
+        ),
+        (
+            "torch.distributed.DistBackendError: NCCL error: invalid usage, ncclInvalidUsage",
+            "code_bug",
+            "code.config_validation",
+        ),
+        # no driver in the container runtime at all
+        (
+            "stderr: nvidia-container-cli: initialization error: nvml error: driver not loaded: unknown.",
+            "unknown",
+            "unknown.gpu_unavailable",
+        ),
+        # a torchrun child that crashed on SIGABRT names no cause
+        (
+            "ERROR:torch.distributed.elastic.multiprocessing.api:failed (exitcode: -6) local_rank: 0 (pid: 16)",
+            "unknown",
+            "unknown.inconclusive_crash",
+        ),
+        (
+            "docker build -t app . \nCannot connect to the Docker daemon at unix:///var/run/docker.sock. "
+            "Is the docker daemon running?",
+            "unknown",
+            "unknown.transient_network",
+        ),
+        (
+            "ClientError: InputConfiguration: TVM cannot convert ONNX model.",
+            "model_incompatibility",
+            "model.feature_unsupported",
+        ),
+        (
+            "An error occurred: Fn - Unzipped size must be smaller than 262144000 bytes",
+            "service_limitation",
+            "service.quota",
+        ),
+        (
+            "    Last State:     Terminated\n      Reason:       Error\n      Exit Code:    1",
+            "code_bug",
+            "code.command_failed",
+        ),
+    ],
+)
+def test_families_widened_by_revision_11(text: str, expected: str, rule: str) -> None:
+    # Given a missing toleration, images newer than the host's driver, NCCL misuse, a runtime with no driver, a
+    # torchrun child killed by SIGABRT, no Docker daemon, Neo unable to convert a model, Lambda's package size
+    # limit, and kubectl's aligned "Exit Code:    1"
+    # When they are classified
+    result = classify(text)
+    # Then each lands in its family, decided by the named rule
+    assert (result.category, result.rule) == (expected, rule)
+
+
+def test_insufficient_gpus_beside_a_taint_stay_capacity() -> None:
+    # Given a scheduler that lacks GPUs on some nodes and finds taints on the others
+    text = (
+        "0/3 nodes are available: 1 Insufficient nvidia.com/gpu, 2 node(s) had untolerated taint "
+        "{node-role.kubernetes.io/control-plane: }."
+    )
+    # Then it is still a lack of capacity
+    assert classify(text).category == "capacity"
