@@ -12,7 +12,12 @@ versions, unlike ``hash()``):
 * character 3- to 5-grams inside each word, so an unseen inflection or a new
   exception name still shares most of its features with known ones.
 
-Values are ``log(1 + count)``, L2-normalised. Very long messages are featurised
+Values are ``log(1 + count)``, L2-normalised. The last ``KEY_LINES`` lines that
+say anything of a failure (``rules.FAILURE_SIGNAL``) are featurised a second
+time, as features of their own (``k:`` prefix, normalised apart and weighted
+``KEY_WEIGHT``): the words of the error line itself then count for more than the
+same words in a stack frame or a start-up banner (feature version 3; measured
+leave-one-wave-out on waves 18 to 29, model alone, 80.0 % -> 81.0 %). Very long messages are featurised
 from a bounded window (the head and the tail, where the error usually is), and
 log lines at INFO/DEBUG/WARNING level are left out when the message has any
 other line: the rules demote them for the same reason (they describe, they do
@@ -31,13 +36,15 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from pathprover.classifier.rules import LINE_SPLIT, WEAK_LINE
+from pathprover.classifier.rules import FAILURE_SIGNAL, LINE_SPLIT, WEAK_LINE
 
-FEATURE_VERSION: Final[int] = 2
+FEATURE_VERSION: Final[int] = 3
 DIMENSIONS: Final[int] = 1 << 15
 HEAD_CHARS: Final[int] = 2_000
 TAIL_CHARS: Final[int] = 6_000
 CHAR_NGRAMS: Final[tuple[int, ...]] = (3, 4, 5)
+KEY_LINES: Final[int] = 3
+KEY_WEIGHT: Final[float] = 1.0
 
 _TOKEN: Final[re.Pattern[str]] = re.compile(r"[A-Za-z][A-Za-z0-9_]*|\d+")
 _CAMEL: Final[re.Pattern[str]] = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
@@ -56,7 +63,18 @@ def window(text: str) -> str:
 
 def tokens(text: str) -> list[str]:
     """Lower-cased words; long numbers folded; identifiers also split into their parts."""
-    text = _HEXISH.sub(" hexid ", _TIMESTAMPISH.sub(" ", window(text)))
+    return _words(window(text))
+
+
+def key_lines(text: str) -> str:
+    """The last ``KEY_LINES`` lines of the window that say anything of a failure (the error itself)."""
+    lines = [line for line in LINE_SPLIT.split(window(text)) if line.strip()]
+    failing = [line for line in lines if FAILURE_SIGNAL.search(line)]
+    return "\n".join((failing or lines)[-KEY_LINES:])
+
+
+def _words(text: str) -> list[str]:
+    text = _HEXISH.sub(" hexid ", _TIMESTAMPISH.sub(" ", text))
     out: list[str] = []
     for raw in _TOKEN.findall(text):
         if raw.isdigit():
@@ -74,22 +92,38 @@ def _bucket(feature: str) -> int:
     return zlib.crc32(feature.encode("utf-8")) & (DIMENSIONS - 1)
 
 
-def featurise(text: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
-    """The sparse feature vector of one message: (bucket indices, values), L2-normalised."""
-    words = tokens(text)
+def _counts(words: list[str], prefix: str) -> Counter[int]:
     counts: Counter[int] = Counter()
     for word in words:
-        counts[_bucket("w:" + word)] += 1
+        counts[_bucket(prefix + "w:" + word)] += 1
         padded = f"<{word}>"
         if len(word) > 2:
             for n in CHAR_NGRAMS:
                 for i in range(len(padded) - n + 1):
-                    counts[_bucket("c:" + padded[i : i + n])] += 1
+                    counts[_bucket(prefix + "c:" + padded[i : i + n])] += 1
     for first, second in itertools.pairwise(words):
-        counts[_bucket(f"b:{first} {second}")] += 1
-    if not counts:
-        counts[_bucket("empty:")] = 1
-    indices = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
-    values = np.fromiter((math.log1p(c) for c in counts.values()), dtype=np.float32, count=len(counts))
-    norm = float(np.linalg.norm(values))
-    return indices, values / (norm if norm > 0 else 1.0)
+        counts[_bucket(f"{prefix}b:{first} {second}")] += 1
+    return counts
+
+
+def _normalised(counts: Counter[int], weight: float) -> dict[int, float]:
+    values = {bucket: math.log1p(count) for bucket, count in counts.items()}
+    norm = math.sqrt(sum(v * v for v in values.values()))
+    return {bucket: weight * v / norm for bucket, v in values.items()} if norm > 0 else {}
+
+
+def featurise(text: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+    """The sparse feature vector of one message: (bucket indices, values).
+
+    The whole window's features, L2-normalised, plus the key lines' features, normalised apart and
+    weighted ``KEY_WEIGHT`` (a bucket both hash to gets the sum).
+    """
+    merged = _normalised(_counts(tokens(text), ""), 1.0)
+    if KEY_WEIGHT > 0:
+        for bucket, value in _normalised(_counts(_words(key_lines(text)), "k:"), KEY_WEIGHT).items():
+            merged[bucket] = merged.get(bucket, 0.0) + value
+    if not merged:
+        merged = {_bucket("empty:"): 1.0}
+    indices = np.fromiter(merged.keys(), dtype=np.int64, count=len(merged))
+    values = np.fromiter(merged.values(), dtype=np.float32, count=len(merged))
+    return indices, values

@@ -200,7 +200,7 @@ RULES: Final[tuple[Rule, ...]] = (
         OOM - 5,
         r"\bCannot allocate memory\b|std::bad_alloc|\bCUBLAS_STATUS_ALLOC_FAILED\b"
         r"|\bcudaErrorMemoryAllocation\b|\bfailed to allocate (?:\d+(?:\.\d+)? ?[KMGT]i?B\b|memory\b)"
-        r"|\bRESOURCE_EXHAUSTED: (?:Failed to allocate|Out of memory)\b"
+        r"|\bRESOURCE_EXHAUSTED: (?:Failed to allocate|Out of memory)\b|\bnot enough space in the buffer\b"
         # The Neuron runtime's "nrt_load_collectives status=4 message="Allocation Failure"" (not a JVM's
         # "GC (Allocation Failure)", which is a collection's cause, logged at INFO).
         r"|(?<!\()\bAllocation Failure\b(?!\))",
@@ -373,7 +373,8 @@ RULES: Final[tuple[Rule, ...]] = (
         "model_incompatibility",
         MODEL - 15,
         r"\b(?:does not|doesn't|do not|cannot) support\b(?!.{0,40}\b(?:region|availability zone)\b)"
-        r"|\b(?:doesn't|does not) have a tokenizer\b|\bno tokenizer (?:found|available)\b",
+        r"|\b(?:doesn't|does not) have a tokenizer\b|\bno tokenizer (?:found|available)\b"
+        r"|\bNo runtime found to support\b|\bNoSupportingRuntime\b",
         hint="The engine cannot run this model with these options: change the option or the engine.",
     ),
     _rule(
@@ -383,7 +384,7 @@ RULES: Final[tuple[Rule, ...]] = (
         r"\bKeyError: '[^']*\b(?:weight|bias|g_idx|qweight|qzeros|scales?|weight_scale|absmax|lora_[AB])\b[^']*'"
         r"|\b(?:Missing|Unexpected) key\(s\) in state_dict\b|\bsize mismatch for \S+\b"
         r"|\bweight \S+ does not exist\b|\b(?:Required but not provided|missing|unexpected) tensors?\b"
-        r"|\bSize mismatch between saved\b"
+        r"|\bSize mismatch between saved\b|\bparams_dict\[name\]"
         # A compiled engine or model built by another version than the runtime (TensorRT, Neuron).
         r"|\bSerialized Engine Version\b|\bVersion tag does not match\b"
         r"|\bcompiled with \S+ newer than (?:the )?current compiler\b",
@@ -421,7 +422,7 @@ RULES: Final[tuple[Rule, ...]] = (
         SERVICE,
         r"\b(?:ResourceLimitExceeded|VcpuLimitExceeded|LimitExceededException|AccountLimitExceeded\w*"
         r"|ServiceQuotaExceeded\w*|QuotaExceeded\w*|InstanceLimitExceeded)\b"
-        r"|\b(?!(?:Request|Rate|CallerRate|Throughput)LimitExceeded)[A-Za-z0-9]+(?:Limit|Count|Quota|Storage)Exceeded\w*\b"
+        r"|\b(?!(?:Request|Rate|CallerRate|Throughput|Backoff)LimitExceeded)[A-Za-z0-9]+(?:Limit|Count|Quota|Storage)Exceeded\w*\b"
         r"|\b[A-Za-z0-9]+LimitReached\w*\b|\bInsufficientFreeAddressesInSubnet\b"
         r"|\b(?:max(?:imum)?|instance|spot|vcpu)\b[\w ]{0,30}?\b(?:count|limit) (?:was |has been )?exceeded\b"
         r"|\baccount-level service limit\b|\bservice limits? (?:were |was |is )?exceeded\b"
@@ -455,6 +456,7 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\bhas(?: not)? been purchased\b|\bparallelism grant\b|\busage limits?\b|\busage (?:has )?reached\b"
         r"|\bdenied: denied\b|\bInvalid (?:user |access |auth(?:entication)? )?token\b"
         r"|\ba valid (?:user |access |auth(?:entication)? |API )?token is required\b"
+        r"|\bask the (?:project |repository |org(?:anization)? )?(?:owner|admin\w*) to grant you access\b"
         r"|\bdoes not grant\b.{0,120}?\bpermissions?\b|\bAuthorizationFailed\b|\bdoes not have authorization to\b"
         r"|\binsufficient authentication scopes\b|\bPermissionDeniedError\b|\b(?:don't|do not) have access to\b"
         r"|\bspending limit\b|\bused all (?:available|of your) credits\b|\bNo more (?:CI )?minutes\b"
@@ -667,7 +669,9 @@ RULES: Final[tuple[Rule, ...]] = (
         CODE_STRONG - 5,
         r"\billegal memory access was encountered\b|\bdevice-side assert(?:ion)? triggered\b"
         r"|\bCUDA error: (?:invalid (?:configuration )?argument|unspecified launch failure|misaligned address"
-        r"|an illegal instruction was encountered|invalid resource handle)\b",
+        r"|an illegal instruction was encountered|invalid resource handle)\b"
+        # ggml's own assertion (llama.cpp, Ollama), unless it is about an unsupported model
+        r"|\bGGML_ASSERT\b(?![^\n]{0,80}\bunsupported\b)",
     ),
     # ------------------------------------------------------------------ capacity
     # A scheduler with no node to place a pod on: "Insufficient memory" there is a capacity
@@ -866,6 +870,8 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\bterminated (?:due to|by) signal (?:4|6|7|8|11)\b|\bexitcode\s*:\s*-(?:11|6|4|7|8)\b"
         # A container restarting in a loop (Kubernetes says so, not why); a hosted model "currently loading".
         r"|\bCrashLoopBackOff\b|\bis currently loading\b"
+        # A Kubernetes Job out of retries, a CloudFormation rollback that gives no reason.
+        r"|\bBackoffLimitExceeded\b|\breached the specified backoff limit\b|\bNo reason was provided\b"
         r"|\b(?:see|check) the (?:error )?(?:messages?|logs?|stack ?trace|output) above\b|" + _CRASH_SIGNAL_EXIT,
         hint="The process crashed without naming a cause: retried once; read the logs above the crash.",
     ),

@@ -1092,3 +1092,61 @@ def test_insufficient_gpus_beside_a_taint_stay_capacity() -> None:
     )
     # Then it is still a lack of capacity
     assert classify(text).category == "capacity"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "rule"),
+    [
+        # a Kubernetes Job out of retries and a rollback with no reason name no cause (not a quota)
+        (
+            'message: Job has reached the specified backoff limit\nreason: BackoffLimitExceeded\nstatus: "True"',
+            "unknown",
+            "unknown.inconclusive_crash",
+        ),
+        (
+            "Failed to execute change set. Current stack status: ROLLBACK_COMPLETE. Reason: No reason was provided.",
+            "unknown",
+            "unknown.inconclusive_crash",
+        ),
+        (
+            "wandb.errors.CommError: Permission denied, ask the project owner to grant you access.",
+            "service_limitation",
+            "service.permission",
+        ),
+        # ggml's own assertion is the engine's bug; one about an unsupported model version is not claimed by it
+        (
+            "Error: 500 Internal Server Error: llama runner process has terminated: GGML_ASSERT(nb > 0) failed",
+            "code_bug",
+            "code.cuda_crash",
+        ),
+        (
+            "ggml_allocr_alloc: not enough space in the buffer (needed 442368, largest block available 290848)\n"
+            'GGML_ASSERT: ggml-alloc.c:148: !"not enough space in the buffer"',
+            "oom",
+            "oom.alloc",
+        ),
+        (
+            "Message: No runtime found to support specified framework/version\nReason: NoSupportingRuntime",
+            "model_incompatibility",
+            "model.engine_does_not_support",
+        ),
+        (
+            "    param = params_dict[name]\nKeyError: 'model.layers.0.self_attn.qkv'",
+            "model_incompatibility",
+            "model.checkpoint_mismatch",
+        ),
+    ],
+)
+def test_families_widened_by_revision_12(text: str, expected: str, rule: str) -> None:
+    # Given a Job out of retries, a rollback with no reason, a service asking for access to be granted, ggml
+    # assertions (and its buffer running out), a serving runtime with no support for the model's format, and
+    # weights the engine has no parameter for
+    # When they are classified
+    result = classify(text)
+    # Then each lands in its family, decided by the named rule
+    assert (result.category, result.rule) == (expected, rule)
+
+
+def test_a_ggml_assertion_about_an_unsupported_model_is_not_called_an_engine_bug() -> None:
+    result = classify('GGML_ASSERT(false && "unsupported minicpmv version") failed')
+    assert result.rule != "code.cuda_crash"
