@@ -87,6 +87,11 @@ wording (``returned a non-zero code`` is mostly exit 137 in the corpus; ``KeyErr
 loader's unknown model type) (chosen by cross-validation). On an error line a symptom rule decides like a
 sure one even below :data:`SURE_SCORE` (a bare failed command is in the weak band): on fresh waves it was
 right more often than a model less sure than that."""
+NO_CAUSE_MAY_OVERRIDE: Final[frozenset[str]] = frozenset({"timeout.health_check", "code.command_failed"})
+"""The symptom rules a model sure of ``unknown`` may override: a failed health check or a runner that "exited
+with status 2" with nothing else said are cause-less either way (the policy's "a runner that died naming no
+cause"). A named exception with its message is not: a ``KeyError`` in the serving code behind an HTTP 500
+stays the code's, however much "InternalServerError" around it sounds like a crash with no cause."""
 BEST_GUESS_MIN: Final[float] = 0.2
 """With no rule and an unsure model, a guess is made only if some named category is at least this likely
 (and the message says anything of a failure). The guess is between the two residual answers, ``code_bug``
@@ -299,7 +304,8 @@ def classify(
             # Cause beats symptom: a model sure of another category explains the failed check or command.
             probabilities = fallback.probabilities(judged)
             category, confidence = max(probabilities.items(), key=lambda item: item[1])
-            if category != rule.category and confidence >= needed:
+            overrides = category != "unknown" or rule.id in NO_CAUSE_MAY_OVERRIDE
+            if category != rule.category and confidence >= needed and overrides:
                 line = lines[fallback.strongest_line(lines, category)]
                 cause: FailureCategory = category  # type: ignore[assignment]  # the model's classes are the categories
                 return _verdict(cause, MODEL_RULE_ID, "model", confidence, judged, line, None, given_stage, origin)

@@ -487,3 +487,25 @@ def test_the_agreement_sample_matches_the_corpus() -> None:
         assert set(row) == {"id", "corpus", "policy_reader", "policy_sure", "guide_reader", "guide_sure"}, row
         assert row["corpus"] == corpus[row["id"]]["category"], row["id"]
         assert row["policy_reader"] in CATEGORIES and row["guide_reader"] in CATEGORIES, row["id"]
+
+
+def test_a_named_exception_behind_a_server_error_is_not_overridden_by_no_cause() -> None:
+    # Given a KeyError in the serving code, wrapped in an HTTP 500 "InternalServerError" by the endpoint,
+    # and a model sure that nothing names a cause
+    text = (
+        'ModelError: Received server error (500) from primary with message "{"error": {"message": '
+        '"Traceback (most recent call last):\\n  File \\"/opt/serve.py\\", line 88, in invocations\\n'
+        'KeyError: \'prompt\'", "type": "InternalServerError", "code": 500}}"'
+    )
+    result = classify(text, "test", fallback=fixed_model({"unknown": 0.95}))
+    # Then the named exception stands: a code bug, decided by its rule
+    assert (result.category, result.rule) == ("code_bug", "code.python_exception")
+
+
+def test_a_failed_command_naming_no_cause_may_still_be_read_as_unknown() -> None:
+    # Given a runner that exited with status 2 and a model sure that nothing names a cause
+    result = classify(
+        "Error: llama runner process has terminated: exit status 2", fallback=fixed_model({"unknown": 0.9})
+    )
+    # Then the model's unknown decides (a runner that died naming no cause)
+    assert (result.category, result.decided_by) == ("unknown", "model")
