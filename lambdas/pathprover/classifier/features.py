@@ -17,8 +17,8 @@ say anything of a failure (``rules.FAILURE_SIGNAL``) are featurised a second
 time, as features of their own (``k:`` prefix, normalised apart and weighted
 ``KEY_WEIGHT``): the words of the error line itself then count for more than the
 same words in a stack frame or a start-up banner (feature version 3; measured
-leave-one-wave-out on waves 18 to 29, model alone, 80.0 % -> 81.0 %). Very long messages are featurised
-from a bounded window (the head and the tail, where the error usually is), and
+leave-one-wave-out on waves 18 to 29, model alone, 80.0 % -> 81.0 %). Very long
+messages are featurised from a bounded window (the head and the tail, where the error usually is), and
 log lines at INFO/DEBUG/WARNING level are left out when the message has any
 other line: the rules demote them for the same reason (they describe, they do
 not fail), and the model must not change its answer because of start-up chatter.

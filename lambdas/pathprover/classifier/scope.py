@@ -158,6 +158,16 @@ SCOPE_RULES: Final[tuple[ScopeRule, ...]] = (
         "deployment): check the janitor's grace and the resource tags",
     ),
     _scope_rule(
+        # The model directory the harness stages for the container (/opt/ml/model, from the pre-staging stage
+        # and the deploy request's ModelDataSource) is missing or incomplete: the staging's fault, not the model's.
+        "harness.staged_model",
+        "harness",
+        r"\bCan't load (?:the )?\w+ for '/opt/ml/model\b|/opt/ml/model\S* (?:has no|does not contain|is empty)\b"
+        r"|\bNo such file or directory: '/opt/ml/model\b|\bmust set PrimaryContainer\.ModelDataSource\b",
+        "the staged model directory (/opt/ml/model) is missing files: check the pre-staging stage's copy and the "
+        "deploy request's ModelDataSource, then prove again",
+    ),
+    _scope_rule(
         # The service refuses this deployment's own resources, not the configuration: a bucket in another
         # region than the service that reads it, a Lambda function on a runtime the service has retired.
         "harness.own_resources",

@@ -937,6 +937,7 @@ def test_families_widened_by_revision_9(text: str, expected: str) -> None:
 @pytest.mark.parametrize(
     ("text", "expected", "rule"),
     [
+        # ---- revision 10 (waves 26-27)
         # no usable GPU: the host or container is wrong, nothing is known about the model on that GPU
         ("RuntimeError: Found no NVIDIA driver on your system.", "unknown", "unknown.gpu_unavailable"),
         ("RuntimeError: No CUDA GPUs are available", "unknown", "unknown.gpu_unavailable"),
@@ -997,29 +998,7 @@ def test_families_widened_by_revision_9(text: str, expected: str) -> None:
             "code_bug",
             "code.command_failed",
         ),
-    ],
-)
-def test_families_widened_by_revision_10(text: str, expected: str, rule: str) -> None:
-    # Given a missing or failed GPU, an API's contracted "doesn't support", a machine type a zone does not
-    # offer, capacity worded as host/hardware, a build service's TIMEOUT status, a server that never became
-    # ready, paths transformers found nothing at, SageMaker Neo refusing the model, a required token, and a
-    # torchrun child that exited 1
-    # When they are classified
-    result = classify(text)
-    # Then each lands in its family, decided by the named rule
-    assert (result.category, result.rule) == (expected, rule)
-
-
-def test_a_torchrun_child_killed_by_sigkill_is_not_a_failed_command() -> None:
-    # Given torchrun reporting a child killed by signal 9 (the kernel's OOM killer)
-    result = classify("ERROR:torch.distributed.elastic.multiprocessing.api:failed (exitcode: -9) local_rank: 0")
-    # Then the exit-code rule does not call it a code bug
-    assert result.rule != "code.command_failed"
-
-
-@pytest.mark.parametrize(
-    ("text", "expected", "rule"),
-    [
+        # ---- revision 11 (wave 28)
         # a pod spec missing its toleration is the spec's fault; the scheduler's "preemption:" summary is no preemption
         (
             "0/2 nodes are available: 2 node(s) had untolerated taint {nvidia.com/gpu: present}. "
@@ -1072,31 +1051,7 @@ def test_a_torchrun_child_killed_by_sigkill_is_not_a_failed_command() -> None:
             "code_bug",
             "code.command_failed",
         ),
-    ],
-)
-def test_families_widened_by_revision_11(text: str, expected: str, rule: str) -> None:
-    # Given a missing toleration, images newer than the host's driver, NCCL misuse, a runtime with no driver, a
-    # torchrun child killed by SIGABRT, no Docker daemon, Neo unable to convert a model, Lambda's package size
-    # limit, and kubectl's aligned "Exit Code:    1"
-    # When they are classified
-    result = classify(text)
-    # Then each lands in its family, decided by the named rule
-    assert (result.category, result.rule) == (expected, rule)
-
-
-def test_insufficient_gpus_beside_a_taint_stay_capacity() -> None:
-    # Given a scheduler that lacks GPUs on some nodes and finds taints on the others
-    text = (
-        "0/3 nodes are available: 1 Insufficient nvidia.com/gpu, 2 node(s) had untolerated taint "
-        "{node-role.kubernetes.io/control-plane: }."
-    )
-    # Then it is still a lack of capacity
-    assert classify(text).category == "capacity"
-
-
-@pytest.mark.parametrize(
-    ("text", "expected", "rule"),
-    [
+        # ---- revision 12 (wave 29)
         # a Kubernetes Job out of retries and a rollback with no reason name no cause (not a quota)
         (
             'message: Job has reached the specified backoff limit\nreason: BackoffLimitExceeded\nstatus: "True"',
@@ -1137,14 +1092,34 @@ def test_insufficient_gpus_beside_a_taint_stay_capacity() -> None:
         ),
     ],
 )
-def test_families_widened_by_revision_12(text: str, expected: str, rule: str) -> None:
-    # Given a Job out of retries, a rollback with no reason, a service asking for access to be granted, ggml
-    # assertions (and its buffer running out), a serving runtime with no support for the model's format, and
-    # weights the engine has no parameter for
+def test_families_widened_by_revisions_10_to_12(text: str, expected: str, rule: str) -> None:
+    # Given the families read from waves 26 to 29's misses: a missing or failed GPU, an API's contracted
+    # "doesn't support", a machine type a zone does not offer, capacity worded as host/hardware, a build's TIMEOUT
+    # status, paths transformers found nothing at, Neo refusing the model, a required token, torchrun children
+    # that exited 1 or died on SIGABRT, a missing toleration, images newer than the host's driver, NCCL misuse,
+    # no Docker daemon, Lambda's package size limit, kubectl's aligned exit code, a Job out of retries, a
+    # rollback with no reason, ggml assertions, a runtime with no support for the format, unmatched weights
     # When they are classified
     result = classify(text)
     # Then each lands in its family, decided by the named rule
     assert (result.category, result.rule) == (expected, rule)
+
+
+def test_a_torchrun_child_killed_by_sigkill_is_not_a_failed_command() -> None:
+    # Given torchrun reporting a child killed by signal 9 (the kernel's OOM killer)
+    result = classify("ERROR:torch.distributed.elastic.multiprocessing.api:failed (exitcode: -9) local_rank: 0")
+    # Then the exit-code rule does not call it a code bug
+    assert result.rule != "code.command_failed"
+
+
+def test_insufficient_gpus_beside_a_taint_stay_capacity() -> None:
+    # Given a scheduler that lacks GPUs on some nodes and finds taints on the others
+    text = (
+        "0/3 nodes are available: 1 Insufficient nvidia.com/gpu, 2 node(s) had untolerated taint "
+        "{node-role.kubernetes.io/control-plane: }."
+    )
+    # Then it is still a lack of capacity
+    assert classify(text).category == "capacity"
 
 
 def test_a_ggml_assertion_about_an_unsupported_model_is_not_called_an_engine_bug() -> None:

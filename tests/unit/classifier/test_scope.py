@@ -248,3 +248,31 @@ def test_a_service_refusing_the_deployments_own_resources_is_never_an_unfeasible
     # Then it is a service limitation whose scope says whose it is, and only the config's may be unfeasible
     assert (verdict.category, verdict.failure_scope) == ("service_limitation", scope)
     assert (verdict.status == "unfeasible") is (scope == "config")
+
+
+@pytest.mark.parametrize(
+    ("text", "scope"),
+    [
+        # the model directory the harness staged is missing files: the staging's fault
+        (
+            "start.sh: error: MODEL_SOURCE=s3 but /opt/ml/model has no config.json: the deploy request must set "
+            "PrimaryContainer.ModelDataSource.S3DataSource to s3://bucket/weights/",
+            "harness",
+        ),
+        (
+            "OSError: Can't load tokenizer for '/opt/ml/model'. Make sure that: '/opt/ml/model' is the correct path",
+            "harness",
+        ),
+        # a Hub repository with no tokenizer is the model's, and may be unfeasible
+        (
+            "OSError: Can't load tokenizer for 'acme/model-x'. Make sure that: 'acme/model-x' is a correct model id",
+            "config",
+        ),
+    ],
+)
+def test_a_missing_staged_model_directory_is_the_harnesss(text: str, scope: str) -> None:
+    # Given a container that finds the staged /opt/ml/model incomplete, and one whose Hub repository lacks a file
+    verdict = classify(text, stage="deploy", origin="job")
+    # Then the staged directory is the harness's (recorded failed), the repository the config's
+    assert (verdict.category, verdict.failure_scope) == ("code_bug", scope)
+    assert (verdict.status == "unfeasible") is (scope == "config")
