@@ -173,7 +173,9 @@ SCOPE_RULES: Final[tuple[ScopeRule, ...]] = (
         "harness.own_resources",
         "harness",
         r"\bmust be in the same region(?:al location)?\b"
-        r"|\bruntime parameter of \S+ is no longer supported\b|\bno longer supported for creating or updating\b",
+        r"|\bruntime parameter of \S+ is no longer supported\b|\bno longer supported for creating or updating\b"
+        # Lambda's fixed package size limit, hit by this deployment's own function (no quota can raise it).
+        r"|\bUnzipped size must be smaller than\b",
         "a resource of this deployment is refused by the service (a bucket in another region, a function on a "
         "retired runtime): move or redeploy it (see docs/deploy.md), then prove again",
     ),

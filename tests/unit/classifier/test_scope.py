@@ -230,6 +230,8 @@ def test_the_tune_stages_own_plumbing_failing_is_the_harness_never_the_config(te
             "api",
             "harness",
         ),
+        # this deployment's own function over Lambda's fixed package size limit
+        ("An error occurred: AdvanceFunction - Unzipped size must be smaller than 262144000 bytes", "api", "harness"),
         # what the account is not enabled for is the account's
         ("ValidationException: ml.p5.48xlarge is not supported for this account.", "api", "account"),
         # the API not offering a feature for this instance type stays the config's, and may be unfeasible
