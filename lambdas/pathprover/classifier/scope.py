@@ -163,7 +163,9 @@ SCOPE_RULES: Final[tuple[ScopeRule, ...]] = (
         "harness.staged_model",
         "harness",
         r"\bCan't load (?:the )?\w+ for '/opt/ml/model\b|/opt/ml/model\S* (?:has no|does not contain|is empty)\b"
-        r"|\bNo such file or directory: '/opt/ml/model\b|\bmust set PrimaryContainer\.ModelDataSource\b",
+        r"|\bNo such file or directory: '/opt/ml/model\b|\bmust set PrimaryContainer\.ModelDataSource\b"
+        # SageMaker fetching the model data the harness staged (ModelDataUrl / ModelDataSource)
+        r"|\bFailed to (?:download|extract) model data\b|\bCould not find model data\b",
         "the staged model directory (/opt/ml/model) is missing files: check the pre-staging stage's copy and the "
         "deploy request's ModelDataSource, then prove again",
     ),

@@ -265,6 +265,11 @@ def test_a_service_refusing_the_deployments_own_resources_is_never_an_unfeasible
             "OSError: Can't load tokenizer for '/opt/ml/model'. Make sure that: '/opt/ml/model' is the correct path",
             "harness",
         ),
+        (
+            "Failed to download model data (bucket: pp-weights, key: qwen/model.tar.gz). Please ensure that there is "
+            "an object located at the URL and that the role has permission",
+            "harness",
+        ),
         # a Hub repository with no tokenizer is the model's, and may be unfeasible
         (
             "OSError: Can't load tokenizer for 'acme/model-x'. Make sure that: 'acme/model-x' is a correct model id",
